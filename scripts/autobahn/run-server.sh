@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Test sockway's WebSocket server with Autobahn's fuzzingclient.
+#
+# Builds and starts the adapter-tokio `autobahn-echo` example on 127.0.0.1:9001,
+# runs `wstest -m fuzzingclient` against it, stops it, and checks the report
+# (.autobahn/reports/server/index.json) with check.py. Exit 0 only if every
+# case passed. Every step is bounded by `timeout` so CI can never hang.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+cd "$root"   # the spec's outdir is relative to the repo root
+
+addr=127.0.0.1
+port=9001
+report=.autobahn/reports/server
+
+port_open() { (exec 3<>"/dev/tcp/$addr/$port") 2>/dev/null; }
+
+wstest="$(bash "$here/install.sh")"
+
+if port_open; then
+  echo "run-server.sh: $addr:$port is already in use; refusing to test whatever listens there" >&2
+  exit 1
+fi
+
+# Build first, so the readiness wait below does not have to cover compile time.
+timeout 20m cargo build --release -p adapter-tokio --example autobahn-echo
+
+# Start the server (cargo execs the example, so $server_pid ends up as `timeout`
+# whose child is the server itself; killing it stops both).
+timeout 30m cargo run --release -q -p adapter-tokio --example autobahn-echo -- "$addr:$port" &
+server_pid=$!
+cleanup() {
+  kill "$server_pid" 2>/dev/null || true
+  wait "$server_pid" 2>/dev/null || true
+}
+trap cleanup EXIT
+
+# Wait (at most ~120 s) until the server accepts connections.
+for ((i = 0; i < 240; i++)); do
+  port_open && break
+  kill -0 "$server_pid" 2>/dev/null || { echo "run-server.sh: server exited early" >&2; exit 1; }
+  sleep 0.5
+done
+port_open || { echo "run-server.sh: server not listening on $addr:$port after 120 s" >&2; exit 1; }
+
+rm -rf "$report"
+timeout 15m "$wstest" -m fuzzingclient -s "$here/fuzzingclient.json"
+
+cleanup
+python3 "$here/check.py" "$report/index.json" --label autobahn-server --expect 517

@@ -1,0 +1,623 @@
+//! The WebSocket connection state machine, after the opening handshake.
+
+use std::fmt;
+
+use bytes::{Buf, Bytes, BytesMut};
+
+use crate::close::{CloseCode, CloseFrame, MAX_CLOSE_REASON};
+use crate::config::Config;
+use crate::error::{ProtocolError, SendError};
+use crate::frame::{FrameHeader, OpCode, MAX_CONTROL_PAYLOAD};
+use crate::mask::apply_mask;
+use crate::message::{Event, Fragment, Message, MessageKind, Utf8Bytes};
+use crate::outgoing::{Outgoing, Payload};
+use crate::utf8::Utf8Validator;
+
+/// Which end of the connection this is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Role {
+    /// Accepts connections: receives masked frames, sends unmasked ones.
+    Server,
+    /// Opens connections: sends masked frames, receives unmasked ones.
+    Client,
+}
+
+/// A source of masking keys for a client's frames.
+///
+/// RFC 6455 §5.3 asks for keys from a strong source of entropy that the
+/// application cannot predict. The core never picks them itself, so it stays
+/// deterministic: the adapter passes a cryptographically seeded generator,
+/// tests and fuzzers a fixed sequence. Any `FnMut() -> [u8; 4] + Send` is a
+/// source.
+pub trait MaskKeys: Send {
+    /// The key for the next frame.
+    fn next_key(&mut self) -> [u8; 4];
+}
+
+impl<F: FnMut() -> [u8; 4] + Send> MaskKeys for F {
+    fn next_key(&mut self) -> [u8; 4] {
+        self()
+    }
+}
+
+/// Where the close handshake stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CloseState {
+    /// No close frame sent or received.
+    Open,
+    /// We sent a close frame and wait for the peer's. Data frames from the
+    /// peer are still delivered.
+    CloseSent,
+    /// Both close frames went (or the connection failed): once the output is
+    /// flushed, the transport can be closed. A server closes it at once; a
+    /// client waits a little for the server to do so first (RFC 6455 §7.1.1).
+    Closed,
+}
+
+/// The frame whose payload is arriving.
+#[derive(Debug, Clone, Copy)]
+struct Incoming {
+    header: FrameHeader,
+    /// Payload bytes unmasked so far (they sit at the start of the input).
+    unmasked: usize,
+    /// Payload bytes fed to the UTF-8 validator so far.
+    validated: usize,
+    /// Whether the payload is text (a text frame, or a continuation of one).
+    text: bool,
+}
+
+/// A fragmented message being received.
+#[derive(Debug)]
+struct Assembly {
+    kind: MessageKind,
+    /// The payload so far (assembling mode; empty in streaming mode).
+    data: BytesMut,
+    /// Its length so far.
+    len: u64,
+}
+
+/// A WebSocket connection after the opening handshake: RFC 6455 framing,
+/// message assembly, control frames and the close handshake, with no I/O.
+///
+/// # Vocabulary
+///
+/// - Input: [`receive`](Self::receive) (or fill
+///   [`receive_buffer`](Self::receive_buffer) directly) with bytes from the
+///   transport, and [`receive_eof`](Self::receive_eof) when it ends.
+/// - Commands: [`send`](Self::send), [`send_text`](Self::send_text),
+///   [`send_binary`](Self::send_binary), [`send_fragment`](Self::send_fragment),
+///   [`ping`](Self::ping), [`pong`](Self::pong), [`close`](Self::close).
+/// - Output: [`poll_event`](Self::poll_event) for what the peer sent, and
+///   [`poll_transmit`](Self::poll_transmit) for the bytes to write.
+/// - Getters: [`close_state`](Self::close_state),
+///   [`receive_capacity`](Self::receive_capacity),
+///   [`pending_transmit`](Self::pending_transmit).
+///
+/// # Drain order
+///
+/// After every input, call [`poll_event`](Self::poll_event) until it returns
+/// `Ok(None)` or an error, then [`poll_transmit`](Self::poll_transmit) until
+/// it returns `None` (events can queue output: pongs, the close echo, the
+/// close frame that a protocol error sends). After every command, drain
+/// [`poll_transmit`](Self::poll_transmit). Decoding happens inside
+/// `poll_event`, so input that is not drained is never decoded and the
+/// buffer, bounded by [`Config::max_buffered_input`], is the only backlog.
+///
+/// Once [`close_state`](Self::close_state) is [`CloseState::Closed`] and the
+/// output is drained, close the transport.
+///
+/// # Example
+///
+/// A server echoing a client's masked "Hello" (RFC 6455 §5.7):
+///
+/// ```
+/// use ws_proto::{Config, Connection, Event, Message};
+///
+/// let mut server = Connection::server(Config::default());
+/// server.receive(&[0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58]);
+/// while let Some(event) = server.poll_event().expect("valid frames") {
+///     if let Event::Message(message) = event {
+///         server.send(message).expect("open");
+///     }
+/// }
+/// let mut wire = Vec::new();
+/// while let Some(chunk) = server.poll_transmit() {
+///     wire.extend_from_slice(&chunk);
+/// }
+/// assert_eq!(wire, [0x81, 0x05, b'H', b'e', b'l', b'l', b'o']);
+/// ```
+pub struct Connection {
+    role: Role,
+    config: Config,
+    input: BytesMut,
+    eof: bool,
+    frame: Option<Incoming>,
+    assembly: Option<Assembly>,
+    utf8: Utf8Validator,
+    out: Outgoing,
+    /// The kind of the fragmented message we are sending, if any.
+    sending: Option<MessageKind>,
+    send_utf8: Utf8Validator,
+    close: CloseState,
+    /// No more input is decoded: a close frame arrived, or the connection failed.
+    input_done: bool,
+    mask_keys: Option<Box<dyn MaskKeys>>,
+}
+
+impl fmt::Debug for Connection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Connection")
+            .field("role", &self.role)
+            .field("close", &self.close)
+            .field("buffered_input", &self.input.len())
+            .field("pending_transmit", &self.out.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Connection {
+    /// A server-side connection.
+    pub fn server(config: Config) -> Self {
+        Self::new(Role::Server, config, None)
+    }
+
+    /// A client-side connection that masks its frames with keys from `keys`.
+    pub fn client(config: Config, keys: impl MaskKeys + 'static) -> Self {
+        Self::new(Role::Client, config, Some(Box::new(keys)))
+    }
+
+    fn new(role: Role, config: Config, mask_keys: Option<Box<dyn MaskKeys>>) -> Self {
+        Self {
+            role,
+            config,
+            input: BytesMut::new(),
+            eof: false,
+            frame: None,
+            assembly: None,
+            utf8: Utf8Validator::default(),
+            out: Outgoing::default(),
+            sending: None,
+            send_utf8: Utf8Validator::default(),
+            close: CloseState::Open,
+            input_done: false,
+            mask_keys,
+        }
+    }
+
+    /// This end's role.
+    pub fn role(&self) -> Role {
+        self.role
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Where the close handshake stands.
+    pub fn close_state(&self) -> CloseState {
+        self.close
+    }
+
+    /// Whether the application may still send data.
+    pub fn can_send(&self) -> bool {
+        self.close == CloseState::Open
+    }
+
+    // ---- input ---------------------------------------------------------
+
+    /// Hands over bytes read from the transport (copied into the input
+    /// buffer).
+    pub fn receive(&mut self, data: &[u8]) {
+        if !self.input_done {
+            self.input.extend_from_slice(data);
+        }
+    }
+
+    /// The input buffer, for adapters that read straight into it (no copy).
+    /// Append at most [`receive_capacity`](Self::receive_capacity) bytes.
+    pub fn receive_buffer(&mut self) -> &mut BytesMut {
+        &mut self.input
+    }
+
+    /// How many more bytes the input buffer may take before the next
+    /// [`poll_event`](Self::poll_event) drains it. Zero once the connection
+    /// reads no more input.
+    pub fn receive_capacity(&self) -> usize {
+        if self.input_done || self.eof {
+            return 0;
+        }
+        self.config
+            .effective_max_buffered_input()
+            .saturating_sub(self.input.len())
+    }
+
+    /// The transport reached end of file.
+    pub fn receive_eof(&mut self) {
+        self.eof = true;
+    }
+
+    /// Decodes the next event from the input.
+    ///
+    /// `Ok(None)` means more input is needed (or none will be read any more).
+    /// An error fails the connection: the close frame it calls for is queued
+    /// for [`poll_transmit`](Self::poll_transmit), and later calls return
+    /// `Ok(None)`.
+    pub fn poll_event(&mut self) -> Result<Option<Event>, ProtocolError> {
+        loop {
+            if self.input_done {
+                return Ok(None);
+            }
+            if self.frame.is_none() {
+                match FrameHeader::parse(&self.input) {
+                    Err(e) => return Err(self.fail(e)),
+                    Ok(None) => return self.wait_for_input(),
+                    Ok(Some((header, len))) => {
+                        let text = self.check_header(&header).map_err(|e| self.fail(e))?;
+                        self.input.advance(len);
+                        self.frame = Some(Incoming {
+                            header,
+                            unmasked: 0,
+                            validated: 0,
+                            text,
+                        });
+                    }
+                }
+            }
+            let Some(frame) = self.frame.as_mut() else {
+                unreachable!("a frame header was just parsed");
+            };
+            // `check_header` bounded the length by `max_frame_size`.
+            let len = usize::try_from(frame.header.payload_len).unwrap_or(usize::MAX);
+            let available = self.input.len().min(len);
+            if let Some(key) = frame.header.mask {
+                if available > frame.unmasked {
+                    apply_mask(
+                        &mut self.input[frame.unmasked..available],
+                        key,
+                        frame.unmasked,
+                    );
+                    frame.unmasked = available;
+                }
+            }
+            if frame.text && available > frame.validated {
+                let fed = self.utf8.feed(&self.input[frame.validated..available]);
+                frame.validated = available;
+                if fed.is_err() {
+                    return Err(self.fail(ProtocolError::InvalidUtf8));
+                }
+            }
+            if available < len {
+                return self.wait_for_input();
+            }
+            let frame = self.frame.take().expect("checked above");
+            let payload = self.input.split_to(len).freeze();
+            if let Some(event) = self.on_frame(frame, payload)? {
+                return Ok(Some(event));
+            }
+        }
+    }
+
+    /// No complete frame is buffered: check the limits, and the end of input.
+    fn wait_for_input(&mut self) -> Result<Option<Event>, ProtocolError> {
+        let max = self.config.effective_max_buffered_input();
+        if self.input.len() > max {
+            return Err(self.fail(ProtocolError::InputBufferFull { max }));
+        }
+        if self.eof {
+            self.input_done = true;
+            self.close = CloseState::Closed;
+            return Err(ProtocolError::UnexpectedEof);
+        }
+        Ok(None)
+    }
+
+    /// Validates a header against the role, the negotiated bits, the
+    /// fragmentation state and the limits. Returns whether its payload is text.
+    fn check_header(&mut self, h: &FrameHeader) -> Result<bool, ProtocolError> {
+        let stray = h.rsv & !self.config.allowed_rsv;
+        if stray != 0 {
+            return Err(ProtocolError::ReservedBits(stray));
+        }
+        match (self.role, h.mask.is_some()) {
+            (Role::Server, false) => return Err(ProtocolError::UnmaskedFrame),
+            (Role::Client, true) => return Err(ProtocolError::MaskedFrame),
+            _ => {}
+        }
+        if h.opcode.is_control() {
+            if !h.fin {
+                return Err(ProtocolError::FragmentedControlFrame);
+            }
+            if h.payload_len > MAX_CONTROL_PAYLOAD as u64 {
+                return Err(ProtocolError::ControlFrameTooLarge(h.payload_len));
+            }
+            return Ok(false);
+        }
+        let kind = match (h.opcode, &self.assembly) {
+            (OpCode::Continuation, None) => return Err(ProtocolError::UnexpectedContinuation),
+            (OpCode::Continuation, Some(a)) => a.kind,
+            (_, Some(_)) => return Err(ProtocolError::ExpectedContinuation),
+            (OpCode::Text, None) => MessageKind::Text,
+            _ => MessageKind::Binary,
+        };
+        let max = self.config.max_frame_size;
+        if h.payload_len > max as u64 {
+            return Err(ProtocolError::FrameTooLarge {
+                len: h.payload_len,
+                max,
+            });
+        }
+        if !self.config.streaming {
+            let so_far = self.assembly.as_ref().map_or(0, |a| a.len);
+            let len = so_far + h.payload_len;
+            let max = self.config.max_message_size;
+            if len > max as u64 {
+                return Err(ProtocolError::MessageTooLarge { len, max });
+            }
+        }
+        if h.opcode != OpCode::Continuation {
+            self.utf8 = Utf8Validator::default();
+        }
+        Ok(kind == MessageKind::Text)
+    }
+
+    /// A whole frame arrived. Returns the event it makes, if any.
+    fn on_frame(
+        &mut self,
+        frame: Incoming,
+        payload: Bytes,
+    ) -> Result<Option<Event>, ProtocolError> {
+        let h = frame.header;
+        match h.opcode {
+            OpCode::Ping => {
+                if self.config.auto_pong && self.close == CloseState::Open {
+                    self.write_frame(OpCode::Pong, true, Payload::Shared(payload.clone()));
+                }
+                Ok(Some(Event::Ping(payload)))
+            }
+            OpCode::Pong => Ok(Some(Event::Pong(payload))),
+            OpCode::Close => self.on_close(&payload).map(Some),
+            OpCode::Text | OpCode::Binary | OpCode::Continuation => {
+                let kind = if frame.text {
+                    MessageKind::Text
+                } else {
+                    MessageKind::Binary
+                };
+                if h.fin && frame.text && self.utf8.finish().is_err() {
+                    return Err(self.fail(ProtocolError::InvalidUtf8));
+                }
+                if self.config.streaming {
+                    let first = h.opcode != OpCode::Continuation;
+                    self.assembly = if h.fin {
+                        None
+                    } else {
+                        Some(Assembly {
+                            kind,
+                            data: BytesMut::new(),
+                            len: 0,
+                        })
+                    };
+                    return Ok(Some(Event::Fragment(Fragment {
+                        kind,
+                        payload,
+                        first,
+                        fin: h.fin,
+                    })));
+                }
+                let data = match (h.fin, self.assembly.take()) {
+                    (true, None) => payload,
+                    (true, Some(mut a)) => {
+                        a.data.extend_from_slice(&payload);
+                        a.data.freeze()
+                    }
+                    (false, assembly) => {
+                        let mut a = assembly.unwrap_or(Assembly {
+                            kind,
+                            data: BytesMut::new(),
+                            len: 0,
+                        });
+                        a.data.extend_from_slice(&payload);
+                        a.len += payload.len() as u64;
+                        self.assembly = Some(a);
+                        return Ok(None);
+                    }
+                };
+                Ok(Some(Event::Message(match kind {
+                    MessageKind::Text => Message::Text(Utf8Bytes::from_validated(data)),
+                    MessageKind::Binary => Message::Binary(data),
+                })))
+            }
+        }
+    }
+
+    fn on_close(&mut self, payload: &[u8]) -> Result<Event, ProtocolError> {
+        let frame = match payload {
+            [] => None,
+            [_] => return Err(self.fail(ProtocolError::InvalidClosePayload)),
+            [hi, lo, reason @ ..] => {
+                let code = CloseCode(u16::from_be_bytes([*hi, *lo]));
+                if !code.is_valid_on_wire() {
+                    return Err(self.fail(ProtocolError::InvalidCloseCode(code.0)));
+                }
+                let Ok(reason) = std::str::from_utf8(reason) else {
+                    return Err(self.fail(ProtocolError::InvalidCloseReason));
+                };
+                Some(CloseFrame::new(code, reason))
+            }
+        };
+        if self.close == CloseState::Open {
+            let echo = frame.as_ref().map(|f| f.code);
+            self.write_close(echo, "");
+        }
+        self.close = CloseState::Closed;
+        self.input_done = true;
+        self.assembly = None;
+        Ok(Event::Close(frame))
+    }
+
+    /// Fails the connection: queue the close frame the error calls for and
+    /// read nothing more.
+    fn fail(&mut self, error: ProtocolError) -> ProtocolError {
+        if self.close == CloseState::Open {
+            self.write_close(Some(error.close_code()), "");
+        }
+        self.close = CloseState::Closed;
+        self.input_done = true;
+        self.frame = None;
+        self.assembly = None;
+        self.input = BytesMut::new();
+        error
+    }
+
+    // ---- commands ------------------------------------------------------
+
+    /// Sends a whole message. A shared payload of 1 KiB or more from a
+    /// server is queued without a copy.
+    pub fn send(&mut self, message: Message) -> Result<(), SendError> {
+        match message {
+            Message::Text(t) => self.send_data(OpCode::Text, Payload::Shared(t.into_bytes())),
+            Message::Binary(b) => self.send_data(OpCode::Binary, Payload::Shared(b)),
+        }
+    }
+
+    /// Sends a text message.
+    pub fn send_text(&mut self, text: &str) -> Result<(), SendError> {
+        self.send_data(OpCode::Text, Payload::Borrowed(text.as_bytes()))
+    }
+
+    /// Sends a binary message.
+    pub fn send_binary(&mut self, data: &[u8]) -> Result<(), SendError> {
+        self.send_data(OpCode::Binary, Payload::Borrowed(data))
+    }
+
+    fn send_data(&mut self, opcode: OpCode, payload: Payload<'_>) -> Result<(), SendError> {
+        self.check_open()?;
+        if self.sending.is_some() {
+            return Err(SendError::FragmentedMessageInProgress);
+        }
+        self.write_frame(opcode, true, payload);
+        Ok(())
+    }
+
+    /// Sends one fragment of a message: the first call starts a message of
+    /// `kind`, later ones continue it (with the same `kind`) until one with
+    /// `fin`. Control frames may be sent in between. Text fragments may cut
+    /// characters anywhere, but together they must be valid UTF-8; a
+    /// fragment that makes them invalid is refused and nothing is sent.
+    pub fn send_fragment(
+        &mut self,
+        kind: MessageKind,
+        payload: Bytes,
+        fin: bool,
+    ) -> Result<(), SendError> {
+        self.check_open()?;
+        let opcode = match self.sending {
+            None => {
+                self.send_utf8 = Utf8Validator::default();
+                match kind {
+                    MessageKind::Text => OpCode::Text,
+                    MessageKind::Binary => OpCode::Binary,
+                }
+            }
+            Some(k) if k == kind => OpCode::Continuation,
+            Some(_) => return Err(SendError::FragmentKindMismatch),
+        };
+        if kind == MessageKind::Text {
+            let mut check = self.send_utf8.clone();
+            let valid = check.feed(&payload).is_ok() && (!fin || check.finish().is_ok());
+            if !valid {
+                return Err(SendError::InvalidUtf8);
+            }
+            self.send_utf8 = check;
+        }
+        self.sending = if fin { None } else { Some(kind) };
+        self.write_frame(opcode, fin, Payload::Shared(payload));
+        Ok(())
+    }
+
+    /// Sends a ping.
+    pub fn ping(&mut self, payload: &[u8]) -> Result<(), SendError> {
+        self.send_control(OpCode::Ping, payload)
+    }
+
+    /// Sends an unsolicited pong (a heartbeat that expects no answer).
+    pub fn pong(&mut self, payload: &[u8]) -> Result<(), SendError> {
+        self.send_control(OpCode::Pong, payload)
+    }
+
+    fn send_control(&mut self, opcode: OpCode, payload: &[u8]) -> Result<(), SendError> {
+        self.check_open()?;
+        if payload.len() > MAX_CONTROL_PAYLOAD {
+            return Err(SendError::ControlPayloadTooLarge(payload.len()));
+        }
+        self.write_frame(opcode, true, Payload::Borrowed(payload));
+        Ok(())
+    }
+
+    /// Starts the close handshake with a code and a reason; `None` sends a
+    /// close frame with no status code. Data from the peer is still
+    /// delivered until its close frame arrives.
+    pub fn close(&mut self, code: Option<CloseCode>, reason: &str) -> Result<(), SendError> {
+        self.check_open()?;
+        if code.is_none() && !reason.is_empty() {
+            return Err(SendError::ReasonWithoutCode);
+        }
+        if let Some(code) = code {
+            if !code.is_valid_on_wire() {
+                return Err(SendError::InvalidCloseCode(code.0));
+            }
+            if reason.len() > MAX_CLOSE_REASON {
+                return Err(SendError::CloseReasonTooLong(reason.len()));
+            }
+        }
+        self.write_close(code, reason);
+        self.close = CloseState::CloseSent;
+        Ok(())
+    }
+
+    fn check_open(&self) -> Result<(), SendError> {
+        if self.close == CloseState::Open {
+            Ok(())
+        } else {
+            Err(SendError::Closed)
+        }
+    }
+
+    fn write_close(&mut self, code: Option<CloseCode>, reason: &str) {
+        let mut body = [0u8; MAX_CONTROL_PAYLOAD];
+        let len = match code {
+            None => 0,
+            Some(code) => {
+                body[..2].copy_from_slice(&code.0.to_be_bytes());
+                body[2..2 + reason.len()].copy_from_slice(reason.as_bytes());
+                2 + reason.len()
+            }
+        };
+        self.write_frame(OpCode::Close, true, Payload::Borrowed(&body[..len]));
+    }
+
+    fn write_frame(&mut self, opcode: OpCode, fin: bool, payload: Payload<'_>) {
+        let mask = self.mask_keys.as_mut().map(|k| k.next_key());
+        let header = FrameHeader {
+            fin,
+            rsv: 0,
+            opcode,
+            mask,
+            payload_len: payload.as_slice().len() as u64,
+        };
+        self.out.push(&header, payload);
+    }
+
+    // ---- output --------------------------------------------------------
+
+    /// The next bytes to write to the transport, in order.
+    #[must_use]
+    pub fn poll_transmit(&mut self) -> Option<Bytes> {
+        self.out.pop()
+    }
+
+    /// Bytes queued for the transport and not yet taken.
+    pub fn pending_transmit(&self) -> usize {
+        self.out.len()
+    }
+}

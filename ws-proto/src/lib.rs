@@ -1,0 +1,18 @@
+#![doc = include_str!("../README.md")]
+
+mod close;
+mod config;
+mod connection;
+mod error;
+pub mod frame;
+pub mod handshake;
+pub mod mask;
+mod message;
+mod outgoing;
+mod utf8;
+
+pub use close::{CloseCode, CloseFrame, MAX_CLOSE_REASON};
+pub use config::Config;
+pub use connection::{CloseState, Connection, MaskKeys, Role};
+pub use error::{ProtocolError, SendError};
+pub use message::{Event, Fragment, Message, MessageKind, Utf8Bytes};

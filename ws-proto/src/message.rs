@@ -1,0 +1,203 @@
+//! Messages and the events a [`Connection`](crate::Connection) reports.
+
+use std::fmt;
+use std::ops::Deref;
+
+use bytes::Bytes;
+
+use crate::close::CloseFrame;
+
+/// Bytes that are known to be valid UTF-8: the payload of a text message,
+/// shared with the input buffer it was decoded from, never copied to become
+/// a string.
+#[derive(Clone, PartialEq, Eq, Hash, Default)]
+pub struct Utf8Bytes(Bytes);
+
+impl Utf8Bytes {
+    /// Wraps `bytes` after checking that they are UTF-8.
+    pub fn try_from_bytes(bytes: Bytes) -> Result<Self, Bytes> {
+        if crate::utf8::validate(&bytes).is_ok() {
+            Ok(Self(bytes))
+        } else {
+            Err(bytes)
+        }
+    }
+
+    /// Wraps bytes that the caller has already validated.
+    pub(crate) fn from_validated(bytes: Bytes) -> Self {
+        debug_assert!(std::str::from_utf8(&bytes).is_ok());
+        Self(bytes)
+    }
+
+    /// The text.
+    pub fn as_str(&self) -> &str {
+        // SAFETY: every constructor validates the bytes as UTF-8
+        // (`try_from_bytes`, `From<String>`, `From<&str>`), or is
+        // `from_validated`, which the connection calls only after its UTF-8
+        // validator accepted every byte of the message. `Bytes` is immutable,
+        // so the contents cannot change afterwards.
+        #[allow(unsafe_code)]
+        unsafe {
+            std::str::from_utf8_unchecked(&self.0)
+        }
+    }
+
+    /// The underlying bytes.
+    pub fn as_bytes(&self) -> &Bytes {
+        &self.0
+    }
+
+    /// Unwraps the underlying bytes.
+    pub fn into_bytes(self) -> Bytes {
+        self.0
+    }
+}
+
+impl Deref for Utf8Bytes {
+    type Target = str;
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl From<String> for Utf8Bytes {
+    fn from(s: String) -> Self {
+        Self(Bytes::from(s))
+    }
+}
+
+impl From<&str> for Utf8Bytes {
+    fn from(s: &str) -> Self {
+        Self(Bytes::copy_from_slice(s.as_bytes()))
+    }
+}
+
+impl From<&'static str> for Message {
+    fn from(s: &'static str) -> Self {
+        Message::Text(Utf8Bytes(Bytes::from_static(s.as_bytes())))
+    }
+}
+
+impl From<String> for Message {
+    fn from(s: String) -> Self {
+        Message::Text(s.into())
+    }
+}
+
+impl From<Vec<u8>> for Message {
+    fn from(v: Vec<u8>) -> Self {
+        Message::Binary(v.into())
+    }
+}
+
+impl From<Bytes> for Message {
+    fn from(b: Bytes) -> Self {
+        Message::Binary(b)
+    }
+}
+
+impl PartialEq<str> for Utf8Bytes {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl PartialEq<&str> for Utf8Bytes {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl fmt::Debug for Utf8Bytes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl fmt::Display for Utf8Bytes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A complete data message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Message {
+    /// A text message.
+    Text(Utf8Bytes),
+    /// A binary message.
+    Binary(Bytes),
+}
+
+impl Message {
+    /// The payload's bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        match self {
+            Self::Text(t) => t.as_bytes(),
+            Self::Binary(b) => b,
+        }
+    }
+
+    /// The payload length in bytes.
+    pub fn len(&self) -> usize {
+        self.as_bytes().len()
+    }
+
+    /// Whether the payload is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The kind of message.
+    pub fn kind(&self) -> MessageKind {
+        match self {
+            Self::Text(_) => MessageKind::Text,
+            Self::Binary(_) => MessageKind::Binary,
+        }
+    }
+}
+
+/// Text or binary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MessageKind {
+    /// UTF-8 text.
+    Text,
+    /// Arbitrary bytes.
+    Binary,
+}
+
+/// One data frame, reported as it arrives in
+/// [streaming mode](crate::Config::streaming).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fragment {
+    /// The kind of the message this fragment belongs to.
+    pub kind: MessageKind,
+    /// The frame's payload. For text, the bytes seen so far are a valid
+    /// UTF-8 prefix, but a character may be cut at either end.
+    pub payload: Bytes,
+    /// Whether this fragment starts a message.
+    pub first: bool,
+    /// Whether this fragment ends the message; the text of a message is
+    /// known to be complete and valid UTF-8 when its final fragment arrives.
+    pub fin: bool,
+}
+
+/// What the peer sent, in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+#[must_use]
+pub enum Event {
+    /// A complete message (the default, assembling mode).
+    Message(Message),
+    /// A data frame (streaming mode).
+    Fragment(Fragment),
+    /// A ping. With [`Config::auto_pong`](crate::Config) (the default) the
+    /// pong is already queued.
+    Ping(Bytes),
+    /// A pong.
+    Pong(Bytes),
+    /// The peer's close frame: `None` when it carried no status code. If the
+    /// close was the peer's idea, the echo is already queued. Either way the
+    /// close handshake is now complete on our side.
+    Close(Option<CloseFrame>),
+}
