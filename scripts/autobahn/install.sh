@@ -57,8 +57,8 @@ if [[ -z "$py2" ]]; then
   fi
 fi
 [[ -n "$py2" && -x "$py2" ]] \
-  || die "no python2.7 found (tried AUTOBAHN_PYTHON2, \$(pyenv root)/versions/2.7.18, PATH) and pyenv is unavailable"
-"$py2" -c 'import sys; assert sys.version_info[:2] == (2, 7)' \
+  || die "no usable python2.7 (looked at AUTOBAHN_PYTHON2, \$(pyenv root)/versions/2.7.18, PATH; got '$py2')"
+"$py2" -c 'import sys; assert sys.version_info[:2] == (2, 7)' 2>/dev/null \
   || die "$py2 is not Python 2.7"
 command -v gcc >/dev/null 2>&1 || die "gcc is required to build wsaccel (apt-get install gcc)"
 log "using $py2"

@@ -1,6 +1,6 @@
 //! Limits and behaviour switches, with documented defaults.
 
-use crate::frame::MAX_HEADER_LEN;
+use crate::frame::{MAX_CONTROL_PAYLOAD, MAX_HEADER_LEN};
 
 /// Configuration of a [`Connection`](crate::Connection).
 ///
@@ -26,8 +26,9 @@ pub struct Config {
     /// The most bytes of undecoded input held at once. The adapter should
     /// read at most [`Connection::receive_capacity`](crate::Connection::receive_capacity)
     /// bytes before draining events; input past this limit fails the
-    /// connection with 1009. Never less than `max_frame_size` plus the
-    /// largest header, so one maximal frame always fits.
+    /// connection with 1009. Never less than `max_frame_size` (or 125, the
+    /// largest control payload, if more) plus the largest header, so one
+    /// maximal frame always fits.
     pub max_buffered_input: usize,
     /// Answer every ping with a pong automatically.
     pub auto_pong: bool,
@@ -98,9 +99,12 @@ impl Config {
         self
     }
 
-    /// The input buffer limit in force: never below one maximal frame.
+    /// The input buffer limit in force: never below one maximal frame, data
+    /// or control (a ping of 125 bytes must fit even when `max_frame_size`
+    /// is smaller, or a reader bounded by `receive_capacity` would stall).
     pub(crate) fn effective_max_buffered_input(&self) -> usize {
+        let frame = self.max_frame_size.max(MAX_CONTROL_PAYLOAD);
         self.max_buffered_input
-            .max(self.max_frame_size.saturating_add(MAX_HEADER_LEN))
+            .max(frame.saturating_add(MAX_HEADER_LEN))
     }
 }

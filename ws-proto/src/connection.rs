@@ -11,7 +11,7 @@ use crate::frame::{FrameHeader, OpCode, MAX_CONTROL_PAYLOAD};
 use crate::mask::apply_mask;
 use crate::message::{Event, Fragment, Message, MessageKind, Utf8Bytes};
 use crate::outgoing::{Outgoing, Payload};
-use crate::utf8::Utf8Validator;
+use crate::utf8::{InvalidUtf8, Utf8Validator};
 
 /// Which end of the connection this is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -64,6 +64,72 @@ struct Incoming {
     validated: usize,
     /// Whether the payload is text (a text frame, or a continuation of one).
     text: bool,
+}
+
+/// Payload bytes unmasked per step before they are validated as UTF-8.
+/// A frame whose payload is buffered whole is then read from memory once,
+/// not twice: each block is still in the L2 cache (256 KiB or more on
+/// current CPUs) when the validator reads it. Frames up to this size go in
+/// one step. (Measured on a 16 MiB text frame, buffered whole: 20 to 30%
+/// faster in blocks than in two passes. Blocks of 4 to 16 KiB, sized for L1,
+/// cost 5 to 10% on frames that fit in cache, one validator call per
+/// block, and gained nothing more.)
+const DECODE_BLOCK: usize = 128 * 1024;
+
+/// Unmasks (if the frame is masked) and validates as UTF-8 (if it is text)
+/// the payload bytes of `frame` that have arrived, `payload` (those already
+/// done, `frame.unmasked` and `frame.validated`, are skipped).
+///
+/// A large payload goes in blocks of [`DECODE_BLOCK`], each validated right
+/// after it is unmasked. A block is validated up to the last character that
+/// starts in it; the up-to-3 bytes of a character cut by the block's end go
+/// with the next block, so that the validator's fast path sees whole
+/// characters. (Any cut would be correct, since the validator takes pieces
+/// cut anywhere; this one is only faster.) The result is the same as
+/// unmasking everything, then validating everything.
+fn unmask_and_validate(
+    frame: &mut Incoming,
+    payload: &mut [u8],
+    utf8: &mut Utf8Validator,
+) -> Result<(), InvalidUtf8> {
+    let available = payload.len();
+    if let Some(key) = frame.header.mask {
+        while frame.unmasked < available {
+            let end = available.min(frame.unmasked + DECODE_BLOCK);
+            apply_mask(&mut payload[frame.unmasked..end], key, frame.unmasked);
+            frame.unmasked = end;
+            if frame.text && end < available {
+                let cut = last_char_start(&payload[frame.validated..end]);
+                let upto = frame.validated + cut;
+                utf8.feed(&payload[frame.validated..upto])?;
+                frame.validated = upto;
+            }
+        }
+    }
+    if frame.text && available > frame.validated {
+        let fed = utf8.feed(&payload[frame.validated..available]);
+        frame.validated = available;
+        fed?;
+    }
+    Ok(())
+}
+
+/// Where `block` should be cut so that no character that starts in it is
+/// cut: at the start of its last character if that is a multi-byte one that
+/// starts in its last 3 bytes, else at its end.
+fn last_char_start(block: &[u8]) -> usize {
+    let len = block.len();
+    for i in (len.saturating_sub(3)..len).rev() {
+        match block[i] {
+            // A continuation byte: the character started earlier.
+            0x80..=0xbf => {}
+            // A lead byte: cut before it.
+            0xc0..=0xff => return i,
+            // ASCII: nothing after it can belong to a character before it.
+            _ => return len,
+        }
+    }
+    len
 }
 
 /// A fragmented message being received.
@@ -244,6 +310,13 @@ impl Connection {
     /// for [`poll_transmit`](Self::poll_transmit), and later calls return
     /// `Ok(None)`.
     pub fn poll_event(&mut self) -> Result<Option<Event>, ProtocolError> {
+        // Checked before decoding: the buffer only shrinks while decoding,
+        // and a check on an incomplete frame could never see it over a
+        // limit that is at least one maximal frame.
+        let max = self.config.effective_max_buffered_input();
+        if !self.input_done && self.input.len() > max {
+            return Err(self.fail(ProtocolError::InputBufferFull { max }));
+        }
         loop {
             if self.input_done {
                 return Ok(None);
@@ -270,22 +343,9 @@ impl Connection {
             // `check_header` bounded the length by `max_frame_size`.
             let len = usize::try_from(frame.header.payload_len).unwrap_or(usize::MAX);
             let available = self.input.len().min(len);
-            if let Some(key) = frame.header.mask {
-                if available > frame.unmasked {
-                    apply_mask(
-                        &mut self.input[frame.unmasked..available],
-                        key,
-                        frame.unmasked,
-                    );
-                    frame.unmasked = available;
-                }
-            }
-            if frame.text && available > frame.validated {
-                let fed = self.utf8.feed(&self.input[frame.validated..available]);
-                frame.validated = available;
-                if fed.is_err() {
-                    return Err(self.fail(ProtocolError::InvalidUtf8));
-                }
+            let payload = &mut self.input[..available];
+            if unmask_and_validate(frame, payload, &mut self.utf8).is_err() {
+                return Err(self.fail(ProtocolError::InvalidUtf8));
             }
             if available < len {
                 return self.wait_for_input();
@@ -298,12 +358,8 @@ impl Connection {
         }
     }
 
-    /// No complete frame is buffered: check the limits, and the end of input.
+    /// No complete frame is buffered: check for the end of input.
     fn wait_for_input(&mut self) -> Result<Option<Event>, ProtocolError> {
-        let max = self.config.effective_max_buffered_input();
-        if self.input.len() > max {
-            return Err(self.fail(ProtocolError::InputBufferFull { max }));
-        }
         if self.eof {
             self.input_done = true;
             self.close = CloseState::Closed;
@@ -619,5 +675,136 @@ impl Connection {
     /// Bytes queued for the transport and not yet taken.
     pub fn pending_transmit(&self) -> usize {
         self.out.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mask::apply_mask_naive;
+
+    const KEY: [u8; 4] = [0x37, 0xfa, 0x21, 0x3d];
+
+    fn masked_text_frame(payload: &[u8]) -> Vec<u8> {
+        let header = FrameHeader {
+            fin: true,
+            rsv: 0,
+            opcode: OpCode::Text,
+            mask: Some(KEY),
+            payload_len: payload.len() as u64,
+        };
+        let mut frame = Vec::new();
+        header.encode(&mut frame);
+        let start = frame.len();
+        frame.extend_from_slice(payload);
+        apply_mask_naive(&mut frame[start..], KEY, 0);
+        frame
+    }
+
+    /// Feeds `frame` in pieces of `piece` bytes, draining events after each.
+    fn decode(frame: &[u8], piece: usize) -> Result<Vec<Event>, ProtocolError> {
+        let mut conn = Connection::server(Config::default());
+        let mut events = Vec::new();
+        for chunk in frame.chunks(piece) {
+            conn.receive(chunk);
+            while let Some(event) = conn.poll_event()? {
+                events.push(event);
+            }
+        }
+        Ok(events)
+    }
+
+    /// Text of exactly `len` bytes whose 2-, 3- and 4-byte characters fall
+    /// across block boundaries at every offset, for some `shift`.
+    fn text(len: usize, shift: usize) -> Vec<u8> {
+        let mut s = "x".repeat(shift);
+        while s.len() < len {
+            s.push_str("a\u{e9}\u{20ac}\u{1d11e}");
+        }
+        while s.len() > len {
+            s.pop();
+        }
+        while s.len() < len {
+            s.push('z');
+        }
+        s.into_bytes()
+    }
+
+    #[test]
+    fn large_text_frames_decode_in_blocks_whole_or_in_pieces() {
+        let len = 3 * DECODE_BLOCK + 7;
+        for shift in 0..4 {
+            let payload = text(len, shift);
+            let frame = masked_text_frame(&payload);
+            for piece in [frame.len(), DECODE_BLOCK + 1, 50_001, 4093] {
+                let events = decode(&frame, piece).expect("valid text");
+                let [Event::Message(Message::Text(t))] = &events[..] else {
+                    panic!("shift {shift} piece {piece}: {events:?}");
+                };
+                assert!(t.as_bytes() == &payload[..], "shift {shift} piece {piece}");
+            }
+        }
+    }
+
+    #[test]
+    fn invalid_utf8_is_found_on_either_side_of_a_block_boundary() {
+        let len = 2 * DECODE_BLOCK + 100;
+        let base = text(len, 1);
+        let b = DECODE_BLOCK;
+        for at in [
+            0,
+            b - 3,
+            b - 2,
+            b - 1,
+            b,
+            b + 1,
+            b + 2,
+            2 * b - 1,
+            2 * b + 5,
+            len - 1,
+        ] {
+            for bad in [
+                &[0xffu8][..],
+                &[0xc3, b'a'],
+                &[0xf0, 0x9d, b'a'],
+                &[0xed, 0xa0, 0x80],
+            ] {
+                let mut payload = base.clone();
+                let end = (at + bad.len()).min(len);
+                payload[at..end].copy_from_slice(&bad[..end - at]);
+                let frame = masked_text_frame(&payload);
+                for piece in [frame.len(), 65_537] {
+                    assert_eq!(
+                        decode(&frame, piece).unwrap_err(),
+                        ProtocolError::InvalidUtf8,
+                        "at {at} bad {bad:x?} piece {piece}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_character_cut_by_the_end_of_a_large_frame_is_invalid() {
+        let mut payload = text(DECODE_BLOCK + 10, 0);
+        let len = payload.len();
+        payload[len - 2..].copy_from_slice(&[b'a', 0xe2]);
+        assert_eq!(
+            decode(&masked_text_frame(&payload), usize::MAX).unwrap_err(),
+            ProtocolError::InvalidUtf8
+        );
+    }
+
+    #[test]
+    fn last_char_start_cuts_before_a_trailing_multi_byte_character_only() {
+        assert_eq!(last_char_start(b""), 0);
+        assert_eq!(last_char_start(b"abc"), 3);
+        assert_eq!(last_char_start("ab\u{e9}".as_bytes()), 2);
+        assert_eq!(last_char_start(&[b'a', 0xc3]), 1);
+        assert_eq!(last_char_start(&[b'a', 0xe2, 0x82]), 1);
+        assert_eq!(last_char_start(&[b'a', 0xf0, 0x9d, 0x84]), 1);
+        assert_eq!(last_char_start(&[0xf0, 0x9d, 0x84, 0x9e]), 4);
+        assert_eq!(last_char_start(&[b'a', 0x80, 0x80]), 3);
+        assert_eq!(last_char_start(&[0x80, 0x80, 0x80]), 3);
     }
 }

@@ -228,6 +228,8 @@ impl ClientHandshake {
             _ => return Err(ResponseError::Protocol),
         };
         let mut rest = std::mem::take(&mut self.buf);
+        // The buffer starts anew: so does the scan for the blank line.
+        self.scanned = 0;
         let trailing = rest.split_off(len).freeze();
         Ok(Some(Response {
             headers,

@@ -204,6 +204,8 @@ impl ServerHandshake {
         let (request, len) = Request::parse(&self.buf[..end], &self.limits)?;
         let mut upgrade = UpgradeRequest::validate(request)?;
         let mut rest = std::mem::take(&mut self.buf);
+        // The buffer starts anew: so does the scan for the blank line.
+        self.scanned = 0;
         upgrade.trailing = rest.split_off(len).freeze();
         Ok(Some(upgrade))
     }

@@ -1,0 +1,176 @@
+//! Opening a stream: the server's and the client's side of the opening
+//! handshake, over any transport.
+//!
+//! These futures are not cancel-safe: a cancelled handshake leaves the
+//! transport in an unknown state, so drop it (a timeout around the whole
+//! handshake is the usual way to bound it).
+
+use std::io;
+
+use bytes::{BufMut, BytesMut};
+use rand::rngs::StdRng;
+use rand::{RngCore, SeedableRng};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpStream;
+use ws_proto::handshake::{
+    ClientHandshake, ClientRequest, HandshakeError, Response, ServerHandshake,
+};
+use ws_proto::Connection;
+
+use crate::options::{AcceptOptions, ConnectOptions};
+use crate::url::WsUrl;
+use crate::{Error, WebSocketStream};
+
+/// The most bytes read at once while the head is incomplete.
+const HEAD_READ: usize = 4096;
+
+/// Accepts a WebSocket connection on `io` with the default options and no
+/// subprotocol.
+pub async fn accept<S>(io: S) -> Result<WebSocketStream<S>, Error>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    accept_with(io, AcceptOptions::default()).await
+}
+
+/// Accepts a WebSocket connection on `io`: reads and validates the upgrade
+/// request, answers 101 with the subprotocol that
+/// [`AcceptOptions::protocol`] chooses, and hands the bytes that followed
+/// the request to the connection.
+///
+/// A request that is not a valid upgrade is answered with the HTTP response
+/// the core builds for it ([`HandshakeError::response`]: 400, 405, 426 or
+/// 431), the transport is shut down, and [`Error::Handshake`] is returned.
+pub async fn accept_with<S>(mut io: S, options: AcceptOptions) -> Result<WebSocketStream<S>, Error>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let mut handshake = ServerHandshake::new(options.limits);
+    let mut scratch = BytesMut::new();
+    let upgrade = loop {
+        match handshake.poll_request() {
+            Ok(Some(upgrade)) => break upgrade,
+            Ok(None) => {}
+            Err(e) => {
+                reject(&mut io, &e).await;
+                return Err(e.into());
+            }
+        }
+        let cap = handshake.receive_capacity().max(1);
+        read_some(&mut io, &mut scratch, cap).await?;
+        handshake.receive(&scratch);
+    };
+    let protocol = options
+        .protocol
+        .as_ref()
+        .and_then(|choose| choose(&upgrade));
+    let response = upgrade.accept(protocol.as_deref(), &[])?;
+    io.write_all(&response).await?;
+    io.flush().await?;
+    let mut conn = Connection::server(options.config);
+    conn.receive(upgrade.trailing());
+    Ok(WebSocketStream::new(io, conn, options.settings))
+}
+
+/// Writes the refusal and shuts the transport down, best-effort: the
+/// handshake error is what the caller gets either way.
+async fn reject<S>(io: &mut S, error: &HandshakeError)
+where
+    S: AsyncWrite + Unpin,
+{
+    if io.write_all(&error.response()).await.is_ok() {
+        let _ = io.flush().await;
+        let _ = io.shutdown().await;
+    }
+}
+
+/// Reads at most `cap` bytes (and at most [`HEAD_READ`]) into `scratch`,
+/// replacing what it held. End of file is an error: the head is incomplete.
+async fn read_some<S>(io: &mut S, scratch: &mut BytesMut, cap: usize) -> Result<(), Error>
+where
+    S: AsyncRead + Unpin,
+{
+    scratch.clear();
+    let limit = cap.min(HEAD_READ);
+    scratch.reserve(limit);
+    let n = io
+        .read_buf(&mut BufMut::limit(&mut *scratch, limit))
+        .await?;
+    if n == 0 {
+        return Err(io::Error::new(
+            io::ErrorKind::UnexpectedEof,
+            "the transport ended during the opening handshake",
+        )
+        .into());
+    }
+    Ok(())
+}
+
+/// Opens a WebSocket connection on `io` with the default options: sends the
+/// upgrade request and validates the answer. Returns the stream and the
+/// server's response (its headers and selected subprotocol).
+pub async fn connect<S>(
+    io: S,
+    request: ClientRequest,
+) -> Result<(WebSocketStream<S>, Response), Error>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    connect_with(io, request, ConnectOptions::default()).await
+}
+
+/// Opens a WebSocket connection on `io` with `options`.
+///
+/// The handshake key and the masking keys come from a ChaCha generator
+/// seeded by the operating system's CSPRNG (RFC 6455 §5.3 and §4.1).
+pub async fn connect_with<S>(
+    mut io: S,
+    request: ClientRequest,
+    options: ConnectOptions,
+) -> Result<(WebSocketStream<S>, Response), Error>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let mut rng = StdRng::try_from_os_rng().map_err(io::Error::other)?;
+    let mut key = [0u8; 16];
+    rng.fill_bytes(&mut key);
+    let mut handshake = ClientHandshake::new(&request, key, options.limits)?;
+    io.write_all(handshake.request()).await?;
+    io.flush().await?;
+    let mut scratch = BytesMut::new();
+    let response = loop {
+        if let Some(response) = handshake.poll_response()? {
+            break response;
+        }
+        let cap = handshake.receive_capacity().max(1);
+        read_some(&mut io, &mut scratch, cap).await?;
+        handshake.receive(&scratch);
+    };
+    let mut conn = Connection::client(options.config, move || rng.next_u32().to_ne_bytes());
+    conn.receive(&response.trailing);
+    Ok((WebSocketStream::new(io, conn, options.settings), response))
+}
+
+/// Connects to a plain `ws://host[:port][/path][?query]` URL over TCP
+/// (TLS is not supported here) with the default options. IPv6 literal
+/// hosts go in brackets: `ws://[::1]:9001/`.
+pub async fn connect_url(url: &str) -> Result<(WebSocketStream<TcpStream>, Response), Error> {
+    connect_url_with(url, ConnectOptions::default()).await
+}
+
+/// Connects to a plain `ws://` URL over TCP with `options`; see
+/// [`connect_url`].
+pub async fn connect_url_with(
+    url: &str,
+    options: ConnectOptions,
+) -> Result<(WebSocketStream<TcpStream>, Response), Error> {
+    let url = WsUrl::parse(url)?;
+    let tcp = TcpStream::connect((url.host.as_str(), url.port)).await?;
+    tcp.set_nodelay(true)?;
+    connect_with(
+        tcp,
+        ClientRequest::new(url.host_header, url.target),
+        options,
+    )
+    .await
+}

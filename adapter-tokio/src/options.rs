@@ -1,0 +1,153 @@
+//! Options for opening a stream as a server or as a client.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use ws_proto::handshake::{Limits, UpgradeRequest};
+use ws_proto::Config;
+
+use crate::stream::Settings;
+
+/// Picks the subprotocol to answer an upgrade request with.
+type ProtocolChooser = dyn Fn(&UpgradeRequest) -> Option<String> + Send + Sync;
+
+/// How a server accepts connections: see [`accept_with`](crate::accept_with).
+///
+/// | option | default |
+/// | --- | --- |
+/// | [`config`](Self::config) | [`Config::default()`] |
+/// | [`limits`](Self::limits) | [`Limits::default()`] |
+/// | [`protocol`](Self::protocol) | no subprotocol |
+/// | [`close_timeout`](Self::close_timeout) | 5 s |
+/// | [`write_buffer_size`](Self::write_buffer_size) | 128 KiB |
+///
+/// Cloning is cheap: build it once and clone it for every connection.
+#[derive(Clone, Default)]
+pub struct AcceptOptions {
+    pub(crate) config: Config,
+    pub(crate) limits: Limits,
+    pub(crate) protocol: Option<Arc<ProtocolChooser>>,
+    pub(crate) settings: Settings,
+}
+
+impl fmt::Debug for AcceptOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AcceptOptions")
+            .field("config", &self.config)
+            .field("limits", &self.limits)
+            .field("protocol", &self.protocol.as_ref().map(|_| "Fn"))
+            .field("settings", &self.settings)
+            .finish()
+    }
+}
+
+impl AcceptOptions {
+    /// The connection's limits and behaviour switches.
+    #[must_use]
+    pub fn config(mut self, config: Config) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// The limits on the request head.
+    #[must_use]
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// Chooses the subprotocol from the request: `choose` sees the request
+    /// (target, headers, [`UpgradeRequest::protocols`]) and returns one of
+    /// the offered subprotocols, or `None` for none. Returning one that was
+    /// not offered fails the handshake with [`Error::Accept`](crate::Error::Accept).
+    #[must_use]
+    pub fn protocol(
+        mut self,
+        choose: impl Fn(&UpgradeRequest) -> Option<String> + Send + Sync + 'static,
+    ) -> Self {
+        self.protocol = Some(Arc::new(choose));
+        self
+    }
+
+    /// Chooses the first subprotocol the client offered that is in
+    /// `supported` (a shorthand for [`protocol`](Self::protocol)).
+    #[must_use]
+    pub fn protocols<I, P>(self, supported: I) -> Self
+    where
+        I: IntoIterator<Item = P>,
+        P: Into<String>,
+    {
+        let supported: Vec<String> = supported.into_iter().map(Into::into).collect();
+        self.protocol(move |request| {
+            request
+                .protocols()
+                .iter()
+                .find(|offered| supported.contains(offered))
+                .cloned()
+        })
+    }
+
+    /// How long to wait for the peer to end the transport after the close
+    /// handshake.
+    #[must_use]
+    pub fn close_timeout(mut self, timeout: Duration) -> Self {
+        self.settings.close_timeout = timeout;
+        self
+    }
+
+    /// How many bytes the stream's `Sink` buffers before it waits for the
+    /// transport.
+    #[must_use]
+    pub fn write_buffer_size(mut self, bytes: usize) -> Self {
+        self.settings.write_buffer_size = bytes;
+        self
+    }
+}
+
+/// How a client connects: see [`connect_with`](crate::connect_with).
+///
+/// | option | default |
+/// | --- | --- |
+/// | [`config`](Self::config) | [`Config::default()`] |
+/// | [`limits`](Self::limits) | [`Limits::default()`] |
+/// | [`close_timeout`](Self::close_timeout) | 5 s |
+/// | [`write_buffer_size`](Self::write_buffer_size) | 128 KiB |
+#[derive(Debug, Clone, Default)]
+pub struct ConnectOptions {
+    pub(crate) config: Config,
+    pub(crate) limits: Limits,
+    pub(crate) settings: Settings,
+}
+
+impl ConnectOptions {
+    /// The connection's limits and behaviour switches.
+    #[must_use]
+    pub fn config(mut self, config: Config) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// The limits on the response head.
+    #[must_use]
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// How long to wait for the server to end the transport after the
+    /// close handshake, before closing it anyway.
+    #[must_use]
+    pub fn close_timeout(mut self, timeout: Duration) -> Self {
+        self.settings.close_timeout = timeout;
+        self
+    }
+
+    /// How many bytes the stream's `Sink` buffers before it waits for the
+    /// transport.
+    #[must_use]
+    pub fn write_buffer_size(mut self, bytes: usize) -> Self {
+        self.settings.write_buffer_size = bytes;
+        self
+    }
+}

@@ -1,0 +1,434 @@
+//! The adapter over `tokio::io::duplex`: tiny buffers that cut every read
+//! and write into pieces, raw peers that send exactly the bytes a test
+//! needs, and simulated time for the close timeout.
+
+mod common;
+
+use std::io;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use adapter_tokio::ws_proto::frame::OpCode;
+use adapter_tokio::ws_proto::ProtocolError;
+use adapter_tokio::{
+    accept, connect, connect_with, ClientRequest, CloseCode, CloseFrame, Config, ConnectOptions,
+    Error, Event, Message, MessageKind,
+};
+use bytes::Bytes;
+use common::{
+    client_frame, pattern, raw_client_handshake, read_head, read_n, server_frame, within,
+};
+use tokio::io::{
+    duplex, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, DuplexStream, ReadBuf,
+};
+
+/// A raw server: reads the client's upgrade request and answers 101.
+async fn raw_server_handshake(io: &mut DuplexStream) {
+    let head = read_head(io).await;
+    let key = head
+        .lines()
+        .find_map(|l| l.strip_prefix("Sec-WebSocket-Key: "))
+        .expect("a key");
+    let accept = adapter_tokio::ws_proto::handshake::accept_key(key.as_bytes());
+    let answer = format!(
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\
+         Connection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n\r\n"
+    );
+    io.write_all(answer.as_bytes()).await.unwrap();
+}
+
+/// Reads one unmasked frame from a server: (opcode byte, payload).
+async fn read_server_frame(io: &mut DuplexStream) -> (u8, Vec<u8>) {
+    let head = read_n(io, 2).await;
+    assert_eq!(head[1] & 0x80, 0, "a server frame is not masked");
+    let len = match head[1] & 0x7f {
+        126 => usize::from(io.read_u16().await.unwrap()),
+        127 => usize::try_from(io.read_u64().await.unwrap()).unwrap(),
+        n => usize::from(n),
+    };
+    (head[0], read_n(io, len).await)
+}
+
+#[tokio::test]
+async fn echo_through_seven_byte_pipes() {
+    within(async {
+        let (a, b) = duplex(7);
+        let server = tokio::spawn(async move {
+            let mut ws = accept(a).await.unwrap();
+            while let Some(message) = ws.recv().await {
+                ws.send(message.unwrap()).await.unwrap();
+            }
+        });
+        let (mut ws, _) = connect(b, ClientRequest::new("localhost", "/"))
+            .await
+            .unwrap();
+        for message in [
+            Message::from("small"),
+            Message::from("ü".repeat(1000)),
+            Message::Binary(Bytes::from(pattern(100_000))),
+        ] {
+            ws.send(message.clone()).await.unwrap();
+            assert_eq!(ws.recv().await.unwrap().unwrap(), message);
+        }
+        ws.close(CloseCode::NORMAL, "").await.unwrap();
+        assert!(ws.recv().await.is_none());
+        server.await.unwrap();
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn frames_sent_with_the_request_are_not_lost() {
+    within(async {
+        let (a, mut b) = duplex(64 * 1024);
+        let server = tokio::spawn(async move {
+            let mut ws = accept(a).await.unwrap();
+            ws.recv().await.unwrap().unwrap()
+        });
+        let mut bytes = common::upgrade_request("13");
+        bytes.extend(client_frame(OpCode::Text, true, b"early"));
+        b.write_all(&bytes).await.unwrap();
+        assert_eq!(server.await.unwrap(), Message::from("early"));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn pings_are_answered_by_a_server_that_only_reads() {
+    within(async {
+        let (a, mut b) = duplex(1024);
+        let server = tokio::spawn(async move {
+            let mut ws = accept(a).await.unwrap();
+            ws.recv().await.unwrap().unwrap()
+        });
+        raw_client_handshake(&mut b).await;
+        b.write_all(&client_frame(OpCode::Ping, true, b"hb"))
+            .await
+            .unwrap();
+        // The pong comes while the server is still waiting for a message.
+        assert_eq!(read_server_frame(&mut b).await, (0x8a, b"hb".to_vec()));
+        b.write_all(&client_frame(OpCode::Binary, true, b"data"))
+            .await
+            .unwrap();
+        assert_eq!(
+            server.await.unwrap(),
+            Message::Binary(Bytes::from_static(b"data"))
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn invalid_utf8_fails_before_the_rest_of_the_frame_arrives() {
+    within(async {
+        let (a, mut b) = duplex(1024);
+        let server = tokio::spawn(async move {
+            let mut ws = accept(a).await.unwrap();
+            let first = ws.recv().await;
+            let second = ws.recv().await;
+            (first, second)
+        });
+        raw_client_handshake(&mut b).await;
+        // A 20-byte text frame whose 6th byte is not UTF-8; only 8 bytes sent.
+        let mut payload = b"hello".to_vec();
+        payload.push(0xff);
+        payload.extend_from_slice(&[b'x'; 14]);
+        let frame = client_frame(OpCode::Text, true, &payload);
+        b.write_all(&frame[..2 + 4 + 8]).await.unwrap();
+        // Close 1007 comes at once, then the server's end of file.
+        assert_eq!(
+            read_server_frame(&mut b).await,
+            (0x88, 1007u16.to_be_bytes().to_vec())
+        );
+        let mut rest = Vec::new();
+        b.read_to_end(&mut rest).await.unwrap();
+        assert!(rest.is_empty());
+        drop(b);
+        let (first, second) = server.await.unwrap();
+        assert!(
+            matches!(
+                first,
+                Some(Err(Error::Protocol(ProtocolError::InvalidUtf8)))
+            ),
+            "{first:?}"
+        );
+        assert!(second.is_none());
+    })
+    .await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_cancelled_read_loses_nothing() {
+    within(async {
+        let (a, mut b) = duplex(1024);
+        let server = tokio::spawn(async move {
+            let mut ws = accept(a).await.unwrap();
+            let mut cancelled = 0;
+            loop {
+                match tokio::time::timeout(Duration::from_millis(10), ws.recv()).await {
+                    Ok(message) => return (message.unwrap().unwrap(), cancelled),
+                    Err(_) => cancelled += 1,
+                }
+            }
+        });
+        raw_client_handshake(&mut b).await;
+        let frame = client_frame(OpCode::Text, true, "half and half".as_bytes());
+        for piece in frame.chunks(3) {
+            b.write_all(piece).await.unwrap();
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        let (message, cancelled) = server.await.unwrap();
+        assert_eq!(message, Message::from("half and half"));
+        assert!(cancelled >= 5, "{cancelled}");
+    })
+    .await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_client_waits_for_the_servers_eof_at_most_the_close_timeout() {
+    within(async {
+        let (a, mut b) = duplex(1024);
+        // A server that echoes the close but never ends the transport.
+        let server = tokio::spawn(async move {
+            raw_server_handshake(&mut b).await;
+            let close = read_n(&mut b, 2 + 4 + 2).await;
+            assert_eq!(close[0], 0x88);
+            b.write_all(&server_frame(OpCode::Close, true, &4000u16.to_be_bytes()))
+                .await
+                .unwrap();
+            // Hold the transport open until the client ends it.
+            let mut rest = Vec::new();
+            b.read_to_end(&mut rest).await.unwrap();
+        });
+        let options = ConnectOptions::default().close_timeout(Duration::from_secs(3));
+        let (mut ws, _) = connect_with(a, ClientRequest::new("localhost", "/"), options)
+            .await
+            .unwrap();
+        ws.close(CloseCode(4000), "").await.unwrap();
+        let start = tokio::time::Instant::now();
+        assert!(ws.recv().await.is_none());
+        let waited = start.elapsed();
+        assert!(
+            waited >= Duration::from_secs(3) && waited < Duration::from_secs(4),
+            "{waited:?}"
+        );
+        assert_eq!(
+            ws.peer_close_frame(),
+            Some(&CloseFrame::new(CloseCode(4000), ""))
+        );
+        // The client shut its side down: the server's read ends.
+        server.await.unwrap();
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn eof_in_the_middle_of_a_frame_is_unexpected_eof() {
+    within(async {
+        let (a, mut b) = duplex(1024);
+        let server = tokio::spawn(async move {
+            let mut ws = accept(a).await.unwrap();
+            ws.recv().await
+        });
+        raw_client_handshake(&mut b).await;
+        let frame = client_frame(OpCode::Binary, true, &[1; 100]);
+        b.write_all(&frame[..50]).await.unwrap();
+        drop(b);
+        let result = server.await.unwrap();
+        assert!(
+            matches!(
+                result,
+                Some(Err(Error::Protocol(ProtocolError::UnexpectedEof)))
+            ),
+            "{result:?}"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn eof_during_the_handshake_is_an_io_error() {
+    within(async {
+        let (a, mut b) = duplex(1024);
+        b.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n").await.unwrap();
+        drop(b);
+        let err = accept(a).await.unwrap_err();
+        assert!(
+            matches!(&err, Error::Io(e) if e.kind() == std::io::ErrorKind::UnexpectedEof),
+            "{err:?}"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn streaming_mode_hands_out_fragments_through_next_event() {
+    within(async {
+        let (a, mut b) = duplex(1024);
+        let server = tokio::spawn(async move {
+            let options =
+                adapter_tokio::AcceptOptions::default().config(Config::default().streaming(true));
+            let mut ws = adapter_tokio::accept_with(a, options).await.unwrap();
+            let mut fragments = Vec::new();
+            while let Some(Ok(event)) = ws.next_event().await {
+                if let Event::Fragment(f) = event {
+                    let fin = f.fin;
+                    fragments.push(f);
+                    if fin {
+                        break;
+                    }
+                }
+            }
+            fragments
+        });
+        raw_client_handshake(&mut b).await;
+        b.write_all(&client_frame(OpCode::Binary, false, b"one"))
+            .await
+            .unwrap();
+        b.write_all(&client_frame(OpCode::Continuation, true, b"two"))
+            .await
+            .unwrap();
+        let fragments = server.await.unwrap();
+        assert_eq!(fragments.len(), 2);
+        assert_eq!(fragments[0].kind, MessageKind::Binary);
+        assert_eq!(&fragments[0].payload[..], b"one");
+        assert!(fragments[0].first && !fragments[0].fin);
+        assert_eq!(&fragments[1].payload[..], b"two");
+        assert!(!fragments[1].first && fragments[1].fin);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_client_masks_every_frame() {
+    within(async {
+        let (a, mut b) = duplex(1024);
+        let server = tokio::spawn(async move {
+            raw_server_handshake(&mut b).await;
+            let head = read_n(&mut b, 2).await;
+            assert_eq!(head, [0x81, 0x80 | 5]);
+            let key = read_n(&mut b, 4).await;
+            let mut payload = read_n(&mut b, 5).await;
+            adapter_tokio::ws_proto::mask::apply_mask(&mut payload, key.try_into().unwrap(), 0);
+            payload
+        });
+        let (mut ws, _) = connect(a, ClientRequest::new("localhost", "/"))
+            .await
+            .unwrap();
+        ws.send("hello").await.unwrap();
+        assert_eq!(server.await.unwrap(), b"hello");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_peer_that_leaves_right_after_its_close_ends_the_stream_cleanly() {
+    within(async {
+        let (a, mut b) = duplex(1024);
+        let server = tokio::spawn(async move {
+            let mut ws = accept(a).await.unwrap();
+            let mut events = Vec::new();
+            while let Some(event) = ws.next_event().await {
+                events.push(event.map_err(|e| e.to_string()));
+            }
+            events
+        });
+        raw_client_handshake(&mut b).await;
+        let mut close = 1000u16.to_be_bytes().to_vec();
+        close.extend_from_slice(b"gone");
+        b.write_all(&client_frame(OpCode::Close, true, &close))
+            .await
+            .unwrap();
+        drop(b);
+        assert_eq!(
+            server.await.unwrap(),
+            [Ok(Event::Close(Some(CloseFrame::new(
+                CloseCode::NORMAL,
+                "gone"
+            ))))]
+        );
+    })
+    .await;
+}
+
+/// A transport that records how many bytes each read asks for.
+struct Recording {
+    io: DuplexStream,
+    asks: Arc<Mutex<Vec<usize>>>,
+}
+
+impl AsyncRead for Recording {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        self.asks.lock().unwrap().push(buf.remaining());
+        Pin::new(&mut self.io).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for Recording {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.io).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.io).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.io).poll_shutdown(cx)
+    }
+}
+
+#[tokio::test]
+async fn reads_start_small_grow_for_a_large_message_and_shrink_when_idle() {
+    within(async {
+        let (a, b) = duplex(1024 * 1024);
+        let asks = Arc::new(Mutex::new(Vec::new()));
+        let recording = Recording {
+            io: a,
+            asks: Arc::clone(&asks),
+        };
+        let server = tokio::spawn(async move {
+            let mut ws = accept(recording).await.unwrap();
+            while let Some(message) = ws.recv().await {
+                ws.send(message.unwrap()).await.unwrap();
+            }
+        });
+        let (mut ws, _) = connect(b, ClientRequest::new("localhost", "/"))
+            .await
+            .unwrap();
+        let take = |asks: &Arc<Mutex<Vec<usize>>>| std::mem::take(&mut *asks.lock().unwrap());
+
+        ws.send("small").await.unwrap();
+        ws.recv().await.unwrap().unwrap();
+        let idle = take(&asks);
+        assert!(idle.iter().all(|&n| n <= 8 * 1024), "{idle:?}");
+
+        let big = Message::Binary(Bytes::from(pattern(8 * 1024 * 1024)));
+        ws.send(big.clone()).await.unwrap();
+        assert_eq!(ws.recv().await.unwrap().unwrap(), big);
+        let transfer = take(&asks);
+        let largest = transfer.iter().copied().max().unwrap();
+        assert!(largest >= 512 * 1024, "{transfer:?}");
+
+        // The next message starts from a small buffer again.
+        ws.send("small again").await.unwrap();
+        ws.recv().await.unwrap().unwrap();
+        let after = take(&asks);
+        assert!(after.iter().all(|&n| n <= 8 * 1024), "{after:?}");
+
+        ws.close(CloseCode::NORMAL, "").await.unwrap();
+        assert!(ws.recv().await.is_none());
+        server.await.unwrap();
+    })
+    .await;
+}

@@ -1,0 +1,376 @@
+//! Client against server over loopback TCP (127.0.0.1).
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+
+use adapter_tokio::ws_proto::handshake::HandshakeError;
+use adapter_tokio::ws_proto::ProtocolError;
+use adapter_tokio::{
+    accept, accept_with, connect, connect_url, AcceptOptions, ClientRequest, CloseCode, CloseFrame,
+    Error, Event, Message, WebSocketStream,
+};
+use bytes::Bytes;
+use common::{pattern, upgrade_request, within};
+use futures_util::{SinkExt, StreamExt};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::task::JoinHandle;
+
+/// Binds 127.0.0.1 on a free port and runs `serve` on the first connection.
+async fn server<F, Fut, T>(serve: F) -> (String, JoinHandle<T>)
+where
+    F: FnOnce(TcpStream) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = T> + Send,
+    T: Send + 'static,
+{
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let task = tokio::spawn(async move {
+        let (tcp, _) = listener.accept().await.unwrap();
+        within(serve(tcp)).await
+    });
+    (addr, task)
+}
+
+/// Echoes messages until the stream ends; returns the events it saw.
+async fn echo(mut ws: WebSocketStream<TcpStream>) -> (Vec<Event>, Option<Error>) {
+    let mut events = Vec::new();
+    while let Some(event) = ws.next_event().await {
+        match event {
+            Ok(Event::Message(message)) => {
+                events.push(Event::Message(message.clone()));
+                let _ = ws.send(message).await;
+            }
+            Ok(event) => events.push(event),
+            Err(e) => return (events, Some(e)),
+        }
+    }
+    (events, None)
+}
+
+async fn echo_server() -> (String, JoinHandle<(Vec<Event>, Option<Error>)>) {
+    server(|tcp| async move { echo(accept(tcp).await.unwrap()).await }).await
+}
+
+async fn drain(ws: &mut WebSocketStream<TcpStream>) -> Vec<Message> {
+    let mut messages = Vec::new();
+    while let Some(message) = ws.recv().await {
+        messages.push(message.expect("a clean end"));
+    }
+    messages
+}
+
+#[tokio::test]
+async fn echoes_text_binary_and_a_4_mib_message() {
+    within(async {
+        let (addr, server) = echo_server().await;
+        let (mut ws, response) = connect_url(&format!("ws://{addr}/echo")).await.unwrap();
+        assert_eq!(response.protocol, None);
+
+        let big = Bytes::from(pattern(4 * 1024 * 1024));
+        let sent = [
+            Message::from("hello"),
+            Message::from(String::new()),
+            Message::from("ünïcödé ✓"),
+            Message::Binary(Bytes::from_static(&[0, 1, 2, 255])),
+            Message::Binary(big),
+        ];
+        for message in &sent {
+            ws.send(message.clone()).await.unwrap();
+            let echo = ws.recv().await.unwrap().unwrap();
+            assert_eq!(&echo, message);
+        }
+
+        ws.close(CloseCode::NORMAL, "done").await.unwrap();
+        assert!(drain(&mut ws).await.is_empty());
+        assert_eq!(
+            ws.peer_close_frame(),
+            Some(&CloseFrame::new(CloseCode::NORMAL, ""))
+        );
+
+        let (events, error) = server.await.unwrap();
+        assert!(error.is_none(), "{error:?}");
+        assert_eq!(events.len(), sent.len() + 1);
+        assert_eq!(
+            events.last(),
+            Some(&Event::Close(Some(CloseFrame::new(
+                CloseCode::NORMAL,
+                "done"
+            ))))
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn many_messages_through_sink_and_stream() {
+    within(async {
+        let (addr, server) = echo_server().await;
+        let (ws, _) = connect_url(&format!("ws://{addr}/")).await.unwrap();
+        let (mut sink, mut stream) = ws.split();
+        let writer = tokio::spawn(async move {
+            for i in 0..500 {
+                sink.feed(Message::from(format!("message {i}")))
+                    .await
+                    .unwrap();
+            }
+            sink.flush().await.unwrap();
+            sink
+        });
+        for i in 0..500 {
+            let echo = stream.next().await.unwrap().unwrap();
+            assert_eq!(echo, Message::from(format!("message {i}")));
+        }
+        let mut sink = writer.await.unwrap();
+        // Sink::close starts the close handshake with 1000; the stream ends.
+        sink.close().await.unwrap();
+        assert!(stream.next().await.is_none());
+        let (_, error) = server.await.unwrap();
+        assert!(error.is_none(), "{error:?}");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn ping_is_answered_with_pong_while_the_server_reads() {
+    within(async {
+        let (addr, server) = echo_server().await;
+        let (mut ws, _) = connect_url(&format!("ws://{addr}/")).await.unwrap();
+        ws.ping(b"are you there").await.unwrap();
+        match ws.next_event().await {
+            Some(Ok(Event::Pong(payload))) => assert_eq!(&payload[..], b"are you there"),
+            other => panic!("expected a pong, got {other:?}"),
+        }
+        ws.close(CloseCode::NORMAL, "").await.unwrap();
+        drain(&mut ws).await;
+        let (events, _) = server.await.unwrap();
+        assert_eq!(events[0], Event::Ping(Bytes::from_static(b"are you there")));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn close_from_the_client_is_seen_with_code_and_reason() {
+    within(async {
+        let (addr, server) = echo_server().await;
+        let (mut ws, _) = connect_url(&format!("ws://{addr}/")).await.unwrap();
+        let start = tokio::time::Instant::now();
+        ws.close(CloseCode(4001), "client leaves").await.unwrap();
+        // Sending after close is a local error.
+        assert!(matches!(
+            ws.send("late").await,
+            Err(Error::Send(adapter_tokio::ws_proto::SendError::Closed))
+        ));
+        assert!(drain(&mut ws).await.is_empty());
+        // The server closed the transport at once: no close timeout (5 s) ran.
+        assert!(start.elapsed() < std::time::Duration::from_secs(2));
+        assert_eq!(ws.peer_close_frame().map(|f| f.code), Some(CloseCode(4001)));
+        let (events, error) = server.await.unwrap();
+        assert!(error.is_none(), "{error:?}");
+        assert_eq!(
+            events,
+            [Event::Close(Some(CloseFrame::new(
+                CloseCode(4001),
+                "client leaves"
+            )))]
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn close_from_the_server_is_seen_with_code_and_reason() {
+    within(async {
+        let (addr, server) = server(|tcp| async move {
+            let mut ws = accept(tcp).await.unwrap();
+            ws.send("last words").await.unwrap();
+            ws.close(CloseCode::GOING_AWAY, "server shutting down")
+                .await
+                .unwrap();
+            let mut events = Vec::new();
+            while let Some(event) = ws.next_event().await {
+                events.push(event.unwrap());
+            }
+            events
+        })
+        .await;
+        let (mut ws, _) = connect_url(&format!("ws://{addr}/")).await.unwrap();
+        let messages = drain(&mut ws).await;
+        assert_eq!(messages, [Message::from("last words")]);
+        assert_eq!(
+            ws.peer_close_frame(),
+            Some(&CloseFrame::new(
+                CloseCode::GOING_AWAY,
+                "server shutting down"
+            ))
+        );
+        let events = server.await.unwrap();
+        assert_eq!(
+            events,
+            [Event::Close(Some(CloseFrame::new(
+                CloseCode::GOING_AWAY,
+                ""
+            )))]
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn wrong_version_is_refused_with_426() {
+    within(async {
+        let (addr, server) = server(|tcp| async move { accept(tcp).await.err() }).await;
+        let mut raw = TcpStream::connect(&addr).await.unwrap();
+        raw.write_all(&upgrade_request("8")).await.unwrap();
+        let mut answer = Vec::new();
+        raw.read_to_end(&mut answer).await.unwrap();
+        let answer = String::from_utf8(answer).unwrap();
+        assert!(
+            answer.starts_with("HTTP/1.1 426 Upgrade Required\r\n"),
+            "{answer}"
+        );
+        assert!(answer.contains("Sec-WebSocket-Version: 13\r\n"), "{answer}");
+        assert!(matches!(
+            server.await.unwrap(),
+            Some(Error::Handshake(HandshakeError::Version))
+        ));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_client_refuses_a_non_101_answer() {
+    within(async {
+        let (addr, _server) = server(|mut tcp| async move {
+            common::read_head(&mut tcp).await;
+            tcp.write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")
+                .await
+                .unwrap();
+        })
+        .await;
+        let err = connect_url(&format!("ws://{addr}/")).await.unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::Response(adapter_tokio::ws_proto::handshake::ResponseError::Status(
+                    404
+                ))
+            ),
+            "{err:?}"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn eof_before_the_close_handshake_is_unexpected_eof_on_the_server() {
+    within(async {
+        let (addr, server) = echo_server().await;
+        let (mut ws, _) = connect_url(&format!("ws://{addr}/")).await.unwrap();
+        ws.send("one").await.unwrap();
+        assert_eq!(ws.recv().await.unwrap().unwrap(), Message::from("one"));
+        drop(ws);
+        let (events, error) = server.await.unwrap();
+        assert_eq!(events.len(), 1);
+        assert!(
+            matches!(error, Some(Error::Protocol(ProtocolError::UnexpectedEof))),
+            "{error:?}"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn eof_before_the_close_handshake_is_unexpected_eof_on_the_client() {
+    within(async {
+        let (addr, server) = server(|tcp| async move {
+            let ws = accept(tcp).await.unwrap();
+            drop(ws);
+        })
+        .await;
+        let (mut ws, _) = connect_url(&format!("ws://{addr}/")).await.unwrap();
+        server.await.unwrap();
+        let error = ws.recv().await.unwrap().unwrap_err();
+        assert!(
+            matches!(error, Error::Protocol(ProtocolError::UnexpectedEof)),
+            "{error:?}"
+        );
+        assert!(ws.recv().await.is_none());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn subprotocol_is_chosen_from_the_offer_and_the_request_is_visible() {
+    within(async {
+        let seen = Arc::new(Mutex::new(None));
+        let target = Arc::clone(&seen);
+        let options = AcceptOptions::default().protocol(move |request| {
+            *target.lock().unwrap() = Some(request.request().target.clone());
+            request.protocols().iter().find(|p| *p == "chat").cloned()
+        });
+        let (addr, server) =
+            server(move |tcp| async move { accept_with(tcp, options).await.map(drop) }).await;
+        let tcp = TcpStream::connect(&addr).await.unwrap();
+        let request = ClientRequest::new(addr.clone(), "/room/7?x=1")
+            .protocol("superchat")
+            .protocol("chat");
+        let (_ws, response) = connect(tcp, request).await.unwrap();
+        assert_eq!(response.protocol.as_deref(), Some("chat"));
+        server.await.unwrap().unwrap();
+        assert_eq!(seen.lock().unwrap().as_deref(), Some("/room/7?x=1"));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn protocols_shorthand_picks_the_clients_first_supported_choice() {
+    within(async {
+        let options = AcceptOptions::default().protocols(["v2", "v1"]);
+        let (addr, server) =
+            server(move |tcp| async move { accept_with(tcp, options).await.map(drop) }).await;
+        let tcp = TcpStream::connect(&addr).await.unwrap();
+        let request = ClientRequest::new(addr.clone(), "/")
+            .protocol("v1")
+            .protocol("v2");
+        let (_ws, response) = connect(tcp, request).await.unwrap();
+        assert_eq!(response.protocol.as_deref(), Some("v1"));
+        server.await.unwrap().unwrap();
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn connect_url_refuses_wss() {
+    let err = connect_url("wss://127.0.0.1:1/").await.unwrap_err();
+    assert!(matches!(err, Error::InvalidUrl { .. }), "{err:?}");
+}
+
+#[tokio::test]
+async fn connect_url_reaches_an_ipv6_loopback_literal() {
+    // Skipped where the machine has no IPv6 loopback.
+    let Ok(listener) = TcpListener::bind("[::1]:0").await else {
+        return;
+    };
+    within(async move {
+        let port = listener.local_addr().unwrap().port();
+        let server = tokio::spawn(async move {
+            let (tcp, _) = listener.accept().await.unwrap();
+            echo(accept(tcp).await.unwrap()).await
+        });
+        let (mut ws, _) = connect_url(&format!("ws://[::1]:{port}/six"))
+            .await
+            .unwrap();
+        ws.send("over ipv6").await.unwrap();
+        assert_eq!(
+            ws.recv().await.unwrap().unwrap(),
+            Message::from("over ipv6")
+        );
+        ws.close(CloseCode::NORMAL, "").await.unwrap();
+        assert!(drain(&mut ws).await.is_empty());
+        let (_, error) = server.await.unwrap();
+        assert!(error.is_none(), "{error:?}");
+    })
+    .await;
+}

@@ -1,0 +1,60 @@
+//! Helpers shared by the targets: cutting input into the pieces a
+//! transport would deliver, and deterministic masking keys.
+
+/// Cuts `len` bytes into consecutive piece lengths, chosen by `seed`:
+///
+/// - `0`: one piece, the whole input;
+/// - `1`: one byte at a time;
+/// - `n >= 2`: pseudo-random lengths in `1..=n` (a fixed xorshift sequence
+///   seeded by `n`, so a seed file always splits the same way).
+///
+/// Empty input gives one empty piece, so a target still polls once.
+pub fn sizes(seed: u8, len: usize) -> Vec<usize> {
+    if seed == 0 || len == 0 {
+        return vec![len];
+    }
+    let mut state = u32::from(seed).wrapping_mul(0x9e37_79b9) | 1;
+    let mut out = Vec::new();
+    let mut left = len;
+    while left > 0 {
+        let size = if seed == 1 {
+            1
+        } else {
+            state ^= state << 13;
+            state ^= state >> 17;
+            state ^= state << 5;
+            1 + (state % u32::from(seed)) as usize
+        };
+        let size = size.min(left);
+        out.push(size);
+        left -= size;
+    }
+    out
+}
+
+/// The pieces of `data`, cut by [`sizes`].
+pub fn split(seed: u8, data: &[u8]) -> Vec<&[u8]> {
+    let mut rest = data;
+    sizes(seed, data.len())
+        .into_iter()
+        .map(|n| {
+            let (piece, tail) = rest.split_at(n);
+            rest = tail;
+            piece
+        })
+        .collect()
+}
+
+/// Where the first `\r\n\r\n` in `buf` ends, if any.
+pub fn head_end(buf: &[u8]) -> Option<usize> {
+    buf.windows(4).position(|w| w == b"\r\n\r\n").map(|i| i + 4)
+}
+
+/// Masking keys for a client: a fixed sequence, so runs are reproducible.
+pub fn mask_keys(seed: u32) -> impl FnMut() -> [u8; 4] + Send + 'static {
+    let mut state = seed;
+    move || {
+        state = state.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+        state.to_le_bytes()
+    }
+}

@@ -1,0 +1,12 @@
+//! The logic of the fuzz targets, as plain functions of the input bytes.
+//!
+//! Each `fuzz_targets/*.rs` binary calls one of these; `ws-proto`'s test
+//! `tests/fuzz_seeds.rs` includes the same files (`#[path]`) and replays
+//! every seed under `fuzz/corpus/<target>/` through them, so a plain
+//! `cargo test` checks the committed corpus without a fuzzer.
+
+pub mod common;
+pub mod frames;
+pub mod handshake;
+pub mod model;
+pub mod pair;

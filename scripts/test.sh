@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# The project's whole test run: what CI runs, and what to run before a commit.
+#
+#   scripts/test.sh            everything
+#   scripts/test.sh --quick    skip the Autobahn conformance runs
+#
+# It installs what it needs on a fresh Debian machine (rustfmt and clippy
+# components, Autobahn|Testsuite in .autobahn/), so a clean clone passes with
+# nothing installed by hand.
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+
+quick=false
+[[ "${1:-}" == "--quick" ]] && quick=true
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "toolchain components"
+rustup component add rustfmt clippy >/dev/null 2>&1 || true
+
+step "cargo fmt --check"
+cargo fmt --all --check
+
+step "cargo clippy (warnings denied)"
+cargo clippy --workspace --all-targets -- -D warnings
+
+step "cargo test"
+cargo test --workspace
+
+step "cargo doc (warnings denied)"
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps
+
+if ! $quick; then
+  step "Autobahn|Testsuite: fuzzingclient against the server"
+  bash scripts/autobahn/run-server.sh
+  step "Autobahn|Testsuite: fuzzingserver against the client"
+  bash scripts/autobahn/run-client.sh
+fi
+
+step "all checks passed"

@@ -1,0 +1,268 @@
+//! SockJS options, with Spring's names and defaults.
+
+use std::time::Duration;
+
+use crate::origin::AllowedOrigins;
+
+/// The sockjs-client 1.x build that the iframe page loads by default.
+pub const DEFAULT_CLIENT_LIBRARY_URL: &str =
+    "https://cdn.jsdelivr.net/npm/sockjs-client@1.6.1/dist/sockjs.min.js";
+
+/// Options of one SockJS endpoint.
+///
+/// | option (Spring's name) | default |
+/// | --- | --- |
+/// | [`heartbeat_time`](Self::heartbeat_time) (`heartbeatTime`) | 25 s |
+/// | [`disconnect_delay`](Self::disconnect_delay) (`disconnectDelay`) | 5 s |
+/// | [`http_message_cache_size`](Self::http_message_cache_size) (`httpMessageCacheSize`) | 100 messages |
+/// | [`stream_bytes_limit`](Self::stream_bytes_limit) (`streamBytesLimit`) | 128 KiB |
+/// | [`session_cookie_needed`](Self::session_cookie_needed) (`sessionCookieNeeded`) | `true` |
+/// | [`web_socket_enabled`](Self::web_socket_enabled) (`webSocketEnabled`) | `true` |
+/// | [`suppress_cors`](Self::suppress_cors) (`suppressCors`) | `false` |
+/// | [`client_library_url`](Self::client_library_url) (`clientLibraryUrl`) | [`DEFAULT_CLIENT_LIBRARY_URL`] |
+/// | [`allowed_origins`](Self::allowed_origins) (`allowedOrigins`) | same origin only |
+/// | [`websocket`](Self::websocket) | `ws_proto::Config::default()` |
+/// | [`websocket_protocols`](Self::websocket_protocols) | none |
+/// | [`max_sessions`](Self::max_sessions) | 100 000 |
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Config {
+    /// With no frame written for this long, the server writes a heartbeat.
+    pub heartbeat_time: Duration,
+    /// With no receiving request for this long, a session is closed and
+    /// removed; a closed session keeps answering with its close frame for
+    /// this long.
+    pub disconnect_delay: Duration,
+    /// The most messages a session holds while no receiver takes them;
+    /// overflowing it closes the session (4500, not reliable) instead of
+    /// growing.
+    pub http_message_cache_size: usize,
+    /// A streaming response ends once the frames written on it reach this
+    /// many bytes (framing included, the prelude not counted).
+    pub stream_bytes_limit: usize,
+    /// Set or echo the `JSESSIONID` cookie on transport responses (for load
+    /// balancers with sticky sessions); `/info` says so.
+    pub session_cookie_needed: bool,
+    /// Serve the websocket transports; when off they answer 404 and `/info`
+    /// says `"websocket":false`.
+    pub web_socket_enabled: bool,
+    /// Leave out the CORS headers (when a proxy or filter adds its own).
+    pub suppress_cors: bool,
+    /// The sockjs-client script that the iframe page loads.
+    pub client_library_url: String,
+    /// Which `Origin`s may use the endpoint.
+    pub allowed_origins: AllowedOrigins,
+    /// Limits of the WebSocket connections.
+    pub websocket: ws_proto::Config,
+    /// Subprotocols the endpoint speaks over WebSocket (e.g. `v12.stomp`),
+    /// in order of preference; the first one the client offers is selected.
+    pub websocket_protocols: Vec<String>,
+    /// The most sessions at once; a request that would open one more gets
+    /// 503 instead.
+    pub max_sessions: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            heartbeat_time: Duration::from_secs(25),
+            disconnect_delay: Duration::from_secs(5),
+            http_message_cache_size: 100,
+            stream_bytes_limit: 128 * 1024,
+            session_cookie_needed: true,
+            web_socket_enabled: true,
+            suppress_cors: false,
+            client_library_url: DEFAULT_CLIENT_LIBRARY_URL.to_owned(),
+            allowed_origins: AllowedOrigins::SameOrigin,
+            websocket: ws_proto::Config::default(),
+            websocket_protocols: Vec::new(),
+            max_sessions: 100_000,
+        }
+    }
+}
+
+/// A [`Config`] value that cannot work.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// `heartbeat_time` is zero.
+    #[error("heartbeatTime must be positive")]
+    HeartbeatTime,
+    /// `disconnect_delay` is zero.
+    #[error("disconnectDelay must be positive")]
+    DisconnectDelay,
+    /// `http_message_cache_size` is zero.
+    #[error("httpMessageCacheSize must be at least 1")]
+    CacheSize,
+    /// `stream_bytes_limit` is zero.
+    #[error("streamBytesLimit must be at least 1")]
+    StreamBytesLimit,
+    /// `client_library_url` is empty or would break out of the page's
+    /// `src="..."` attribute.
+    #[error(
+        "clientLibraryUrl must be a non-empty URL without quotes, angle brackets or whitespace"
+    )]
+    ClientLibraryUrl,
+}
+
+impl Config {
+    /// Checks that the options can work together.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.heartbeat_time.is_zero() {
+            return Err(ConfigError::HeartbeatTime);
+        }
+        if self.disconnect_delay.is_zero() {
+            return Err(ConfigError::DisconnectDelay);
+        }
+        if self.http_message_cache_size == 0 {
+            return Err(ConfigError::CacheSize);
+        }
+        if self.stream_bytes_limit == 0 {
+            return Err(ConfigError::StreamBytesLimit);
+        }
+        let url = &self.client_library_url;
+        if url.is_empty()
+            || url
+                .bytes()
+                .any(|b| b.is_ascii_whitespace() || b.is_ascii_control() || b"\"'<>&".contains(&b))
+        {
+            return Err(ConfigError::ClientLibraryUrl);
+        }
+        Ok(())
+    }
+
+    /// Sets `heartbeatTime`.
+    #[must_use]
+    pub fn heartbeat_time(mut self, value: Duration) -> Self {
+        self.heartbeat_time = value;
+        self
+    }
+
+    /// Sets `disconnectDelay`.
+    #[must_use]
+    pub fn disconnect_delay(mut self, value: Duration) -> Self {
+        self.disconnect_delay = value;
+        self
+    }
+
+    /// Sets `httpMessageCacheSize`.
+    #[must_use]
+    pub fn http_message_cache_size(mut self, value: usize) -> Self {
+        self.http_message_cache_size = value;
+        self
+    }
+
+    /// Sets `streamBytesLimit`.
+    #[must_use]
+    pub fn stream_bytes_limit(mut self, value: usize) -> Self {
+        self.stream_bytes_limit = value;
+        self
+    }
+
+    /// Sets `sessionCookieNeeded`.
+    #[must_use]
+    pub fn session_cookie_needed(mut self, value: bool) -> Self {
+        self.session_cookie_needed = value;
+        self
+    }
+
+    /// Sets `webSocketEnabled`.
+    #[must_use]
+    pub fn web_socket_enabled(mut self, value: bool) -> Self {
+        self.web_socket_enabled = value;
+        self
+    }
+
+    /// Sets `suppressCors`.
+    #[must_use]
+    pub fn suppress_cors(mut self, value: bool) -> Self {
+        self.suppress_cors = value;
+        self
+    }
+
+    /// Sets `clientLibraryUrl`.
+    #[must_use]
+    pub fn client_library_url(mut self, value: impl Into<String>) -> Self {
+        self.client_library_url = value.into();
+        self
+    }
+
+    /// Sets `allowedOrigins`.
+    #[must_use]
+    pub fn allowed_origins(mut self, value: AllowedOrigins) -> Self {
+        self.allowed_origins = value;
+        self
+    }
+
+    /// Sets the WebSocket subprotocols.
+    #[must_use]
+    pub fn websocket_protocols<I, S>(mut self, protocols: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.websocket_protocols = protocols.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Sets the session limit.
+    #[must_use]
+    pub fn max_sessions(mut self, value: usize) -> Self {
+        self.max_sessions = value;
+        self
+    }
+
+    /// Sets the WebSocket limits.
+    #[must_use]
+    pub fn websocket(mut self, value: ws_proto::Config) -> Self {
+        self.websocket = value;
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_springs() {
+        let c = Config::default();
+        assert_eq!(c.heartbeat_time, Duration::from_secs(25));
+        assert_eq!(c.disconnect_delay, Duration::from_secs(5));
+        assert_eq!(c.http_message_cache_size, 100);
+        assert_eq!(c.stream_bytes_limit, 131_072);
+        assert!(c.session_cookie_needed);
+        assert!(c.web_socket_enabled);
+        assert!(!c.suppress_cors);
+        assert_eq!(c.allowed_origins, AllowedOrigins::SameOrigin);
+        assert_eq!(c.validate(), Ok(()));
+    }
+
+    #[test]
+    fn invalid_values_are_refused() {
+        let c = Config::default;
+        assert_eq!(
+            c().heartbeat_time(Duration::ZERO).validate(),
+            Err(ConfigError::HeartbeatTime)
+        );
+        assert_eq!(
+            c().disconnect_delay(Duration::ZERO).validate(),
+            Err(ConfigError::DisconnectDelay)
+        );
+        assert_eq!(
+            c().http_message_cache_size(0).validate(),
+            Err(ConfigError::CacheSize)
+        );
+        assert_eq!(
+            c().stream_bytes_limit(0).validate(),
+            Err(ConfigError::StreamBytesLimit)
+        );
+        for url in ["", "a\"b", "x y", "<script>"] {
+            assert_eq!(
+                c().client_library_url(url).validate(),
+                Err(ConfigError::ClientLibraryUrl),
+                "{url}"
+            );
+        }
+    }
+}

@@ -1,0 +1,23 @@
+#![doc = include_str!("../README.md")]
+
+mod config;
+pub mod frame;
+mod http;
+mod iframe;
+pub mod json;
+mod origin;
+mod route;
+mod server;
+mod session;
+mod slab;
+mod timers;
+mod transport;
+mod ws;
+
+pub use config::{Config, ConfigError, DEFAULT_CLIENT_LIBRARY_URL};
+pub use http::{reason_phrase, Header, Request, Response, Version};
+pub use origin::AllowedOrigins;
+pub use route::Route;
+pub use server::{Answer, SendError, Server, SessionView};
+pub use session::{CloseFrame, CloseReason, Event, Output, ReceiverId, SessionId};
+pub use transport::Transport;

@@ -1,0 +1,1212 @@
+//! The SockJS server core: requests in, responses, receivers and events out.
+
+use std::collections::{HashMap, VecDeque};
+use std::time::Instant;
+
+use bytes::{Bytes, BytesMut};
+
+use crate::config::{Config, ConfigError};
+use crate::frame::{encode_close, encode_messages, HEARTBEAT, OPEN};
+use crate::http::{
+    cache_for_a_year, cors, etag_of, method_not_allowed, no_cache, not_found, preflight, text,
+    Request, Response, APPLICATION_JSON, TEXT_HTML, TEXT_PLAIN,
+};
+use crate::json::{jsonp_send_body, parse_messages, parse_ws_messages};
+use crate::origin::AllowedOrigins;
+use crate::route::Route;
+use crate::session::{
+    CloseFrame, CloseReason, Event, Output, Receiver, ReceiverId, ReceiverKind, Session, SessionId,
+    State,
+};
+use crate::slab::{Key, Slab};
+use crate::timers::{Deadline, DeadlineStore, Timers};
+use crate::transport::{valid_callback, Delivery, Transport};
+use crate::{iframe, ws};
+
+/// What to answer a request with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[must_use]
+pub enum Answer {
+    /// A whole response.
+    Response(Response),
+    /// A streaming response: write the head and `response.body` now (chunked
+    /// for HTTP/1.1, close-delimited for HTTP/1.0), then write what
+    /// [`Server::poll_output`] gives for `receiver` as it is woken, until an
+    /// output says `end`.
+    Stream {
+        /// The receiver to pull output for.
+        receiver: ReceiverId,
+        /// Status, headers and the first part of the body.
+        response: Response,
+    },
+    /// A long poll: nothing to answer yet. When [`Server::poll_output`] for
+    /// `receiver` gives the body (with `end`), write `response`'s head with
+    /// that body. The head may also be written at once, chunked.
+    Poll {
+        /// The receiver to pull output for.
+        receiver: ReceiverId,
+        /// Status and headers (the body is empty).
+        response: Response,
+    },
+    /// A WebSocket upgrade: write `response` (the 101 head), then hand every
+    /// byte read from the connection to [`Server::receive_websocket`] and
+    /// write what [`Server::poll_output`] gives, until an output says `end`.
+    Upgrade {
+        /// The receiver that stands for the WebSocket connection.
+        receiver: ReceiverId,
+        /// The 101 response head.
+        response: Bytes,
+    },
+}
+
+/// A command the application gave cannot be carried out.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SendError {
+    /// No such session (it closed and was removed).
+    #[error("no such session")]
+    UnknownSession,
+    /// The session is closed.
+    #[error("the session is closed")]
+    Closed,
+    /// The session's message cache was full: the session is now closed with
+    /// 4500, and this message was not taken. Messages taken before are still
+    /// delivered.
+    #[error("the session's message cache overflowed; the session is closed")]
+    CacheOverflow,
+}
+
+/// A read-only view of a session.
+#[derive(Debug, Clone, Copy)]
+pub struct SessionView<'a> {
+    session: &'a Session,
+}
+
+impl SessionView<'_> {
+    /// The session id the client chose (the URL's `<session>` part; empty
+    /// for a raw WebSocket).
+    pub fn sockjs_id(&self) -> &str {
+        &self.session.sockjs_id
+    }
+
+    /// The transport that opened the session.
+    pub fn transport(&self) -> Transport {
+        self.session.transport
+    }
+
+    /// Whether the session still takes sends.
+    pub fn is_open(&self) -> bool {
+        self.session.is_open()
+    }
+
+    /// Messages waiting for a receiver.
+    pub fn pending(&self) -> usize {
+        self.session.pending.len()
+    }
+}
+
+impl DeadlineStore for Slab<Session> {
+    fn deadline_mut(&mut self, key: Key) -> Option<&mut Deadline> {
+        self.get_mut(key).map(|s| &mut s.deadline)
+    }
+}
+
+/// SplitMix64: a small seeded generator for `/info`'s entropy.
+#[derive(Debug, Clone)]
+struct SplitMix64(u64);
+
+impl SplitMix64 {
+    fn next_u32(&mut self) -> u32 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        (z ^ (z >> 31)) as u32
+    }
+}
+
+/// One SockJS endpoint, as a pure state machine.
+///
+/// # Vocabulary
+///
+/// - Input: [`handle_request`](Self::handle_request) for each HTTP request
+///   under the prefix, [`receive_websocket`](Self::receive_websocket) for
+///   bytes from an upgraded connection,
+///   [`receiver_closed`](Self::receiver_closed) when a connection that
+///   carries a receiver goes away (or after its last output), and
+///   [`handle_timeout`](Self::handle_timeout) at
+///   [`poll_timeout`](Self::poll_timeout).
+/// - Application commands: [`send`](Self::send), [`close`](Self::close),
+///   [`shutdown`](Self::shutdown).
+/// - Output: [`poll_event`](Self::poll_event) for the application,
+///   [`poll_wakeup`](Self::poll_wakeup) for receivers that have output, and
+///   [`poll_output`](Self::poll_output) for a receiver's bytes.
+///
+/// # Drain order
+///
+/// After every input or command: drain `poll_event`, then `poll_wakeup`
+/// (and `poll_output` for each woken receiver whose connection can take
+/// bytes), then re-arm the timer at `poll_timeout`. A receiver's output is
+/// produced when it is pulled, so a connection that cannot write is never
+/// handed more: messages wait in the session, bounded by
+/// `httpMessageCacheSize`.
+///
+/// # Example
+///
+/// ```
+/// use std::time::Instant;
+/// use sockjs_proto::{Answer, Config, Event, Request, Server};
+///
+/// let mut server = Server::new("/echo", Config::default(), 42).unwrap();
+/// let now = Instant::now();
+/// let Answer::Response(open) = server.handle_request(&Request::new("POST", "/echo/000/s1/xhr"), now)
+/// else { panic!("a new session answers at once") };
+/// assert_eq!(&open.body[..], b"o\n");
+///
+/// let sent = server.handle_request(&Request::new("POST", "/echo/000/s1/xhr_send").body("[\"hi\"]"), now);
+/// assert!(matches!(sent, Answer::Response(ref r) if r.status == 204));
+/// while let Some(event) = server.poll_event() {
+///     if let Event::Message { session, text } = event {
+///         server.send(session, text).unwrap(); // echo
+///     }
+/// }
+/// let Answer::Response(poll) = server.handle_request(&Request::new("POST", "/echo/000/s1/xhr"), now)
+/// else { panic!("a message is waiting") };
+/// assert_eq!(&poll.body[..], b"a[\"hi\"]\n");
+/// ```
+#[derive(Debug)]
+pub struct Server {
+    prefix: String,
+    config: Config,
+    sessions: Slab<Session>,
+    by_id: HashMap<String, Key>,
+    receivers: Slab<Receiver>,
+    timers: Timers,
+    events: VecDeque<Event>,
+    wakeups: VecDeque<Key>,
+    rng: SplitMix64,
+    iframe_page: Bytes,
+    iframe_etag: String,
+}
+
+impl Server {
+    /// An endpoint at `prefix` (e.g. `/echo`, no trailing slash). `seed`
+    /// seeds the generator of `/info`'s entropy: pass a random value.
+    pub fn new(prefix: &str, config: Config, seed: u64) -> Result<Self, ConfigError> {
+        config.validate()?;
+        let page = iframe::page(&config.client_library_url);
+        Ok(Self {
+            prefix: prefix.trim_end_matches('/').to_owned(),
+            iframe_etag: etag_of(page.as_bytes()),
+            iframe_page: Bytes::from(page),
+            config,
+            sessions: Slab::default(),
+            by_id: HashMap::new(),
+            receivers: Slab::default(),
+            timers: Timers::default(),
+            events: VecDeque::new(),
+            wakeups: VecDeque::new(),
+            rng: SplitMix64(seed),
+        })
+    }
+
+    /// The endpoint's prefix.
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Whether `path` is under this endpoint's prefix.
+    pub fn matches(&self, path: &str) -> bool {
+        Route::parse(&self.prefix, path).is_some()
+    }
+
+    /// How many sessions exist (open, or closed and not yet removed).
+    pub fn session_count(&self) -> usize {
+        self.sessions.len()
+    }
+
+    /// A view of a session.
+    pub fn session(&self, id: SessionId) -> Option<SessionView<'_>> {
+        self.sessions
+            .get(id.0)
+            .map(|session| SessionView { session })
+    }
+
+    // ---- requests ------------------------------------------------------
+
+    /// Answers a request whose path is under the prefix (others get 404).
+    pub fn handle_request(&mut self, req: &Request, now: Instant) -> Answer {
+        let Some(route) = Route::parse(&self.prefix, req.path()) else {
+            return Answer::Response(not_found());
+        };
+        let method = req.method.as_str();
+        Answer::Response(match route {
+            Route::Greeting => match method {
+                "GET" => {
+                    let mut res = Response::new(200);
+                    res.header("Cache-Control", "public, max-age=31536000");
+                    res.with_body(TEXT_PLAIN, Bytes::from_static(b"Welcome to SockJS!\n"))
+                }
+                _ => method_not_allowed("GET"),
+            },
+            Route::Info => match method {
+                _ if !self.origin_allowed(req) => forbidden(),
+                "GET" => self.info(req),
+                "OPTIONS" => preflight(req, "OPTIONS, GET", !self.config.suppress_cors),
+                _ => method_not_allowed("OPTIONS, GET"),
+            },
+            Route::Iframe => match method {
+                "GET" => self.iframe(req),
+                _ => method_not_allowed("GET"),
+            },
+            Route::NotFound => not_found(),
+            Route::RawWebSocket => return self.websocket(req, Transport::RawWebSocket, "", now),
+            Route::Transport { session, transport } => {
+                return self.transport(req, &session, transport, now)
+            }
+        })
+    }
+
+    fn origin_allowed(&self, req: &Request) -> bool {
+        self.config
+            .allowed_origins
+            .allows(req.header_str("origin"), req.header_str("host"))
+    }
+
+    fn info(&mut self, req: &Request) -> Response {
+        let body = format!(
+            "{{\"websocket\":{},\"cookie_needed\":{},\"origins\":[\"*:*\"],\"entropy\":{}}}",
+            self.config.web_socket_enabled,
+            self.config.session_cookie_needed,
+            self.rng.next_u32()
+        );
+        let mut res = Response::new(200);
+        no_cache(&mut res);
+        if !self.config.suppress_cors {
+            cors(&mut res, req);
+        }
+        res.with_body(APPLICATION_JSON, body)
+    }
+
+    fn iframe(&self, req: &Request) -> Response {
+        let frame_option = match &self.config.allowed_origins {
+            AllowedOrigins::Any => None,
+            AllowedOrigins::SameOrigin => Some("SAMEORIGIN"),
+            AllowedOrigins::List(_) => return not_found(),
+        };
+        let mut res = if req.header_str("if-none-match") == Some(self.iframe_etag.as_str()) {
+            Response::new(304)
+        } else {
+            let mut res = Response::new(200);
+            res.header("Content-Type", TEXT_HTML);
+            res.body = self.iframe_page.clone();
+            res
+        };
+        cache_for_a_year(&mut res, req.date);
+        res.header("ETag", self.iframe_etag.clone());
+        if let Some(option) = frame_option {
+            res.header("X-Frame-Options", option);
+        }
+        res
+    }
+
+    /// Headers every transport response carries: no caching, CORS for the
+    /// xhr family, the session cookie.
+    fn transport_headers(&self, res: &mut Response, req: &Request, transport: Transport) {
+        no_cache(res);
+        if transport.uses_cors() && !self.config.suppress_cors {
+            cors(res, req);
+        }
+        self.cookie(res, req);
+    }
+
+    fn cookie(&self, res: &mut Response, req: &Request) {
+        if self.config.session_cookie_needed {
+            let value = req
+                .cookie("JSESSIONID")
+                .filter(|v| !v.is_empty() && v.bytes().all(|b| b.is_ascii_graphic() && b != b';'))
+                .unwrap_or("dummy");
+            res.header("Set-Cookie", format!("JSESSIONID={value}; path=/"));
+        }
+    }
+
+    fn transport(
+        &mut self,
+        req: &Request,
+        session_id: &str,
+        transport: Transport,
+        now: Instant,
+    ) -> Answer {
+        if transport == Transport::WebSocket && !self.config.web_socket_enabled {
+            return Answer::Response(not_found());
+        }
+        let expected = transport.method();
+        let allow = if transport.uses_cors() {
+            "OPTIONS, POST"
+        } else {
+            expected
+        };
+        if req.method == "OPTIONS" && transport.uses_cors() {
+            if !self.origin_allowed(req) {
+                return Answer::Response(forbidden());
+            }
+            let mut res = preflight(req, allow, !self.config.suppress_cors);
+            self.cookie(&mut res, req);
+            return Answer::Response(res);
+        }
+        if req.method != expected {
+            return Answer::Response(method_not_allowed(allow));
+        }
+        if !self.origin_allowed(req) {
+            return Answer::Response(forbidden());
+        }
+        match transport {
+            Transport::WebSocket | Transport::RawWebSocket => {
+                self.websocket(req, transport, session_id, now)
+            }
+            Transport::XhrSend | Transport::JsonpSend => {
+                Answer::Response(self.receive_send(req, session_id, transport))
+            }
+            _ => self.receive(req, session_id, transport, now),
+        }
+    }
+
+    /// `xhr_send` and `jsonp_send`: the client's messages.
+    fn receive_send(&mut self, req: &Request, session_id: &str, transport: Transport) -> Response {
+        let error = |status: u16, body: &str| {
+            let mut res = text(status, body);
+            self.transport_headers(&mut res, req, transport);
+            res
+        };
+        let Some(&key) = self.by_id.get(session_id) else {
+            return error(404, "Not Found");
+        };
+        let parsed = match transport {
+            Transport::JsonpSend => jsonp_send_body(&req.body, req.header_str("content-type"))
+                .and_then(|body| parse_messages(&body)),
+            _ => parse_messages(&req.body),
+        };
+        let messages = match parsed {
+            Ok(messages) => messages,
+            Err(e) => return error(500, &e.to_string()),
+        };
+        let Some(session) = self.sessions.get(key) else {
+            return error(404, "Not Found");
+        };
+        if !session.is_open() {
+            return error(404, "Not Found");
+        }
+        let id = SessionId(key);
+        self.events.extend(
+            messages
+                .into_iter()
+                .map(|text| Event::Message { session: id, text }),
+        );
+        let mut res = if transport == Transport::JsonpSend {
+            Response::new(200).with_body(TEXT_PLAIN, Bytes::from_static(b"ok"))
+        } else {
+            let mut res = Response::new(204);
+            res.header("Content-Type", TEXT_PLAIN);
+            res
+        };
+        self.transport_headers(&mut res, req, transport);
+        res
+    }
+
+    /// A receiving HTTP request: open, attach, or refuse.
+    fn receive(
+        &mut self,
+        req: &Request,
+        session_id: &str,
+        transport: Transport,
+        now: Instant,
+    ) -> Answer {
+        let callback = if transport.needs_callback() {
+            match req.query_param("c") {
+                None => {
+                    return Answer::Response(self.callback_error(
+                        req,
+                        transport,
+                        "\"callback\" parameter required",
+                    ))
+                }
+                Some(c) if !valid_callback(&c) => {
+                    return Answer::Response(self.callback_error(
+                        req,
+                        transport,
+                        "invalid \"callback\" parameter",
+                    ))
+                }
+                Some(c) => c,
+            }
+        } else {
+            String::new()
+        };
+        let delivery = transport.delivery().expect("a receiving HTTP transport");
+        let mut res = Response::new(200);
+        res.header("Content-Type", transport.content_type());
+        self.transport_headers(&mut res, req, transport);
+        let mut body = if delivery == Delivery::Streaming {
+            transport.prelude(&callback)
+        } else {
+            String::new()
+        };
+
+        let Some(&key) = self.by_id.get(session_id) else {
+            let first = Answer::Response(res);
+            return self.open(session_id, transport, delivery, callback, body, first, now);
+        };
+        let session = self.sessions.get(key).expect("mapped sessions exist");
+        let refusal = match &session.state {
+            State::Closed(frame) => Some(frame.clone()),
+            State::Open if session.receiver.is_some() => Some(CloseFrame::another_connection()),
+            State::Open => None,
+        };
+        if let Some(frame) = refusal {
+            // A closed session with no receiver still owes the messages sent
+            // before it closed: they come first (alone on a poll, whose next
+            // request gets the close frame).
+            let session = self.sessions.get_mut(key).expect("checked");
+            if session.receiver.is_none() && !session.pending.is_empty() {
+                let messages: Vec<String> = session.pending.drain(..).collect();
+                let mut a = String::new();
+                encode_messages(messages.iter().map(String::as_str), &mut a);
+                transport.wrap_frame(&a, &callback, &mut body);
+                if delivery == Delivery::Polling {
+                    res.body = Bytes::from(body);
+                    return Answer::Response(res);
+                }
+            }
+            let mut c = String::new();
+            encode_close(frame.code, &frame.reason, &mut c);
+            transport.wrap_frame(&c, &callback, &mut body);
+            res.body = Bytes::from(body);
+            return Answer::Response(res);
+        }
+        // An open session with no receiver: take what is waiting.
+        let mut frames = String::new();
+        let session = self.sessions.get_mut(key).expect("checked");
+        if !session.pending.is_empty() {
+            let messages: Vec<String> = session.pending.drain(..).collect();
+            let mut a = String::new();
+            encode_messages(messages.iter().map(String::as_str), &mut a);
+            transport.wrap_frame(&a, &callback, &mut frames);
+        }
+        if delivery == Delivery::Polling && !frames.is_empty() {
+            self.detached(key, now);
+            res.body = Bytes::from(frames);
+            return Answer::Response(res);
+        }
+        let sent = frames.len();
+        body.push_str(&frames);
+        res.body = Bytes::from(body);
+        self.attach(key, transport, delivery, callback, sent, res, now)
+    }
+
+    /// Opens a session for a receiving request: `o`, at once for polling, as
+    /// the first frame of the stream for streaming. `first` carries the
+    /// response head.
+    #[allow(clippy::too_many_arguments)]
+    fn open(
+        &mut self,
+        session_id: &str,
+        transport: Transport,
+        delivery: Delivery,
+        callback: String,
+        mut body: String,
+        first: Answer,
+        now: Instant,
+    ) -> Answer {
+        let Answer::Response(mut res) = first else {
+            unreachable!("called with a response head");
+        };
+        if self.sessions.len() >= self.config.max_sessions {
+            return Answer::Response(text(503, "Too many sessions"));
+        }
+        let key = self
+            .sessions
+            .insert(Session::new(session_id.to_owned(), transport, true));
+        self.by_id.insert(session_id.to_owned(), key);
+        self.events.push_back(Event::Opened {
+            session: SessionId(key),
+            transport,
+        });
+        let mut frame = String::new();
+        transport.wrap_frame(OPEN, &callback, &mut frame);
+        let sent = frame.len();
+        body.push_str(&frame);
+        res.body = Bytes::from(body);
+        if delivery == Delivery::Polling {
+            self.detached(key, now);
+            return Answer::Response(res);
+        }
+        self.attach(key, transport, delivery, callback, sent, res, now)
+    }
+
+    fn callback_error(&self, req: &Request, transport: Transport, message: &str) -> Response {
+        let mut res = text(500, message);
+        self.transport_headers(&mut res, req, transport);
+        res
+    }
+
+    /// Attaches a new HTTP receiver to an open session. `sent` frame bytes
+    /// are already in `res.body`.
+    #[allow(clippy::too_many_arguments)]
+    fn attach(
+        &mut self,
+        key: Key,
+        transport: Transport,
+        delivery: Delivery,
+        callback: String,
+        sent: usize,
+        res: Response,
+        now: Instant,
+    ) -> Answer {
+        if delivery == Delivery::Streaming && sent >= self.config.stream_bytes_limit {
+            self.detached(key, now);
+            return Answer::Response(res);
+        }
+        let receiver = self.receivers.insert(Receiver {
+            session: key,
+            transport,
+            kind: ReceiverKind::Http {
+                delivery,
+                callback,
+                sent,
+            },
+            ended: false,
+            end_taken: false,
+            woken: false,
+        });
+        let heartbeat = now + self.config.heartbeat_time;
+        let session = self
+            .sessions
+            .get_mut(key)
+            .expect("attaching to a live session");
+        session.receiver = Some(receiver);
+        session.heartbeat_due = false;
+        self.timers.set(key, &mut session.deadline, Some(heartbeat));
+        let receiver = ReceiverId(receiver);
+        match delivery {
+            Delivery::Streaming => Answer::Stream {
+                receiver,
+                response: res,
+            },
+            Delivery::Polling => Answer::Poll {
+                receiver,
+                response: res,
+            },
+        }
+    }
+
+    /// The session has no receiver from `now` on: it expires (or, closed, is
+    /// removed) after `disconnectDelay`.
+    fn detached(&mut self, key: Key, now: Instant) {
+        let at = now + self.config.disconnect_delay;
+        if let Some(session) = self.sessions.get_mut(key) {
+            session.receiver = None;
+            session.heartbeat_due = false;
+            self.timers.set(key, &mut session.deadline, Some(at));
+        }
+    }
+
+    // ---- websocket -----------------------------------------------------
+
+    fn websocket(
+        &mut self,
+        req: &Request,
+        transport: Transport,
+        session_id: &str,
+        now: Instant,
+    ) -> Answer {
+        if !self.config.web_socket_enabled {
+            return Answer::Response(not_found());
+        }
+        if req.method != "GET" {
+            return Answer::Response(method_not_allowed("GET"));
+        }
+        if !self.origin_allowed(req) {
+            return Answer::Response(forbidden());
+        }
+        let upgrade = match ws::validate(req) {
+            Ok(upgrade) => upgrade,
+            Err(res) => return Answer::Response(res),
+        };
+        if self.sessions.len() >= self.config.max_sessions {
+            return Answer::Response(text(503, "Too many sessions"));
+        }
+        let protocol = self
+            .config
+            .websocket_protocols
+            .iter()
+            .find(|p| upgrade.protocols().contains(p))
+            .cloned();
+        let Ok(head) = upgrade.accept(protocol.as_deref(), &[]) else {
+            return Answer::Response(text(500, "Internal Server Error"));
+        };
+        let key = self
+            .sessions
+            .insert(Session::new(session_id.to_owned(), transport, false));
+        let mut conn = ws_proto::Connection::server(self.config.websocket.clone());
+        conn.receive(upgrade.trailing());
+        let receiver = self.receivers.insert(Receiver {
+            session: key,
+            transport,
+            kind: ReceiverKind::WebSocket(Box::new(conn)),
+            ended: false,
+            end_taken: false,
+            woken: false,
+        });
+        let heartbeat =
+            (transport == Transport::WebSocket).then(|| now + self.config.heartbeat_time);
+        let session = self.sessions.get_mut(key).expect("just inserted");
+        session.receiver = Some(receiver);
+        session.open_due = transport == Transport::WebSocket;
+        self.timers.set(key, &mut session.deadline, heartbeat);
+        self.events.push_back(Event::Opened {
+            session: SessionId(key),
+            transport,
+        });
+        self.wake(receiver);
+        // The client may have sent frames right behind its handshake.
+        if !upgrade.trailing().is_empty() {
+            self.pump_websocket(receiver, now);
+        }
+        Answer::Upgrade {
+            receiver: ReceiverId(receiver),
+            response: Bytes::from(head),
+        }
+    }
+
+    /// Hands bytes read from an upgraded connection to its WebSocket.
+    pub fn receive_websocket(&mut self, receiver: ReceiverId, data: &[u8], now: Instant) {
+        let Some(r) = self.receivers.get_mut(receiver.0) else {
+            return;
+        };
+        let ReceiverKind::WebSocket(conn) = &mut r.kind else {
+            return;
+        };
+        conn.receive(data);
+        self.pump_websocket(receiver.0, now);
+    }
+
+    /// How many bytes the WebSocket of `receiver` takes before it must be
+    /// drained (see `ws_proto::Connection::receive_capacity`).
+    pub fn websocket_capacity(&self, receiver: ReceiverId) -> usize {
+        match self.receivers.get(receiver.0).map(|r| &r.kind) {
+            Some(ReceiverKind::WebSocket(conn)) => conn.receive_capacity(),
+            _ => 0,
+        }
+    }
+
+    /// Reports end of file on an upgraded connection.
+    pub fn receive_websocket_eof(&mut self, receiver: ReceiverId, now: Instant) {
+        if let Some(ReceiverKind::WebSocket(conn)) =
+            self.receivers.get_mut(receiver.0).map(|r| &mut r.kind)
+        {
+            conn.receive_eof();
+        }
+        self.pump_websocket(receiver.0, now);
+    }
+
+    fn pump_websocket(&mut self, rkey: Key, now: Instant) {
+        loop {
+            let Some(r) = self.receivers.get_mut(rkey) else {
+                return;
+            };
+            let skey = r.session;
+            let raw = r.transport == Transport::RawWebSocket;
+            let ReceiverKind::WebSocket(conn) = &mut r.kind else {
+                return;
+            };
+            let event = conn.poll_event();
+            let has_output = conn.pending_transmit() > 0;
+            match event {
+                Ok(None) => {
+                    if has_output {
+                        self.wake(rkey);
+                    }
+                    return;
+                }
+                Ok(Some(ws_proto::Event::Message(ws_proto::Message::Text(text)))) => {
+                    if raw {
+                        self.deliver(skey, vec![text.as_str().to_owned()]);
+                    } else {
+                        match parse_ws_messages(text.as_str()) {
+                            Ok(messages) => self.deliver(skey, messages),
+                            Err(e) => {
+                                self.fail_websocket(rkey, 1007, &e.to_string(), now);
+                                return;
+                            }
+                        }
+                    }
+                }
+                Ok(Some(ws_proto::Event::Message(ws_proto::Message::Binary(_)))) => {
+                    self.fail_websocket(rkey, 1003, "Binary messages are not supported", now);
+                    return;
+                }
+                Ok(Some(ws_proto::Event::Close(frame))) => {
+                    let code = frame.map(|f| f.code.0);
+                    self.close_session(skey, None, CloseReason::ClientClosed(code));
+                    self.wake(rkey);
+                    return;
+                }
+                Ok(Some(_)) => {
+                    // Pings (answered by the connection) and pongs.
+                    if has_output {
+                        self.wake(rkey);
+                    }
+                }
+                Err(e) => {
+                    let reason = if e == ws_proto::ProtocolError::UnexpectedEof {
+                        CloseReason::Interrupted
+                    } else {
+                        CloseReason::ProtocolError(e.to_string())
+                    };
+                    self.close_session(skey, None, reason);
+                    self.wake(rkey);
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Ends a WebSocket session for a client's error.
+    fn fail_websocket(&mut self, rkey: Key, code: u16, reason: &str, now: Instant) {
+        let Some(r) = self.receivers.get_mut(rkey) else {
+            return;
+        };
+        let skey = r.session;
+        if let ReceiverKind::WebSocket(conn) = &mut r.kind {
+            let _ = conn.close(Some(ws_proto::CloseCode(code)), reason);
+        }
+        self.close_session(skey, None, CloseReason::ProtocolError(reason.to_owned()));
+        self.wait_for_close(skey, now);
+        self.wake(rkey);
+    }
+
+    /// A WebSocket sent its close frame at `now`: wait for the client's,
+    /// but not for ever. The session's deadline becomes `disconnectDelay`
+    /// from now, whatever heartbeat it had while open.
+    fn wait_for_close(&mut self, skey: Key, now: Instant) {
+        let at = now + self.config.disconnect_delay;
+        if let Some(session) = self.sessions.get_mut(skey) {
+            self.timers.set(skey, &mut session.deadline, Some(at));
+        }
+    }
+
+    fn deliver(&mut self, key: Key, messages: Vec<String>) {
+        if self.sessions.get(key).is_some_and(Session::is_open) {
+            let session = SessionId(key);
+            self.events.extend(
+                messages
+                    .into_iter()
+                    .map(|text| Event::Message { session, text }),
+            );
+        }
+    }
+
+    // ---- receivers -----------------------------------------------------
+
+    fn wake(&mut self, rkey: Key) {
+        if let Some(r) = self.receivers.get_mut(rkey) {
+            if !r.woken && !r.end_taken {
+                r.woken = true;
+                self.wakeups.push_back(rkey);
+            }
+        }
+    }
+
+    /// The next receiver that has output to pull.
+    #[must_use]
+    pub fn poll_wakeup(&mut self) -> Option<ReceiverId> {
+        while let Some(rkey) = self.wakeups.pop_front() {
+            if let Some(r) = self.receivers.get_mut(rkey) {
+                r.woken = false;
+                return Some(ReceiverId(rkey));
+            }
+        }
+        None
+    }
+
+    /// Produces the next bytes for `receiver`: frames for what is waiting in
+    /// its session, framed for its transport. `None`: nothing to write now.
+    pub fn poll_output(&mut self, receiver: ReceiverId, now: Instant) -> Option<Output> {
+        let rkey = receiver.0;
+        let r = self.receivers.get(rkey)?;
+        if r.end_taken {
+            return None;
+        }
+        let skey = r.session;
+        let transport = r.transport;
+        if matches!(r.kind, ReceiverKind::WebSocket(_)) {
+            return self.websocket_output(rkey, skey, transport, now);
+        }
+        if r.ended {
+            return Some(self.take_end(rkey));
+        }
+        // Gather the frames the session owes.
+        let mut frames: Vec<String> = Vec::new();
+        let mut close = None;
+        if let Some(session) = self.sessions.get_mut(skey) {
+            if !session.pending.is_empty() {
+                let mut a = String::new();
+                let messages: Vec<String> = session.pending.drain(..).collect();
+                encode_messages(messages.iter().map(String::as_str), &mut a);
+                frames.push(a);
+            } else if session.heartbeat_due {
+                frames.push(HEARTBEAT.to_owned());
+            }
+            session.heartbeat_due = false;
+            if let State::Closed(frame) = &session.state {
+                close = Some(frame.clone());
+            }
+        }
+        let ReceiverKind::Http {
+            delivery,
+            callback,
+            sent,
+        } = &mut self.receivers.get_mut(rkey)?.kind
+        else {
+            unreachable!("WebSocket receivers returned above");
+        };
+        let delivery = *delivery;
+        // A long poll answers with one frame.
+        if delivery == Delivery::Polling && !frames.is_empty() {
+            close = None;
+        }
+        if let Some(frame) = close {
+            let mut c = String::new();
+            encode_close(frame.code, &frame.reason, &mut c);
+            frames.push(c);
+        }
+        if frames.is_empty() {
+            return None;
+        }
+        let mut out = String::new();
+        for frame in &frames {
+            transport.wrap_frame(frame, callback, &mut out);
+            if delivery == Delivery::Polling {
+                break;
+            }
+        }
+        *sent += out.len();
+        let end = delivery == Delivery::Polling
+            || self.sessions.get(skey).is_none_or(|s| !s.is_open())
+            || *sent >= self.config.stream_bytes_limit;
+        if end {
+            self.end_receiver(rkey, now);
+            self.receivers.get_mut(rkey).expect("live").end_taken = true;
+        } else if let Some(session) = self.sessions.get_mut(skey) {
+            let at = now + self.config.heartbeat_time;
+            self.timers.set(skey, &mut session.deadline, Some(at));
+        }
+        Some(Output {
+            data: Bytes::from(out),
+            end,
+        })
+    }
+
+    fn take_end(&mut self, rkey: Key) -> Output {
+        if let Some(r) = self.receivers.get_mut(rkey) {
+            r.end_taken = true;
+        }
+        Output {
+            data: Bytes::new(),
+            end: true,
+        }
+    }
+
+    /// The core ends a receiver: the session no longer has it.
+    fn end_receiver(&mut self, rkey: Key, now: Instant) {
+        let Some(r) = self.receivers.get_mut(rkey) else {
+            return;
+        };
+        r.ended = true;
+        let skey = r.session;
+        if self.sessions.get(skey).and_then(|s| s.receiver) == Some(rkey) {
+            self.detached(skey, now);
+        }
+    }
+
+    fn websocket_output(
+        &mut self,
+        rkey: Key,
+        skey: Key,
+        transport: Transport,
+        now: Instant,
+    ) -> Option<Output> {
+        let session = self.sessions.get_mut(skey);
+        let mut frames: Vec<String> = Vec::new();
+        let mut close = None;
+        let mut raw_messages = Vec::new();
+        if let Some(session) = session {
+            if std::mem::take(&mut session.open_due) {
+                frames.push(OPEN.to_owned());
+            }
+            if !session.pending.is_empty() {
+                if transport == Transport::RawWebSocket {
+                    raw_messages.extend(session.pending.drain(..));
+                } else {
+                    let mut a = String::new();
+                    let messages: Vec<String> = session.pending.drain(..).collect();
+                    encode_messages(messages.iter().map(String::as_str), &mut a);
+                    frames.push(a);
+                }
+            } else if session.heartbeat_due {
+                frames.push(HEARTBEAT.to_owned());
+            }
+            session.heartbeat_due = false;
+            if let State::Closed(frame) = &session.state {
+                close = Some(frame.clone());
+            }
+            if session.is_open() && transport == Transport::WebSocket && !frames.is_empty() {
+                let at = now + self.config.heartbeat_time;
+                self.timers.set(skey, &mut session.deadline, Some(at));
+            }
+        } else {
+            close = Some(CloseFrame::going_away());
+        }
+        let r = self.receivers.get_mut(rkey)?;
+        let ReceiverKind::WebSocket(conn) = &mut r.kind else {
+            return None;
+        };
+        let was_open = conn.close_state() == ws_proto::CloseState::Open;
+        for frame in &frames {
+            let _ = conn.send_text(frame);
+        }
+        for message in &raw_messages {
+            let _ = conn.send_text(message);
+        }
+        if let Some(frame) = close {
+            if conn.can_send() {
+                if transport == Transport::WebSocket {
+                    let mut c = String::new();
+                    encode_close(frame.code, &frame.reason, &mut c);
+                    let _ = conn.send_text(&c);
+                }
+                let code = ws_proto::CloseCode(frame.code);
+                let (code, reason) = if code.is_valid_on_wire()
+                    && frame.reason.len() <= ws_proto::MAX_CLOSE_REASON
+                {
+                    (code, frame.reason.as_str())
+                } else {
+                    (ws_proto::CloseCode::NORMAL, "")
+                };
+                let _ = conn.close(Some(code), reason);
+            }
+        }
+        let mut data = BytesMut::new();
+        while let Some(chunk) = conn.poll_transmit() {
+            data.extend_from_slice(&chunk);
+        }
+        let closing = conn.close_state() == ws_proto::CloseState::CloseSent;
+        let end = r.ended || conn.close_state() == ws_proto::CloseState::Closed;
+        if closing && !end && was_open {
+            self.wait_for_close(skey, now);
+        }
+        let r = self.receivers.get_mut(rkey)?;
+        if end {
+            r.ended = true;
+            r.end_taken = true;
+        }
+        if data.is_empty() && !end {
+            return None;
+        }
+        Some(Output {
+            data: data.freeze(),
+            end,
+        })
+    }
+
+    /// The connection carrying `receiver` is gone (the client went away, or
+    /// the adapter finished writing after an output with `end`). Every
+    /// receiver must be reported exactly once.
+    ///
+    /// An HTTP receiver that the core had not ended interrupts its session:
+    /// the session closes with `c[1002,"Connection interrupted"]`, which later
+    /// requests get until it is removed (sockjs-node's choice; the protocol
+    /// allows answering `o` instead, but messages may have been lost with
+    /// the connection, and the client must know). A WebSocket session ends
+    /// with its connection.
+    pub fn receiver_closed(&mut self, receiver: ReceiverId, now: Instant) {
+        let Some(r) = self.receivers.remove(receiver.0) else {
+            return;
+        };
+        let skey = r.session;
+        match r.kind {
+            ReceiverKind::WebSocket(_) => {
+                if self.sessions.get(skey).is_some_and(Session::is_open) {
+                    self.close_session(skey, None, CloseReason::Interrupted);
+                }
+                self.remove_session(skey);
+            }
+            ReceiverKind::Http { .. } => {
+                let attached = self.sessions.get(skey).and_then(|s| s.receiver) == Some(receiver.0);
+                if attached {
+                    if self.sessions.get(skey).is_some_and(Session::is_open) {
+                        self.close_session(
+                            skey,
+                            Some(CloseFrame::interrupted()),
+                            CloseReason::Interrupted,
+                        );
+                    }
+                    self.detached(skey, now);
+                }
+            }
+        }
+    }
+
+    // ---- application commands -------------------------------------------
+
+    /// Sends a message on a session. It is delivered to the current or next
+    /// receiver; while none takes it, it waits in the session's cache.
+    pub fn send(
+        &mut self,
+        session: SessionId,
+        message: impl Into<String>,
+    ) -> Result<(), SendError> {
+        let key = session.0;
+        let limit = self.config.http_message_cache_size;
+        let s = self
+            .sessions
+            .get_mut(key)
+            .ok_or(SendError::UnknownSession)?;
+        if !s.is_open() {
+            return Err(SendError::Closed);
+        }
+        if s.pending.len() >= limit {
+            self.close_session(
+                key,
+                Some(CloseFrame::not_reliable()),
+                CloseReason::CacheOverflow,
+            );
+            return Err(SendError::CacheOverflow);
+        }
+        s.pending.push_back(message.into());
+        if let Some(r) = s.receiver {
+            self.wake(r);
+        }
+        Ok(())
+    }
+
+    /// Closes a session with a close frame (`c[3000,"Go away!"]` is the
+    /// customary one). Messages sent before are delivered first; every later
+    /// request on the session gets the close frame until the session is
+    /// removed, `disconnectDelay` after its last receiver.
+    pub fn close(&mut self, session: SessionId, frame: CloseFrame) -> Result<(), SendError> {
+        let s = self
+            .sessions
+            .get(session.0)
+            .ok_or(SendError::UnknownSession)?;
+        if !s.is_open() {
+            return Err(SendError::Closed);
+        }
+        let reason = CloseReason::Application(frame.clone());
+        self.close_session(session.0, Some(frame), reason);
+        Ok(())
+    }
+
+    /// Closes every open session with `c[1001,"Server shutting down"]`
+    /// (WebSockets with close code 1001). Receivers get their close frames as
+    /// usual; the adapter stops accepting requests and lets them finish.
+    pub fn shutdown(&mut self) {
+        let keys: Vec<Key> = self.sessions.keys().collect();
+        for key in keys {
+            if self.sessions.get(key).is_some_and(Session::is_open) {
+                self.close_session(key, Some(CloseFrame::going_away()), CloseReason::Shutdown);
+            }
+        }
+    }
+
+    /// Moves a session to closed (once), tells the application, and wakes its
+    /// receiver to deliver the close frame.
+    fn close_session(&mut self, key: Key, frame: Option<CloseFrame>, reason: CloseReason) {
+        let Some(session) = self.sessions.get_mut(key) else {
+            return;
+        };
+        if !session.is_open() {
+            return;
+        }
+        session.state = State::Closed(frame.unwrap_or_else(CloseFrame::go_away));
+        let receiver = session.receiver;
+        self.events.push_back(Event::Closed {
+            session: SessionId(key),
+            reason,
+        });
+        if let Some(r) = receiver {
+            self.wake(r);
+        }
+    }
+
+    fn remove_session(&mut self, key: Key) {
+        if let Some(session) = self.sessions.remove(key) {
+            if session.mapped && self.by_id.get(&session.sockjs_id) == Some(&key) {
+                self.by_id.remove(&session.sockjs_id);
+            }
+        }
+    }
+
+    // ---- time ----------------------------------------------------------
+
+    /// When [`handle_timeout`](Self::handle_timeout) next has work: the
+    /// earliest heartbeat or expiry of any session.
+    #[must_use]
+    pub fn poll_timeout(&mut self) -> Option<Instant> {
+        self.timers.next(&mut self.sessions)
+    }
+
+    /// Does the work due at `now`: heartbeats for sessions whose receiver
+    /// wrote nothing for `heartbeatTime`, and expiry of sessions with no
+    /// receiver for `disconnectDelay`. Before the deadline it does nothing.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        while let Some(key) = self.timers.pop_due(now, &mut self.sessions) {
+            let Some(session) = self.sessions.get_mut(key) else {
+                continue;
+            };
+            match session.receiver {
+                Some(rkey) if session.is_open() => {
+                    session.heartbeat_due = true;
+                    let at = now + self.config.heartbeat_time;
+                    self.timers.set(key, &mut session.deadline, Some(at));
+                    self.wake(rkey);
+                }
+                Some(rkey) => {
+                    // Closed, and the receiver has not finished (a WebSocket
+                    // waiting for the client's close frame, or a connection
+                    // that takes no bytes): end it now.
+                    if let Some(r) = self.receivers.get_mut(rkey) {
+                        r.ended = true;
+                    }
+                    self.wake(rkey);
+                }
+                None if session.is_open() => {
+                    self.close_session(key, None, CloseReason::Expired);
+                    self.remove_session(key);
+                }
+                None => self.remove_session(key),
+            }
+        }
+    }
+
+    /// The next event for the application.
+    #[must_use]
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    /// Heap entries of the timer (for benchmarks).
+    #[doc(hidden)]
+    pub fn timer_entries(&self) -> usize {
+        self.timers.entries()
+    }
+}
+
+fn forbidden() -> Response {
+    text(403, "Forbidden")
+}

@@ -1,0 +1,224 @@
+//! Sessions, receivers, and what the application sees of them.
+
+use std::collections::VecDeque;
+use std::fmt;
+
+use crate::slab::Key;
+use crate::timers::Deadline;
+use crate::transport::{Delivery, Transport};
+
+/// A session, as the application and the adapter name it.
+///
+/// Unique for the life of the server: two WebSocket connections that use the
+/// same SockJS session id are two sessions with two `SessionId`s.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SessionId(pub(crate) Key);
+
+impl fmt::Debug for SessionId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SessionId({}.{})", self.0.slot, self.0.generation)
+    }
+}
+
+impl SessionId {
+    /// A number that identifies the session (for logs and maps).
+    pub fn as_u64(self) -> u64 {
+        self.0.to_u64()
+    }
+}
+
+/// A receiving request or WebSocket connection: what the adapter writes to.
+///
+/// Valid from the [`Answer`](crate::Answer) that hands it out until the
+/// adapter reports it gone with
+/// [`Server::receiver_closed`](crate::Server::receiver_closed), which the
+/// adapter must do for every receiver, whether the core ended it or not.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ReceiverId(pub(crate) Key);
+
+impl fmt::Debug for ReceiverId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ReceiverId({}.{})", self.0.slot, self.0.generation)
+    }
+}
+
+impl ReceiverId {
+    /// A number that identifies the receiver (for logs and maps).
+    pub fn as_u64(self) -> u64 {
+        self.0.to_u64()
+    }
+}
+
+/// A close frame's code and reason.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CloseFrame {
+    /// The code: 3000-4999 for applications, 1000-2999 for SockJS itself.
+    pub code: u16,
+    /// The reason.
+    pub reason: String,
+}
+
+impl CloseFrame {
+    /// A close frame.
+    pub fn new(code: u16, reason: impl Into<String>) -> Self {
+        Self {
+            code,
+            reason: reason.into(),
+        }
+    }
+
+    /// `c[3000,"Go away!"]`: what an application close sends by default.
+    pub fn go_away() -> Self {
+        Self::new(3000, "Go away!")
+    }
+
+    /// `c[2010,"Another connection still open"]`.
+    pub(crate) fn another_connection() -> Self {
+        Self::new(2010, "Another connection still open")
+    }
+
+    /// `c[1002,"Connection interrupted"]`.
+    pub(crate) fn interrupted() -> Self {
+        Self::new(1002, "Connection interrupted")
+    }
+
+    /// `c[4500,"Session message cache overflow"]`: the session can no longer
+    /// deliver every message (Spring's 4500, "not reliable").
+    pub(crate) fn not_reliable() -> Self {
+        Self::new(4500, "Session message cache overflow")
+    }
+
+    /// `c[1001,"Server shutting down"]`.
+    pub(crate) fn going_away() -> Self {
+        Self::new(1001, "Server shutting down")
+    }
+}
+
+/// Why a session closed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CloseReason {
+    /// The application closed it with this frame.
+    Application(CloseFrame),
+    /// The client closed its WebSocket (with this code, if it gave one).
+    ClientClosed(Option<u16>),
+    /// A receiving request or WebSocket went away before the server ended
+    /// it: `c[1002,"Connection interrupted"]`.
+    Interrupted,
+    /// No receiving request came for `disconnectDelay`.
+    Expired,
+    /// More than `httpMessageCacheSize` messages waited for a receiver: the
+    /// session closed with 4500 rather than grow or drop messages.
+    CacheOverflow,
+    /// The client broke the protocol (broken JSON, a WebSocket violation).
+    ProtocolError(String),
+    /// The server shut down: `c[1001,"Server shutting down"]`.
+    Shutdown,
+}
+
+/// What happened, for the application.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+#[must_use]
+pub enum Event {
+    /// A session opened.
+    Opened {
+        /// The session.
+        session: SessionId,
+        /// The transport that opened it.
+        transport: Transport,
+    },
+    /// The client sent a message.
+    Message {
+        /// The session.
+        session: SessionId,
+        /// The message.
+        text: String,
+    },
+    /// A session closed; it takes no more sends.
+    Closed {
+        /// The session.
+        session: SessionId,
+        /// Why.
+        reason: CloseReason,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum State {
+    Open,
+    Closed(CloseFrame),
+}
+
+#[derive(Debug)]
+pub(crate) struct Session {
+    pub(crate) sockjs_id: String,
+    pub(crate) transport: Transport,
+    pub(crate) state: State,
+    /// Messages the application sent that no receiver has taken yet.
+    pub(crate) pending: VecDeque<String>,
+    /// The attached receiver, if any.
+    pub(crate) receiver: Option<Key>,
+    pub(crate) deadline: Deadline,
+    /// A heartbeat is owed to the receiver.
+    pub(crate) heartbeat_due: bool,
+    /// The open frame is owed to the receiver (WebSocket transports).
+    pub(crate) open_due: bool,
+    /// Whether the session is in the id map (HTTP transports).
+    pub(crate) mapped: bool,
+}
+
+impl Session {
+    pub(crate) fn new(sockjs_id: String, transport: Transport, mapped: bool) -> Self {
+        Self {
+            sockjs_id,
+            transport,
+            state: State::Open,
+            pending: VecDeque::new(),
+            receiver: None,
+            deadline: Deadline::default(),
+            heartbeat_due: false,
+            open_due: false,
+            mapped,
+        }
+    }
+
+    pub(crate) fn is_open(&self) -> bool {
+        self.state == State::Open
+    }
+}
+
+#[derive(Debug)]
+pub(crate) enum ReceiverKind {
+    Http {
+        delivery: Delivery,
+        callback: String,
+        /// Frame bytes written so far (streaming; the prelude not counted).
+        sent: usize,
+    },
+    WebSocket(Box<ws_proto::Connection>),
+}
+
+#[derive(Debug)]
+pub(crate) struct Receiver {
+    pub(crate) session: Key,
+    pub(crate) transport: Transport,
+    pub(crate) kind: ReceiverKind,
+    /// The core has ended this receiver (or will, once its output is taken).
+    pub(crate) ended: bool,
+    /// The end has been handed to the adapter.
+    pub(crate) end_taken: bool,
+    /// The receiver is in the wake-up queue.
+    pub(crate) woken: bool,
+}
+
+/// What the adapter writes next for a receiver.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[must_use]
+pub struct Output {
+    /// Bytes to write (may be empty when only `end` is news).
+    pub data: bytes::Bytes,
+    /// After `data`, end the response (or close the WebSocket's TCP
+    /// connection). Nothing more comes for this receiver.
+    pub end: bool,
+}

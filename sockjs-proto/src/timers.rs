@@ -1,0 +1,138 @@
+//! Session deadlines in a binary heap, with an exact `poll_timeout`.
+//!
+//! Every session has at most one deadline at a time (its next heartbeat, or
+//! its expiry). Moving a deadline later costs nothing: the heap keeps the
+//! earlier entry, which is re-armed at the real deadline when it reaches the
+//! top. Moving it earlier pushes a new entry; the old one is recognised as
+//! stale when it reaches the top. Each change is O(log n), and the heap top,
+//! once cleaned, is exactly the next deadline of some session: no scan over
+//! sessions, ever.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::time::Instant;
+
+use crate::slab::Key;
+
+/// A session's side of the bookkeeping.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Deadline {
+    /// When the session next needs attention.
+    at: Option<Instant>,
+    /// The deadline of the session's live heap entry, if any.
+    armed: Option<Instant>,
+}
+
+/// Where the timers find the deadline records of live sessions.
+pub(crate) trait DeadlineStore {
+    /// The record of the session `key`, or `None` if it is gone.
+    fn deadline_mut(&mut self, key: Key) -> Option<&mut Deadline>;
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct Timers {
+    heap: BinaryHeap<Reverse<(Instant, Key)>>,
+}
+
+impl Timers {
+    /// Sets (or clears, with `None`) a session's deadline.
+    pub(crate) fn set(&mut self, key: Key, deadline: &mut Deadline, at: Option<Instant>) {
+        deadline.at = at;
+        if let Some(at) = at {
+            if deadline.armed.is_none_or(|armed| at < armed) {
+                self.heap.push(Reverse((at, key)));
+                deadline.armed = Some(at);
+            }
+        }
+    }
+
+    /// The earliest deadline of any live session.
+    pub(crate) fn next(&mut self, store: &mut impl DeadlineStore) -> Option<Instant> {
+        loop {
+            let Reverse((at, key)) = *self.heap.peek()?;
+            let Some(d) = store.deadline_mut(key) else {
+                self.heap.pop();
+                continue;
+            };
+            if d.armed != Some(at) {
+                // An entry superseded by an earlier one.
+                self.heap.pop();
+                continue;
+            }
+            match d.at {
+                Some(real) if real == at => return Some(at),
+                Some(real) => {
+                    // The deadline moved later: re-arm there.
+                    self.heap.pop();
+                    self.heap.push(Reverse((real, key)));
+                    d.armed = Some(real);
+                }
+                None => {
+                    self.heap.pop();
+                    d.armed = None;
+                }
+            }
+        }
+    }
+
+    /// Takes the next session whose deadline is at or before `now`, clearing
+    /// that deadline (the caller sets the next one).
+    pub(crate) fn pop_due(&mut self, now: Instant, store: &mut impl DeadlineStore) -> Option<Key> {
+        if self.next(store)? > now {
+            return None;
+        }
+        let Reverse((_, key)) = self.heap.pop()?;
+        if let Some(d) = store.deadline_mut(key) {
+            *d = Deadline::default();
+        }
+        Some(key)
+    }
+
+    /// Heap entries, live and stale (for tests and benchmarks).
+    pub(crate) fn entries(&self) -> usize {
+        self.heap.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::slab::Slab;
+    use std::time::Duration;
+
+    impl DeadlineStore for Slab<Deadline> {
+        fn deadline_mut(&mut self, key: Key) -> Option<&mut Deadline> {
+            self.get_mut(key)
+        }
+    }
+
+    #[test]
+    #[allow(clippy::disallowed_methods)] // a base instant; time then moves by hand
+    fn next_is_exact_after_moves_in_both_directions() {
+        let t0 = Instant::now();
+        let s = |n| t0 + Duration::from_secs(n);
+        let mut store: Slab<Deadline> = Slab::default();
+        let mut timers = Timers::default();
+        let a = store.insert(Deadline::default());
+        let b = store.insert(Deadline::default());
+        timers.set(a, store.get_mut(a).unwrap(), Some(s(10)));
+        timers.set(b, store.get_mut(b).unwrap(), Some(s(20)));
+        assert_eq!(timers.next(&mut store), Some(s(10)));
+        // Later: the entry at 10 is re-armed at 30 when it surfaces.
+        timers.set(a, store.get_mut(a).unwrap(), Some(s(30)));
+        assert_eq!(timers.next(&mut store), Some(s(20)));
+        // Earlier: a new entry.
+        timers.set(b, store.get_mut(b).unwrap(), Some(s(5)));
+        assert_eq!(timers.next(&mut store), Some(s(5)));
+        assert_eq!(timers.pop_due(s(4), &mut store), None);
+        assert_eq!(timers.pop_due(s(5), &mut store), Some(b));
+        assert_eq!(timers.pop_due(s(5), &mut store), None);
+        // b's stale entry at 20 must not fire.
+        assert_eq!(timers.next(&mut store), Some(s(30)));
+        assert_eq!(timers.pop_due(s(29), &mut store), None);
+        // A removed session's entry is dropped.
+        store.remove(a);
+        assert_eq!(timers.next(&mut store), None);
+        assert_eq!(timers.entries(), 0);
+    }
+}

@@ -1,0 +1,92 @@
+//! Encoding: a server sending text (16 B, 64 KiB: header plus a copy of the
+//! payload into the output buffer; 64 KiB shared: header only, the payload
+//! `Bytes` queued without a copy), and a client sending 64 KiB (copy plus
+//! masking), with `memcpy` of 64 KiB as the ceiling for the copying cases.
+//!
+//! ```text
+//! cargo bench -p ws-proto --bench encode -- --noplot
+//! ```
+//!
+//! Each iteration queues one message on a long-lived connection and drains
+//! `poll_transmit`, so the output buffer is reused as it would be on a
+//! connection that keeps up with its socket.
+
+// `criterion_group!` defines an undocumented public function.
+#![allow(missing_docs)]
+
+mod common;
+
+use std::hint::black_box;
+
+use bytes::Bytes;
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use ws_proto::{Config, Connection, Message, Utf8Bytes};
+
+use common::{text_payload, KEY};
+
+fn drain(conn: &mut Connection) -> usize {
+    let mut written = 0;
+    while let Some(chunk) = conn.poll_transmit() {
+        written += black_box(chunk).len();
+    }
+    written
+}
+
+fn encode(c: &mut Criterion) {
+    let mut group = c.benchmark_group("encode");
+    for (len, label) in [(16, "16B"), (64 * 1024, "64KiB")] {
+        let text = String::from_utf8(text_payload(len)).expect("UTF-8");
+        group.throughput(Throughput::Bytes(len as u64));
+
+        if len >= 1024 {
+            group.bench_with_input(BenchmarkId::new("memcpy", label), &text, |b, text| {
+                let mut dst = vec![0u8; text.len()];
+                b.iter(|| {
+                    dst.copy_from_slice(black_box(text.as_bytes()));
+                    black_box(&mut dst);
+                });
+            });
+        }
+
+        group.bench_with_input(BenchmarkId::new("server_text", label), &text, |b, text| {
+            let mut conn = Connection::server(Config::default());
+            b.iter(|| {
+                conn.send_text(black_box(text)).expect("open");
+                drain(&mut conn)
+            });
+        });
+
+        if len >= 1024 {
+            let shared = Utf8Bytes::from(text.clone());
+            group.bench_with_input(
+                BenchmarkId::new("server_shared", label),
+                &shared,
+                |b, shared| {
+                    let mut conn = Connection::server(Config::default());
+                    b.iter(|| {
+                        conn.send(Message::Text(black_box(shared).clone()))
+                            .expect("open");
+                        drain(&mut conn)
+                    });
+                },
+            );
+
+            let bytes = Bytes::from(text.clone().into_bytes());
+            group.bench_with_input(
+                BenchmarkId::new("client_binary", label),
+                &bytes,
+                |b, bytes| {
+                    let mut conn = Connection::client(Config::default(), || KEY);
+                    b.iter(|| {
+                        conn.send_binary(black_box(bytes)).expect("open");
+                        drain(&mut conn)
+                    });
+                },
+            );
+        }
+    }
+    group.finish();
+}
+
+criterion_group!(benches, encode);
+criterion_main!(benches);
