@@ -45,9 +45,15 @@ pub fn split(seed: u8, data: &[u8]) -> Vec<&[u8]> {
         .collect()
 }
 
-/// Where the first `\r\n\r\n` in `buf` ends, if any.
+/// Where the first empty line in `buf` ends, if any: a line feed followed
+/// by `\r\n` or by a bare `\n` (httparse accepts bare line feeds).
 pub fn head_end(buf: &[u8]) -> Option<usize> {
-    buf.windows(4).position(|w| w == b"\r\n\r\n").map(|i| i + 4)
+    let lf_lf = buf.windows(2).position(|w| w == b"\n\n").map(|i| i + 2);
+    let lf_crlf = buf.windows(3).position(|w| w == b"\n\r\n").map(|i| i + 3);
+    match (lf_lf, lf_crlf) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
 }
 
 /// Masking keys for a client: a fixed sequence, so runs are reproducible.

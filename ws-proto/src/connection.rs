@@ -363,6 +363,10 @@ impl Connection {
         if self.eof {
             self.input_done = true;
             self.close = CloseState::Closed;
+            // Nothing more will be decoded: free the partial frame and message.
+            self.input = BytesMut::new();
+            self.frame = None;
+            self.assembly = None;
             return Err(ProtocolError::UnexpectedEof);
         }
         Ok(None)

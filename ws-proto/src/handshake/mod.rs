@@ -116,12 +116,21 @@ fn is_header(name: &str, value: &str) -> bool {
 
 /// Finds the end of an HTTP head (just past the blank line), scanning from
 /// `*scanned` so that input arriving in pieces is looked at once.
+///
+/// The head ends at an empty line: a line feed followed by `\r\n` or by a
+/// bare `\n` (which httparse accepts as a line ending too).
 fn find_head_end(buf: &[u8], scanned: &mut usize) -> Option<usize> {
-    let start = scanned.saturating_sub(3);
-    let found = buf[start..]
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .map(|i| start + i + 4);
+    let start = scanned.saturating_sub(2);
+    let found = (start..buf.len()).find_map(|i| {
+        if buf[i] != b'\n' {
+            return None;
+        }
+        match buf.get(i + 1..) {
+            Some([b'\n', ..]) => Some(i + 2),
+            Some([b'\r', b'\n', ..]) => Some(i + 3),
+            _ => None,
+        }
+    });
     *scanned = buf.len();
     found
 }
@@ -147,6 +156,16 @@ mod tests {
             accept_key(b"dGhlIHNhbXBsZSBub25jZQ=="),
             "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
         );
+    }
+
+    #[test]
+    fn a_head_with_bare_line_feeds_ends_at_its_empty_line() {
+        let head = b"GET / HTTP/1.1\nHost: a\n\nrest";
+        let mut scanned = 0;
+        assert_eq!(find_head_end(head, &mut scanned), Some(head.len() - 4));
+        let mixed = b"GET / HTTP/1.1\r\nHost: a\n\r\nrest";
+        let mut scanned = 0;
+        assert_eq!(find_head_end(mixed, &mut scanned), Some(mixed.len() - 4));
     }
 
     #[test]
