@@ -14,6 +14,13 @@ use crate::http::{text, Request, Response};
 /// 7 and 8 (hybi-07 and hybi-08, which frame exactly as RFC 6455 does) are
 /// accepted as 13 is, as sockjs-node does.
 pub(crate) fn validate(req: &Request) -> Result<UpgradeRequest, Response> {
+    // SockJS's own answers come first, whatever else is wrong.
+    if !lists(req, "upgrade", "websocket") {
+        return Err(text(400, "Can \"Upgrade\" only to \"WebSocket\"."));
+    }
+    if !lists(req, "connection", "upgrade") {
+        return Err(text(400, "\"Connection\" must be \"Upgrade\"."));
+    }
     let mut head = req.to_ws_request();
     for h in &mut head.headers {
         if h.name.eq_ignore_ascii_case("sec-websocket-version")
@@ -32,4 +39,13 @@ pub(crate) fn validate(req: &Request) -> Result<UpgradeRequest, Response> {
         }
         other => text(other.status(), &other.to_string()),
     })
+}
+
+/// Whether some `name` header lists `token` (case-insensitive).
+fn lists(req: &Request, name: &str, token: &str) -> bool {
+    req.headers
+        .iter()
+        .filter(|h| h.name.eq_ignore_ascii_case(name))
+        .flat_map(|h| h.value.split(|&b| b == b','))
+        .any(|t| t.trim_ascii().eq_ignore_ascii_case(token.as_bytes()))
 }

@@ -507,6 +507,19 @@ fn get_without_upgrade_is_400_can_upgrade_only_to_websocket() {
 }
 
 #[test]
+fn sockjs_upgrade_answers_come_before_other_faults_such_as_a_missing_host() {
+    let mut s = server();
+    for path in ws_paths() {
+        let res = response(s.handle_request(&get(&path), t0()));
+        assert_text(&res, 400, "Can \"Upgrade\" only to \"WebSocket\".");
+        let r = get(&path).header("Upgrade", "websocket");
+        let res = response(s.handle_request(&r, t0()));
+        assert_text(&res, 400, "\"Connection\" must be \"Upgrade\".");
+    }
+    assert_eq!(s.session_count(), 0);
+}
+
+#[test]
 fn connection_close_is_400_connection_must_be_upgrade() {
     let mut s = server();
     for path in ws_paths() {
