@@ -10,3 +10,5 @@ pub mod frames;
 pub mod handshake;
 pub mod model;
 pub mod pair;
+pub mod sockjs_payload;
+pub mod sockjs_requests;

@@ -257,7 +257,9 @@ pub(crate) fn no_cache(res: &mut Response) {
 /// The CORS headers: the request's `Origin` echoed (or `*` without one),
 /// credentials allowed with an origin, requested headers echoed.
 pub(crate) fn cors(res: &mut Response, req: &Request) {
-    match req.header_str("origin") {
+    // Only values that are valid in a response header are echoed: one with
+    // CR, LF or another control character would split or corrupt the head.
+    match req.header_str("origin").filter(|v| is_field_value(v)) {
         Some(origin) => {
             res.header("Access-Control-Allow-Origin", origin);
             res.header("Access-Control-Allow-Credentials", "true");
@@ -268,10 +270,16 @@ pub(crate) fn cors(res: &mut Response, req: &Request) {
         }
     }
     if let Some(h) = req.header_str("access-control-request-headers") {
-        if !h.trim().is_empty() {
+        if !h.trim().is_empty() && is_field_value(h) {
             res.header("Access-Control-Allow-Headers", h);
         }
     }
+}
+
+/// Whether `value` may be written as a header value as is: no control
+/// character but horizontal tab (RFC 9110 `field-value`).
+fn is_field_value(value: &str) -> bool {
+    !value.bytes().any(|b| b.is_ascii_control() && b != b'\t')
 }
 
 /// A 204 answer to a CORS preflight, cached for a year.
@@ -341,6 +349,31 @@ mod tests {
         assert_eq!(r.cookie("JSESSIONID"), Some("abcdef"));
         assert_eq!(r.cookie("b"), Some("2"));
         assert_eq!(r.cookie("c"), None);
+    }
+
+    #[test]
+    fn cors_never_echoes_control_characters() {
+        let mut res = Response::new(200);
+        let req = Request::new("OPTIONS", "/")
+            .header("Origin", "http://a.example\r\nSet-Cookie: x=1")
+            .header("Access-Control-Request-Headers", "x-a\0");
+        cors(&mut res, &req);
+        assert_eq!(res.header_value("access-control-allow-origin"), Some("*"));
+        assert_eq!(res.header_value("access-control-allow-headers"), None);
+
+        let mut res = Response::new(200);
+        let req = Request::new("OPTIONS", "/")
+            .header("Origin", "http://a.example")
+            .header("Access-Control-Request-Headers", "x-a,\tx-b");
+        cors(&mut res, &req);
+        assert_eq!(
+            res.header_value("access-control-allow-origin"),
+            Some("http://a.example")
+        );
+        assert_eq!(
+            res.header_value("access-control-allow-headers"),
+            Some("x-a,\tx-b")
+        );
     }
 
     #[test]
