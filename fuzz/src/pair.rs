@@ -163,6 +163,9 @@ struct Peer {
     queue: VecDeque<u8>,
     /// What this side put on the wire, in order.
     sent: Vec<Item>,
+    /// Where in `sent` an automatic pong waits unsent: a ping that arrives
+    /// before anything else is written replaces it (RFC 6455 §5.5.3).
+    auto_pong_at: Option<usize>,
     /// The fragmented message this side is sending.
     sending: Option<(MessageKind, Vec<u8>)>,
     /// What this side received, in order.
@@ -187,6 +190,7 @@ impl Peer {
             auto_pong,
             queue: VecDeque::new(),
             sent: Vec::new(),
+            auto_pong_at: None,
             sending: None,
             received: Vec::new(),
             receiving: None,
@@ -207,6 +211,7 @@ impl Peer {
             self.queue.extend(chunk.iter());
         }
         assert_eq!(taken, pending, "pending_transmit miscounted");
+        self.auto_pong_at = None;
         // The peer stops reading at our close frame, so bytes after it
         // would go unseen: check that there are none.
         if self.wrote_close {
@@ -397,7 +402,14 @@ impl Peer {
             }
             Event::Ping(payload) => {
                 if self.auto_pong && state == CloseState::Open {
-                    self.sent.push(Item::Pong(payload.to_vec()));
+                    let pong = Item::Pong(payload.to_vec());
+                    match self.auto_pong_at {
+                        Some(i) if i + 1 == self.sent.len() => self.sent[i] = pong,
+                        _ => {
+                            self.sent.push(pong);
+                            self.auto_pong_at = Some(self.sent.len() - 1);
+                        }
+                    }
                 }
                 self.received.push(Item::Ping(payload.to_vec()));
             }

@@ -208,6 +208,11 @@ pub struct Connection {
     /// No more input is decoded: a close frame arrived, or the connection failed.
     input_done: bool,
     mask_keys: Option<Box<dyn MaskKeys>>,
+    /// The automatic answer to the latest ping, not yet queued. Pings that
+    /// arrive while it waits replace it (RFC 6455 §5.5.3 allows answering
+    /// only the most recent one), so a peer that floods pings and never
+    /// reads cannot grow the output.
+    pending_pong: Option<Bytes>,
 }
 
 impl fmt::Debug for Connection {
@@ -247,6 +252,7 @@ impl Connection {
             close: CloseState::Open,
             input_done: false,
             mask_keys,
+            pending_pong: None,
         }
     }
 
@@ -431,7 +437,7 @@ impl Connection {
         match h.opcode {
             OpCode::Ping => {
                 if self.config.auto_pong && self.close == CloseState::Open {
-                    self.write_frame(OpCode::Pong, true, Payload::Shared(payload.clone()));
+                    self.pending_pong = Some(payload.clone());
                 }
                 Ok(Some(Event::Ping(payload)))
             }
@@ -656,7 +662,20 @@ impl Connection {
         self.write_frame(OpCode::Close, true, Payload::Borrowed(&body[..len]));
     }
 
+    /// Queues the automatic pong, if one waits, so that it keeps its place
+    /// before whatever is written next.
+    fn queue_pong(&mut self) {
+        if let Some(payload) = self.pending_pong.take() {
+            self.encode_frame(OpCode::Pong, true, Payload::Shared(payload));
+        }
+    }
+
     fn write_frame(&mut self, opcode: OpCode, fin: bool, payload: Payload<'_>) {
+        self.queue_pong();
+        self.encode_frame(opcode, fin, payload);
+    }
+
+    fn encode_frame(&mut self, opcode: OpCode, fin: bool, payload: Payload<'_>) {
         let mask = self.mask_keys.as_mut().map(|k| k.next_key());
         let header = FrameHeader {
             fin,
@@ -673,12 +692,17 @@ impl Connection {
     /// The next bytes to write to the transport, in order.
     #[must_use]
     pub fn poll_transmit(&mut self) -> Option<Bytes> {
+        self.queue_pong();
         self.out.pop()
     }
 
     /// Bytes queued for the transport and not yet taken.
     pub fn pending_transmit(&self) -> usize {
-        self.out.len()
+        let pong = self.pending_pong.as_ref().map_or(0, |p| {
+            let mask = if self.mask_keys.is_some() { 4 } else { 0 };
+            2 + mask + p.len()
+        });
+        self.out.len() + pong
     }
 }
 

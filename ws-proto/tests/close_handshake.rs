@@ -364,3 +364,40 @@ fn control_payloads_over_125_bytes_are_refused() {
     conn.ping(&[0; 125]).unwrap();
     assert_eq!(transmit(&mut conn).len(), 2 + 4 + 125);
 }
+
+#[test]
+fn a_ping_flood_that_is_never_read_queues_one_pong_for_the_latest_ping() {
+    use ws_proto::{Config, Connection, Event};
+    let mut server = Connection::server(Config::default());
+    // 10 000 masked pings (key 0, so the payload is plain), never transmitted.
+    for i in 0..10_000u32 {
+        let payload = i.to_be_bytes();
+        let mut frame = vec![0x89, 0x80 | 4, 0, 0, 0, 0];
+        frame.extend_from_slice(&payload);
+        server.receive(&frame);
+        assert_eq!(
+            server.poll_event().unwrap(),
+            Some(Event::Ping(payload.to_vec().into()))
+        );
+    }
+    assert_eq!(server.pending_transmit(), 6);
+    let mut wire = Vec::new();
+    while let Some(chunk) = server.poll_transmit() {
+        wire.extend_from_slice(&chunk);
+    }
+    assert_eq!(wire, [&[0x8a, 4][..], &9_999u32.to_be_bytes()].concat());
+}
+
+#[test]
+fn an_automatic_pong_keeps_its_place_before_later_sends() {
+    use ws_proto::{Config, Connection};
+    let mut server = Connection::server(Config::default());
+    server.receive(&[0x89, 0x81, 0, 0, 0, 0, b'p']);
+    let _ = server.poll_event().unwrap();
+    server.send_text("after").unwrap();
+    let mut wire = Vec::new();
+    while let Some(chunk) = server.poll_transmit() {
+        wire.extend_from_slice(&chunk);
+    }
+    assert_eq!(wire, b"\x8a\x01p\x81\x05after");
+}
