@@ -6,7 +6,7 @@ use std::time::Instant;
 use bytes::{Bytes, BytesMut};
 
 use crate::config::{Config, ConfigError};
-use crate::frame::{encode_close, encode_messages, HEARTBEAT, OPEN};
+use crate::frame::{encode_close, OPEN};
 use crate::http::{
     cache_for_a_year, cors, etag_of, method_not_allowed, no_cache, not_found, preflight, text,
     Request, Response, APPLICATION_JSON, TEXT_HTML, TEXT_PLAIN,
@@ -472,10 +472,12 @@ impl Server {
             // before it closed: they come first (alone on a poll, whose next
             // request gets the close frame).
             let session = self.sessions.get_mut(key).expect("checked");
-            if session.receiver.is_none() && !session.pending.is_empty() {
-                let messages: Vec<String> = session.pending.drain(..).collect();
-                let mut a = String::new();
-                encode_messages(messages.iter().map(String::as_str), &mut a);
+            if let Some(a) = session
+                .receiver
+                .is_none()
+                .then(|| session.take_messages())
+                .flatten()
+            {
                 transport.wrap_frame(&a, &callback, &mut body);
                 if delivery == Delivery::Polling {
                     res.body = Bytes::from(body);
@@ -491,10 +493,7 @@ impl Server {
         // An open session with no receiver: take what is waiting.
         let mut frames = String::new();
         let session = self.sessions.get_mut(key).expect("checked");
-        if !session.pending.is_empty() {
-            let messages: Vec<String> = session.pending.drain(..).collect();
-            let mut a = String::new();
-            encode_messages(messages.iter().map(String::as_str), &mut a);
+        if let Some(a) = session.take_messages() {
             transport.wrap_frame(&a, &callback, &mut frames);
         }
         if delivery == Delivery::Polling && !frames.is_empty() {
@@ -854,15 +853,7 @@ impl Server {
         let mut frames: Vec<String> = Vec::new();
         let mut close = None;
         if let Some(session) = self.sessions.get_mut(skey) {
-            if !session.pending.is_empty() {
-                let mut a = String::new();
-                let messages: Vec<String> = session.pending.drain(..).collect();
-                encode_messages(messages.iter().map(String::as_str), &mut a);
-                frames.push(a);
-            } else if session.heartbeat_due {
-                frames.push(HEARTBEAT.to_owned());
-            }
-            session.heartbeat_due = false;
+            frames.extend(session.take_owed_frame());
             if let State::Closed(frame) = &session.state {
                 close = Some(frame.clone());
             }
@@ -949,19 +940,13 @@ impl Server {
             if std::mem::take(&mut session.open_due) {
                 frames.push(OPEN.to_owned());
             }
-            if !session.pending.is_empty() {
-                if transport == Transport::RawWebSocket {
-                    raw_messages.extend(session.pending.drain(..));
-                } else {
-                    let mut a = String::new();
-                    let messages: Vec<String> = session.pending.drain(..).collect();
-                    encode_messages(messages.iter().map(String::as_str), &mut a);
-                    frames.push(a);
-                }
-            } else if session.heartbeat_due {
-                frames.push(HEARTBEAT.to_owned());
+            if transport == Transport::RawWebSocket {
+                // No SockJS framing, and no heartbeats.
+                raw_messages.extend(session.pending.drain(..));
+                session.heartbeat_due = false;
+            } else {
+                frames.extend(session.take_owed_frame());
             }
-            session.heartbeat_due = false;
             if let State::Closed(frame) = &session.state {
                 close = Some(frame.clone());
             }

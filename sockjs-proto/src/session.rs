@@ -3,6 +3,7 @@
 use std::collections::VecDeque;
 use std::fmt;
 
+use crate::frame::{encode_messages, HEARTBEAT};
 use crate::slab::Key;
 use crate::timers::Deadline;
 use crate::transport::{Delivery, Transport};
@@ -185,6 +186,25 @@ impl Session {
 
     pub(crate) fn is_open(&self) -> bool {
         self.state == State::Open
+    }
+
+    /// Takes the waiting messages as one `a[...]` frame.
+    pub(crate) fn take_messages(&mut self) -> Option<String> {
+        if self.pending.is_empty() {
+            return None;
+        }
+        let mut frame = String::new();
+        encode_messages(self.pending.iter().map(String::as_str), &mut frame);
+        self.pending.clear();
+        Some(frame)
+    }
+
+    /// Takes the frame the receiver is owed: the waiting messages, or else a
+    /// heartbeat if one is due (a message frame counts as one).
+    pub(crate) fn take_owed_frame(&mut self) -> Option<String> {
+        let heartbeat = std::mem::take(&mut self.heartbeat_due);
+        self.take_messages()
+            .or_else(|| heartbeat.then(|| HEARTBEAT.to_owned()))
     }
 }
 
