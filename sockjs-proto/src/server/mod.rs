@@ -3,7 +3,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::time::Instant;
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 
 use crate::config::{Config, ConfigError};
 use crate::frame::{encode_close, OPEN};
@@ -11,7 +11,8 @@ use crate::http::{
     cache_for_a_year, cors, etag_of, method_not_allowed, no_cache, not_found, preflight, text,
     Request, Response, APPLICATION_JSON, TEXT_HTML, TEXT_PLAIN,
 };
-use crate::json::{jsonp_send_body, parse_messages, parse_ws_messages};
+use crate::iframe;
+use crate::json::{jsonp_send_body, parse_messages};
 use crate::origin::AllowedOrigins;
 use crate::route::Route;
 use crate::session::{
@@ -21,7 +22,8 @@ use crate::session::{
 use crate::slab::{Key, Slab};
 use crate::timers::{Deadline, DeadlineStore, Timers};
 use crate::transport::{valid_callback, Delivery, Transport};
-use crate::{iframe, ws};
+
+mod websocket;
 
 /// What to answer a request with.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -614,202 +616,6 @@ impl Server {
         }
     }
 
-    // ---- websocket -----------------------------------------------------
-
-    fn websocket(
-        &mut self,
-        req: &Request,
-        transport: Transport,
-        session_id: &str,
-        now: Instant,
-    ) -> Answer {
-        if !self.config.web_socket_enabled {
-            return Answer::Response(not_found());
-        }
-        if req.method != "GET" {
-            return Answer::Response(method_not_allowed("GET"));
-        }
-        if !self.origin_allowed(req) {
-            return Answer::Response(forbidden());
-        }
-        let upgrade = match ws::validate(req) {
-            Ok(upgrade) => upgrade,
-            Err(res) => return Answer::Response(res),
-        };
-        if self.sessions.len() >= self.config.max_sessions {
-            return Answer::Response(text(503, "Too many sessions"));
-        }
-        let protocol = self
-            .config
-            .websocket_protocols
-            .iter()
-            .find(|p| upgrade.protocols().contains(p))
-            .cloned();
-        let Ok(head) = upgrade.accept(protocol.as_deref(), &[]) else {
-            return Answer::Response(text(500, "Internal Server Error"));
-        };
-        let key = self
-            .sessions
-            .insert(Session::new(session_id.to_owned(), transport, false));
-        let mut conn = ws_proto::Connection::server(self.config.websocket.clone());
-        conn.receive(upgrade.trailing());
-        let receiver = self.receivers.insert(Receiver {
-            session: key,
-            transport,
-            kind: ReceiverKind::WebSocket(Box::new(conn)),
-            ended: false,
-            end_taken: false,
-            woken: false,
-        });
-        let heartbeat =
-            (transport == Transport::WebSocket).then(|| now + self.config.heartbeat_time);
-        let session = self.sessions.get_mut(key).expect("just inserted");
-        session.receiver = Some(receiver);
-        session.open_due = transport == Transport::WebSocket;
-        self.timers.set(key, &mut session.deadline, heartbeat);
-        self.events.push_back(Event::Opened {
-            session: SessionId(key),
-            transport,
-        });
-        self.wake(receiver);
-        // The client may have sent frames right behind its handshake.
-        if !upgrade.trailing().is_empty() {
-            self.pump_websocket(receiver, now);
-        }
-        Answer::Upgrade {
-            receiver: ReceiverId(receiver),
-            response: Bytes::from(head),
-        }
-    }
-
-    /// Hands bytes read from an upgraded connection to its WebSocket.
-    pub fn receive_websocket(&mut self, receiver: ReceiverId, data: &[u8], now: Instant) {
-        let Some(r) = self.receivers.get_mut(receiver.0) else {
-            return;
-        };
-        let ReceiverKind::WebSocket(conn) = &mut r.kind else {
-            return;
-        };
-        conn.receive(data);
-        self.pump_websocket(receiver.0, now);
-    }
-
-    /// How many bytes the WebSocket of `receiver` takes before it must be
-    /// drained (see `ws_proto::Connection::receive_capacity`).
-    pub fn websocket_capacity(&self, receiver: ReceiverId) -> usize {
-        match self.receivers.get(receiver.0).map(|r| &r.kind) {
-            Some(ReceiverKind::WebSocket(conn)) => conn.receive_capacity(),
-            _ => 0,
-        }
-    }
-
-    /// Reports end of file on an upgraded connection.
-    pub fn receive_websocket_eof(&mut self, receiver: ReceiverId, now: Instant) {
-        if let Some(ReceiverKind::WebSocket(conn)) =
-            self.receivers.get_mut(receiver.0).map(|r| &mut r.kind)
-        {
-            conn.receive_eof();
-        }
-        self.pump_websocket(receiver.0, now);
-    }
-
-    fn pump_websocket(&mut self, rkey: Key, now: Instant) {
-        loop {
-            let Some(r) = self.receivers.get_mut(rkey) else {
-                return;
-            };
-            let skey = r.session;
-            let raw = r.transport == Transport::RawWebSocket;
-            let ReceiverKind::WebSocket(conn) = &mut r.kind else {
-                return;
-            };
-            let event = conn.poll_event();
-            let has_output = conn.pending_transmit() > 0;
-            match event {
-                Ok(None) => {
-                    if has_output {
-                        self.wake(rkey);
-                    }
-                    return;
-                }
-                Ok(Some(ws_proto::Event::Message(ws_proto::Message::Text(text)))) => {
-                    if raw {
-                        self.deliver(skey, vec![text.as_str().to_owned()]);
-                    } else {
-                        match parse_ws_messages(text.as_str()) {
-                            Ok(messages) => self.deliver(skey, messages),
-                            Err(e) => {
-                                self.fail_websocket(rkey, 1007, &e.to_string(), now);
-                                return;
-                            }
-                        }
-                    }
-                }
-                Ok(Some(ws_proto::Event::Message(ws_proto::Message::Binary(_)))) => {
-                    self.fail_websocket(rkey, 1003, "Binary messages are not supported", now);
-                    return;
-                }
-                Ok(Some(ws_proto::Event::Close(frame))) => {
-                    let code = frame.map(|f| f.code.0);
-                    self.close_session(skey, None, CloseReason::ClientClosed(code));
-                    self.wake(rkey);
-                    return;
-                }
-                Ok(Some(_)) => {
-                    // Pings (answered by the connection) and pongs.
-                    if has_output {
-                        self.wake(rkey);
-                    }
-                }
-                Err(e) => {
-                    let reason = if e == ws_proto::ProtocolError::UnexpectedEof {
-                        CloseReason::Interrupted
-                    } else {
-                        CloseReason::ProtocolError(e.to_string())
-                    };
-                    self.close_session(skey, None, reason);
-                    self.wake(rkey);
-                    return;
-                }
-            }
-        }
-    }
-
-    /// Ends a WebSocket session for a client's error.
-    fn fail_websocket(&mut self, rkey: Key, code: u16, reason: &str, now: Instant) {
-        let Some(r) = self.receivers.get_mut(rkey) else {
-            return;
-        };
-        let skey = r.session;
-        if let ReceiverKind::WebSocket(conn) = &mut r.kind {
-            let _ = conn.close(Some(ws_proto::CloseCode(code)), reason);
-        }
-        self.close_session(skey, None, CloseReason::ProtocolError(reason.to_owned()));
-        self.wait_for_close(skey, now);
-        self.wake(rkey);
-    }
-
-    /// A WebSocket sent its close frame at `now`: wait for the client's,
-    /// but not for ever. The session's deadline becomes `disconnectDelay`
-    /// from now, whatever heartbeat it had while open.
-    fn wait_for_close(&mut self, skey: Key, now: Instant) {
-        let at = now + self.config.disconnect_delay;
-        if let Some(session) = self.sessions.get_mut(skey) {
-            self.timers.set(skey, &mut session.deadline, Some(at));
-        }
-    }
-
-    fn deliver(&mut self, key: Key, messages: Vec<String>) {
-        if self.sessions.get(key).is_some_and(Session::is_open) {
-            let session = SessionId(key);
-            self.events.extend(
-                messages
-                    .into_iter()
-                    .map(|text| Event::Message { session, text }),
-            );
-        }
-    }
-
     // ---- receivers -----------------------------------------------------
 
     fn wake(&mut self, rkey: Key) {
@@ -923,90 +729,6 @@ impl Server {
         if self.sessions.get(skey).and_then(|s| s.receiver) == Some(rkey) {
             self.detached(skey, now);
         }
-    }
-
-    fn websocket_output(
-        &mut self,
-        rkey: Key,
-        skey: Key,
-        transport: Transport,
-        now: Instant,
-    ) -> Option<Output> {
-        let session = self.sessions.get_mut(skey);
-        let mut frames: Vec<String> = Vec::new();
-        let mut close = None;
-        let mut raw_messages = Vec::new();
-        if let Some(session) = session {
-            if std::mem::take(&mut session.open_due) {
-                frames.push(OPEN.to_owned());
-            }
-            if transport == Transport::RawWebSocket {
-                // No SockJS framing, and no heartbeats.
-                raw_messages.extend(session.pending.drain(..));
-                session.heartbeat_due = false;
-            } else {
-                frames.extend(session.take_owed_frame());
-            }
-            if let State::Closed(frame) = &session.state {
-                close = Some(frame.clone());
-            }
-            if session.is_open() && transport == Transport::WebSocket && !frames.is_empty() {
-                let at = now + self.config.heartbeat_time;
-                self.timers.set(skey, &mut session.deadline, Some(at));
-            }
-        } else {
-            close = Some(CloseFrame::going_away());
-        }
-        let r = self.receivers.get_mut(rkey)?;
-        let ReceiverKind::WebSocket(conn) = &mut r.kind else {
-            return None;
-        };
-        let was_open = conn.close_state() == ws_proto::CloseState::Open;
-        for frame in &frames {
-            let _ = conn.send_text(frame);
-        }
-        for message in &raw_messages {
-            let _ = conn.send_text(message);
-        }
-        if let Some(frame) = close {
-            if conn.can_send() {
-                if transport == Transport::WebSocket {
-                    let mut c = String::new();
-                    encode_close(frame.code, &frame.reason, &mut c);
-                    let _ = conn.send_text(&c);
-                }
-                let code = ws_proto::CloseCode(frame.code);
-                let (code, reason) = if code.is_valid_on_wire()
-                    && frame.reason.len() <= ws_proto::MAX_CLOSE_REASON
-                {
-                    (code, frame.reason.as_str())
-                } else {
-                    (ws_proto::CloseCode::NORMAL, "")
-                };
-                let _ = conn.close(Some(code), reason);
-            }
-        }
-        let mut data = BytesMut::new();
-        while let Some(chunk) = conn.poll_transmit() {
-            data.extend_from_slice(&chunk);
-        }
-        let closing = conn.close_state() == ws_proto::CloseState::CloseSent;
-        let end = r.ended || conn.close_state() == ws_proto::CloseState::Closed;
-        if closing && !end && was_open {
-            self.wait_for_close(skey, now);
-        }
-        let r = self.receivers.get_mut(rkey)?;
-        if end {
-            r.ended = true;
-            r.end_taken = true;
-        }
-        if data.is_empty() && !end {
-            return None;
-        }
-        Some(Output {
-            data: data.freeze(),
-            end,
-        })
     }
 
     /// The connection carrying `receiver` is gone (the client went away, or
