@@ -1,0 +1,14 @@
+#![doc = include_str!("../README.md")]
+
+mod chunked;
+mod conn;
+mod error;
+mod limits;
+mod request;
+mod response;
+
+pub use conn::ServerConn;
+pub use error::{EncodeError, RequestError};
+pub use limits::Limits;
+pub use request::{Header, Request};
+pub use response::{encode_chunk, encode_head, encode_last_chunk, Framing, CONTINUE_100};
