@@ -32,9 +32,14 @@ cargo test --workspace
 step "cargo doc (warnings denied)"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps
 
+step "interop: sockjs-client and ws against sockway serve"
+bash scripts/interop.sh
+
 if ! $quick; then
   step "Autobahn|Testsuite: fuzzingclient against the server"
   bash scripts/autobahn/run-server.sh
+  step "Autobahn|Testsuite: fuzzingclient against sockway serve's /ws"
+  bash scripts/autobahn/run-server.sh serve
   step "Autobahn|Testsuite: fuzzingserver against the client"
   bash scripts/autobahn/run-client.sh
 fi

@@ -125,6 +125,8 @@ pub struct WebSocketStream<S> {
     error: Option<Error>,
     /// The close frame the peer sent.
     peer_close: Option<CloseFrame>,
+    /// Bytes read from the transport so far.
+    bytes_read: u64,
 }
 
 impl<S> fmt::Debug for WebSocketStream<S> {
@@ -164,6 +166,7 @@ where
             done: false,
             error: None,
             peer_close: None,
+            bytes_read: 0,
         }
     }
 
@@ -324,6 +327,7 @@ where
             cx,
             &mut BufMut::limit(buf, cap),
         ))?;
+        self.bytes_read += n as u64;
         if n == 0 {
             self.read_eof = true;
         } else if n >= want {
@@ -420,13 +424,24 @@ where
         Ok(())
     }
 
+    /// The core, to queue frames without waiting (the server's session
+    /// driver does, and flushes with [`Self::poll_flush_out`]).
+    pub(crate) fn conn_mut(&mut self) -> &mut Connection {
+        &mut self.conn
+    }
+
+    /// Bytes read from the transport so far (any byte is a sign of life).
+    pub(crate) fn bytes_read(&self) -> u64 {
+        self.bytes_read
+    }
+
     /// Bytes queued and not yet written.
-    fn pending_out(&self) -> usize {
+    pub(crate) fn pending_out(&self) -> usize {
         self.out_len + self.conn.pending_transmit()
     }
 
     /// Writes everything queued, then flushes the transport.
-    fn poll_flush_out(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+    pub(crate) fn poll_flush_out(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         ready!(self.poll_write_out(cx))?;
         if self.unflushed {
             ready!(Pin::new(&mut self.io).poll_flush(cx))?;

@@ -86,7 +86,7 @@ async fn echoes_text_binary_and_a_4_mib_message() {
         assert!(drain(&mut ws).await.is_empty());
         assert_eq!(
             ws.peer_close_frame(),
-            Some(&CloseFrame::new(CloseCode::NORMAL, ""))
+            Some(&CloseFrame::new(CloseCode::NORMAL, "done"))
         );
 
         let (events, error) = server.await.unwrap();
@@ -210,7 +210,7 @@ async fn close_from_the_server_is_seen_with_code_and_reason() {
             events,
             [Event::Close(Some(CloseFrame::new(
                 CloseCode::GOING_AWAY,
-                ""
+                "server shutting down"
             )))]
         );
     })

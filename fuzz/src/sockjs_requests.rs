@@ -20,11 +20,13 @@
 //!   values without CR or LF (a long poll's head has no body), and every
 //!   101 head is well-formed; every receiver handed out is new;
 //! - `session_count() <= max_sessions`, and no session holds more than
-//!   `httpMessageCacheSize` pending messages;
+//!   `sendBufferSizeLimit` bytes of pending messages (but for one message
+//!   alone, which always fits);
 //! - `Opened` comes once per session, `Message` only for a session opened
 //!   and not yet closed, `Closed` once, and nothing after it;
 //! - sending on a session that is open (by the events) never says it is
-//!   unknown or closed; `CacheOverflow` comes with its `Closed` event;
+//!   unknown or closed; `CacheOverflow` and `BufferOverflow` come with
+//!   their `Closed` event;
 //! - after an output with `end`, `poll_output` for that receiver is `None`
 //!   for good, and so it is for a receiver reported closed; such a receiver
 //!   is never woken;
@@ -46,6 +48,8 @@ use sockjs_proto::{
 
 const PREFIX: &str = "/echo";
 const CACHE: usize = 4;
+/// The send buffer's limit in bytes: small, so that fuzzing reaches it.
+const SEND_BUFFER: usize = 64;
 const MAX_SESSIONS: usize = 16;
 
 #[derive(Debug, Arbitrary)]
@@ -482,7 +486,6 @@ struct Harness {
     server: Server,
     t0: Instant,
     now: Instant,
-    cache: usize,
     max_sessions: usize,
     /// Every session the events named, in order of opening.
     sessions: Vec<SessionId>,
@@ -515,7 +518,7 @@ pub fn run(data: &[u8]) {
     }
 }
 
-fn config(setup: u8) -> (Config, usize, usize) {
+fn config(setup: u8) -> (Config, usize) {
     let origins = match setup & 3 {
         0 => AllowedOrigins::SameOrigin,
         1 => AllowedOrigins::Any,
@@ -532,6 +535,7 @@ fn config(setup: u8) -> (Config, usize, usize) {
         .heartbeat_time(Duration::from_millis(40))
         .disconnect_delay(Duration::from_millis(100))
         .http_message_cache_size(cache)
+        .send_buffer_size_limit(SEND_BUFFER)
         .stream_bytes_limit(256)
         .max_sessions(max_sessions)
         .allowed_origins(origins)
@@ -541,7 +545,7 @@ fn config(setup: u8) -> (Config, usize, usize) {
     if setup & 0x20 != 0 {
         config = config.websocket_protocols(["chat"]);
     }
-    (config, cache, max_sessions)
+    (config, max_sessions)
 }
 
 fn check_response(res: &Response) {
@@ -577,14 +581,13 @@ fn check_upgrade_head(head: &[u8]) {
 
 impl Harness {
     fn new(setup: u8) -> Self {
-        let (config, cache, max_sessions) = config(setup);
+        let (config, max_sessions) = config(setup);
         #[allow(clippy::disallowed_methods)] // a base instant; time then moves by hand
         let t0 = Instant::now();
         Self {
             server: Server::new(PREFIX, config, u64::from(setup)).expect("a valid config"),
             t0,
             now: t0,
-            cache,
             max_sessions,
             sessions: Vec::new(),
             states: HashMap::new(),
@@ -741,13 +744,18 @@ impl Harness {
         match self.states.get(&s) {
             Some(SessionState::Open) => match result {
                 Ok(()) => {}
-                Err(SendError::CacheOverflow) => {
+                Err(e @ (SendError::CacheOverflow | SendError::BufferOverflow)) => {
                     let closed = self.server.poll_event();
+                    let want = if e == SendError::CacheOverflow {
+                        CloseReason::CacheOverflow
+                    } else {
+                        CloseReason::BufferOverflow
+                    };
                     assert!(
                         matches!(
-                            closed,
-                            Some(Event::Closed { session, reason: CloseReason::CacheOverflow })
-                                if session == s
+                            &closed,
+                            Some(Event::Closed { session, reason })
+                                if *session == s && *reason == want
                         ),
                         "overflow without its Closed event: {closed:?}"
                     );
@@ -850,8 +858,9 @@ impl Harness {
         for &s in &self.sessions {
             if let Some(view) = self.server.session(s) {
                 assert!(
-                    view.pending() <= self.cache,
-                    "{s:?} holds {}",
+                    view.pending_bytes() <= SEND_BUFFER || view.pending() == 1,
+                    "{s:?} holds {} bytes in {} messages",
+                    view.pending_bytes(),
                     view.pending()
                 );
                 assert_eq!(view.is_open(), self.states[&s] == SessionState::Open);

@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # Test sockway's WebSocket server with Autobahn's fuzzingclient.
 #
-# Builds and starts the adapter-tokio `autobahn-echo` example on 127.0.0.1:9001,
-# runs `wstest -m fuzzingclient` against it, stops it, and checks the report
-# (.autobahn/reports/server/index.json) with check.py. Exit 0 only if every
-# case passed. Every step is bounded by `timeout` so CI can never hang.
+#   run-server.sh          the adapter-tokio `autobahn-echo` example (a bare
+#                          WebSocketStream echo) on 127.0.0.1:9001
+#   run-server.sh serve    the ready server's /ws endpoint (`sockway serve`,
+#                          sessions, inbox and outbox) on 127.0.0.1:9003
+#
+# Builds and starts the server, runs `wstest -m fuzzingclient` against it,
+# stops it, and checks the report with check.py. Exit 0 only if every case
+# passed. Every step is bounded by `timeout` so CI can never hang.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -12,8 +16,26 @@ root="$(cd "$here/../.." && pwd)"
 cd "$root"   # the spec's outdir is relative to the repo root
 
 addr=127.0.0.1
-port=9001
-report=.autobahn/reports/server
+target="${1:-stream}"
+case "$target" in
+  stream)
+    port=9001
+    report=.autobahn/reports/server
+    spec="$here/fuzzingclient.json"
+    label=autobahn-server
+    build=(cargo build --release -p adapter-tokio --example autobahn-echo)
+    run=(cargo run --release -q -p adapter-tokio --example autobahn-echo -- "$addr:$port")
+    ;;
+  serve)
+    port=9003
+    report=.autobahn/reports/serve
+    spec="$here/fuzzingclient-serve.json"
+    label=autobahn-serve
+    build=(cargo build --release -p sockway-cli)
+    run=(cargo run --release -q -p sockway-cli -- serve --listen "$addr:$port")
+    ;;
+  *) echo "run-server.sh: unknown target $target (stream or serve)" >&2; exit 2 ;;
+esac
 
 port_open() { (exec 3<>"/dev/tcp/$addr/$port") 2>/dev/null; }
 
@@ -25,11 +47,11 @@ if port_open; then
 fi
 
 # Build first, so the readiness wait below does not have to cover compile time.
-timeout 20m cargo build --release -p adapter-tokio --example autobahn-echo
+timeout 20m "${build[@]}"
 
 # Start the server (cargo execs the example, so $server_pid ends up as `timeout`
 # whose child is the server itself; killing it stops both).
-timeout 30m cargo run --release -q -p adapter-tokio --example autobahn-echo -- "$addr:$port" &
+SOCKWAY_LOG=warn timeout 30m "${run[@]}" >/dev/null &
 server_pid=$!
 cleanup() {
   kill "$server_pid" 2>/dev/null || true
@@ -46,7 +68,7 @@ done
 port_open || { echo "run-server.sh: server not listening on $addr:$port after 120 s" >&2; exit 1; }
 
 rm -rf "$report"
-timeout 15m "$wstest" -m fuzzingclient -s "$here/fuzzingclient.json"
+timeout 15m "$wstest" -m fuzzingclient -s "$spec"
 
 cleanup
-python3 "$here/check.py" "$report/index.json" --label autobahn-server --expect 517
+python3 "$here/check.py" "$report/index.json" --label "$label" --expect 517

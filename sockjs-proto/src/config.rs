@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use ws_proto::OverflowStrategy;
+
 use crate::origin::AllowedOrigins;
 
 /// The sockjs-client 1.x build that the iframe page loads by default.
@@ -24,6 +26,8 @@ pub const DEFAULT_CLIENT_LIBRARY_URL: &str =
 /// | [`websocket`](Self::websocket) | `ws_proto::Config::default()` |
 /// | [`websocket_protocols`](Self::websocket_protocols) | none |
 /// | [`max_sessions`](Self::max_sessions) | 100 000 |
+/// | [`send_buffer_size_limit`](Self::send_buffer_size_limit) (`sendBufferSizeLimit`) | 512 KiB |
+/// | [`overflow_strategy`](Self::overflow_strategy) (`overflowStrategy`) | terminate |
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Config {
@@ -33,9 +37,10 @@ pub struct Config {
     /// removed; a closed session keeps answering with its close frame for
     /// this long.
     pub disconnect_delay: Duration,
-    /// The most messages a session holds while no receiver takes them;
-    /// overflowing it closes the session (4500, not reliable) instead of
-    /// growing.
+    /// The most messages a session holds while no receiving request is
+    /// attached (between polls); overflowing it closes the session (4500,
+    /// not reliable) instead of growing. While a receiver is attached,
+    /// `send_buffer_size_limit` bounds what waits for it.
     pub http_message_cache_size: usize,
     /// A streaming response ends once the frames written on it reach this
     /// many bytes (framing included, the prelude not counted).
@@ -60,6 +65,13 @@ pub struct Config {
     /// The most sessions at once; a request that would open one more gets
     /// 503 instead.
     pub max_sessions: usize,
+    /// The most bytes of messages a session holds for its client (Spring's
+    /// `sendBufferSizeLimit` of the concurrent-send decorator). A send that
+    /// would pass it is handled by `overflow_strategy`.
+    pub send_buffer_size_limit: usize,
+    /// What a send over `send_buffer_size_limit` does: close the session
+    /// with 4500 (the default), or drop the oldest waiting messages.
+    pub overflow_strategy: OverflowStrategy,
 }
 
 impl Default for Config {
@@ -77,6 +89,8 @@ impl Default for Config {
             websocket: ws_proto::Config::default(),
             websocket_protocols: Vec::new(),
             max_sessions: 100_000,
+            send_buffer_size_limit: 512 * 1024,
+            overflow_strategy: OverflowStrategy::Terminate,
         }
     }
 }
@@ -129,6 +143,20 @@ impl Config {
             return Err(ConfigError::ClientLibraryUrl);
         }
         Ok(())
+    }
+
+    /// Sets `sendBufferSizeLimit`.
+    #[must_use]
+    pub fn send_buffer_size_limit(mut self, bytes: usize) -> Self {
+        self.send_buffer_size_limit = bytes;
+        self
+    }
+
+    /// Sets the overflow strategy of the send buffer.
+    #[must_use]
+    pub fn overflow_strategy(mut self, strategy: OverflowStrategy) -> Self {
+        self.overflow_strategy = strategy;
+        self
     }
 
     /// Sets `heartbeatTime`.

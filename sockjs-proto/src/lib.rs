@@ -18,6 +18,6 @@ pub use config::{Config, ConfigError, DEFAULT_CLIENT_LIBRARY_URL};
 pub use http::{reason_phrase, Header, Request, Response, Version};
 pub use origin::AllowedOrigins;
 pub use route::Route;
-pub use server::{Answer, SendError, Server, SessionView};
+pub use server::{Answer, RequestSession, SendError, Server, SessionView};
 pub use session::{CloseFrame, CloseReason, Event, Output, ReceiverId, SessionId};
 pub use transport::Transport;

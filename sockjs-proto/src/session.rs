@@ -1,7 +1,10 @@
 //! Sessions, receivers, and what the application sees of them.
 
-use std::collections::VecDeque;
 use std::fmt;
+
+use ws_proto::SendQueue;
+
+use crate::config::Config;
 
 use crate::frame::{encode_messages, HEARTBEAT};
 use crate::slab::Key;
@@ -111,6 +114,10 @@ pub enum CloseReason {
     /// More than `httpMessageCacheSize` messages waited for a receiver: the
     /// session closed with 4500 rather than grow or drop messages.
     CacheOverflow,
+    /// A send would have taken the session's buffered bytes over
+    /// `send_buffer_size_limit` (with the `Terminate` strategy): closed
+    /// with 4500.
+    BufferOverflow,
     /// The client broke the protocol (broken JSON, a WebSocket violation).
     ProtocolError(String),
     /// The server shut down: `c[1001,"Server shutting down"]`.
@@ -157,7 +164,7 @@ pub(crate) struct Session {
     pub(crate) transport: Transport,
     pub(crate) state: State,
     /// Messages the application sent that no receiver has taken yet.
-    pub(crate) pending: VecDeque<String>,
+    pub(crate) pending: SendQueue<String>,
     /// The attached receiver, if any.
     pub(crate) receiver: Option<Key>,
     pub(crate) deadline: Deadline,
@@ -170,12 +177,17 @@ pub(crate) struct Session {
 }
 
 impl Session {
-    pub(crate) fn new(sockjs_id: String, transport: Transport, mapped: bool) -> Self {
+    pub(crate) fn new(
+        sockjs_id: String,
+        transport: Transport,
+        mapped: bool,
+        config: &Config,
+    ) -> Self {
         Self {
             sockjs_id,
             transport,
             state: State::Open,
-            pending: VecDeque::new(),
+            pending: SendQueue::new(config.send_buffer_size_limit, config.overflow_strategy),
             receiver: None,
             deadline: Deadline::default(),
             heartbeat_due: false,

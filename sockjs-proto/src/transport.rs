@@ -137,8 +137,20 @@ impl Transport {
                 out.push('\n');
             }
             Self::EventSource => {
+                // sockjs-client passes each event's data through
+                // `decodeURI`: `%` must come through as `%25` (and line
+                // breaks and NUL, which would end the event, as `%0D`,
+                // `%0A`, `%00`; JSON already escapes them in frames).
                 out.push_str("data: ");
-                out.push_str(frame);
+                for c in frame.chars() {
+                    match c {
+                        '%' => out.push_str("%25"),
+                        '\r' => out.push_str("%0D"),
+                        '\n' => out.push_str("%0A"),
+                        '\0' => out.push_str("%00"),
+                        c => out.push(c),
+                    }
+                }
                 out.push_str("\r\n\r\n");
             }
             Self::HtmlFile => {
@@ -208,6 +220,9 @@ mod tests {
             t.wrap_frame("o", "cb", &mut out);
             assert_eq!(out, expected, "{t:?}");
         }
+        let mut out = String::new();
+        Transport::EventSource.wrap_frame("a[\"100%\",\"%41\"]", "", &mut out);
+        assert_eq!(out, "data: a[\"100%25\",\"%2541\"]\r\n\r\n");
         let mut out = String::new();
         Transport::Jsonp.wrap_frame("a[\"x\"]", "x", &mut out);
         assert_eq!(out, "/**/x(\"a[\\\"x\\\"]\");\r\n");

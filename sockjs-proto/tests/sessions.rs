@@ -350,18 +350,24 @@ fn cache_overflow_at_size_plus_one_closes_with_4500_after_the_cached_messages() 
 }
 
 #[test]
-fn cache_overflow_on_an_unpulled_stream_sends_the_messages_then_4500() {
-    let mut s = server_with(Config::default().http_message_cache_size(2));
+fn an_unpulled_stream_is_bounded_by_the_send_buffer_not_the_cache() {
+    let config = Config::default()
+        .http_message_cache_size(2)
+        .send_buffer_size_limit(4);
+    let mut s = server_with(config);
     let now = t0();
     let (r, _) = stream(s.handle_request(&post(&url("s", "xhr_streaming")), now));
     let id = opened(&events(&mut s));
-    s.send(id, "1").unwrap();
-    s.send(id, "2").unwrap();
-    assert_eq!(s.send(id, "3"), Err(SendError::CacheOverflow));
-    assert_eq!(closed(&events(&mut s)), [CloseReason::CacheOverflow]);
+    // A receiver is attached: more messages than the cache holds may wait
+    // for it, up to the send buffer's bytes.
+    for m in ["1", "2", "3", "4"] {
+        s.send(id, m).unwrap();
+    }
+    assert_eq!(s.send(id, "5"), Err(SendError::BufferOverflow));
+    assert_eq!(closed(&events(&mut s)), [CloseReason::BufferOverflow]);
     assert_eq!(
         woken_output(&mut s, r, now),
-        (format!("a[\"1\",\"2\"]\n{OVERFLOW}\n"), true)
+        (format!("a[\"1\",\"2\",\"3\",\"4\"]\n{OVERFLOW}\n"), true)
     );
 }
 
@@ -853,4 +859,81 @@ fn a_refused_request_opens_no_session() {
     assert_eq!(xhr_send(&mut s, "s", r#"["x"]"#, now).status, 404);
     assert_eq!(s.session_count(), 0);
     assert!(events(&mut s).is_empty());
+}
+
+// ---- the send buffer -------------------------------------------------------------
+
+#[test]
+fn a_send_over_the_byte_limit_closes_the_session_with_4500_and_keeps_what_was_taken() {
+    let mut s = server_with(Config::default().send_buffer_size_limit(10));
+    let now = t0();
+    let id = open_xhr(&mut s, "s", now);
+    s.send(id, "12345").unwrap();
+    s.send(id, "6789").unwrap();
+    assert_eq!(s.session(id).unwrap().pending_bytes(), 9);
+    assert_eq!(s.send(id, "ab"), Err(SendError::BufferOverflow));
+    assert_eq!(closed(&events(&mut s)), vec![CloseReason::BufferOverflow]);
+    // What was accepted is delivered first, then the close frame.
+    assert_eq!(xhr_now(&mut s, "s", now), "a[\"12345\",\"6789\"]\n");
+    assert_eq!(
+        xhr_now(&mut s, "s", now),
+        "c[4500,\"Session message cache overflow\"]\n"
+    );
+}
+
+#[test]
+fn drop_oldest_keeps_the_session_and_the_newest_messages() {
+    let config = Config::default()
+        .send_buffer_size_limit(10)
+        .overflow_strategy(ws_proto::OverflowStrategy::DropOldest);
+    let mut s = server_with(config);
+    let now = t0();
+    let id = open_xhr(&mut s, "s", now);
+    for m in ["aaaa", "bbbb", "cccc", "dd"] {
+        s.send(id, m).unwrap();
+    }
+    assert!(events(&mut s).is_empty());
+    assert_eq!(s.session(id).unwrap().pending_bytes(), 10);
+    assert_eq!(xhr_now(&mut s, "s", now), "a[\"bbbb\",\"cccc\",\"dd\"]\n");
+    assert!(s.session(id).unwrap().is_open());
+}
+
+// ---- which session a request concerns ----------------------------------------------
+
+#[test]
+fn request_session_tells_opening_requests_from_those_of_existing_sessions() {
+    use sockjs_proto::RequestSession;
+    let mut s = server();
+    let now = t0();
+    assert_eq!(s.request_session(&get("/info")), RequestSession::None);
+    assert_eq!(s.request_session(&get("/")), RequestSession::None);
+    assert_eq!(
+        s.request_session(&post(&url("s", "xhr"))),
+        RequestSession::Opens(Transport::Xhr)
+    );
+    assert_eq!(
+        s.request_session(&post(&url("s", "xhr_send"))),
+        RequestSession::None
+    );
+    assert_eq!(
+        s.request_session(&get(&url("s", "websocket"))),
+        RequestSession::Opens(Transport::WebSocket)
+    );
+    assert_eq!(
+        s.request_session(&get("/websocket")),
+        RequestSession::Opens(Transport::RawWebSocket)
+    );
+    let id = open_xhr(&mut s, "s", now);
+    assert_eq!(
+        s.request_session(&post(&url("s", "xhr_send"))),
+        RequestSession::Existing(id)
+    );
+    assert_eq!(
+        s.request_session(&post(&url("s", "xhr_streaming"))),
+        RequestSession::Existing(id)
+    );
+    assert_eq!(
+        s.request_session(&get("/other/000/s/xhr")),
+        RequestSession::None
+    );
 }

@@ -243,11 +243,11 @@ fn websocket_client_close_ends_the_session() {
             reason: CloseReason::ClientClosed(Some(1000))
         }]
     );
-    // The server echoes the close (its code) and is done.
+    // The server echoes the close (its code and reason) and is done.
     assert_eq!(wakeups(&mut s), vec![ws.receiver]);
     assert_eq!(
         ws.recv(&mut s, now),
-        [WsSeen::Close(Some((1000, String::new())))]
+        [WsSeen::Close(Some((1000, "bye".to_owned())))]
     );
     assert!(ws.ended);
     s.receiver_closed(ws.receiver, now);

@@ -512,8 +512,12 @@ impl Connection {
             }
         };
         if self.close == CloseState::Open {
-            let echo = frame.as_ref().map(|f| f.code);
-            self.write_close(echo, "");
+            // Echo the code and the reason, as most peers do: the reason
+            // was checked above (valid UTF-8, and it fit in a control frame).
+            let (code, reason) = frame
+                .as_ref()
+                .map_or((None, ""), |f| (Some(f.code), f.reason.as_str()));
+            self.write_close(code, reason);
         }
         self.close = CloseState::Closed;
         self.input_done = true;

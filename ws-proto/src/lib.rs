@@ -9,6 +9,7 @@ pub mod handshake;
 pub mod mask;
 mod message;
 mod outgoing;
+mod send_queue;
 mod utf8;
 
 pub use close::{CloseCode, CloseFrame, MAX_CLOSE_REASON};
@@ -16,3 +17,4 @@ pub use config::Config;
 pub use connection::{CloseState, Connection, MaskKeys, Role};
 pub use error::{ProtocolError, SendError};
 pub use message::{Event, Fragment, Message, MessageKind, Utf8Bytes};
+pub use send_queue::{Overflow, OverflowStrategy, QueueItem, SendQueue};

@@ -76,6 +76,23 @@ pub enum SendError {
     /// delivered.
     #[error("the session's message cache overflowed; the session is closed")]
     CacheOverflow,
+    /// The message would have taken the session's send buffer over
+    /// `send_buffer_size_limit` with the `Terminate` strategy: the session
+    /// is now closed with 4500, and this message was not taken.
+    #[error("the session's send buffer overflowed; the session is closed")]
+    BufferOverflow,
+}
+
+/// Which session a request concerns; see [`Server::request_session`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RequestSession {
+    /// No session (`/info`, the greeting, the iframe page, an unknown
+    /// session's send, a bad path).
+    None,
+    /// The request opens a new session with this transport, if accepted.
+    Opens(Transport),
+    /// The request reaches this existing session.
+    Existing(SessionId),
 }
 
 /// A read-only view of a session.
@@ -104,6 +121,11 @@ impl SessionView<'_> {
     /// Messages waiting for a receiver.
     pub fn pending(&self) -> usize {
         self.session.pending.len()
+    }
+
+    /// Bytes of the messages waiting for a receiver.
+    pub fn pending_bytes(&self) -> usize {
+        self.session.pending.bytes()
     }
 }
 
@@ -237,6 +259,28 @@ impl Server {
         self.sessions
             .get(id.0)
             .map(|session| SessionView { session })
+    }
+
+    /// Which session a request concerns, before it is handled: whether
+    /// [`handle_request`](Self::handle_request) would open a session for it
+    /// (if it accepts it at all: the origin, the method and the WebSocket
+    /// handshake are checked there), or which existing session it reaches.
+    /// Adapters use it to run handshake interceptors only for requests that
+    /// open sessions, and to hold back a client's sends while its session's
+    /// application is behind on reading.
+    pub fn request_session(&self, req: &Request) -> RequestSession {
+        match Route::parse(&self.prefix, req.path()) {
+            Some(Route::RawWebSocket) => RequestSession::Opens(Transport::RawWebSocket),
+            Some(Route::Transport { session, transport }) => match self.by_id.get(&session) {
+                _ if transport == Transport::WebSocket => RequestSession::Opens(transport),
+                Some(&key) => RequestSession::Existing(SessionId(key)),
+                None if matches!(transport, Transport::XhrSend | Transport::JsonpSend) => {
+                    RequestSession::None
+                }
+                None => RequestSession::Opens(transport),
+            },
+            _ => RequestSession::None,
+        }
     }
 
     // ---- requests ------------------------------------------------------
@@ -529,9 +573,12 @@ impl Server {
         if self.sessions.len() >= self.config.max_sessions {
             return Answer::Response(text(503, "Too many sessions"));
         }
-        let key = self
-            .sessions
-            .insert(Session::new(session_id.to_owned(), transport, true));
+        let key = self.sessions.insert(Session::new(
+            session_id.to_owned(),
+            transport,
+            true,
+            &self.config,
+        ));
         self.by_id.insert(session_id.to_owned(), key);
         self.events.push_back(Event::Opened {
             session: SessionId(key),
@@ -787,7 +834,9 @@ impl Server {
         if !s.is_open() {
             return Err(SendError::Closed);
         }
-        if s.pending.len() >= limit {
+        // The message cache bounds what waits for the next request; while a
+        // receiver is attached, the send buffer's byte limit does.
+        if s.receiver.is_none() && s.pending.len() >= limit {
             self.close_session(
                 key,
                 Some(CloseFrame::not_reliable()),
@@ -795,7 +844,14 @@ impl Server {
             );
             return Err(SendError::CacheOverflow);
         }
-        s.pending.push_back(message.into());
+        if s.pending.push(message.into()).is_err() {
+            self.close_session(
+                key,
+                Some(CloseFrame::not_reliable()),
+                CloseReason::BufferOverflow,
+            );
+            return Err(SendError::BufferOverflow);
+        }
         if let Some(r) = s.receiver {
             self.wake(r);
         }

@@ -50,9 +50,12 @@ impl Server {
         let Ok(head) = upgrade.accept(protocol.as_deref(), &[]) else {
             return Answer::Response(text(500, "Internal Server Error"));
         };
-        let key = self
-            .sessions
-            .insert(Session::new(session_id.to_owned(), transport, false));
+        let key = self.sessions.insert(Session::new(
+            session_id.to_owned(),
+            transport,
+            false,
+            &self.config,
+        ));
         let mut conn = ws_proto::Connection::server(self.config.websocket.clone());
         conn.receive(upgrade.trailing());
         let receiver = self.receivers.insert(Receiver {
@@ -229,7 +232,7 @@ impl Server {
             }
             if transport == Transport::RawWebSocket {
                 // No SockJS framing, and no heartbeats.
-                raw_messages.extend(session.pending.drain(..));
+                raw_messages.extend(session.pending.drain());
                 session.heartbeat_due = false;
             } else {
                 frames.extend(session.take_owed_frame());

@@ -1,0 +1,762 @@
+//! One TCP connection: HTTP/1.1 requests read through `http-proto`, routed
+//! to an endpoint, answered; a WebSocket upgrade hands the connection over.
+
+use std::future::poll_fn;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::task::{ready, Context, Poll};
+use std::time::{Duration, SystemTime};
+
+use bytes::{Bytes, BytesMut};
+use http_proto::{encode_chunk, encode_head, encode_last_chunk, Framing, ServerConn};
+use sockjs_proto::{Answer, ReceiverId, RequestSession};
+use tokio::io::AsyncWriteExt as _;
+use tokio::net::TcpStream;
+use tokio::time::{timeout, timeout_at, Instant};
+use tracing::Instrument as _;
+use ws_proto::handshake::UpgradeRequest;
+
+use super::endpoint::{run_after, run_before, HandshakeOutcome, HandshakeRequest, Rejection};
+use super::session::{
+    Attributes, Inbox, Outlet, Session, SessionInfo, SessionSender, SessionTransport, WsOutbox,
+};
+use super::sockjs::{OpenContext, SockJsHub};
+use super::{websocket, Shared};
+use crate::stream::{Settings, WebSocketStream};
+
+/// The most bytes taken from the socket in one read.
+const READ_CHUNK: usize = 16 * 1024;
+
+/// What the connection does after a request.
+enum Next {
+    KeepAlive,
+    Close,
+}
+
+/// Serves requests on `io` until the client or the server closes it.
+pub(crate) async fn serve(mut io: TcpStream, remote: SocketAddr, shared: Arc<Shared>) {
+    let _ = io.set_nodelay(true);
+    let mut http = ServerConn::new(shared.options.limits);
+    loop {
+        let req = match read_request(&mut io, &mut http, &shared).await {
+            Ok(Some(req)) => req,
+            Ok(None) => return,
+            Err(response) => {
+                let _ = timeout(shared.options.request_timeout, io.write_all(&response)).await;
+                let _ = io.shutdown().await;
+                return;
+            }
+        };
+        let path = req.target.split('?').next().unwrap_or_default().to_owned();
+        tracing::trace!(method = %req.method, target = %req.target, "request");
+        let next = if let Some(endpoint) = shared.websockets.get(&path) {
+            if req.upgrade {
+                return upgrade_websocket(io, http, req, remote, Arc::clone(endpoint), shared)
+                    .await;
+            }
+            let response = ws_refusal(&req);
+            write_all(&mut io, &response, &shared).await
+        } else if let Some(hub) = shared.sockjs_for(&path) {
+            if req.upgrade && !path.ends_with("/websocket") {
+                http.decline_upgrade();
+            }
+            let hub = Arc::clone(hub);
+            sockjs(&mut io, &mut http, req, remote, &hub, &shared).await
+        } else {
+            if req.upgrade {
+                http.decline_upgrade();
+            }
+            let (status, content_type, body) = match shared.pages.get(&path) {
+                Some(page) if req.method == "GET" || req.method == "HEAD" => {
+                    (200, page.content_type.as_str(), page.body.clone())
+                }
+                Some(_) => (405, "text/plain", Bytes::from_static(b"Method Not Allowed")),
+                None => (404, "text/plain", Bytes::from_static(b"Not Found")),
+            };
+            let mut out = BytesMut::new();
+            let head_only = req.method == "HEAD";
+            let mut headers = vec![("Content-Type", content_type)];
+            if status == 405 {
+                headers.push(("Allow", "GET, HEAD"));
+            }
+            let _ = encode_head(
+                status,
+                sockjs_proto::reason_phrase(status),
+                &headers,
+                Framing::Length(body.len() as u64),
+                req.version,
+                req.keep_alive,
+                &mut out,
+            );
+            if !head_only {
+                out.extend_from_slice(&body);
+            }
+            match write_all(&mut io, &out, &shared).await {
+                Next::KeepAlive if req.keep_alive => Next::KeepAlive,
+                _ => Next::Close,
+            }
+        };
+        match next {
+            Next::KeepAlive if !*shared.stop.borrow() => {}
+            _ => {
+                let _ = io.shutdown().await;
+                return;
+            }
+        }
+    }
+}
+
+/// Reads the next request: `Ok(None)` when the client closed or stayed idle
+/// past the keep-alive timeout (or the server is stopping), `Err` with the
+/// response to write when the request is bad or too slow.
+async fn read_request(
+    io: &mut TcpStream,
+    http: &mut ServerConn,
+    shared: &Shared,
+) -> Result<Option<http_proto::Request>, Vec<u8>> {
+    let options = &shared.options;
+    let mut started = (http.buffered() > 0).then(Instant::now);
+    let mut stop = shared.stop.clone();
+    loop {
+        match http.poll_request() {
+            Ok(Some(req)) => return Ok(Some(req)),
+            Ok(None) => {}
+            Err(e) => {
+                tracing::debug!(error = %e, "bad request");
+                return Err(e.response());
+            }
+        }
+        if http.poll_continue() && io.write_all(http_proto::CONTINUE_100).await.is_err() {
+            return Ok(None);
+        }
+        let deadline = match started {
+            Some(at) => at + options.request_timeout,
+            None => Instant::now() + options.keep_alive_timeout,
+        };
+        let readable = async {
+            tokio::select! {
+                r = timeout_at(deadline, io.readable()) => Some(r),
+                _ = stop.wait_for(|&s| s), if started.is_none() => None,
+            }
+        };
+        match readable.await {
+            None | Some(Ok(Err(_))) => return Ok(None),
+            Some(Err(_elapsed)) if started.is_some() => {
+                tracing::debug!("request not complete within the time limit");
+                return Err(request_timeout());
+            }
+            Some(Err(_elapsed)) => return Ok(None),
+            Some(Ok(Ok(()))) => {}
+        }
+        let cap = http.receive_capacity().clamp(1, READ_CHUNK);
+        let mut buf = [0u8; READ_CHUNK];
+        match io.try_read(&mut buf[..cap]) {
+            Ok(0) => return Ok(None),
+            Ok(n) => {
+                started.get_or_insert_with(Instant::now);
+                http.receive(&buf[..n]);
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+            Err(_) => return Ok(None),
+        }
+    }
+}
+
+fn request_timeout() -> Vec<u8> {
+    let mut out = BytesMut::new();
+    let body = "Request Timeout";
+    let _ = encode_head(
+        408,
+        "Request Timeout",
+        &[("Content-Type", "text/plain")],
+        Framing::Length(body.len() as u64),
+        1,
+        false,
+        &mut out,
+    );
+    out.extend_from_slice(body.as_bytes());
+    out.to_vec()
+}
+
+/// Writes `data` within the send time limit of the server.
+async fn write_all(io: &mut TcpStream, data: &[u8], shared: &Shared) -> Next {
+    match timeout(shared.options.request_timeout, io.write_all(data)).await {
+        Ok(Ok(())) => Next::KeepAlive,
+        _ => Next::Close,
+    }
+}
+
+/// Writes `data` within `limit`; `false` when the client did not take it.
+async fn write_within(io: &mut TcpStream, data: &[u8], limit: Duration) -> bool {
+    matches!(timeout(limit, io.write_all(data)).await, Ok(Ok(())))
+}
+
+fn handshake_request(req: &http_proto::Request, remote: SocketAddr) -> HandshakeRequest {
+    HandshakeRequest {
+        method: req.method.clone(),
+        target: req.target.clone(),
+        headers: req
+            .headers
+            .iter()
+            .map(|h| {
+                (
+                    h.name.clone(),
+                    String::from_utf8_lossy(&h.value).into_owned(),
+                )
+            })
+            .collect(),
+        remote_addr: remote,
+    }
+}
+
+fn rejection_response(rejection: &Rejection, version: u8, keep_alive: bool) -> BytesMut {
+    let mut out = BytesMut::new();
+    let mut headers: Vec<(&str, &str)> = rejection
+        .headers
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.as_str()))
+        .collect();
+    headers.push(("Content-Type", "text/plain; charset=UTF-8"));
+    let status = rejection.status;
+    if encode_head(
+        status,
+        sockjs_proto::reason_phrase(status),
+        &headers,
+        Framing::Length(rejection.body.len() as u64),
+        version,
+        keep_alive,
+        &mut out,
+    )
+    .is_err()
+    {
+        out.clear();
+        let _ = encode_head(
+            500,
+            "Internal Server Error",
+            &[],
+            Framing::Length(0),
+            version,
+            keep_alive,
+            &mut out,
+        );
+        return out;
+    }
+    out.extend_from_slice(rejection.body.as_bytes());
+    out
+}
+
+// ---- plain WebSocket ------------------------------------------------------------
+
+/// The answer to a request on a WebSocket endpoint that is no upgrade.
+fn ws_refusal(req: &http_proto::Request) -> Vec<u8> {
+    match UpgradeRequest::validate(ws_request(req)) {
+        Err(e) => e.response(),
+        Ok(_) => rejection_response(&Rejection::new(400), req.version, false).to_vec(),
+    }
+}
+
+fn ws_request(req: &http_proto::Request) -> ws_proto::handshake::Request {
+    ws_proto::handshake::Request {
+        method: req.method.clone(),
+        target: req.target.clone(),
+        version: req.version,
+        headers: req
+            .headers
+            .iter()
+            .map(|h| ws_proto::handshake::Header {
+                name: h.name.clone(),
+                value: h.value.clone(),
+            })
+            .collect(),
+    }
+}
+
+async fn upgrade_websocket(
+    mut io: TcpStream,
+    http: ServerConn,
+    req: http_proto::Request,
+    remote: SocketAddr,
+    endpoint: Arc<super::WebSocketEndpoint>,
+    shared: Arc<Shared>,
+) {
+    let upgrade = match UpgradeRequest::validate(ws_request(&req)) {
+        Ok(upgrade) => upgrade,
+        Err(e) => {
+            tracing::debug!(error = %e, "upgrade refused");
+            let _ = write_all(&mut io, &e.response(), &shared).await;
+            return;
+        }
+    };
+    let origin = req
+        .header("origin")
+        .map(|o| String::from_utf8_lossy(o).into_owned());
+    let host = req
+        .header("host")
+        .map(|h| String::from_utf8_lossy(h).into_owned());
+    let interceptors = &endpoint.common.interceptors;
+    let hreq = handshake_request(&req, remote);
+    let refuse = |rejection: Rejection| {
+        run_after(
+            interceptors,
+            &hreq,
+            HandshakeOutcome::Refused(rejection.status),
+        );
+        rejection_response(&rejection, req.version, false)
+    };
+    if !endpoint
+        .allowed_origins
+        .allows(origin.as_deref(), host.as_deref())
+    {
+        let response = refuse(Rejection::new(403));
+        let _ = write_all(&mut io, &response, &shared).await;
+        return;
+    }
+    let attributes = match run_before(interceptors, &hreq) {
+        Ok(attributes) => attributes,
+        Err(rejection) => {
+            let response = refuse(rejection);
+            let _ = write_all(&mut io, &response, &shared).await;
+            return;
+        }
+    };
+    let protocol = endpoint
+        .protocols
+        .iter()
+        .find(|p| upgrade.protocols().contains(p))
+        .cloned();
+    let Ok(head) = upgrade.accept(protocol.as_deref(), &[]) else {
+        let response = refuse(Rejection::new(500));
+        let _ = write_all(&mut io, &response, &shared).await;
+        return;
+    };
+    if let Next::Close = write_all(&mut io, &head, &shared).await {
+        run_after(interceptors, &hreq, HandshakeOutcome::Refused(101));
+        return;
+    }
+    let mut conn = ws_proto::Connection::server(endpoint.config.clone());
+    conn.receive(&http.take_upgraded());
+    let info = Arc::new(SessionInfo {
+        id: shared.next_id(),
+        sockjs_id: None,
+        transport: SessionTransport::WebSocket,
+        target: req.target.clone(),
+        remote_addr: remote,
+        headers: hreq.headers.clone(),
+        attributes,
+        protocol,
+    });
+    let inbox = Arc::new(Inbox::new(endpoint.common.inbox_limit));
+    let outbox = Arc::new(WsOutbox::new(
+        endpoint.send_buffer_size_limit,
+        endpoint.overflow_strategy,
+    ));
+    let session = Session {
+        sender: SessionSender {
+            info: Arc::clone(&info),
+            outlet: Outlet::WebSocket(Arc::clone(&outbox)),
+        },
+        info: Arc::clone(&info),
+        inbox: Arc::clone(&inbox),
+    };
+    run_after(interceptors, &hreq, HandshakeOutcome::Opened(info.id));
+    let span = tracing::info_span!(
+        "session",
+        id = info.id,
+        transport = "websocket",
+        remote = %remote,
+    );
+    tracing::debug!(parent: &span, path = %session.path(), "session opened");
+    tokio::spawn((endpoint.common.handler)(session).instrument(span.clone()));
+    let ws = WebSocketStream::new(io, conn, Settings::default());
+    websocket::drive(ws, &endpoint, inbox, outbox, shared.stop.clone())
+        .instrument(span)
+        .await;
+}
+
+// ---- SockJS -------------------------------------------------------------------
+
+fn to_sockjs(req: http_proto::Request) -> sockjs_proto::Request {
+    // The adapter is where the wall clock is read (for `Expires`).
+    #[allow(clippy::disallowed_methods)]
+    let date = SystemTime::now();
+    sockjs_proto::Request {
+        method: req.method,
+        target: req.target,
+        version: if req.version == 0 {
+            sockjs_proto::Version::Http10
+        } else {
+            sockjs_proto::Version::Http11
+        },
+        headers: req
+            .headers
+            .into_iter()
+            .map(|h| sockjs_proto::Header {
+                name: h.name,
+                value: h.value,
+            })
+            .collect(),
+        body: req.body,
+        date,
+    }
+}
+
+/// Encodes a whole response.
+fn encode_response(
+    res: &sockjs_proto::Response,
+    version: u8,
+    keep_alive: bool,
+    out: &mut BytesMut,
+) -> Framing {
+    let headers: Vec<(&str, &str)> = res.headers.iter().map(|(n, v)| (*n, v.as_str())).collect();
+    let framing = match res.status {
+        204 | 304 => Framing::None,
+        _ => Framing::Length(res.body.len() as u64),
+    };
+    if let Ok(framing) = encode_head(
+        res.status,
+        res.reason(),
+        &headers,
+        framing,
+        version,
+        keep_alive,
+        out,
+    ) {
+        if framing != Framing::None {
+            out.extend_from_slice(&res.body);
+        }
+        framing
+    } else {
+        // The core's headers are its own constants and checked values.
+        let _ = encode_head(
+            500,
+            "Internal Server Error",
+            &[],
+            Framing::Length(0),
+            version,
+            false,
+            out,
+        );
+        Framing::Length(0)
+    }
+}
+
+async fn sockjs(
+    io: &mut TcpStream,
+    http: &mut ServerConn,
+    req: http_proto::Request,
+    remote: SocketAddr,
+    hub: &Arc<SockJsHub>,
+    shared: &Arc<Shared>,
+) -> Next {
+    let version = req.version;
+    let keep_alive = req.keep_alive;
+    let hreq = handshake_request(&req, remote);
+    let sreq = to_sockjs(req);
+    let (which, inbox) = hub.request_session(&sreq);
+    let interceptors = &hub.common.interceptors;
+    let mut attributes = Attributes::default();
+    let opens = matches!(which, RequestSession::Opens(_));
+    if opens {
+        match run_before(interceptors, &hreq) {
+            Ok(a) => attributes = a,
+            Err(rejection) => {
+                run_after(
+                    interceptors,
+                    &hreq,
+                    HandshakeOutcome::Refused(rejection.status),
+                );
+                let out = rejection_response(&rejection, version, keep_alive);
+                return write_all(io, &out, shared).await;
+            }
+        }
+    }
+    if let (Some(inbox), true) = (&inbox, sreq.path().ends_with("_send")) {
+        // The handler is behind: hold the client's messages back.
+        inbox.room().await;
+    }
+    let context = OpenContext {
+        target: sreq.target.clone(),
+        remote_addr: remote,
+        headers: hreq.headers.clone(),
+        attributes,
+    };
+    let handled = hub.handle(&sreq, context);
+    if opens {
+        let outcome = match (&handled.opened, &handled.answer) {
+            (Some(id), _) => HandshakeOutcome::Opened(*id),
+            (None, Answer::Response(res)) => HandshakeOutcome::Refused(res.status),
+            (None, _) => HandshakeOutcome::Refused(500),
+        };
+        run_after(interceptors, &hreq, outcome);
+    }
+    let limit = hub.common.send_time_limit;
+    match handled.answer {
+        Answer::Response(res) => {
+            let mut out = BytesMut::new();
+            encode_response(&res, version, keep_alive, &mut out);
+            match write_all(io, &out, shared).await {
+                Next::KeepAlive if keep_alive => Next::KeepAlive,
+                _ => Next::Close,
+            }
+        }
+        Answer::Stream { receiver, response } => {
+            stream(
+                io, http, hub, receiver, &response, version, keep_alive, limit,
+            )
+            .await
+        }
+        Answer::Poll { receiver, response } => {
+            long_poll(
+                io, http, hub, receiver, response, version, keep_alive, limit,
+            )
+            .await
+        }
+        Answer::Upgrade { receiver, response } => {
+            sockjs_websocket(io, http, hub, receiver, &response, handled.inbox, limit).await;
+            Next::Close
+        }
+    }
+}
+
+/// What a receiver's connection saw.
+enum Pulled {
+    Output(sockjs_proto::Output),
+    /// The client closed the connection (or it failed).
+    Gone,
+}
+
+/// Waits for the receiver's next output, watching the socket for the
+/// client going away meanwhile (bytes it sends are kept for the next
+/// request, as far as the request buffer takes them).
+async fn pull(
+    io: &mut TcpStream,
+    http: &mut ServerConn,
+    hub: &SockJsHub,
+    receiver: ReceiverId,
+) -> Pulled {
+    poll_fn(|cx| {
+        if let Poll::Ready(gone) = poll_client(io, http, cx) {
+            if gone {
+                return Poll::Ready(Pulled::Gone);
+            }
+        }
+        hub.poll_output(receiver, cx).map(Pulled::Output)
+    })
+    .await
+}
+
+/// `Ready(true)` when the client closed; `Pending` otherwise (input is
+/// buffered while there is room, and no longer watched once there is none).
+fn poll_client(io: &mut TcpStream, http: &mut ServerConn, cx: &mut Context<'_>) -> Poll<bool> {
+    loop {
+        let cap = http.receive_capacity().min(READ_CHUNK);
+        if cap == 0 {
+            return Poll::Pending;
+        }
+        if ready!(io.poll_read_ready(cx)).is_err() {
+            return Poll::Ready(true);
+        }
+        let mut buf = [0u8; READ_CHUNK];
+        match io.try_read(&mut buf[..cap]) {
+            Ok(0) => return Poll::Ready(true),
+            Ok(n) => http.receive(&buf[..n]),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+            Err(_) => return Poll::Ready(true),
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn stream(
+    io: &mut TcpStream,
+    http: &mut ServerConn,
+    hub: &SockJsHub,
+    receiver: ReceiverId,
+    response: &sockjs_proto::Response,
+    version: u8,
+    keep_alive: bool,
+    limit: Duration,
+) -> Next {
+    let headers: Vec<(&str, &str)> = response
+        .headers
+        .iter()
+        .map(|(n, v)| (*n, v.as_str()))
+        .collect();
+    let mut out = BytesMut::new();
+    let Ok(framing) = encode_head(
+        response.status,
+        response.reason(),
+        &headers,
+        Framing::Chunked,
+        version,
+        keep_alive,
+        &mut out,
+    ) else {
+        hub.receiver_closed(receiver);
+        return Next::Close;
+    };
+    let chunked = framing == Framing::Chunked;
+    let body = |data: &[u8], out: &mut BytesMut| {
+        if chunked {
+            encode_chunk(data, out);
+        } else {
+            out.extend_from_slice(data);
+        }
+    };
+    body(&response.body, &mut out);
+    if !write_within(io, &out, limit).await {
+        hub.receiver_closed(receiver);
+        return Next::Close;
+    }
+    loop {
+        match pull(io, http, hub, receiver).await {
+            Pulled::Gone => {
+                hub.receiver_closed(receiver);
+                return Next::Close;
+            }
+            Pulled::Output(output) => {
+                out.clear();
+                body(&output.data, &mut out);
+                if output.end && chunked {
+                    encode_last_chunk(&mut out);
+                }
+                if !write_within(io, &out, limit).await {
+                    hub.receiver_closed(receiver);
+                    return Next::Close;
+                }
+                if output.end {
+                    hub.receiver_closed(receiver);
+                    return if chunked && keep_alive {
+                        Next::KeepAlive
+                    } else {
+                        Next::Close
+                    };
+                }
+            }
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn long_poll(
+    io: &mut TcpStream,
+    http: &mut ServerConn,
+    hub: &SockJsHub,
+    receiver: ReceiverId,
+    mut response: sockjs_proto::Response,
+    version: u8,
+    keep_alive: bool,
+    limit: Duration,
+) -> Next {
+    let mut body = BytesMut::new();
+    loop {
+        match pull(io, http, hub, receiver).await {
+            Pulled::Gone => {
+                hub.receiver_closed(receiver);
+                return Next::Close;
+            }
+            Pulled::Output(output) => {
+                body.extend_from_slice(&output.data);
+                if output.end {
+                    break;
+                }
+            }
+        }
+    }
+    response.body = body.freeze();
+    let mut out = BytesMut::new();
+    encode_response(&response, version, keep_alive, &mut out);
+    let written = write_within(io, &out, limit).await;
+    hub.receiver_closed(receiver);
+    if written && keep_alive {
+        Next::KeepAlive
+    } else {
+        Next::Close
+    }
+}
+
+async fn sockjs_websocket(
+    io: &mut TcpStream,
+    http: &mut ServerConn,
+    hub: &SockJsHub,
+    receiver: ReceiverId,
+    head: &[u8],
+    inbox: Option<Arc<Inbox>>,
+    limit: Duration,
+) {
+    if !write_within(io, head, limit).await {
+        hub.receiver_closed(receiver);
+        return;
+    }
+    let trailing = std::mem::take(http).take_upgraded();
+    if !trailing.is_empty() {
+        hub.receive_websocket(receiver, &trailing);
+    }
+    let mut eof = false;
+    loop {
+        let output = poll_fn(|cx| {
+            if let Poll::Ready(output) = hub.poll_output(receiver, cx) {
+                return Poll::Ready(Some(output));
+            }
+            while !eof && inbox.as_ref().is_none_or(|i| i.poll_room(cx).is_ready()) {
+                let cap = hub.websocket_capacity(receiver).clamp(1, READ_CHUNK);
+                match io.poll_read_ready(cx) {
+                    Poll::Pending => break,
+                    Poll::Ready(Err(_)) => {
+                        eof = true;
+                        return Poll::Ready(None);
+                    }
+                    Poll::Ready(Ok(())) => {}
+                }
+                let mut buf = [0u8; READ_CHUNK];
+                match io.try_read(&mut buf[..cap]) {
+                    Ok(0) => {
+                        eof = true;
+                        return Poll::Ready(None);
+                    }
+                    Ok(n) => hub.receive_websocket(receiver, &buf[..n]),
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                    Err(_) => {
+                        eof = true;
+                        return Poll::Ready(None);
+                    }
+                }
+                if let Poll::Ready(output) = hub.poll_output(receiver, cx) {
+                    return Poll::Ready(Some(output));
+                }
+            }
+            Poll::Pending
+        })
+        .await;
+        let Some(output) = output else {
+            hub.receive_websocket_eof(receiver);
+            continue;
+        };
+        if !output.data.is_empty() && !write_within(io, &output.data, limit).await {
+            break;
+        }
+        if output.end {
+            let _ = io.shutdown().await;
+            // Read (bounded) until the client's end of file, so that unread
+            // input does not turn the close into a reset.
+            if !eof {
+                let _ = timeout(Duration::from_secs(2), async {
+                    let mut buf = [0u8; 4096];
+                    loop {
+                        io.readable().await?;
+                        match io.try_read(&mut buf) {
+                            Ok(0) => return Ok::<_, io::Error>(()),
+                            Ok(_) => {}
+                            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                            Err(e) => return Err(e),
+                        }
+                    }
+                })
+                .await;
+            }
+            break;
+        }
+    }
+    hub.receiver_closed(receiver);
+}

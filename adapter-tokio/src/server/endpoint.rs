@@ -1,0 +1,457 @@
+//! Endpoints: what serves a path, with its handler, interceptors and options.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_core::Stream;
+use sockjs_proto::AllowedOrigins;
+use ws_proto::{Message, OverflowStrategy};
+
+use super::session::{Attributes, CloseStatus, Session, SessionSender};
+
+pub(crate) type HandlerFn =
+    Arc<dyn Fn(Session) -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync>;
+
+/// The Spring-style way to handle sessions: one call per event.
+///
+/// Pass it to [`SockJsEndpoint::handler`] or [`WebSocketEndpoint::handler`].
+/// Events of one session come in order, one at a time (the next
+/// `on_message` waits for the previous one to finish); sessions run
+/// concurrently.
+pub trait Handler: Send + Sync + 'static {
+    /// The session opened.
+    fn on_open(&self, session: &SessionSender) -> impl Future<Output = ()> + Send {
+        let _ = session;
+        async {}
+    }
+
+    /// The client sent a message.
+    fn on_message(
+        &self,
+        session: &SessionSender,
+        message: Message,
+    ) -> impl Future<Output = ()> + Send;
+
+    /// The session closed.
+    fn on_close(
+        &self,
+        session: &SessionSender,
+        status: &CloseStatus,
+    ) -> impl Future<Output = ()> + Send {
+        let _ = (session, status);
+        async {}
+    }
+}
+
+fn handler_fn<F, Fut>(f: F) -> HandlerFn
+where
+    F: Fn(Session) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    Arc::new(move |session| Box::pin(f(session)))
+}
+
+fn from_handler<H: Handler>(handler: H) -> HandlerFn {
+    let handler = Arc::new(handler);
+    handler_fn(move |mut session: Session| {
+        let handler = Arc::clone(&handler);
+        async move {
+            let sender = session.sender();
+            handler.on_open(&sender).await;
+            while let Some(message) =
+                std::future::poll_fn(|cx| Pin::new(&mut session).poll_next(cx)).await
+            {
+                handler.on_message(&sender, message).await;
+            }
+            let status = session
+                .close_status()
+                .unwrap_or_else(|| CloseStatus::new(CloseStatus::ABNORMAL, ""));
+            handler.on_close(&sender, &status).await;
+        }
+    })
+}
+
+/// The request that opens a session, as handshake interceptors see it.
+#[derive(Debug, Clone)]
+pub struct HandshakeRequest {
+    pub(crate) method: String,
+    pub(crate) target: String,
+    pub(crate) headers: Vec<(String, String)>,
+    pub(crate) remote_addr: SocketAddr,
+}
+
+impl HandshakeRequest {
+    /// The method (`GET` for WebSocket, `POST` for most SockJS transports).
+    pub fn method(&self) -> &str {
+        &self.method
+    }
+
+    /// The path, without the query.
+    pub fn path(&self) -> &str {
+        self.target
+            .split_once('?')
+            .map_or(self.target.as_str(), |(p, _)| p)
+    }
+
+    /// The query, if any.
+    pub fn query(&self) -> Option<&str> {
+        self.target.split_once('?').map(|(_, q)| q)
+    }
+
+    /// The value of the query parameter `name` (not percent-decoded).
+    pub fn query_param(&self, name: &str) -> Option<&str> {
+        self.query()?.split('&').find_map(|pair| {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            (k == name).then_some(v)
+        })
+    }
+
+    /// The header fields (values that are not UTF-8 are replaced lossily).
+    pub fn headers(&self) -> &[(String, String)] {
+        &self.headers
+    }
+
+    /// The first value of the header `name` (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The value of the cookie `name`.
+    pub fn cookie(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case("cookie"))
+            .flat_map(|(_, v)| v.split(';'))
+            .find_map(|pair| {
+                let (k, v) = pair.trim().split_once('=')?;
+                (k == name).then_some(v)
+            })
+    }
+
+    /// The peer's address.
+    pub fn remote_addr(&self) -> SocketAddr {
+        self.remote_addr
+    }
+}
+
+/// An interceptor's refusal: the HTTP response the client gets instead of a
+/// session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejection {
+    pub(crate) status: u16,
+    pub(crate) headers: Vec<(String, String)>,
+    pub(crate) body: String,
+}
+
+impl Rejection {
+    /// A refusal with this status (e.g. 401, 403) and its reason phrase as
+    /// the body.
+    pub fn new(status: u16) -> Self {
+        Self {
+            status,
+            headers: Vec::new(),
+            body: sockjs_proto::reason_phrase(status).to_owned(),
+        }
+    }
+
+    /// Replaces the (text/plain) body.
+    #[must_use]
+    pub fn body(mut self, body: impl Into<String>) -> Self {
+        self.body = body.into();
+        self
+    }
+
+    /// Adds a header (e.g. `WWW-Authenticate`).
+    #[must_use]
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// The status.
+    pub fn status(&self) -> u16 {
+        self.status
+    }
+}
+
+/// How a handshake ended, for [`HandshakeInterceptor::after_handshake`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum HandshakeOutcome {
+    /// A session opened with this id.
+    Opened(u64),
+    /// The request was answered with this status and no session.
+    Refused(u16),
+}
+
+/// Runs around the request that opens a session (Spring's
+/// `HandshakeInterceptor`): before, to refuse it or copy request data
+/// (headers, cookies, query, remote address) into the session's
+/// [`Attributes`]; after, to observe the outcome.
+///
+/// A closure `Fn(&HandshakeRequest, &mut Attributes) -> Result<(), Rejection>`
+/// is an interceptor with only the `before` part.
+pub trait HandshakeInterceptor: Send + Sync + 'static {
+    /// Before the handshake: `Err` refuses it with that response.
+    fn before_handshake(
+        &self,
+        request: &HandshakeRequest,
+        attributes: &mut Attributes,
+    ) -> Result<(), Rejection>;
+
+    /// After the handshake (also after a refusal by a later interceptor or
+    /// by the protocol).
+    fn after_handshake(&self, request: &HandshakeRequest, outcome: HandshakeOutcome) {
+        let _ = (request, outcome);
+    }
+}
+
+impl<F> HandshakeInterceptor for F
+where
+    F: Fn(&HandshakeRequest, &mut Attributes) -> Result<(), Rejection> + Send + Sync + 'static,
+{
+    fn before_handshake(
+        &self,
+        request: &HandshakeRequest,
+        attributes: &mut Attributes,
+    ) -> Result<(), Rejection> {
+        self(request, attributes)
+    }
+}
+
+/// Runs the `before` parts in order; the first refusal wins.
+pub(crate) fn run_before(
+    interceptors: &[Arc<dyn HandshakeInterceptor>],
+    request: &HandshakeRequest,
+) -> Result<Attributes, Rejection> {
+    let mut attributes = Attributes::default();
+    for interceptor in interceptors {
+        interceptor.before_handshake(request, &mut attributes)?;
+    }
+    Ok(attributes)
+}
+
+pub(crate) fn run_after(
+    interceptors: &[Arc<dyn HandshakeInterceptor>],
+    request: &HandshakeRequest,
+    outcome: HandshakeOutcome,
+) {
+    for interceptor in interceptors {
+        interceptor.after_handshake(request, outcome);
+    }
+}
+
+/// Options both endpoint kinds share.
+#[derive(Clone)]
+pub(crate) struct Common {
+    pub(crate) handler: HandlerFn,
+    pub(crate) interceptors: Vec<Arc<dyn HandshakeInterceptor>>,
+    pub(crate) inbox_limit: usize,
+    pub(crate) send_time_limit: Duration,
+}
+
+impl Common {
+    fn new(handler: HandlerFn) -> Self {
+        Self {
+            handler,
+            interceptors: Vec::new(),
+            inbox_limit: 1024 * 1024,
+            send_time_limit: Duration::from_secs(10),
+        }
+    }
+}
+
+macro_rules! common_options {
+    () => {
+        /// Adds a handshake interceptor; they run in the order added.
+        #[must_use]
+        pub fn interceptor(mut self, interceptor: impl HandshakeInterceptor) -> Self {
+            self.common.interceptors.push(Arc::new(interceptor));
+            self
+        }
+
+        /// The most bytes of received messages that wait for the handler
+        /// to read them before the client is held back (1 MiB by default).
+        #[must_use]
+        pub fn inbox_limit(mut self, bytes: usize) -> Self {
+            self.common.inbox_limit = bytes.max(1);
+            self
+        }
+
+        /// How long one write to the client may take (Spring's
+        /// `sendTimeLimit`, 10 s by default): a client that does not read
+        /// for that long while the server has data for it loses its
+        /// connection, and the session closes.
+        #[must_use]
+        pub fn send_time_limit(mut self, limit: Duration) -> Self {
+            self.common.send_time_limit = limit;
+            self
+        }
+    };
+}
+
+/// A SockJS endpoint: a handler and the endpoint's options.
+///
+/// ```
+/// use adapter_tokio::server::SockJsEndpoint;
+/// use adapter_tokio::sockjs_proto::Config;
+/// use futures_util::StreamExt;
+///
+/// let echo = SockJsEndpoint::new(|mut session| async move {
+///     while let Some(message) = session.next().await {
+///         if session.send(message).is_err() {
+///             break;
+///         }
+///     }
+/// })
+/// .config(Config::default().heartbeat_time(std::time::Duration::from_secs(10)));
+/// ```
+#[derive(Clone)]
+pub struct SockJsEndpoint {
+    pub(crate) config: sockjs_proto::Config,
+    pub(crate) common: Common,
+}
+
+impl SockJsEndpoint {
+    /// An endpoint whose sessions are each handed to `handler`, in a task
+    /// of their own.
+    pub fn new<F, Fut>(handler: F) -> Self
+    where
+        F: Fn(Session) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        Self {
+            config: sockjs_proto::Config::default(),
+            common: Common::new(handler_fn(handler)),
+        }
+    }
+
+    /// An endpoint with a [`Handler`].
+    pub fn handler<H: Handler>(handler: H) -> Self {
+        Self {
+            config: sockjs_proto::Config::default(),
+            common: Common::new(from_handler(handler)),
+        }
+    }
+
+    /// The SockJS options (every one by Spring's name and default; allowed
+    /// origins, the send buffer's limit and overflow strategy among them).
+    #[must_use]
+    pub fn config(mut self, config: sockjs_proto::Config) -> Self {
+        self.config = config;
+        self
+    }
+
+    common_options!();
+}
+
+/// A plain WebSocket endpoint: a handler and the endpoint's options.
+#[derive(Clone)]
+pub struct WebSocketEndpoint {
+    pub(crate) config: ws_proto::Config,
+    pub(crate) protocols: Vec<String>,
+    pub(crate) allowed_origins: AllowedOrigins,
+    pub(crate) send_buffer_size_limit: usize,
+    pub(crate) overflow_strategy: OverflowStrategy,
+    pub(crate) ping_interval: Option<Duration>,
+    pub(crate) pong_timeout: Duration,
+    pub(crate) common: Common,
+}
+
+impl WebSocketEndpoint {
+    /// An endpoint whose sessions are each handed to `handler`, in a task
+    /// of their own.
+    pub fn new<F, Fut>(handler: F) -> Self
+    where
+        F: Fn(Session) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        Self::with(handler_fn(handler))
+    }
+
+    /// An endpoint with a [`Handler`].
+    pub fn handler<H: Handler>(handler: H) -> Self {
+        Self::with(from_handler(handler))
+    }
+
+    fn with(handler: HandlerFn) -> Self {
+        Self {
+            config: ws_proto::Config::default(),
+            protocols: Vec::new(),
+            allowed_origins: AllowedOrigins::SameOrigin,
+            send_buffer_size_limit: 512 * 1024,
+            overflow_strategy: OverflowStrategy::Terminate,
+            ping_interval: None,
+            pong_timeout: Duration::from_secs(10),
+            common: Common::new(handler),
+        }
+    }
+
+    /// The WebSocket limits and behaviour (frame and message sizes...).
+    #[must_use]
+    pub fn config(mut self, config: ws_proto::Config) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// Subprotocols the endpoint speaks, in order of preference; the first
+    /// one the client offers is selected.
+    #[must_use]
+    pub fn protocols<I, S>(mut self, protocols: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.protocols = protocols.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Which `Origin`s may connect (same origin by default; requests with
+    /// no `Origin`, from non-browser clients, are always allowed).
+    #[must_use]
+    pub fn allowed_origins(mut self, origins: AllowedOrigins) -> Self {
+        self.allowed_origins = origins;
+        self
+    }
+
+    /// The most bytes of messages waiting to be written to the client
+    /// (512 KiB by default); see [`overflow_strategy`](Self::overflow_strategy).
+    #[must_use]
+    pub fn send_buffer_size_limit(mut self, bytes: usize) -> Self {
+        self.send_buffer_size_limit = bytes;
+        self
+    }
+
+    /// What a send over the send buffer's limit does: close the session
+    /// with 4500 (the default) or drop the oldest waiting messages.
+    #[must_use]
+    pub fn overflow_strategy(mut self, strategy: OverflowStrategy) -> Self {
+        self.overflow_strategy = strategy;
+        self
+    }
+
+    /// Dead-peer detection: when nothing was received for `interval`, send
+    /// a ping; when nothing (a pong or any data) comes back within the pong
+    /// timeout, drop the connection. Any byte received counts, so a slow
+    /// but busy transfer is never cut. Off by default.
+    #[must_use]
+    pub fn ping_interval(mut self, interval: Duration) -> Self {
+        self.ping_interval = Some(interval);
+        self
+    }
+
+    /// How long to wait for an answer to a liveness ping (10 s by default).
+    #[must_use]
+    pub fn pong_timeout(mut self, timeout: Duration) -> Self {
+        self.pong_timeout = timeout;
+        self
+    }
+
+    common_options!();
+}

@@ -1,0 +1,603 @@
+//! The application's side of a session: [`Session`] (incoming messages as a
+//! [`Stream`]) and [`SessionSender`] (cloneable, for sending from many tasks
+//! at once), with what the handshake brought along.
+
+use std::any::{Any, TypeId};
+use std::collections::{HashMap, VecDeque};
+use std::fmt;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll, Waker};
+
+use futures_core::Stream;
+use futures_sink::Sink;
+use ws_proto::{Message, OverflowStrategy, SendQueue};
+
+use super::sockjs::SockJsHub;
+
+/// The transport a session runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum SessionTransport {
+    /// A plain WebSocket endpoint.
+    WebSocket,
+    /// A SockJS endpoint, over this SockJS transport.
+    SockJs(sockjs_proto::Transport),
+}
+
+/// How a session closed, or is to be closed: a WebSocket close code (SockJS
+/// close frames carry the same codes) and a reason.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct CloseStatus {
+    /// The close code.
+    pub code: u16,
+    /// The reason, possibly empty.
+    pub reason: String,
+}
+
+impl CloseStatus {
+    /// `1000`: normal closure.
+    pub const NORMAL: u16 = 1000;
+    /// `1001`: the server is going away.
+    pub const GOING_AWAY: u16 = 1001;
+    /// `1002`: protocol error (SockJS: the connection was interrupted).
+    pub const PROTOCOL_ERROR: u16 = 1002;
+    /// `1006`: the connection ended without a close handshake.
+    pub const ABNORMAL: u16 = 1006;
+    /// `1011`: a dead peer: no answer to the liveness ping.
+    pub const SERVER_ERROR: u16 = 1011;
+    /// `3000`: SockJS's customary "Go away!".
+    pub const GO_AWAY: u16 = 3000;
+    /// `4500`: the session is not reliable (its send buffer overflowed, or
+    /// a send took longer than the send time limit).
+    pub const NOT_RELIABLE: u16 = 4500;
+
+    /// A status with a code and a reason.
+    pub fn new(code: u16, reason: impl Into<String>) -> Self {
+        Self {
+            code,
+            reason: reason.into(),
+        }
+    }
+}
+
+impl fmt::Display for CloseStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.reason.is_empty() {
+            write!(f, "{}", self.code)
+        } else {
+            write!(f, "{} {}", self.code, self.reason)
+        }
+    }
+}
+
+/// A send or close on a session could not be carried out.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SendError {
+    /// The session is closed (or closing); it takes no more messages.
+    #[error("the session is closed")]
+    Closed,
+    /// The message would have taken the session's send buffer over its
+    /// limit (with [`OverflowStrategy::Terminate`]): the session is now
+    /// closed with 4500, and this message was not taken.
+    #[error("the session's send buffer overflowed; the session is closed")]
+    Overflow,
+    /// SockJS carries text only.
+    #[error("SockJS sessions carry text messages only")]
+    Binary,
+}
+
+/// Values a handshake interceptor copied from the request (headers,
+/// cookies, the user it authenticated...), for the session's handler.
+///
+/// Two kinds of entries: strings by name, as Spring's attribute map is
+/// mostly used, and values of any type by their type.
+#[derive(Default)]
+pub struct Attributes {
+    strings: HashMap<String, String>,
+    typed: HashMap<TypeId, Box<dyn Any + Send + Sync>>,
+}
+
+impl fmt::Debug for Attributes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Attributes")
+            .field("strings", &self.strings)
+            .field("typed", &self.typed.len())
+            .finish()
+    }
+}
+
+impl Attributes {
+    /// Sets a string attribute.
+    pub fn insert(&mut self, name: impl Into<String>, value: impl Into<String>) {
+        self.strings.insert(name.into(), value.into());
+    }
+
+    /// A string attribute.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.strings.get(name).map(String::as_str)
+    }
+
+    /// Every string attribute.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> + '_ {
+        self.strings.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
+    /// Sets the attribute of type `T`.
+    pub fn insert_typed<T: Any + Send + Sync>(&mut self, value: T) {
+        self.typed.insert(TypeId::of::<T>(), Box::new(value));
+    }
+
+    /// The attribute of type `T`.
+    pub fn get_typed<T: Any + Send + Sync>(&self) -> Option<&T> {
+        self.typed.get(&TypeId::of::<T>())?.downcast_ref()
+    }
+}
+
+/// What a session knows of the request that opened it.
+#[derive(Debug)]
+pub(crate) struct SessionInfo {
+    pub(crate) id: u64,
+    pub(crate) sockjs_id: Option<String>,
+    pub(crate) transport: SessionTransport,
+    pub(crate) target: String,
+    pub(crate) remote_addr: SocketAddr,
+    pub(crate) headers: Vec<(String, String)>,
+    pub(crate) attributes: Attributes,
+    pub(crate) protocol: Option<String>,
+}
+
+/// Accessors shared by [`Session`] and [`SessionSender`].
+macro_rules! session_info {
+    () => {
+        /// The session's id, unique within the server.
+        pub fn id(&self) -> u64 {
+            self.info.id
+        }
+
+        /// The id the SockJS client chose (the URL's session part); `None`
+        /// on a plain WebSocket endpoint and SockJS's raw `/websocket`.
+        pub fn sockjs_id(&self) -> Option<&str> {
+            self.info.sockjs_id.as_deref()
+        }
+
+        /// The transport the session opened on.
+        pub fn transport(&self) -> SessionTransport {
+            self.info.transport
+        }
+
+        /// The path of the request that opened the session.
+        pub fn path(&self) -> &str {
+            self.info
+                .target
+                .split_once('?')
+                .map_or(self.info.target.as_str(), |(path, _)| path)
+        }
+
+        /// The query of the request that opened the session.
+        pub fn query(&self) -> Option<&str> {
+            self.info.target.split_once('?').map(|(_, query)| query)
+        }
+
+        /// The peer's address.
+        pub fn remote_addr(&self) -> SocketAddr {
+            self.info.remote_addr
+        }
+
+        /// The headers of the request that opened the session.
+        pub fn headers(&self) -> &[(String, String)] {
+            &self.info.headers
+        }
+
+        /// The first value of the header `name` (case-insensitive).
+        pub fn header(&self, name: &str) -> Option<&str> {
+            self.info
+                .headers
+                .iter()
+                .find(|(n, _)| n.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v.as_str())
+        }
+
+        /// What the handshake interceptors stored.
+        pub fn attributes(&self) -> &Attributes {
+            &self.info.attributes
+        }
+
+        /// The WebSocket subprotocol selected, if any.
+        pub fn protocol(&self) -> Option<&str> {
+            self.info.protocol.as_deref()
+        }
+    };
+}
+
+// ---- incoming ---------------------------------------------------------------
+
+/// The messages a session received and the application has not read yet.
+///
+/// The bound is soft: producers (a WebSocket's reads, a SockJS client's
+/// sends) wait for room before handing more, so the inbox holds at most its
+/// limit plus one producer's batch (one WebSocket message, or one request
+/// body, each limited by its own configuration).
+#[derive(Debug)]
+pub(crate) struct Inbox {
+    state: Mutex<InboxState>,
+    limit: usize,
+}
+
+#[derive(Debug, Default)]
+struct InboxState {
+    queue: VecDeque<Message>,
+    bytes: usize,
+    closed: Option<CloseStatus>,
+    reader: Option<Waker>,
+    writers: Vec<Waker>,
+    /// The reader found the queue empty and waits: it is done with what it
+    /// took before.
+    waiting: bool,
+    /// The [`Session`] was dropped: nobody reads any more.
+    dropped: bool,
+}
+
+impl Inbox {
+    pub(crate) fn new(limit: usize) -> Self {
+        Self {
+            state: Mutex::default(),
+            limit,
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, InboxState> {
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    pub(crate) fn push(&self, message: Message) {
+        let mut st = self.lock();
+        if st.closed.is_some() || st.dropped {
+            return;
+        }
+        st.waiting = false;
+        st.bytes += message.len();
+        st.queue.push_back(message);
+        if let Some(w) = st.reader.take() {
+            w.wake();
+        }
+    }
+
+    /// The session closed: the stream ends after the messages already in.
+    pub(crate) fn close(&self, status: CloseStatus) {
+        let mut st = self.lock();
+        if st.closed.is_none() {
+            st.closed = Some(status);
+        }
+        if let Some(w) = st.reader.take() {
+            w.wake();
+        }
+        for w in st.writers.drain(..) {
+            w.wake();
+        }
+    }
+
+    pub(crate) fn close_status(&self) -> Option<CloseStatus> {
+        self.lock().closed.clone()
+    }
+
+    fn poll_next(&self, cx: &mut Context<'_>) -> Poll<Option<Message>> {
+        let mut st = self.lock();
+        if let Some(message) = st.queue.pop_front() {
+            st.bytes -= message.len();
+            if st.bytes < self.limit {
+                for w in st.writers.drain(..) {
+                    w.wake();
+                }
+            }
+            return Poll::Ready(Some(message));
+        }
+        if st.closed.is_some() {
+            return Poll::Ready(None);
+        }
+        st.reader = Some(cx.waker().clone());
+        if !st.waiting {
+            st.waiting = true;
+            for w in st.writers.drain(..) {
+                w.wake();
+            }
+        }
+        Poll::Pending
+    }
+
+    /// Ready when the reader waits for a message (it has finished with the
+    /// ones it took), is gone, or the session closed. A WebSocket decodes
+    /// the next message only then, so that a handler's answers to one
+    /// message go out before whatever the next frames bring (a protocol
+    /// error closes the connection, and must not overtake them).
+    pub(crate) fn poll_demand(&self, cx: &mut Context<'_>) -> Poll<()> {
+        let mut st = self.lock();
+        if st.waiting || st.dropped || st.closed.is_some() {
+            return Poll::Ready(());
+        }
+        if !st.writers.iter().any(|w| w.will_wake(cx.waker())) {
+            st.writers.push(cx.waker().clone());
+        }
+        Poll::Pending
+    }
+
+    /// Whether [`poll_demand`](Self::poll_demand) would be ready.
+    pub(crate) fn has_demand(&self) -> bool {
+        let st = self.lock();
+        st.waiting || st.dropped || st.closed.is_some()
+    }
+
+    /// The reader is gone: what comes in is dropped from now on.
+    fn reader_dropped(&self) {
+        let mut st = self.lock();
+        st.dropped = true;
+        st.queue.clear();
+        st.bytes = 0;
+        for w in st.writers.drain(..) {
+            w.wake();
+        }
+    }
+
+    /// Ready when the inbox has room (or the session closed).
+    pub(crate) fn poll_room(&self, cx: &mut Context<'_>) -> Poll<()> {
+        let mut st = self.lock();
+        if st.bytes < self.limit || st.closed.is_some() || st.dropped {
+            return Poll::Ready(());
+        }
+        if !st.writers.iter().any(|w| w.will_wake(cx.waker())) {
+            st.writers.push(cx.waker().clone());
+        }
+        Poll::Pending
+    }
+
+    pub(crate) async fn room(&self) {
+        std::future::poll_fn(|cx| self.poll_room(cx)).await;
+    }
+}
+
+// ---- outgoing ---------------------------------------------------------------
+
+/// Where a session's sends go.
+#[derive(Clone)]
+pub(crate) enum Outlet {
+    /// Into the SockJS core, under its lock.
+    SockJs(Arc<SockJsHub>, sockjs_proto::SessionId),
+    /// Into a WebSocket connection's outbox.
+    WebSocket(Arc<WsOutbox>),
+}
+
+/// The outbox of a WebSocket session: the connection task drains it at the
+/// pace of the peer.
+#[derive(Debug)]
+pub(crate) struct WsOutbox {
+    state: Mutex<WsOutboxState>,
+}
+
+#[derive(Debug)]
+pub(crate) struct WsOutboxState {
+    pub(crate) queue: SendQueue<Message>,
+    /// A close the application (or an overflow) asked for.
+    pub(crate) close: Option<CloseStatus>,
+    /// The connection is gone or closing: no more sends.
+    pub(crate) done: bool,
+    /// The connection task, waiting for something to send.
+    pub(crate) waker: Option<Waker>,
+}
+
+impl WsOutbox {
+    pub(crate) fn new(limit: usize, strategy: OverflowStrategy) -> Self {
+        Self {
+            state: Mutex::new(WsOutboxState {
+                queue: SendQueue::new(limit, strategy),
+                close: None,
+                done: false,
+                waker: None,
+            }),
+        }
+    }
+
+    pub(crate) fn lock(&self) -> MutexGuard<'_, WsOutboxState> {
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn send(&self, message: Message) -> Result<(), SendError> {
+        let mut st = self.lock();
+        if st.done || st.close.is_some() {
+            return Err(SendError::Closed);
+        }
+        if st.queue.push(message).is_err() {
+            st.close = Some(CloseStatus::new(
+                CloseStatus::NOT_RELIABLE,
+                "Send buffer overflow",
+            ));
+            st.queue.clear();
+            wake(&mut st.waker);
+            return Err(SendError::Overflow);
+        }
+        wake(&mut st.waker);
+        Ok(())
+    }
+
+    fn close(&self, status: CloseStatus) -> Result<(), SendError> {
+        let mut st = self.lock();
+        if st.done || st.close.is_some() {
+            return Err(SendError::Closed);
+        }
+        st.close = Some(status);
+        wake(&mut st.waker);
+        Ok(())
+    }
+
+    fn is_open(&self) -> bool {
+        let st = self.lock();
+        !st.done && st.close.is_none()
+    }
+}
+
+fn wake(waker: &mut Option<Waker>) {
+    if let Some(w) = waker.take() {
+        w.wake();
+    }
+}
+
+/// Sends on a session; cloneable, so that many tasks can send at once.
+///
+/// Sends never wait: a message goes into the session's send buffer (for a
+/// SockJS session, the core's message cache), which the connection drains
+/// at the pace of the client. The buffer is bounded
+/// ([`send_buffer_size_limit`](super::WebSocketEndpoint::send_buffer_size_limit)),
+/// and a send over the bound is handled by the overflow strategy: close the
+/// session with 4500 (the default) or drop the oldest waiting messages. A
+/// write to the client that takes longer than the send time limit closes
+/// the session too. These are Spring's concurrent-send decorator's rules.
+#[derive(Clone)]
+pub struct SessionSender {
+    pub(crate) info: Arc<SessionInfo>,
+    pub(crate) outlet: Outlet,
+}
+
+impl fmt::Debug for SessionSender {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SessionSender")
+            .field("id", &self.info.id)
+            .field("transport", &self.info.transport)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SessionSender {
+    session_info!();
+
+    /// Sends a message. SockJS sessions take text only.
+    pub fn send(&self, message: impl Into<Message>) -> Result<(), SendError> {
+        match &self.outlet {
+            Outlet::SockJs(hub, id) => match message.into() {
+                Message::Text(text) => hub.send(*id, text.as_str()),
+                Message::Binary(_) => Err(SendError::Binary),
+            },
+            Outlet::WebSocket(outbox) => outbox.send(message.into()),
+        }
+    }
+
+    /// Closes the session: messages sent before are delivered first, then
+    /// the close frame (`c[code,"reason"]` on SockJS, a WebSocket close
+    /// frame otherwise).
+    pub fn close(&self, code: u16, reason: &str) -> Result<(), SendError> {
+        let status = CloseStatus::new(code, reason);
+        match &self.outlet {
+            Outlet::SockJs(hub, id) => hub.close(*id, status),
+            Outlet::WebSocket(outbox) => outbox.close(status),
+        }
+    }
+
+    /// Whether the session still takes sends.
+    pub fn is_open(&self) -> bool {
+        match &self.outlet {
+            Outlet::SockJs(hub, id) => hub.is_open(*id),
+            Outlet::WebSocket(outbox) => outbox.is_open(),
+        }
+    }
+}
+
+/// A sink that never waits (see [`SessionSender`]): `poll_ready` is always
+/// ready, `start_send` sends.
+impl Sink<Message> for SessionSender {
+    type Error = SendError;
+
+    fn poll_ready(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Result<(), SendError>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn start_send(self: Pin<&mut Self>, message: Message) -> Result<(), SendError> {
+        self.send(message)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Result<(), SendError>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_close(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Result<(), SendError>> {
+        Poll::Ready(match self.close(CloseStatus::NORMAL, "") {
+            Ok(()) | Err(SendError::Closed) => Ok(()),
+            Err(e) => Err(e),
+        })
+    }
+}
+
+/// One client's session, as its handler gets it: a [`Stream`] of the
+/// messages the client sent (it ends when the session closes; then
+/// [`close_status`](Self::close_status) says why) and the methods of a
+/// [`SessionSender`], of which [`sender`](Self::sender) gives clones.
+///
+/// Messages wait in a bounded inbox until read: a handler that stops
+/// reading makes the client wait (TCP backpressure on a WebSocket, held
+/// `xhr_send` requests on SockJS) rather than grow memory.
+pub struct Session {
+    pub(crate) info: Arc<SessionInfo>,
+    pub(crate) inbox: Arc<Inbox>,
+    pub(crate) sender: SessionSender,
+}
+
+impl fmt::Debug for Session {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Session")
+            .field("id", &self.info.id)
+            .field("transport", &self.info.transport)
+            .field("remote_addr", &self.info.remote_addr)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Session {
+    session_info!();
+
+    /// The next message; `None` once the session is closed.
+    pub async fn recv(&mut self) -> Option<Message> {
+        std::future::poll_fn(|cx| self.inbox.poll_next(cx)).await
+    }
+
+    /// A sender for this session, for other tasks.
+    pub fn sender(&self) -> SessionSender {
+        self.sender.clone()
+    }
+
+    /// Sends a message; see [`SessionSender::send`].
+    pub fn send(&self, message: impl Into<Message>) -> Result<(), SendError> {
+        self.sender.send(message)
+    }
+
+    /// Closes the session; see [`SessionSender::close`].
+    pub fn close(&self, code: u16, reason: &str) -> Result<(), SendError> {
+        self.sender.close(code, reason)
+    }
+
+    /// Whether the session still takes sends.
+    pub fn is_open(&self) -> bool {
+        self.sender.is_open()
+    }
+
+    /// Why the session closed, once it has.
+    pub fn close_status(&self) -> Option<CloseStatus> {
+        self.inbox.close_status()
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        self.inbox.reader_dropped();
+    }
+}
+
+impl Stream for Session {
+    type Item = Message;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Message>> {
+        self.inbox.poll_next(cx)
+    }
+}

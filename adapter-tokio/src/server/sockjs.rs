@@ -1,0 +1,382 @@
+//! One SockJS endpoint: the core behind a lock, the wakers of the
+//! connections that carry its receivers, the inboxes of its sessions, and
+//! the one timer that the core's `poll_timeout` arms.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::task::{Context, Poll, Waker};
+use std::time::Instant;
+
+use rand::SeedableRng as _;
+use sockjs_proto::{
+    Answer, CloseFrame, CloseReason, Event, Output, ReceiverId, RequestSession, SessionId,
+};
+use tokio::sync::Notify;
+use tracing::Instrument as _;
+
+use super::endpoint::{Common, SockJsEndpoint};
+use super::session::{
+    Attributes, CloseStatus, Inbox, Outlet, SendError, Session, SessionInfo, SessionSender,
+    SessionTransport,
+};
+
+/// The context of the request being handled, for the session it may open.
+pub(crate) struct OpenContext {
+    pub(crate) target: String,
+    pub(crate) remote_addr: SocketAddr,
+    pub(crate) headers: Vec<(String, String)>,
+    pub(crate) attributes: Attributes,
+}
+
+pub(crate) struct SockJsHub {
+    state: Mutex<HubState>,
+    /// Wakes the timer task when the core's next deadline moved earlier.
+    timer: Notify,
+    pub(crate) common: Common,
+    ids: Arc<AtomicU64>,
+    me: Weak<Self>,
+}
+
+struct HubState {
+    server: sockjs_proto::Server,
+    /// The tasks waiting for a receiver's output.
+    wakers: HashMap<ReceiverId, Waker>,
+    inboxes: HashMap<SessionId, Arc<Inbox>>,
+    /// The context of the request being handled.
+    opening: Option<OpenContext>,
+    /// What the timer task sleeps until.
+    armed: Option<Instant>,
+}
+
+/// What handling a request gave.
+pub(crate) struct Handled {
+    pub(crate) answer: Answer,
+    /// The session the request opened, if any.
+    pub(crate) opened: Option<u64>,
+    /// The inbox of the session the request opened or reached.
+    pub(crate) inbox: Option<Arc<Inbox>>,
+}
+
+fn now() -> Instant {
+    tokio::time::Instant::now().into_std()
+}
+
+impl SockJsHub {
+    pub(crate) fn new(
+        prefix: &str,
+        endpoint: SockJsEndpoint,
+        ids: Arc<AtomicU64>,
+    ) -> Result<Arc<Self>, sockjs_proto::ConfigError> {
+        let seed = rand::Rng::random(&mut rand::rngs::StdRng::from_os_rng());
+        let server = sockjs_proto::Server::new(prefix, endpoint.config, seed)?;
+        Ok(Arc::new_cyclic(|me| Self {
+            state: Mutex::new(HubState {
+                server,
+                wakers: HashMap::new(),
+                inboxes: HashMap::new(),
+                opening: None,
+                armed: None,
+            }),
+            timer: Notify::new(),
+            common: endpoint.common,
+            ids,
+            me: me.clone(),
+        }))
+    }
+
+    fn lock(&self) -> MutexGuard<'_, HubState> {
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    pub(crate) fn matches(&self, path: &str) -> bool {
+        self.lock().server.matches(path)
+    }
+
+    pub(crate) fn prefix_len(&self) -> usize {
+        self.lock().server.prefix().len()
+    }
+
+    /// Which session a request concerns, and its inbox.
+    pub(crate) fn request_session(
+        &self,
+        req: &sockjs_proto::Request,
+    ) -> (RequestSession, Option<Arc<Inbox>>) {
+        let st = self.lock();
+        let which = st.server.request_session(req);
+        let inbox = match which {
+            RequestSession::Existing(id) => st.inboxes.get(&id).cloned(),
+            _ => None,
+        };
+        (which, inbox)
+    }
+
+    /// Runs a request through the core.
+    pub(crate) fn handle(
+        self: &Arc<Self>,
+        req: &sockjs_proto::Request,
+        context: OpenContext,
+    ) -> Handled {
+        let (handled, spawned) = {
+            let mut st = self.lock();
+            let existing = match st.server.request_session(req) {
+                RequestSession::Existing(id) => st.inboxes.get(&id).cloned(),
+                _ => None,
+            };
+            let answer = st.server.handle_request(req, now());
+            st.opening = Some(context);
+            let spawned = self.dispatch(&mut st);
+            st.opening = None;
+            let opened = spawned.first().map(|s| s.info.id);
+            let inbox = spawned.first().map(|s| Arc::clone(&s.inbox)).or(existing);
+            (
+                Handled {
+                    answer,
+                    opened,
+                    inbox,
+                },
+                spawned,
+            )
+        };
+        self.spawn(spawned);
+        handled
+    }
+
+    /// The next output of `receiver`, or the task is woken when there is.
+    pub(crate) fn poll_output(&self, receiver: ReceiverId, cx: &mut Context<'_>) -> Poll<Output> {
+        let mut st = self.lock();
+        if let Some(output) = st.server.poll_output(receiver, now()) {
+            let spawned = self.dispatch(&mut st);
+            debug_assert!(spawned.is_empty());
+            return Poll::Ready(output);
+        }
+        match st.wakers.get_mut(&receiver) {
+            Some(w) if w.will_wake(cx.waker()) => {}
+            _ => {
+                st.wakers.insert(receiver, cx.waker().clone());
+            }
+        }
+        Poll::Pending
+    }
+
+    /// The connection carrying `receiver` is done (or gone).
+    pub(crate) fn receiver_closed(&self, receiver: ReceiverId) {
+        let mut st = self.lock();
+        st.wakers.remove(&receiver);
+        st.server.receiver_closed(receiver, now());
+        let _ = self.dispatch(&mut st);
+    }
+
+    pub(crate) fn receive_websocket(&self, receiver: ReceiverId, data: &[u8]) {
+        let mut st = self.lock();
+        st.server.receive_websocket(receiver, data, now());
+        let _ = self.dispatch(&mut st);
+    }
+
+    pub(crate) fn receive_websocket_eof(&self, receiver: ReceiverId) {
+        let mut st = self.lock();
+        st.server.receive_websocket_eof(receiver, now());
+        let _ = self.dispatch(&mut st);
+    }
+
+    pub(crate) fn websocket_capacity(&self, receiver: ReceiverId) -> usize {
+        self.lock().server.websocket_capacity(receiver)
+    }
+
+    pub(crate) fn send(&self, id: SessionId, text: &str) -> Result<(), SendError> {
+        let mut st = self.lock();
+        let sent = st.server.send(id, text);
+        let _ = self.dispatch(&mut st);
+        sent.map_err(|e| match e {
+            sockjs_proto::SendError::CacheOverflow | sockjs_proto::SendError::BufferOverflow => {
+                SendError::Overflow
+            }
+            _ => SendError::Closed,
+        })
+    }
+
+    pub(crate) fn close(&self, id: SessionId, status: CloseStatus) -> Result<(), SendError> {
+        let mut st = self.lock();
+        let closed = st
+            .server
+            .close(id, CloseFrame::new(status.code, status.reason));
+        let _ = self.dispatch(&mut st);
+        closed.map_err(|_| SendError::Closed)
+    }
+
+    pub(crate) fn is_open(&self, id: SessionId) -> bool {
+        self.lock().server.session(id).is_some_and(|s| s.is_open())
+    }
+
+    pub(crate) fn session_count(&self) -> usize {
+        self.lock().server.session_count()
+    }
+
+    /// Closes every session with `c[1001,"Server shutting down"]`.
+    pub(crate) fn shutdown(&self) {
+        let mut st = self.lock();
+        st.server.shutdown();
+        let _ = self.dispatch(&mut st);
+    }
+
+    /// Sleeps until the core's next deadline, handles it, and again, until
+    /// `stop` says so.
+    pub(crate) async fn run_timer(self: Arc<Self>, mut stop: tokio::sync::watch::Receiver<bool>) {
+        loop {
+            let deadline = {
+                let mut st = self.lock();
+                let at = st.server.poll_timeout();
+                st.armed = at;
+                at
+            };
+            let sleep = async {
+                match deadline {
+                    Some(at) => tokio::time::sleep_until(at.into()).await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                () = sleep => {
+                    let mut st = self.lock();
+                    st.server.handle_timeout(now());
+                    let _ = self.dispatch(&mut st);
+                }
+                () = self.timer.notified() => {}
+                _ = stop.changed() => {
+                    if *stop.borrow() {
+                        return;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Hands the core's work out: wakes the connections whose receivers
+    /// have output, delivers events to the sessions' inboxes, and re-arms
+    /// the timer if its deadline moved earlier. Returns the sessions that
+    /// opened, to spawn once the lock is released.
+    fn dispatch(&self, st: &mut HubState) -> Vec<Session> {
+        while let Some(receiver) = st.server.poll_wakeup() {
+            if let Some(w) = st.wakers.remove(&receiver) {
+                w.wake();
+            }
+        }
+        let mut opened = Vec::new();
+        while let Some(event) = st.server.poll_event() {
+            match event {
+                Event::Opened { session, transport } => {
+                    let session = self.open(st, session, transport);
+                    opened.push(session);
+                }
+                Event::Message { session, text } => {
+                    if let Some(inbox) = st.inboxes.get(&session) {
+                        inbox.push(ws_proto::Message::from(text));
+                    }
+                }
+                Event::Closed { session, reason } => {
+                    if let Some(inbox) = st.inboxes.remove(&session) {
+                        let status = close_status(&reason);
+                        tracing::debug!(%status, ?reason, "session closed");
+                        inbox.close(status);
+                    }
+                }
+                _ => {}
+            }
+        }
+        if let Some(at) = st.server.poll_timeout() {
+            if st.armed.is_none_or(|armed| at < armed) {
+                st.armed = Some(at);
+                self.timer.notify_one();
+            }
+        }
+        opened
+    }
+
+    fn open(
+        &self,
+        st: &mut HubState,
+        id: SessionId,
+        transport: sockjs_proto::Transport,
+    ) -> Session {
+        let context = st.opening.take();
+        let sockjs_id = st
+            .server
+            .session(id)
+            .map(|s| s.sockjs_id().to_owned())
+            .filter(|s| !s.is_empty());
+        let (target, remote_addr, headers, attributes) = match context {
+            Some(c) => (c.target, c.remote_addr, c.headers, c.attributes),
+            None => (
+                String::new(),
+                SocketAddr::from(([0, 0, 0, 0], 0)),
+                Vec::new(),
+                Attributes::default(),
+            ),
+        };
+        let info = Arc::new(SessionInfo {
+            id: self.ids.fetch_add(1, Ordering::Relaxed),
+            sockjs_id,
+            transport: SessionTransport::SockJs(transport),
+            target,
+            remote_addr,
+            headers,
+            attributes,
+            protocol: None,
+        });
+        let inbox = Arc::new(Inbox::new(self.common.inbox_limit));
+        st.inboxes.insert(id, Arc::clone(&inbox));
+        Session {
+            sender: SessionSender {
+                info: Arc::clone(&info),
+                outlet: Outlet::SockJs(self.arc(), id),
+            },
+            info,
+            inbox,
+        }
+    }
+
+    fn arc(&self) -> Arc<Self> {
+        self.me
+            .upgrade()
+            .expect("the hub lives while its sessions are opened")
+    }
+
+    fn spawn(&self, sessions: Vec<Session>) {
+        for session in sessions {
+            let span = tracing::info_span!(
+                "session",
+                id = session.info.id,
+                transport = ?session.info.transport,
+                remote = %session.info.remote_addr,
+            );
+            tracing::debug!(parent: &span, "session opened");
+            tokio::spawn((self.common.handler)(session).instrument(span));
+        }
+    }
+}
+
+/// How a SockJS close reason reads as a close status.
+fn close_status(reason: &CloseReason) -> CloseStatus {
+    match reason {
+        CloseReason::Application(frame) => CloseStatus::new(frame.code, frame.reason.clone()),
+        CloseReason::ClientClosed(code) => CloseStatus::new(code.unwrap_or(1005), ""),
+        CloseReason::Interrupted => {
+            CloseStatus::new(CloseStatus::PROTOCOL_ERROR, "Connection interrupted")
+        }
+        CloseReason::Expired => CloseStatus::new(CloseStatus::GOING_AWAY, "Session expired"),
+        CloseReason::CacheOverflow => {
+            CloseStatus::new(CloseStatus::NOT_RELIABLE, "Session message cache overflow")
+        }
+        CloseReason::BufferOverflow => {
+            CloseStatus::new(CloseStatus::NOT_RELIABLE, "Send buffer overflow")
+        }
+        CloseReason::ProtocolError(why) => {
+            CloseStatus::new(CloseStatus::PROTOCOL_ERROR, why.clone())
+        }
+        CloseReason::Shutdown => CloseStatus::new(CloseStatus::GOING_AWAY, "Server shutting down"),
+        _ => CloseStatus::new(CloseStatus::SERVER_ERROR, ""),
+    }
+}

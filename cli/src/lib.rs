@@ -1,0 +1,157 @@
+//! The ready server of the `sockway` command: the standard SockJS test
+//! endpoints, a WebSocket echo and a demo page, on one listener.
+//!
+//! | path | what |
+//! | --- | --- |
+//! | `/echo` | SockJS echo; default options but `streamBytesLimit` 4096 |
+//! | `/disabled_websocket_echo` | SockJS echo without the websocket transport |
+//! | `/cookie_needed_echo` | SockJS echo with `sessionCookieNeeded` |
+//! | `/close` | closes every session at once with `c[3000,"Go away!"]` |
+//! | `/amplify` | a message `n` (0 to 19) answers with `2^n` `x` characters |
+//! | `/broadcast` | every message goes to every open session |
+//! | `/ws` | plain WebSocket echo (text and binary) |
+//! | `/` | a chat page on `/broadcast` that uses sockjs-client |
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use adapter_tokio::http_proto::Limits;
+use adapter_tokio::server::{
+    Server, ServerBuilder, Session, SessionSender, SockJsEndpoint, WebSocketEndpoint,
+};
+use adapter_tokio::sockjs_proto::{AllowedOrigins, Config};
+use futures_util::StreamExt as _;
+
+/// The demo page served at `/`.
+pub const DEMO_PAGE: &str = include_str!("demo.html");
+
+/// Options of the ready server.
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    /// Every endpoint's `heartbeatTime`.
+    pub heartbeat_time: Duration,
+    /// Every endpoint's `disconnectDelay`.
+    pub disconnect_delay: Duration,
+    /// Which origins the endpoints take.
+    pub allowed_origins: AllowedOrigins,
+}
+
+impl Default for ServeOptions {
+    fn default() -> Self {
+        Self {
+            heartbeat_time: Duration::from_secs(25),
+            disconnect_delay: Duration::from_secs(5),
+            allowed_origins: AllowedOrigins::Any,
+        }
+    }
+}
+
+/// Echoes every message back until the session closes.
+async fn echo(mut session: Session) {
+    while let Some(message) = session.next().await {
+        if session.send(message).is_err() {
+            break;
+        }
+    }
+}
+
+/// Closes the session as soon as it opens.
+async fn close(session: Session) {
+    let _ = session.close(3000, "Go away!");
+}
+
+/// A message `n` answers with `2^n` `x` characters; `n` outside 0..=19 (or
+/// not a number) counts as 1.
+pub fn amplified(message: &str) -> String {
+    let n = message
+        .trim()
+        .parse::<u32>()
+        .ok()
+        .filter(|n| *n <= 19)
+        .unwrap_or(1);
+    "x".repeat(1 << n)
+}
+
+async fn amplify(mut session: Session) {
+    while let Some(message) = session.next().await {
+        let text = String::from_utf8_lossy(message.as_bytes()).into_owned();
+        if session.send(amplified(&text)).is_err() {
+            break;
+        }
+    }
+}
+
+/// The open sessions of `/broadcast`.
+#[derive(Clone, Default)]
+struct Broadcast {
+    sessions: Arc<Mutex<HashMap<u64, SessionSender>>>,
+}
+
+impl Broadcast {
+    async fn run(self, mut session: Session) {
+        let id = session.id();
+        self.lock().insert(id, session.sender());
+        while let Some(message) = session.next().await {
+            let senders: Vec<SessionSender> = self.lock().values().cloned().collect();
+            for sender in senders {
+                // A session that is closing or overflowing is its own
+                // business; the others still get the message.
+                let _ = sender.send(message.clone());
+            }
+        }
+        self.lock().remove(&id);
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<u64, SessionSender>> {
+        self.sessions
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// The ready server's endpoints on a builder.
+pub fn endpoints(options: &ServeOptions) -> ServerBuilder {
+    let base = Config::default()
+        .heartbeat_time(options.heartbeat_time)
+        .disconnect_delay(options.disconnect_delay)
+        .allowed_origins(options.allowed_origins.clone())
+        .session_cookie_needed(false)
+        // Bursts of hundreds of messages between two polls are fine here:
+        // the send buffer's byte limit bounds memory.
+        .http_message_cache_size(1024);
+    let broadcast = Broadcast::default();
+    Server::builder()
+        // Room for multi-megabyte messages over xhr_send.
+        .http_limits(Limits::default().max_body_size(16 * 1024 * 1024))
+        .sockjs(
+            "/echo",
+            SockJsEndpoint::new(echo).config(base.clone().stream_bytes_limit(4096)),
+        )
+        .sockjs(
+            "/disabled_websocket_echo",
+            SockJsEndpoint::new(echo).config(base.clone().web_socket_enabled(false)),
+        )
+        .sockjs(
+            "/cookie_needed_echo",
+            SockJsEndpoint::new(echo).config(base.clone().session_cookie_needed(true)),
+        )
+        .sockjs("/close", SockJsEndpoint::new(close).config(base.clone()))
+        .sockjs(
+            "/amplify",
+            SockJsEndpoint::new(amplify).config(base.clone()),
+        )
+        .sockjs(
+            "/broadcast",
+            SockJsEndpoint::new(move |session| broadcast.clone().run(session)).config(base),
+        )
+        .websocket(
+            "/ws",
+            WebSocketEndpoint::new(echo)
+                .allowed_origins(options.allowed_origins.clone())
+                // Room for the largest messages a conformance run echoes.
+                .send_buffer_size_limit(64 * 1024 * 1024)
+                .inbox_limit(64 * 1024 * 1024),
+        )
+        .page("/", "text/html; charset=UTF-8", DEMO_PAGE)
+}

@@ -1,0 +1,137 @@
+//! `sockway`: a ready SockJS and WebSocket server.
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use adapter_tokio::sockjs_proto::AllowedOrigins;
+use clap::{Parser, Subcommand};
+use sockway_cli::{endpoints, ServeOptions};
+use tracing_subscriber::EnvFilter;
+
+#[derive(Parser)]
+#[command(name = "sockway", version, about = "SockJS and WebSocket, served")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the SockJS test endpoints (/echo, /disabled_websocket_echo,
+    /// /cookie_needed_echo, /close, /amplify, /broadcast), a WebSocket echo
+    /// at /ws and a demo page at /.
+    Serve {
+        /// The address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8081")]
+        listen: SocketAddr,
+        /// heartbeatTime of every SockJS endpoint (e.g. 25s, 500ms).
+        #[arg(long, default_value = "25s", value_parser = parse_duration)]
+        heartbeat_time: Duration,
+        /// disconnectDelay of every SockJS endpoint (e.g. 5s).
+        #[arg(long, default_value = "5s", value_parser = parse_duration)]
+        disconnect_delay: Duration,
+        /// Origins allowed to use the endpoints: `*` (the default) or a
+        /// comma-separated list of origins and patterns.
+        #[arg(long, default_value = "*")]
+        allowed_origins: String,
+    },
+}
+
+/// Parses `500ms`, `25s`, `2m` or a plain number of seconds.
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    let (number, unit) = s
+        .find(|c: char| !c.is_ascii_digit())
+        .map_or((s, "s"), |i| s.split_at(i));
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("{s:?} is not a duration like 500ms or 25s"))?;
+    match unit {
+        "ms" => Ok(Duration::from_millis(n)),
+        "s" => Ok(Duration::from_secs(n)),
+        "m" => Ok(Duration::from_secs(n * 60)),
+        _ => Err(format!("{s:?}: the unit must be ms, s or m")),
+    }
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_env("SOCKWAY_LOG").unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot start the runtime");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Serve {
+                listen,
+                heartbeat_time,
+                disconnect_delay,
+                allowed_origins,
+            } => {
+                let allowed_origins = if allowed_origins.trim() == "*" {
+                    AllowedOrigins::Any
+                } else {
+                    AllowedOrigins::from_list(allowed_origins.split(',').map(str::trim))
+                };
+                let options = ServeOptions {
+                    heartbeat_time,
+                    disconnect_delay,
+                    allowed_origins,
+                };
+                serve(listen, &options).await
+            }
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!(error = %e, "sockway failed");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(listen: SocketAddr, options: &ServeOptions) -> std::io::Result<()> {
+    let server = endpoints(options).bind(listen).await?;
+    let addr = server.local_addr()?;
+    // Scripts wait for this line on stdout (the port may have been 0).
+    #[allow(clippy::print_stdout)]
+    {
+        println!("listening on http://{addr}");
+    }
+    let handle = server.handle();
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            tracing::info!("interrupted: shutting down");
+            handle.shutdown();
+        }
+    });
+    server.serve().await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_parse_with_units() {
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("25s"), Ok(Duration::from_secs(25)));
+        assert_eq!(parse_duration("25"), Ok(Duration::from_secs(25)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert!(parse_duration("5h").is_err());
+        assert!(parse_duration("ms").is_err());
+    }
+}
