@@ -58,9 +58,6 @@ pub(crate) async fn serve(mut io: TcpStream, remote: SocketAddr, shared: Arc<Sha
             let response = ws_refusal(&req);
             write_all(&mut io, &response, &shared).await
         } else if let Some(hub) = shared.sockjs_for(&path) {
-            if req.upgrade && !path.ends_with("/websocket") {
-                http.decline_upgrade();
-            }
             let hub = Arc::clone(hub);
             sockjs(&mut io, &mut http, req, remote, &hub, &shared).await
         } else {
@@ -451,6 +448,7 @@ async fn sockjs(
 ) -> Next {
     let version = req.version;
     let keep_alive = req.keep_alive;
+    let upgrade = req.upgrade;
     let hreq = handshake_request(&req, remote);
     let sreq = to_sockjs(req);
     let (which, inbox) = hub.request_session(&sreq);
@@ -461,6 +459,9 @@ async fn sockjs(
         match run_before(interceptors, &hreq) {
             Ok(a) => attributes = a,
             Err(rejection) => {
+                if upgrade {
+                    http.decline_upgrade();
+                }
                 run_after(
                     interceptors,
                     &hreq,
@@ -491,6 +492,10 @@ async fn sockjs(
         run_after(interceptors, &hreq, outcome);
     }
     let limit = hub.common.send_time_limit;
+    if upgrade && !matches!(handled.answer, Answer::Upgrade { .. }) {
+        // Answered in HTTP: the connection goes on in HTTP.
+        http.decline_upgrade();
+    }
     match handled.answer {
         Answer::Response(res) => {
             let mut out = BytesMut::new();
