@@ -276,8 +276,10 @@ macro_rules! common_options {
             self
         }
 
-        /// The most bytes of received messages that wait for the handler
-        /// to read them before the client is held back (1 MiB by default).
+        /// The most bytes of received SockJS messages that wait for the
+        /// handler to read them before the client's sends are held back
+        /// (1 MiB by default). A WebSocket decodes the next message only
+        /// when the handler asks for it, so this does not apply there.
         #[must_use]
         pub fn inbox_limit(mut self, bytes: usize) -> Self {
             self.common.inbox_limit = bytes.max(1);

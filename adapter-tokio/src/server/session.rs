@@ -535,9 +535,12 @@ impl Sink<Message> for SessionSender {
 /// [`close_status`](Self::close_status) says why) and the methods of a
 /// [`SessionSender`], of which [`sender`](Self::sender) gives clones.
 ///
-/// Messages wait in a bounded inbox until read: a handler that stops
-/// reading makes the client wait (TCP backpressure on a WebSocket, held
-/// `xhr_send` requests on SockJS) rather than grow memory.
+/// A handler that stops reading makes the client wait rather than grow
+/// memory: a WebSocket decodes the next message only when the handler asks
+/// for one (so TCP holds the client back, and a handler's answers to a
+/// message always go out before anything the next frames cause), and a
+/// SockJS session holds `xhr_send` requests while its inbox is over
+/// [`inbox_limit`](super::SockJsEndpoint::inbox_limit).
 pub struct Session {
     pub(crate) info: Arc<SessionInfo>,
     pub(crate) inbox: Arc<Inbox>,
