@@ -1,21 +1,232 @@
 #![doc = include_str!("../README.md")]
 
-mod error;
-mod handshake;
-mod options;
-pub mod server;
-mod stream;
-mod url;
+use std::future::Future;
+use std::io::{self, IoSlice};
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
 
-pub use error::Error;
-pub use handshake::{accept, accept_with, connect, connect_url, connect_url_with, connect_with};
-pub use options::{AcceptOptions, ConnectOptions};
-pub use stream::WebSocketStream;
+use bytes::{BufMut as _, BytesMut};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
-pub use http_proto;
-pub use sockjs_proto;
-pub use ws_proto;
-pub use ws_proto::handshake::{ClientRequest, Limits, Response, UpgradeRequest};
-pub use ws_proto::{
-    CloseCode, CloseFrame, CloseState, Config, Event, Message, MessageKind, Utf8Bytes,
+pub use adapter_core::{
+    http_proto, sockjs_proto, ws_proto, AcceptOptions, ClientRequest, CloseCode, CloseFrame,
+    CloseState, Config, ConnectOptions, Error, Event, Limits, Message, MessageKind, Response,
+    UpgradeRequest, Utf8Bytes,
 };
+
+/// A WebSocket connection over a tokio transport `S`, after the opening
+/// handshake: a `Stream` of messages and a `Sink` for them (see
+/// [`adapter_core::WebSocketStream`] for everything it does).
+pub type WebSocketStream<S> = adapter_core::WebSocketStream<TokioIo<S>>;
+
+/// The server: SockJS and WebSocket endpoints on one tokio listener.
+pub mod server {
+    pub use adapter_core::server::{
+        Attributes, BuildError, CloseStatus, Handler, HandshakeInterceptor, HandshakeOutcome,
+        HandshakeRequest, OverflowStrategy, Rejection, SendError, ServerHandle, Session,
+        SessionSender, SessionTransport, SockJsEndpoint, WebSocketEndpoint,
+    };
+
+    /// A WebSocket and SockJS server on a tokio listener; see
+    /// [`adapter_core::server::Server`].
+    pub type Server = adapter_core::server::Server<super::Tokio>;
+
+    /// Builds a [`Server`]; see [`adapter_core::server::ServerBuilder`].
+    pub type ServerBuilder = adapter_core::server::ServerBuilder<super::Tokio>;
+}
+
+/// The tokio runtime, for the adapter core: TCP from `tokio::net`, timers
+/// from `tokio::time` (so a paused test clock applies), tasks from
+/// `tokio::spawn`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Tokio;
+
+impl adapter_core::Runtime for Tokio {
+    type Tcp = TokioIo<tokio::net::TcpStream>;
+    type Listener = tokio::net::TcpListener;
+    type Sleep = tokio::time::Sleep;
+
+    fn now() -> Instant {
+        tokio::time::Instant::now().into_std()
+    }
+
+    fn sleep_until(deadline: Instant) -> Self::Sleep {
+        tokio::time::sleep_until(deadline.into())
+    }
+
+    fn spawn(task: adapter_core::Task) {
+        drop(tokio::spawn(task));
+    }
+
+    fn bind(addr: SocketAddr) -> impl Future<Output = io::Result<Self::Listener>> + Send {
+        tokio::net::TcpListener::bind(addr)
+    }
+
+    fn local_addr(listener: &Self::Listener) -> io::Result<SocketAddr> {
+        listener.local_addr()
+    }
+
+    fn poll_accept(
+        listener: &Self::Listener,
+        cx: &mut Context<'_>,
+    ) -> Poll<io::Result<(Self::Tcp, SocketAddr)>> {
+        listener
+            .poll_accept(cx)
+            .map_ok(|(tcp, addr)| (TokioIo(tcp), addr))
+    }
+
+    fn connect(host: &str, port: u16) -> impl Future<Output = io::Result<Self::Tcp>> + Send {
+        let host = host.to_owned();
+        async move {
+            let tcp = tokio::net::TcpStream::connect((host.as_str(), port)).await?;
+            tcp.set_nodelay(true)?;
+            Ok(TokioIo(tcp))
+        }
+    }
+
+    fn set_nodelay(tcp: &Self::Tcp) -> io::Result<()> {
+        tcp.0.set_nodelay(true)
+    }
+}
+
+fn sleep(after: Duration) -> adapter_core::Task {
+    Box::pin(tokio::time::sleep(after))
+}
+
+/// A tokio `AsyncRead + AsyncWrite` transport as the adapter core's
+/// [`Io`](adapter_core::Io).
+#[derive(Debug)]
+pub struct TokioIo<S>(pub S);
+
+impl<S> TokioIo<S> {
+    /// Wraps a transport.
+    pub fn new(io: S) -> Self {
+        Self(io)
+    }
+
+    /// The transport.
+    pub fn into_inner(self) -> S {
+        self.0
+    }
+}
+
+impl<S> adapter_core::Io for TokioIo<S>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    type Inner = S;
+
+    fn get_ref(&self) -> &S {
+        &self.0
+    }
+
+    fn get_mut(&mut self) -> &mut S {
+        &mut self.0
+    }
+
+    fn poll_read_buf(
+        &mut self,
+        cx: &mut Context<'_>,
+        buf: &mut BytesMut,
+        limit: usize,
+    ) -> Poll<io::Result<usize>> {
+        buf.reserve(limit);
+        // Reads into the spare capacity without zeroing it first.
+        tokio_util::io::poll_read_buf(Pin::new(&mut self.0), cx, &mut buf.limit(limit))
+    }
+
+    fn poll_read(&mut self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+        let mut buf = ReadBuf::new(buf);
+        match Pin::new(&mut self.0).poll_read(cx, &mut buf) {
+            Poll::Ready(Ok(())) => Poll::Ready(Ok(buf.filled().len())),
+            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+
+    fn poll_write(&mut self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.0).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        &mut self,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.0).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.0.is_write_vectored()
+    }
+
+    fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.0).poll_flush(cx)
+    }
+
+    fn poll_shutdown(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.0).poll_shutdown(cx)
+    }
+}
+
+/// Accepts a WebSocket connection on `io` with the default options and no
+/// subprotocol; see [`adapter_core::accept_with`].
+pub async fn accept<S>(io: S) -> Result<WebSocketStream<S>, Error>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    accept_with(io, AcceptOptions::default()).await
+}
+
+/// Accepts a WebSocket connection on `io`: reads and validates the upgrade
+/// request and answers it (a bad one with its HTTP error); see
+/// [`adapter_core::accept_with`].
+pub async fn accept_with<S>(io: S, options: AcceptOptions) -> Result<WebSocketStream<S>, Error>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    adapter_core::accept_with(TokioIo(io), options.timer(sleep)).await
+}
+
+/// Opens a WebSocket connection on `io` with the default options; see
+/// [`adapter_core::connect_with`].
+pub async fn connect<S>(
+    io: S,
+    request: ClientRequest,
+) -> Result<(WebSocketStream<S>, Response), Error>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    connect_with(io, request, ConnectOptions::default()).await
+}
+
+/// Opens a WebSocket connection on `io` with `options`; see
+/// [`adapter_core::connect_with`].
+pub async fn connect_with<S>(
+    io: S,
+    request: ClientRequest,
+    options: ConnectOptions,
+) -> Result<(WebSocketStream<S>, Response), Error>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    adapter_core::connect_with(TokioIo(io), request, options.timer(sleep)).await
+}
+
+/// Connects to a plain `ws://host[:port][/path][?query]` URL over TCP with
+/// the default options (IPv6 literal hosts in brackets: `ws://[::1]:9001/`).
+pub async fn connect_url(
+    url: &str,
+) -> Result<(WebSocketStream<tokio::net::TcpStream>, Response), Error> {
+    connect_url_with(url, ConnectOptions::default()).await
+}
+
+/// Connects to a plain `ws://` URL over TCP with `options`.
+pub async fn connect_url_with(
+    url: &str,
+    options: ConnectOptions,
+) -> Result<(WebSocketStream<tokio::net::TcpStream>, Response), Error> {
+    adapter_core::connect_url_with::<Tokio>(url, options.timer(sleep)).await
+}

@@ -4,10 +4,10 @@
 use std::future::Future;
 use std::time::Duration;
 
+use adapter_tokio::ws_proto::frame::{FrameHeader, OpCode};
+use adapter_tokio::ws_proto::mask::apply_mask;
 use bytes::BytesMut;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use ws_proto::frame::{FrameHeader, OpCode};
-use ws_proto::mask::apply_mask;
 
 /// Every test step is bounded by this: a hang fails the test, never the run.
 pub(crate) const LIMIT: Duration = Duration::from_secs(20);

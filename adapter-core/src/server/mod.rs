@@ -1,6 +1,8 @@
-//! A server that mounts WebSocket and SockJS endpoints on one listener.
+//! A server that mounts WebSocket and SockJS endpoints on one listener,
+//! over any [`Runtime`]. The adapters name it for their runtime
+//! (`adapter_tokio::server::Server` is `Server<Tokio>`); with tokio:
 //!
-//! ```no_run
+//! ```ignore
 //! use adapter_tokio::server::{Server, SockJsEndpoint, WebSocketEndpoint};
 //! use futures_util::StreamExt;
 //!
@@ -27,15 +29,19 @@
 //! ```
 
 use std::collections::HashMap;
+use std::future::{poll_fn, Future as _};
 use std::io;
-use std::net::SocketAddr;
+use std::marker::PhantomData;
+use std::net::{SocketAddr, ToSocketAddrs};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::Duration;
 
 use bytes::Bytes;
-use tokio::net::{TcpListener, ToSocketAddrs};
-use tokio::sync::{watch, Semaphore};
+
+use crate::runtime::{timeout, Runtime};
+use crate::sync::{Connections, Stop};
 
 mod conn;
 mod endpoint;
@@ -96,7 +102,7 @@ pub(crate) struct Shared {
     /// Longest prefix first.
     pub(crate) sockjs: Vec<Arc<SockJsHub>>,
     pub(crate) pages: HashMap<String, Page>,
-    pub(crate) stop: watch::Receiver<bool>,
+    pub(crate) stop: Arc<Stop>,
     ids: Arc<AtomicU64>,
 }
 
@@ -140,16 +146,28 @@ impl From<BuildError> for io::Error {
 }
 
 /// Builds a [`Server`]: endpoints at paths, and the HTTP options.
-#[derive(Default)]
 #[must_use]
-pub struct ServerBuilder {
+pub struct ServerBuilder<R> {
     sockjs: Vec<(String, SockJsEndpoint)>,
     websockets: Vec<(String, WebSocketEndpoint)>,
     pages: HashMap<String, Page>,
     options: Options,
+    runtime: PhantomData<fn() -> R>,
 }
 
-impl ServerBuilder {
+impl<R> Default for ServerBuilder<R> {
+    fn default() -> Self {
+        Self {
+            sockjs: Vec::new(),
+            websockets: Vec::new(),
+            pages: HashMap::new(),
+            options: Options::default(),
+            runtime: PhantomData,
+        }
+    }
+}
+
+impl<R: Runtime> ServerBuilder<R> {
     /// Mounts a SockJS endpoint at `prefix` (e.g. `/echo`): the prefix and
     /// every SockJS URL under it.
     pub fn sockjs(mut self, prefix: &str, endpoint: SockJsEndpoint) -> Self {
@@ -209,23 +227,30 @@ impl ServerBuilder {
         self
     }
 
-    /// Binds a listener and builds the server.
-    pub async fn bind(self, addr: impl ToSocketAddrs) -> Result<Server, BuildError> {
-        let listener = TcpListener::bind(addr).await?;
-        self.listener(listener)
+    /// Binds a listener (to the first of `addr`'s addresses that can be
+    /// bound) and builds the server.
+    pub async fn bind(self, addr: impl ToSocketAddrs) -> Result<Server<R>, BuildError> {
+        let mut last = io::Error::new(io::ErrorKind::InvalidInput, "no address to bind");
+        for addr in addr.to_socket_addrs()? {
+            match R::bind(addr).await {
+                Ok(listener) => return self.listener(listener),
+                Err(e) => last = e,
+            }
+        }
+        Err(BuildError::Io(last))
     }
 
     /// Builds the server on a bound listener.
-    pub fn listener(self, listener: TcpListener) -> Result<Server, BuildError> {
+    pub fn listener(self, listener: R::Listener) -> Result<Server<R>, BuildError> {
         let ids = Arc::new(AtomicU64::new(1));
-        let (stop_tx, stop) = watch::channel(false);
+        let stop = Arc::new(Stop::default());
         let mut sockjs = Vec::new();
         let mut seen = std::collections::HashSet::new();
         for (prefix, endpoint) in self.sockjs {
             if !seen.insert(prefix.clone()) {
                 return Err(BuildError::Duplicate(prefix));
             }
-            let hub = SockJsHub::new(&prefix, endpoint, Arc::clone(&ids))
+            let hub = SockJsHub::new::<R>(&prefix, endpoint, Arc::clone(&ids))
                 .map_err(|error| BuildError::Config { prefix, error })?;
             sockjs.push(hub);
         }
@@ -249,23 +274,21 @@ impl ServerBuilder {
                 stop,
                 ids,
             }),
-            stop: Arc::new(stop_tx),
         })
     }
 }
 
 /// A WebSocket and SockJS server on one listener. Run it with
 /// [`serve`](Self::serve); stop it with a [`ServerHandle`].
-pub struct Server {
-    listener: TcpListener,
+pub struct Server<R: Runtime> {
+    listener: R::Listener,
     shared: Arc<Shared>,
-    stop: Arc<watch::Sender<bool>>,
 }
 
-impl std::fmt::Debug for Server {
+impl<R: Runtime> std::fmt::Debug for Server<R> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Server")
-            .field("local_addr", &self.listener.local_addr().ok())
+            .field("local_addr", &R::local_addr(&self.listener).ok())
             .finish_non_exhaustive()
     }
 }
@@ -273,7 +296,6 @@ impl std::fmt::Debug for Server {
 /// Stops a running [`Server`]; cloneable.
 #[derive(Debug, Clone)]
 pub struct ServerHandle {
-    stop: Arc<watch::Sender<bool>>,
     shared: Arc<Shared>,
 }
 
@@ -290,7 +312,7 @@ impl ServerHandle {
     /// [`serve`](Server::serve) returns once every connection is done (or
     /// the shutdown timeout passed).
     pub fn shutdown(&self) {
-        self.stop.send_replace(true);
+        self.shared.stop.stop();
     }
 
     /// Sessions of the SockJS endpoints (open, or closed and not yet
@@ -304,21 +326,20 @@ impl ServerHandle {
     }
 }
 
-impl Server {
+impl<R: Runtime> Server<R> {
     /// A builder.
-    pub fn builder() -> ServerBuilder {
+    pub fn builder() -> ServerBuilder<R> {
         ServerBuilder::default()
     }
 
     /// The address the server listens on.
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.listener.local_addr()
+        R::local_addr(&self.listener)
     }
 
     /// A handle to stop the server.
     pub fn handle(&self) -> ServerHandle {
         ServerHandle {
-            stop: Arc::clone(&self.stop),
             shared: Arc::clone(&self.shared),
         }
     }
@@ -326,54 +347,65 @@ impl Server {
     /// Accepts and serves connections until a [`ServerHandle`] stops it.
     pub async fn serve(self) -> io::Result<()> {
         let shared = self.shared;
-        let limit = shared.options.max_connections;
-        let permits = Arc::new(Semaphore::new(limit));
-        let mut timers = Vec::new();
+        let connections = Connections::new(shared.options.max_connections);
         for hub in &shared.sockjs {
-            timers.push(tokio::spawn(Arc::clone(hub).run_timer(shared.stop.clone())));
+            R::spawn(Box::pin(
+                Arc::clone(hub).run_timer::<R>(Arc::clone(&shared.stop)),
+            ));
         }
-        let mut stop = shared.stop.clone();
-        tracing::info!(addr = ?self.listener.local_addr().ok(), "listening");
+        tracing::info!(addr = ?R::local_addr(&self.listener).ok(), "listening");
         loop {
-            let permit = tokio::select! {
-                permit = Arc::clone(&permits).acquire_owned() => permit.expect("never closed"),
-                _ = stop.wait_for(|&s| s) => break,
+            let permit = {
+                let mut acquire = std::pin::pin!(connections.acquire());
+                let mut stop = std::pin::pin!(shared.stop.wait());
+                let permit = poll_fn(|cx| {
+                    if stop.as_mut().poll(cx).is_ready() {
+                        return Poll::Ready(None);
+                    }
+                    acquire.as_mut().poll(cx).map(Some)
+                })
+                .await;
+                match permit {
+                    Some(permit) => permit,
+                    None => break,
+                }
             };
-            let accepted = tokio::select! {
-                accepted = self.listener.accept() => accepted,
-                _ = stop.wait_for(|&s| s) => break,
+            let accepted = {
+                let mut stop = std::pin::pin!(shared.stop.wait());
+                poll_fn(|cx| {
+                    if stop.as_mut().poll(cx).is_ready() {
+                        return Poll::Ready(None);
+                    }
+                    R::poll_accept(&self.listener, cx).map(Some)
+                })
+                .await
             };
             match accepted {
-                Ok((io, remote)) => {
+                None => break,
+                Some(Ok((io, remote))) => {
                     let shared = Arc::clone(&shared);
-                    tokio::spawn(async move {
-                        conn::serve(io, remote, shared).await;
+                    R::spawn(Box::pin(async move {
+                        conn::serve::<R>(io, remote, shared).await;
                         drop(permit);
-                    });
+                    }));
                 }
-                Err(e) => {
+                Some(Err(e)) => {
                     // Out of descriptors and the like: wait a little rather
                     // than spin.
                     tracing::warn!(error = %e, "accept failed");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    R::sleep_until(R::now() + Duration::from_millis(50)).await;
                 }
             }
         }
         drop(self.listener);
         tracing::info!("shutting down");
+        shared.stop.stop();
         for hub in &shared.sockjs {
             hub.shutdown();
         }
-        // Every connection holds a permit: having them all back means every
-        // connection is done.
-        let all = u32::try_from(limit).unwrap_or(u32::MAX);
-        let drained =
-            tokio::time::timeout(shared.options.shutdown_timeout, permits.acquire_many(all)).await;
+        let drained = timeout::<R, _>(shared.options.shutdown_timeout, connections.drained()).await;
         if drained.is_err() {
             tracing::warn!("connections still open at the end of the shutdown timeout");
-        }
-        for timer in timers {
-            timer.abort();
         }
         Ok(())
     }

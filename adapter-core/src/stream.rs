@@ -1,5 +1,5 @@
-//! [`WebSocketStream`]: a ws-proto [`Connection`] driven over any tokio
-//! `AsyncRead + AsyncWrite`.
+//! [`WebSocketStream`]: a ws-proto [`Connection`] driven over any byte
+//! stream ([`Io`]).
 //!
 //! Every poll function follows the core's drain order: decode every event
 //! the buffered input holds, write what the core queued, read more input
@@ -8,19 +8,18 @@
 
 use std::collections::VecDeque;
 use std::fmt;
-use std::future::{poll_fn, Future};
+use std::future::poll_fn;
 use std::io::{self, IoSlice};
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 use std::time::Duration;
 
-use bytes::{Buf, BufMut, Bytes, BytesMut};
+use bytes::{Buf, Bytes, BytesMut};
 use futures_core::Stream;
 use futures_sink::Sink;
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::time::Sleep;
 use ws_proto::{CloseCode, CloseFrame, CloseState, Connection, Event, Message, MessageKind, Role};
 
+use crate::runtime::{Io, Task};
 use crate::Error;
 
 /// The first read reservation, and the smallest: what an idle connection
@@ -36,13 +35,19 @@ const KEEP_BUFFER: usize = 8 * 1024;
 /// The most chunks handed to one vectored write.
 const MAX_IOV: usize = 64;
 
+/// A timer of the runtime: completes after the duration.
+pub type SleepFn = fn(Duration) -> Task;
+
 /// Settings of a stream that are not the core's.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct Settings {
+pub struct Settings {
     /// How long to wait for the transport to end after the close handshake.
     pub(crate) close_timeout: Duration,
     /// Queued output at which [`Sink::poll_ready`] waits for the transport.
     pub(crate) write_buffer_size: usize,
+    /// The runtime's timer, for the close timeout (without one, a closed
+    /// stream does not wait for the peer's end of file).
+    pub(crate) sleep: Option<SleepFn>,
 }
 
 impl Default for Settings {
@@ -50,6 +55,17 @@ impl Default for Settings {
         Self {
             close_timeout: Duration::from_secs(5),
             write_buffer_size: 128 * 1024,
+            sleep: None,
+        }
+    }
+}
+
+impl Settings {
+    /// The default settings with the runtime's timer.
+    pub fn with_timer(sleep: SleepFn) -> Self {
+        Self {
+            sleep: Some(sleep),
+            ..Self::default()
         }
     }
 }
@@ -89,7 +105,7 @@ impl Default for Settings {
 /// reads until the peer's end of file, bounded by the same timeout, so that
 /// unread input never turns the close into a reset. The close handshake
 /// itself (waiting for the peer's close frame) is not bounded here: wrap the
-/// reads in [`tokio::time::timeout`] if the peer may never answer.
+/// reads in a timeout if the peer may never answer.
 ///
 /// # Cancel safety
 ///
@@ -118,7 +134,7 @@ pub struct WebSocketStream<S> {
     /// The write half of the transport was shut down.
     shutdown: bool,
     /// The deadline for the peer's end of file, once the close handshake is over.
-    linger: Option<Pin<Box<Sleep>>>,
+    linger: Option<Task>,
     /// Nothing more will be read.
     done: bool,
     /// An error to return once the transport is closed.
@@ -142,12 +158,13 @@ impl<S> fmt::Debug for WebSocketStream<S> {
 
 impl<S> WebSocketStream<S>
 where
-    S: AsyncRead + AsyncWrite + Unpin,
+    S: Io,
 {
     /// Wraps a connection whose opening handshake is done: `conn` must
-    /// already hold any bytes that followed the handshake.
-    pub fn from_connection(io: S, conn: Connection) -> Self {
-        Self::new(io, conn, Settings::default())
+    /// already hold any bytes that followed the handshake. `settings`
+    /// carries the runtime's timer (adapters fill it in).
+    pub fn from_connection(io: S, conn: Connection, settings: Settings) -> Self {
+        Self::new(io, conn, settings)
     }
 
     pub(crate) fn new(io: S, conn: Connection, settings: Settings) -> Self {
@@ -189,13 +206,13 @@ where
     }
 
     /// The transport.
-    pub fn get_ref(&self) -> &S {
-        &self.io
+    pub fn get_ref(&self) -> &S::Inner {
+        self.io.get_ref()
     }
 
     /// The transport. Reading from or writing to it corrupts the stream.
-    pub fn get_mut(&mut self) -> &mut S {
-        &mut self.io
+    pub fn get_mut(&mut self) -> &mut S::Inner {
+        self.io.get_mut()
     }
 
     /// Sets how long to wait for the peer to end the transport after the
@@ -321,12 +338,7 @@ where
         if buf.len() + want > KEEP_BUFFER {
             self.big_buffer = true;
         }
-        buf.reserve(want);
-        let n = ready!(tokio_util::io::poll_read_buf(
-            Pin::new(&mut self.io),
-            cx,
-            &mut BufMut::limit(buf, cap),
-        ))?;
+        let n = ready!(self.io.poll_read_buf(cx, buf, want))?;
         self.bytes_read += n as u64;
         if n == 0 {
             self.read_eof = true;
@@ -345,23 +357,20 @@ where
     fn poll_close_transport(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         let server = self.conn.role() == Role::Server;
         if server && !self.shutdown {
-            let _ = ready!(Pin::new(&mut self.io).poll_shutdown(cx));
+            let _ = ready!(self.io.poll_shutdown(cx));
             self.shutdown = true;
         }
-        if !self.read_eof {
+        if let (false, Some(sleep)) = (self.read_eof, self.settings.sleep) {
             let timeout = self.settings.close_timeout;
-            let linger = self
-                .linger
-                .get_or_insert_with(|| Box::pin(tokio::time::sleep(timeout)));
+            let linger = self.linger.get_or_insert_with(|| sleep(timeout));
             let mut scratch = [0u8; 512];
             loop {
                 if linger.as_mut().poll(cx).is_ready() {
                     break;
                 }
-                let mut buf = ReadBuf::new(&mut scratch);
-                match ready!(Pin::new(&mut self.io).poll_read(cx, &mut buf)) {
-                    Ok(()) if !buf.filled().is_empty() => {}
-                    Ok(()) | Err(_) => {
+                match ready!(self.io.poll_read(cx, &mut scratch)) {
+                    Ok(n) if n > 0 => {}
+                    Ok(_) | Err(_) => {
                         self.read_eof = true;
                         break;
                     }
@@ -370,7 +379,7 @@ where
             self.linger = None;
         }
         if !self.shutdown {
-            let _ = ready!(Pin::new(&mut self.io).poll_shutdown(cx));
+            let _ = ready!(self.io.poll_shutdown(cx));
             self.shutdown = true;
         }
         Poll::Ready(())
@@ -444,7 +453,7 @@ where
     pub(crate) fn poll_flush_out(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         ready!(self.poll_write_out(cx))?;
         if self.unflushed {
-            ready!(Pin::new(&mut self.io).poll_flush(cx))?;
+            ready!(self.io.poll_flush(cx))?;
             self.unflushed = false;
         }
         Poll::Ready(Ok(()))
@@ -469,7 +478,7 @@ where
             let Some(first) = self.out.front() else {
                 return Poll::Ready(Ok(()));
             };
-            let io = Pin::new(&mut self.io);
+            let io = &mut self.io;
             let n = if self.out.len() > 1 && io.is_write_vectored() {
                 let mut slices = [IoSlice::new(&[]); MAX_IOV];
                 for (slice, chunk) in slices.iter_mut().zip(&self.out) {
@@ -503,7 +512,7 @@ where
 
 impl<S> Stream for WebSocketStream<S>
 where
-    S: AsyncRead + AsyncWrite + Unpin,
+    S: Io,
 {
     type Item = Result<Message, Error>;
 
@@ -526,7 +535,7 @@ where
 
 impl<S> Sink<Message> for WebSocketStream<S>
 where
-    S: AsyncRead + AsyncWrite + Unpin,
+    S: Io,
 {
     type Error = Error;
 

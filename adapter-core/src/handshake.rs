@@ -7,17 +7,18 @@
 
 use std::io;
 
-use bytes::{BufMut, BytesMut};
+use std::future::poll_fn;
+
+use bytes::BytesMut;
 use rand::rngs::StdRng;
 use rand::{RngCore, SeedableRng};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::net::TcpStream;
 use ws_proto::handshake::{
     ClientHandshake, ClientRequest, HandshakeError, Response, ServerHandshake,
 };
 use ws_proto::Connection;
 
 use crate::options::{AcceptOptions, ConnectOptions};
+use crate::runtime::{shutdown, write_all, Io, Runtime};
 use crate::url::WsUrl;
 use crate::{Error, WebSocketStream};
 
@@ -28,7 +29,7 @@ const HEAD_READ: usize = 4096;
 /// subprotocol.
 pub async fn accept<S>(io: S) -> Result<WebSocketStream<S>, Error>
 where
-    S: AsyncRead + AsyncWrite + Unpin,
+    S: Io,
 {
     accept_with(io, AcceptOptions::default()).await
 }
@@ -43,7 +44,7 @@ where
 /// 431), the transport is shut down, and [`Error::Handshake`] is returned.
 pub async fn accept_with<S>(mut io: S, options: AcceptOptions) -> Result<WebSocketStream<S>, Error>
 where
-    S: AsyncRead + AsyncWrite + Unpin,
+    S: Io,
 {
     let mut handshake = ServerHandshake::new(options.limits);
     let mut scratch = BytesMut::new();
@@ -65,8 +66,7 @@ where
         .as_ref()
         .and_then(|choose| choose(&upgrade));
     let response = upgrade.accept(protocol.as_deref(), &[])?;
-    io.write_all(&response).await?;
-    io.flush().await?;
+    write_all(&mut io, &response).await?;
     let mut conn = Connection::server(options.config);
     conn.receive(upgrade.trailing());
     Ok(WebSocketStream::new(io, conn, options.settings))
@@ -74,28 +74,18 @@ where
 
 /// Writes the refusal and shuts the transport down, best-effort: the
 /// handshake error is what the caller gets either way.
-async fn reject<S>(io: &mut S, error: &HandshakeError)
-where
-    S: AsyncWrite + Unpin,
-{
-    if io.write_all(&error.response()).await.is_ok() {
-        let _ = io.flush().await;
-        let _ = io.shutdown().await;
+async fn reject<S: Io>(io: &mut S, error: &HandshakeError) {
+    if write_all(io, &error.response()).await.is_ok() {
+        let _ = shutdown(io).await;
     }
 }
 
 /// Reads at most `cap` bytes (and at most [`HEAD_READ`]) into `scratch`,
 /// replacing what it held. End of file is an error: the head is incomplete.
-async fn read_some<S>(io: &mut S, scratch: &mut BytesMut, cap: usize) -> Result<(), Error>
-where
-    S: AsyncRead + Unpin,
-{
+async fn read_some<S: Io>(io: &mut S, scratch: &mut BytesMut, cap: usize) -> Result<(), Error> {
     scratch.clear();
     let limit = cap.min(HEAD_READ);
-    scratch.reserve(limit);
-    let n = io
-        .read_buf(&mut BufMut::limit(&mut *scratch, limit))
-        .await?;
+    let n = poll_fn(|cx| io.poll_read_buf(cx, scratch, limit)).await?;
     if n == 0 {
         return Err(io::Error::new(
             io::ErrorKind::UnexpectedEof,
@@ -114,7 +104,7 @@ pub async fn connect<S>(
     request: ClientRequest,
 ) -> Result<(WebSocketStream<S>, Response), Error>
 where
-    S: AsyncRead + AsyncWrite + Unpin,
+    S: Io,
 {
     connect_with(io, request, ConnectOptions::default()).await
 }
@@ -129,14 +119,13 @@ pub async fn connect_with<S>(
     options: ConnectOptions,
 ) -> Result<(WebSocketStream<S>, Response), Error>
 where
-    S: AsyncRead + AsyncWrite + Unpin,
+    S: Io,
 {
     let mut rng = StdRng::try_from_os_rng().map_err(io::Error::other)?;
     let mut key = [0u8; 16];
     rng.fill_bytes(&mut key);
     let mut handshake = ClientHandshake::new(&request, key, options.limits)?;
-    io.write_all(handshake.request()).await?;
-    io.flush().await?;
+    write_all(&mut io, handshake.request()).await?;
     let mut scratch = BytesMut::new();
     let response = loop {
         if let Some(response) = handshake.poll_response()? {
@@ -154,19 +143,20 @@ where
 /// Connects to a plain `ws://host[:port][/path][?query]` URL over TCP
 /// (TLS is not supported here) with the default options. IPv6 literal
 /// hosts go in brackets: `ws://[::1]:9001/`.
-pub async fn connect_url(url: &str) -> Result<(WebSocketStream<TcpStream>, Response), Error> {
-    connect_url_with(url, ConnectOptions::default()).await
+pub async fn connect_url<R: Runtime>(
+    url: &str,
+) -> Result<(WebSocketStream<R::Tcp>, Response), Error> {
+    connect_url_with::<R>(url, ConnectOptions::default()).await
 }
 
 /// Connects to a plain `ws://` URL over TCP with `options`; see
 /// [`connect_url`].
-pub async fn connect_url_with(
+pub async fn connect_url_with<R: Runtime>(
     url: &str,
     options: ConnectOptions,
-) -> Result<(WebSocketStream<TcpStream>, Response), Error> {
+) -> Result<(WebSocketStream<R::Tcp>, Response), Error> {
     let url = WsUrl::parse(url)?;
-    let tcp = TcpStream::connect((url.host.as_str(), url.port)).await?;
-    tcp.set_nodelay(true)?;
+    let tcp = R::connect(&url.host, url.port).await?;
     connect_with(
         tcp,
         ClientRequest::new(url.host_header, url.target),

@@ -7,7 +7,7 @@ use std::time::Duration;
 use ws_proto::handshake::{Limits, UpgradeRequest};
 use ws_proto::Config;
 
-use crate::stream::Settings;
+use crate::stream::{Settings, SleepFn};
 
 /// Picks the subprotocol to answer an upgrade request with.
 type ProtocolChooser = dyn Fn(&UpgradeRequest) -> Option<String> + Send + Sync;
@@ -43,6 +43,14 @@ impl fmt::Debug for AcceptOptions {
 }
 
 impl AcceptOptions {
+    /// The runtime's timer, for the close timeout. Adapters set it; set it
+    /// only when driving the core over a runtime of your own.
+    #[must_use]
+    pub fn timer(mut self, sleep: SleepFn) -> Self {
+        self.settings.sleep = Some(sleep);
+        self
+    }
+
     /// The connection's limits and behaviour switches.
     #[must_use]
     pub fn config(mut self, config: Config) -> Self {
@@ -121,6 +129,14 @@ pub struct ConnectOptions {
 }
 
 impl ConnectOptions {
+    /// The runtime's timer, for the close timeout. Adapters set it; set it
+    /// only when driving the core over a runtime of your own.
+    #[must_use]
+    pub fn timer(mut self, sleep: SleepFn) -> Self {
+        self.settings.sleep = Some(sleep);
+        self
+    }
+
     /// The connection's limits and behaviour switches.
     #[must_use]
     pub fn config(mut self, config: Config) -> Self {

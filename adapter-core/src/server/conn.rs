@@ -1,19 +1,15 @@
 //! One TCP connection: HTTP/1.1 requests read through `http-proto`, routed
 //! to an endpoint, answered; a WebSocket upgrade hands the connection over.
 
-use std::future::poll_fn;
-use std::io;
+use std::future::{poll_fn, Future as _};
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::task::{ready, Context, Poll};
+use std::task::{Context, Poll};
 use std::time::{Duration, SystemTime};
 
 use bytes::{Bytes, BytesMut};
 use http_proto::{encode_chunk, encode_head, encode_last_chunk, Framing, ServerConn};
 use sockjs_proto::{Answer, ReceiverId, RequestSession};
-use tokio::io::AsyncWriteExt as _;
-use tokio::net::TcpStream;
-use tokio::time::{timeout, timeout_at, Instant};
 use tracing::Instrument as _;
 use ws_proto::handshake::UpgradeRequest;
 
@@ -23,6 +19,7 @@ use super::session::{
 };
 use super::sockjs::{OpenContext, SockJsHub};
 use super::{websocket, Shared};
+use crate::runtime::{self, timeout, Io, Runtime};
 use crate::stream::{Settings, WebSocketStream};
 
 /// The most bytes taken from the socket in one read.
@@ -35,16 +32,17 @@ enum Next {
 }
 
 /// Serves requests on `io` until the client or the server closes it.
-pub(crate) async fn serve(mut io: TcpStream, remote: SocketAddr, shared: Arc<Shared>) {
-    let _ = io.set_nodelay(true);
+pub(crate) async fn serve<R: Runtime>(mut io: R::Tcp, remote: SocketAddr, shared: Arc<Shared>) {
+    let _ = R::set_nodelay(&io);
     let mut http = ServerConn::new(shared.options.limits);
     loop {
-        let req = match read_request(&mut io, &mut http, &shared).await {
+        let req = match read_request::<R>(&mut io, &mut http, &shared).await {
             Ok(Some(req)) => req,
             Ok(None) => return,
             Err(response) => {
-                let _ = timeout(shared.options.request_timeout, io.write_all(&response)).await;
-                let _ = io.shutdown().await;
+                let limit = shared.options.request_timeout;
+                let _ = timeout::<R, _>(limit, runtime::write_all(&mut io, &response)).await;
+                let _ = runtime::shutdown(&mut io).await;
                 return;
             }
         };
@@ -52,14 +50,14 @@ pub(crate) async fn serve(mut io: TcpStream, remote: SocketAddr, shared: Arc<Sha
         tracing::trace!(method = %req.method, target = %req.target, "request");
         let next = if let Some(endpoint) = shared.websockets.get(&path) {
             if req.upgrade {
-                return upgrade_websocket(io, http, req, remote, Arc::clone(endpoint), shared)
+                return upgrade_websocket::<R>(io, http, req, remote, Arc::clone(endpoint), shared)
                     .await;
             }
             let response = ws_refusal(&req);
-            write_all(&mut io, &response, &shared).await
+            write_all::<R>(&mut io, &response, &shared).await
         } else if let Some(hub) = shared.sockjs_for(&path) {
             let hub = Arc::clone(hub);
-            sockjs(&mut io, &mut http, req, remote, &hub, &shared).await
+            sockjs::<R>(&mut io, &mut http, req, remote, &hub, &shared).await
         } else {
             if req.upgrade {
                 http.decline_upgrade();
@@ -89,15 +87,15 @@ pub(crate) async fn serve(mut io: TcpStream, remote: SocketAddr, shared: Arc<Sha
             if !head_only {
                 out.extend_from_slice(&body);
             }
-            match write_all(&mut io, &out, &shared).await {
+            match write_all::<R>(&mut io, &out, &shared).await {
                 Next::KeepAlive if req.keep_alive => Next::KeepAlive,
                 _ => Next::Close,
             }
         };
         match next {
-            Next::KeepAlive if !*shared.stop.borrow() => {}
+            Next::KeepAlive if !shared.stop.is_stopped() => {}
             _ => {
-                let _ = io.shutdown().await;
+                let _ = runtime::shutdown(&mut io).await;
                 return;
             }
         }
@@ -107,14 +105,13 @@ pub(crate) async fn serve(mut io: TcpStream, remote: SocketAddr, shared: Arc<Sha
 /// Reads the next request: `Ok(None)` when the client closed or stayed idle
 /// past the keep-alive timeout (or the server is stopping), `Err` with the
 /// response to write when the request is bad or too slow.
-async fn read_request(
-    io: &mut TcpStream,
+async fn read_request<R: Runtime>(
+    io: &mut R::Tcp,
     http: &mut ServerConn,
     shared: &Shared,
 ) -> Result<Option<http_proto::Request>, Vec<u8>> {
     let options = &shared.options;
-    let mut started = (http.buffered() > 0).then(Instant::now);
-    let mut stop = shared.stop.clone();
+    let mut started = (http.buffered() > 0).then(R::now);
     loop {
         match http.poll_request() {
             Ok(Some(req)) => return Ok(Some(req)),
@@ -124,38 +121,65 @@ async fn read_request(
                 return Err(e.response());
             }
         }
-        if http.poll_continue() && io.write_all(http_proto::CONTINUE_100).await.is_err() {
+        if http.poll_continue()
+            && runtime::write_all(io, http_proto::CONTINUE_100)
+                .await
+                .is_err()
+        {
             return Ok(None);
         }
         let deadline = match started {
             Some(at) => at + options.request_timeout,
-            None => Instant::now() + options.keep_alive_timeout,
+            None => R::now() + options.keep_alive_timeout,
         };
-        let readable = async {
-            tokio::select! {
-                r = timeout_at(deadline, io.readable()) => Some(r),
-                _ = stop.wait_for(|&s| s), if started.is_none() => None,
+        let idle = started.is_none();
+        let mut sleep = std::pin::pin!(R::sleep_until(deadline));
+        let mut stop = std::pin::pin!(shared.stop.wait());
+        let read = poll_fn(|cx| {
+            if idle && stop.as_mut().poll(cx).is_ready() {
+                return Poll::Ready(Read::Gone);
             }
-        };
-        match readable.await {
-            None | Some(Ok(Err(_))) => return Ok(None),
-            Some(Err(_elapsed)) if started.is_some() => {
+            if let Poll::Ready(read) = poll_receive(io, http, cx) {
+                return Poll::Ready(read);
+            }
+            sleep.as_mut().poll(cx).map(|()| Read::TimedOut)
+        })
+        .await;
+        match read {
+            Read::Data => {
+                started.get_or_insert_with(R::now);
+            }
+            Read::Gone => return Ok(None),
+            Read::TimedOut if idle => return Ok(None),
+            Read::TimedOut => {
                 tracing::debug!("request not complete within the time limit");
                 return Err(request_timeout());
             }
-            Some(Err(_elapsed)) => return Ok(None),
-            Some(Ok(Ok(()))) => {}
         }
-        let cap = http.receive_capacity().clamp(1, READ_CHUNK);
-        let mut buf = [0u8; READ_CHUNK];
-        match io.try_read(&mut buf[..cap]) {
-            Ok(0) => return Ok(None),
-            Ok(n) => {
-                started.get_or_insert_with(Instant::now);
-                http.receive(&buf[..n]);
-            }
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-            Err(_) => return Ok(None),
+    }
+}
+
+/// What a read gave.
+enum Read {
+    /// Bytes, handed to the request reader.
+    Data,
+    /// End of stream, an error, or the server stopping.
+    Gone,
+    /// The deadline passed.
+    TimedOut,
+}
+
+/// Reads once into the request reader (as much as it takes; at least one
+/// byte, so that a full buffer surfaces as its typed error).
+fn poll_receive<S: Io>(io: &mut S, http: &mut ServerConn, cx: &mut Context<'_>) -> Poll<Read> {
+    let cap = http.receive_capacity().clamp(1, READ_CHUNK);
+    let mut buf = [0u8; READ_CHUNK];
+    match io.poll_read(cx, &mut buf[..cap]) {
+        Poll::Pending => Poll::Pending,
+        Poll::Ready(Ok(0) | Err(_)) => Poll::Ready(Read::Gone),
+        Poll::Ready(Ok(n)) => {
+            http.receive(&buf[..n]);
+            Poll::Ready(Read::Data)
         }
     }
 }
@@ -177,16 +201,20 @@ fn request_timeout() -> Vec<u8> {
 }
 
 /// Writes `data` within the send time limit of the server.
-async fn write_all(io: &mut TcpStream, data: &[u8], shared: &Shared) -> Next {
-    match timeout(shared.options.request_timeout, io.write_all(data)).await {
-        Ok(Ok(())) => Next::KeepAlive,
-        _ => Next::Close,
+async fn write_all<R: Runtime>(io: &mut R::Tcp, data: &[u8], shared: &Shared) -> Next {
+    if write_within::<R>(io, data, shared.options.request_timeout).await {
+        Next::KeepAlive
+    } else {
+        Next::Close
     }
 }
 
 /// Writes `data` within `limit`; `false` when the client did not take it.
-async fn write_within(io: &mut TcpStream, data: &[u8], limit: Duration) -> bool {
-    matches!(timeout(limit, io.write_all(data)).await, Ok(Ok(())))
+async fn write_within<R: Runtime>(io: &mut R::Tcp, data: &[u8], limit: Duration) -> bool {
+    matches!(
+        timeout::<R, _>(limit, runtime::write_all(io, data)).await,
+        Ok(Ok(()))
+    )
 }
 
 fn handshake_request(req: &http_proto::Request, remote: SocketAddr) -> HandshakeRequest {
@@ -269,8 +297,8 @@ fn ws_request(req: &http_proto::Request) -> ws_proto::handshake::Request {
     }
 }
 
-async fn upgrade_websocket(
-    mut io: TcpStream,
+async fn upgrade_websocket<R: Runtime>(
+    mut io: R::Tcp,
     http: ServerConn,
     req: http_proto::Request,
     remote: SocketAddr,
@@ -281,7 +309,7 @@ async fn upgrade_websocket(
         Ok(upgrade) => upgrade,
         Err(e) => {
             tracing::debug!(error = %e, "upgrade refused");
-            let _ = write_all(&mut io, &e.response(), &shared).await;
+            let _ = write_all::<R>(&mut io, &e.response(), &shared).await;
             return;
         }
     };
@@ -306,14 +334,14 @@ async fn upgrade_websocket(
         .allows(origin.as_deref(), host.as_deref())
     {
         let response = refuse(Rejection::new(403));
-        let _ = write_all(&mut io, &response, &shared).await;
+        let _ = write_all::<R>(&mut io, &response, &shared).await;
         return;
     }
     let attributes = match run_before(interceptors, &hreq) {
         Ok(attributes) => attributes,
         Err(rejection) => {
             let response = refuse(rejection);
-            let _ = write_all(&mut io, &response, &shared).await;
+            let _ = write_all::<R>(&mut io, &response, &shared).await;
             return;
         }
     };
@@ -324,10 +352,10 @@ async fn upgrade_websocket(
         .cloned();
     let Ok(head) = upgrade.accept(protocol.as_deref(), &[]) else {
         let response = refuse(Rejection::new(500));
-        let _ = write_all(&mut io, &response, &shared).await;
+        let _ = write_all::<R>(&mut io, &response, &shared).await;
         return;
     };
-    if let Next::Close = write_all(&mut io, &head, &shared).await {
+    if let Next::Close = write_all::<R>(&mut io, &head, &shared).await {
         run_after(interceptors, &hreq, HandshakeOutcome::Refused(101));
         return;
     }
@@ -364,9 +392,11 @@ async fn upgrade_websocket(
         remote = %remote,
     );
     tracing::debug!(parent: &span, path = %session.path(), "session opened");
-    tokio::spawn((endpoint.common.handler)(session).instrument(span.clone()));
+    R::spawn(Box::pin(
+        (endpoint.common.handler)(session).instrument(span.clone()),
+    ));
     let ws = WebSocketStream::new(io, conn, Settings::default());
-    websocket::drive(ws, &endpoint, inbox, outbox, shared.stop.clone())
+    websocket::drive::<_, R>(ws, &endpoint, inbox, outbox, Arc::clone(&shared.stop))
         .instrument(span)
         .await;
 }
@@ -438,8 +468,8 @@ fn encode_response(
     }
 }
 
-async fn sockjs(
-    io: &mut TcpStream,
+async fn sockjs<R: Runtime>(
+    io: &mut R::Tcp,
     http: &mut ServerConn,
     req: http_proto::Request,
     remote: SocketAddr,
@@ -468,7 +498,7 @@ async fn sockjs(
                     HandshakeOutcome::Refused(rejection.status),
                 );
                 let out = rejection_response(&rejection, version, keep_alive);
-                return write_all(io, &out, shared).await;
+                return write_all::<R>(io, &out, shared).await;
             }
         }
     }
@@ -500,25 +530,25 @@ async fn sockjs(
         Answer::Response(res) => {
             let mut out = BytesMut::new();
             encode_response(&res, version, keep_alive, &mut out);
-            match write_all(io, &out, shared).await {
+            match write_all::<R>(io, &out, shared).await {
                 Next::KeepAlive if keep_alive => Next::KeepAlive,
                 _ => Next::Close,
             }
         }
         Answer::Stream { receiver, response } => {
-            stream(
+            stream::<R>(
                 io, http, hub, receiver, &response, version, keep_alive, limit,
             )
             .await
         }
         Answer::Poll { receiver, response } => {
-            long_poll(
+            long_poll::<R>(
                 io, http, hub, receiver, response, version, keep_alive, limit,
             )
             .await
         }
         Answer::Upgrade { receiver, response } => {
-            sockjs_websocket(io, http, hub, receiver, &response, handled.inbox, limit).await;
+            sockjs_websocket::<R>(io, http, hub, receiver, &response, handled.inbox, limit).await;
             Next::Close
         }
     }
@@ -534,47 +564,37 @@ enum Pulled {
 /// Waits for the receiver's next output, watching the socket for the
 /// client going away meanwhile (bytes it sends are kept for the next
 /// request, as far as the request buffer takes them).
-async fn pull(
-    io: &mut TcpStream,
+async fn pull<S: Io>(
+    io: &mut S,
     http: &mut ServerConn,
     hub: &SockJsHub,
     receiver: ReceiverId,
 ) -> Pulled {
     poll_fn(|cx| {
-        if let Poll::Ready(gone) = poll_client(io, http, cx) {
-            if gone {
-                return Poll::Ready(Pulled::Gone);
-            }
+        if poll_client(io, http, cx).is_ready() {
+            return Poll::Ready(Pulled::Gone);
         }
         hub.poll_output(receiver, cx).map(Pulled::Output)
     })
     .await
 }
 
-/// `Ready(true)` when the client closed; `Pending` otherwise (input is
-/// buffered while there is room, and no longer watched once there is none).
-fn poll_client(io: &mut TcpStream, http: &mut ServerConn, cx: &mut Context<'_>) -> Poll<bool> {
-    loop {
-        let cap = http.receive_capacity().min(READ_CHUNK);
-        if cap == 0 {
-            return Poll::Pending;
-        }
-        if ready!(io.poll_read_ready(cx)).is_err() {
-            return Poll::Ready(true);
-        }
-        let mut buf = [0u8; READ_CHUNK];
-        match io.try_read(&mut buf[..cap]) {
-            Ok(0) => return Poll::Ready(true),
-            Ok(n) => http.receive(&buf[..n]),
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-            Err(_) => return Poll::Ready(true),
+/// `Ready` when the client closed; `Pending` otherwise (input is buffered
+/// while there is room, and no longer watched once there is none).
+fn poll_client<S: Io>(io: &mut S, http: &mut ServerConn, cx: &mut Context<'_>) -> Poll<()> {
+    while http.receive_capacity() > 0 {
+        match poll_receive(io, http, cx) {
+            Poll::Pending => return Poll::Pending,
+            Poll::Ready(Read::Data) => {}
+            Poll::Ready(_) => return Poll::Ready(()),
         }
     }
+    Poll::Pending
 }
 
 #[allow(clippy::too_many_arguments)]
-async fn stream(
-    io: &mut TcpStream,
+async fn stream<R: Runtime>(
+    io: &mut R::Tcp,
     http: &mut ServerConn,
     hub: &SockJsHub,
     receiver: ReceiverId,
@@ -610,7 +630,7 @@ async fn stream(
         }
     };
     body(&response.body, &mut out);
-    if !write_within(io, &out, limit).await {
+    if !write_within::<R>(io, &out, limit).await {
         hub.receiver_closed(receiver);
         return Next::Close;
     }
@@ -626,7 +646,7 @@ async fn stream(
                 if output.end && chunked {
                     encode_last_chunk(&mut out);
                 }
-                if !write_within(io, &out, limit).await {
+                if !write_within::<R>(io, &out, limit).await {
                     hub.receiver_closed(receiver);
                     return Next::Close;
                 }
@@ -644,8 +664,8 @@ async fn stream(
 }
 
 #[allow(clippy::too_many_arguments)]
-async fn long_poll(
-    io: &mut TcpStream,
+async fn long_poll<R: Runtime>(
+    io: &mut R::Tcp,
     http: &mut ServerConn,
     hub: &SockJsHub,
     receiver: ReceiverId,
@@ -672,7 +692,7 @@ async fn long_poll(
     response.body = body.freeze();
     let mut out = BytesMut::new();
     encode_response(&response, version, keep_alive, &mut out);
-    let written = write_within(io, &out, limit).await;
+    let written = write_within::<R>(io, &out, limit).await;
     hub.receiver_closed(receiver);
     if written && keep_alive {
         Next::KeepAlive
@@ -681,8 +701,8 @@ async fn long_poll(
     }
 }
 
-async fn sockjs_websocket(
-    io: &mut TcpStream,
+async fn sockjs_websocket<R: Runtime>(
+    io: &mut R::Tcp,
     http: &mut ServerConn,
     hub: &SockJsHub,
     receiver: ReceiverId,
@@ -690,7 +710,7 @@ async fn sockjs_websocket(
     inbox: Option<Arc<Inbox>>,
     limit: Duration,
 ) {
-    if !write_within(io, head, limit).await {
+    if !write_within::<R>(io, head, limit).await {
         hub.receiver_closed(receiver);
         return;
     }
@@ -706,26 +726,14 @@ async fn sockjs_websocket(
             }
             while !eof && inbox.as_ref().is_none_or(|i| i.poll_room(cx).is_ready()) {
                 let cap = hub.websocket_capacity(receiver).clamp(1, READ_CHUNK);
-                match io.poll_read_ready(cx) {
-                    Poll::Pending => break,
-                    Poll::Ready(Err(_)) => {
-                        eof = true;
-                        return Poll::Ready(None);
-                    }
-                    Poll::Ready(Ok(())) => {}
-                }
                 let mut buf = [0u8; READ_CHUNK];
-                match io.try_read(&mut buf[..cap]) {
-                    Ok(0) => {
+                match io.poll_read(cx, &mut buf[..cap]) {
+                    Poll::Pending => break,
+                    Poll::Ready(Ok(0) | Err(_)) => {
                         eof = true;
                         return Poll::Ready(None);
                     }
-                    Ok(n) => hub.receive_websocket(receiver, &buf[..n]),
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-                    Err(_) => {
-                        eof = true;
-                        return Poll::Ready(None);
-                    }
+                    Poll::Ready(Ok(n)) => hub.receive_websocket(receiver, &buf[..n]),
                 }
                 if let Poll::Ready(output) = hub.poll_output(receiver, cx) {
                     return Poll::Ready(Some(output));
@@ -738,26 +746,27 @@ async fn sockjs_websocket(
             hub.receive_websocket_eof(receiver);
             continue;
         };
-        if !output.data.is_empty() && !write_within(io, &output.data, limit).await {
+        if !output.data.is_empty() && !write_within::<R>(io, &output.data, limit).await {
             break;
         }
         if output.end {
-            let _ = io.shutdown().await;
+            let _ = runtime::shutdown(io).await;
             // Read (bounded) until the client's end of file, so that unread
             // input does not turn the close into a reset.
             if !eof {
-                let _ = timeout(Duration::from_secs(2), async {
-                    let mut buf = [0u8; 4096];
-                    loop {
-                        io.readable().await?;
-                        match io.try_read(&mut buf) {
-                            Ok(0) => return Ok::<_, io::Error>(()),
-                            Ok(_) => {}
-                            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-                            Err(e) => return Err(e),
+                let _ = timeout::<R, _>(
+                    Duration::from_secs(2),
+                    poll_fn(|cx| {
+                        let mut buf = [0u8; 4096];
+                        loop {
+                            match io.poll_read(cx, &mut buf) {
+                                Poll::Pending => return Poll::Pending,
+                                Poll::Ready(Ok(0) | Err(_)) => return Poll::Ready(()),
+                                Poll::Ready(Ok(_)) => {}
+                            }
                         }
-                    }
-                })
+                    }),
+                )
                 .await;
             }
             break;

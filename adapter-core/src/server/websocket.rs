@@ -2,18 +2,18 @@
 //! client, the session's inbox and its outbox.
 
 use std::future::{poll_fn, Future};
+use std::marker::PhantomData;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::sync::watch;
-use tokio::time::{sleep_until, Instant, Sleep};
 use ws_proto::{CloseCode, Event};
 
 use super::endpoint::WebSocketEndpoint;
 use super::session::{CloseStatus, Inbox, WsOutbox};
+use crate::runtime::{Io, Runtime};
+use crate::sync::Stop;
 use crate::WebSocketStream;
 
 /// How long the peer has to answer a close frame.
@@ -34,21 +34,26 @@ enum Step {
     CloseTimeout,
 }
 
-type Timer = Pin<Box<Sleep>>;
+type Timer<R> = Pin<Box<<R as Runtime>::Sleep>>;
 
-struct Driver<'a, S> {
+fn timer<R: Runtime>(after: Duration) -> Timer<R> {
+    Box::pin(R::sleep_until(R::now() + after))
+}
+
+struct Driver<'a, S, R: Runtime> {
     ws: WebSocketStream<S>,
     endpoint: &'a WebSocketEndpoint,
     inbox: Arc<Inbox>,
     outbox: Arc<WsOutbox>,
     shutdown: Pin<Box<dyn Future<Output = ()> + Send>>,
+    runtime: PhantomData<fn() -> R>,
     shutting_down: bool,
     /// A close frame was queued.
     closing: bool,
-    close_deadline: Option<Timer>,
+    close_deadline: Option<Timer<R>>,
     /// Since when the pending write has been stuck.
-    stall: Option<Timer>,
-    liveness: Option<Timer>,
+    stall: Option<Timer<R>>,
+    liveness: Option<Timer<R>>,
     /// The bytes read when the liveness timer was last armed.
     seen: u64,
     /// A liveness ping went out and nothing came since.
@@ -57,32 +62,26 @@ struct Driver<'a, S> {
 
 /// Runs a session until its connection is closed, then closes the inbox
 /// with the status the session ended with.
-pub(crate) async fn drive<S>(
+pub(crate) async fn drive<S: Io, R: Runtime>(
     ws: WebSocketStream<S>,
     endpoint: &WebSocketEndpoint,
     inbox: Arc<Inbox>,
     outbox: Arc<WsOutbox>,
-    shutdown: watch::Receiver<bool>,
-) where
-    S: AsyncRead + AsyncWrite + Unpin,
-{
-    let mut driver = Driver {
+    stop: Arc<Stop>,
+) {
+    let mut driver = Driver::<S, R> {
         seen: ws.bytes_read(),
         ws,
         endpoint,
         inbox,
         outbox,
-        shutdown: Box::pin(async move {
-            let mut shutdown = shutdown;
-            let _ = shutdown.wait_for(|&stop| stop).await;
-        }),
+        shutdown: Box::pin(async move { stop.wait().await }),
+        runtime: PhantomData,
         shutting_down: false,
         closing: false,
         close_deadline: None,
         stall: None,
-        liveness: endpoint
-            .ping_interval
-            .map(|i| Box::pin(sleep_until(Instant::now() + i))),
+        liveness: endpoint.ping_interval.map(timer::<R>),
         pinged: false,
     };
     let status = loop {
@@ -95,10 +94,7 @@ pub(crate) async fn drive<S>(
     driver.inbox.close(status);
 }
 
-impl<S> Driver<'_, S>
-where
-    S: AsyncRead + AsyncWrite + Unpin,
-{
+impl<S: Io, R: Runtime> Driver<'_, S, R> {
     fn poll_step(&mut self, cx: &mut Context<'_>) -> Poll<Step> {
         self.take_outbox(cx);
         if !self.closing && self.shutting_down {
@@ -111,9 +107,7 @@ where
         // Writes: a write stuck for the send time limit ends the session.
         if self.ws.poll_flush_out(cx).is_pending() {
             let limit = self.endpoint.common.send_time_limit;
-            let stalled = self
-                .stall
-                .get_or_insert_with(|| Box::pin(sleep_until(Instant::now() + limit)));
+            let stalled = self.stall.get_or_insert_with(|| timer::<R>(limit));
             if stalled.as_mut().poll(cx).is_ready() {
                 return Poll::Ready(Step::SendStalled);
             }
@@ -126,7 +120,7 @@ where
         if self.closing {
             let deadline = self
                 .close_deadline
-                .get_or_insert_with(|| Box::pin(sleep_until(Instant::now() + CLOSE_TIMEOUT)));
+                .get_or_insert_with(|| timer::<R>(CLOSE_TIMEOUT));
             if deadline.as_mut().poll(cx).is_ready() {
                 return Poll::Ready(Step::CloseTimeout);
             }
@@ -227,9 +221,7 @@ where
             tracing::debug!("no answer to the liveness ping");
             return Some(CloseStatus::new(CloseStatus::ABNORMAL, "No answer to ping"));
         };
-        if let Some(timer) = self.liveness.as_mut() {
-            timer.as_mut().reset(Instant::now() + next);
-        }
+        self.liveness = Some(timer::<R>(next));
         None
     }
 }

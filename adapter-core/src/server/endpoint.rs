@@ -301,8 +301,8 @@ macro_rules! common_options {
 /// A SockJS endpoint: a handler and the endpoint's options.
 ///
 /// ```
-/// use adapter_tokio::server::SockJsEndpoint;
-/// use adapter_tokio::sockjs_proto::Config;
+/// use adapter_core::server::SockJsEndpoint;
+/// use adapter_core::sockjs_proto::Config;
 /// use futures_util::StreamExt;
 ///
 /// let echo = SockJsEndpoint::new(|mut session| async move {

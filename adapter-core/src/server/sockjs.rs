@@ -3,6 +3,7 @@
 //! the one timer that the core's `poll_timeout` arms.
 
 use std::collections::HashMap;
+use std::future::Future as _;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
@@ -13,10 +14,12 @@ use rand::SeedableRng as _;
 use sockjs_proto::{
     Answer, CloseFrame, CloseReason, Event, Output, ReceiverId, RequestSession, SessionId,
 };
-use tokio::sync::Notify;
 use tracing::Instrument as _;
 
 use super::endpoint::{Common, SockJsEndpoint};
+use crate::runtime::{Runtime, Task};
+use crate::sync::{Signal, Stop};
+
 use super::session::{
     Attributes, CloseStatus, Inbox, Outlet, SendError, Session, SessionInfo, SessionSender,
     SessionTransport,
@@ -33,7 +36,10 @@ pub(crate) struct OpenContext {
 pub(crate) struct SockJsHub {
     state: Mutex<HubState>,
     /// Wakes the timer task when the core's next deadline moved earlier.
-    timer: Notify,
+    timer: Signal,
+    /// The runtime's clock and task spawner.
+    now: fn() -> Instant,
+    spawn: fn(Task),
     pub(crate) common: Common,
     ids: Arc<AtomicU64>,
     me: Weak<Self>,
@@ -59,12 +65,8 @@ pub(crate) struct Handled {
     pub(crate) inbox: Option<Arc<Inbox>>,
 }
 
-fn now() -> Instant {
-    tokio::time::Instant::now().into_std()
-}
-
 impl SockJsHub {
-    pub(crate) fn new(
+    pub(crate) fn new<R: Runtime>(
         prefix: &str,
         endpoint: SockJsEndpoint,
         ids: Arc<AtomicU64>,
@@ -79,7 +81,9 @@ impl SockJsHub {
                 opening: None,
                 armed: None,
             }),
-            timer: Notify::new(),
+            timer: Signal::default(),
+            now: R::now,
+            spawn: R::spawn,
             common: endpoint.common,
             ids,
             me: me.clone(),
@@ -126,7 +130,7 @@ impl SockJsHub {
                 RequestSession::Existing(id) => st.inboxes.get(&id).cloned(),
                 _ => None,
             };
-            let answer = st.server.handle_request(req, now());
+            let answer = st.server.handle_request(req, (self.now)());
             st.opening = Some(context);
             let spawned = self.dispatch(&mut st);
             st.opening = None;
@@ -148,7 +152,7 @@ impl SockJsHub {
     /// The next output of `receiver`, or the task is woken when there is.
     pub(crate) fn poll_output(&self, receiver: ReceiverId, cx: &mut Context<'_>) -> Poll<Output> {
         let mut st = self.lock();
-        if let Some(output) = st.server.poll_output(receiver, now()) {
+        if let Some(output) = st.server.poll_output(receiver, (self.now)()) {
             let spawned = self.dispatch(&mut st);
             debug_assert!(spawned.is_empty());
             return Poll::Ready(output);
@@ -166,19 +170,19 @@ impl SockJsHub {
     pub(crate) fn receiver_closed(&self, receiver: ReceiverId) {
         let mut st = self.lock();
         st.wakers.remove(&receiver);
-        st.server.receiver_closed(receiver, now());
+        st.server.receiver_closed(receiver, (self.now)());
         let _ = self.dispatch(&mut st);
     }
 
     pub(crate) fn receive_websocket(&self, receiver: ReceiverId, data: &[u8]) {
         let mut st = self.lock();
-        st.server.receive_websocket(receiver, data, now());
+        st.server.receive_websocket(receiver, data, (self.now)());
         let _ = self.dispatch(&mut st);
     }
 
     pub(crate) fn receive_websocket_eof(&self, receiver: ReceiverId) {
         let mut st = self.lock();
-        st.server.receive_websocket_eof(receiver, now());
+        st.server.receive_websocket_eof(receiver, (self.now)());
         let _ = self.dispatch(&mut st);
     }
 
@@ -224,7 +228,7 @@ impl SockJsHub {
 
     /// Sleeps until the core's next deadline, handles it, and again, until
     /// `stop` says so.
-    pub(crate) async fn run_timer(self: Arc<Self>, mut stop: tokio::sync::watch::Receiver<bool>) {
+    pub(crate) async fn run_timer<R: Runtime>(self: Arc<Self>, stop: Arc<Stop>) {
         loop {
             let deadline = {
                 let mut st = self.lock();
@@ -232,24 +236,32 @@ impl SockJsHub {
                 st.armed = at;
                 at
             };
-            let sleep = async {
+            let mut sleep = std::pin::pin!(async {
                 match deadline {
-                    Some(at) => tokio::time::sleep_until(at.into()).await,
+                    Some(at) => R::sleep_until(at).await,
                     None => std::future::pending().await,
                 }
-            };
-            tokio::select! {
-                () = sleep => {
+            });
+            let mut rearm = std::pin::pin!(self.timer.wait());
+            let mut stopped = std::pin::pin!(stop.wait());
+            let due = std::future::poll_fn(|cx| {
+                if stopped.as_mut().poll(cx).is_ready() {
+                    return Poll::Ready(None);
+                }
+                if sleep.as_mut().poll(cx).is_ready() {
+                    return Poll::Ready(Some(true));
+                }
+                rearm.as_mut().poll(cx).map(|()| Some(false))
+            })
+            .await;
+            match due {
+                None => return,
+                Some(true) => {
                     let mut st = self.lock();
-                    st.server.handle_timeout(now());
+                    st.server.handle_timeout(R::now());
                     let _ = self.dispatch(&mut st);
                 }
-                () = self.timer.notified() => {}
-                _ = stop.changed() => {
-                    if *stop.borrow() {
-                        return;
-                    }
-                }
+                Some(false) => {}
             }
         }
     }
@@ -289,7 +301,7 @@ impl SockJsHub {
         if let Some(at) = st.server.poll_timeout() {
             if st.armed.is_none_or(|armed| at < armed) {
                 st.armed = Some(at);
-                self.timer.notify_one();
+                self.timer.notify();
             }
         }
         opened
@@ -353,7 +365,7 @@ impl SockJsHub {
                 remote = %session.info.remote_addr,
             );
             tracing::debug!(parent: &span, "session opened");
-            tokio::spawn((self.common.handler)(session).instrument(span));
+            (self.spawn)(Box::pin((self.common.handler)(session).instrument(span)));
         }
     }
 }

@@ -1,0 +1,35 @@
+//! The runtime-independent half of the sockway adapters.
+//!
+//! Everything the adapters do that does not depend on a runtime is here,
+//! written once over two small traits: [`Io`] (a byte stream) and
+//! [`Runtime`] (TCP, timers, tasks). `adapter-tokio` and
+//! `adapter-async-std` implement them and re-export this crate's API under
+//! their own names; applications use those, not this crate.
+//!
+//! - [`WebSocketStream`]: a `ws-proto` connection over an [`Io`], as a
+//!   `Stream` + `Sink`, with [`accept`] and [`connect`].
+//! - [`server`]: SockJS and WebSocket endpoints on one listener, with
+//!   sessions, handlers, handshake interceptors and graceful shutdown.
+
+mod error;
+mod handshake;
+mod options;
+mod runtime;
+pub mod server;
+mod stream;
+mod sync;
+mod url;
+
+pub use error::Error;
+pub use handshake::{accept, accept_with, connect, connect_url, connect_url_with, connect_with};
+pub use options::{AcceptOptions, ConnectOptions};
+pub use runtime::{Io, Runtime, Task};
+pub use stream::{Settings, SleepFn, WebSocketStream};
+
+pub use http_proto;
+pub use sockjs_proto;
+pub use ws_proto;
+pub use ws_proto::handshake::{ClientRequest, Limits, Response, UpgradeRequest};
+pub use ws_proto::{
+    CloseCode, CloseFrame, CloseState, Config, Event, Message, MessageKind, Utf8Bytes,
+};

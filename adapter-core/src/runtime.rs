@@ -1,0 +1,146 @@
+//! What an adapter provides: a byte stream ([`Io`]) and a runtime
+//! ([`Runtime`]: TCP, timers, spawning). Everything else is written once,
+//! here, over these two traits.
+
+use std::future::{poll_fn, Future};
+use std::io::{self, IoSlice};
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use bytes::BytesMut;
+
+/// A byte stream: a TCP connection, a TLS stream, an in-memory pipe.
+///
+/// Adapters implement it for a wrapper around their runtime's I/O traits
+/// (`tokio::io::AsyncRead + AsyncWrite`, `futures_io::AsyncRead +
+/// AsyncWrite`).
+pub trait Io: Unpin {
+    /// The wrapped transport.
+    type Inner;
+
+    /// The wrapped transport.
+    fn get_ref(&self) -> &Self::Inner;
+
+    /// The wrapped transport.
+    fn get_mut(&mut self) -> &mut Self::Inner;
+
+    /// Reads at most `limit` bytes, appending them to `buf`; `Ok(0)` is the
+    /// end of the stream.
+    fn poll_read_buf(
+        &mut self,
+        cx: &mut Context<'_>,
+        buf: &mut BytesMut,
+        limit: usize,
+    ) -> Poll<io::Result<usize>>;
+
+    /// Reads into `buf`; `Ok(0)` is the end of the stream.
+    fn poll_read(&mut self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>>;
+
+    /// Writes some of `buf`.
+    fn poll_write(&mut self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>>;
+
+    /// Writes some of `bufs` (gathered, where the transport can).
+    fn poll_write_vectored(
+        &mut self,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>>;
+
+    /// Whether [`poll_write_vectored`](Self::poll_write_vectored) gathers.
+    fn is_write_vectored(&self) -> bool;
+
+    /// Flushes buffered writes.
+    fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>>;
+
+    /// Shuts the write side down (after flushing).
+    fn poll_shutdown(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>>;
+}
+
+/// A boxed task.
+pub type Task = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
+
+/// An async runtime: TCP, timers and tasks.
+pub trait Runtime: Send + Sync + 'static {
+    /// A TCP connection.
+    type Tcp: Io + Send + 'static;
+    /// A TCP listener.
+    type Listener: Send + Sync + 'static;
+    /// A timer that completes at a deadline.
+    type Sleep: Future<Output = ()> + Send + 'static;
+
+    /// The runtime's clock (a runtime with a test clock pauses it).
+    fn now() -> Instant;
+
+    /// A timer for `deadline`.
+    fn sleep_until(deadline: Instant) -> Self::Sleep;
+
+    /// Runs `task` to completion in the background.
+    fn spawn(task: Task);
+
+    /// Binds a listener.
+    fn bind(addr: SocketAddr) -> impl Future<Output = io::Result<Self::Listener>> + Send;
+
+    /// The address a listener is bound to.
+    fn local_addr(listener: &Self::Listener) -> io::Result<SocketAddr>;
+
+    /// Accepts a connection.
+    fn poll_accept(
+        listener: &Self::Listener,
+        cx: &mut Context<'_>,
+    ) -> Poll<io::Result<(Self::Tcp, SocketAddr)>>;
+
+    /// Connects to `host:port`, with Nagle's algorithm off.
+    fn connect(host: &str, port: u16) -> impl Future<Output = io::Result<Self::Tcp>> + Send;
+
+    /// Turns Nagle's algorithm off on an accepted connection.
+    fn set_nodelay(tcp: &Self::Tcp) -> io::Result<()>;
+}
+
+// ---- helpers over the traits -------------------------------------------------
+
+/// Writes all of `data`.
+pub(crate) async fn write_all<S: Io>(io: &mut S, mut data: &[u8]) -> io::Result<()> {
+    while !data.is_empty() {
+        let n = poll_fn(|cx| io.poll_write(cx, data)).await?;
+        if n == 0 {
+            return Err(io::ErrorKind::WriteZero.into());
+        }
+        data = &data[n..];
+    }
+    poll_fn(|cx| io.poll_flush(cx)).await
+}
+
+/// Shuts the write side down.
+pub(crate) async fn shutdown<S: Io>(io: &mut S) -> io::Result<()> {
+    poll_fn(|cx| io.poll_shutdown(cx)).await
+}
+
+/// The deadline passed first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Elapsed;
+
+/// Runs `future` until `deadline`.
+pub(crate) async fn timeout_at<R: Runtime, F: Future>(
+    deadline: Instant,
+    future: F,
+) -> Result<F::Output, Elapsed> {
+    let mut future = std::pin::pin!(future);
+    let mut sleep = std::pin::pin!(R::sleep_until(deadline));
+    poll_fn(|cx| {
+        if let Poll::Ready(out) = future.as_mut().poll(cx) {
+            return Poll::Ready(Ok(out));
+        }
+        sleep.as_mut().poll(cx).map(|()| Err(Elapsed))
+    })
+    .await
+}
+
+/// Runs `future` for at most `limit`.
+pub(crate) async fn timeout<R: Runtime, F: Future>(
+    limit: Duration,
+    future: F,
+) -> Result<F::Output, Elapsed> {
+    timeout_at::<R, F>(R::now() + limit, future).await
+}
