@@ -32,14 +32,22 @@ cargo test --workspace
 step "cargo doc (warnings denied)"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps
 
+step "every feature combination of the sockway facade builds"
+for features in "" tokio async-std smol tokio,async-std tokio,smol async-std,smol tokio,async-std,smol; do
+  echo "  --features \"$features\""
+  cargo check -q -p sockway --no-default-features --features "$features" --all-targets
+done
+
 step "interop: sockjs-client and ws against sockway serve"
 bash scripts/interop.sh
 
 if ! $quick; then
   step "Autobahn|Testsuite: fuzzingclient against the server"
   bash scripts/autobahn/run-server.sh
-  step "Autobahn|Testsuite: fuzzingclient against sockway serve's /ws"
-  bash scripts/autobahn/run-server.sh serve
+  for runtime in tokio async-std smol; do
+    step "Autobahn|Testsuite: fuzzingclient against sockway serve --runtime $runtime (/ws)"
+    bash scripts/autobahn/run-server.sh serve "$runtime"
+  done
   step "Autobahn|Testsuite: fuzzingserver against the client"
   bash scripts/autobahn/run-client.sh
 fi

@@ -23,7 +23,7 @@ mod url;
 pub use error::Error;
 pub use handshake::{accept, accept_with, connect, connect_url, connect_url_with, connect_with};
 pub use options::{AcceptOptions, ConnectOptions};
-pub use runtime::{Io, Runtime, Task};
+pub use runtime::{Executor, Io, Runtime, Task};
 pub use stream::{Settings, SleepFn, WebSocketStream};
 
 pub use http_proto;

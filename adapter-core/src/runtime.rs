@@ -61,7 +61,7 @@ pub trait Io: Unpin {
 /// A boxed task.
 pub type Task = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
 
-/// An async runtime: TCP, timers and tasks.
+/// An async runtime's TCP and timers ([`Executor`] adds tasks).
 pub trait Runtime: Send + Sync + 'static {
     /// A TCP connection.
     type Tcp: Io + Send + 'static;
@@ -76,9 +76,6 @@ pub trait Runtime: Send + Sync + 'static {
     /// A timer for `deadline`.
     fn sleep_until(deadline: Instant) -> Self::Sleep;
 
-    /// Runs `task` to completion in the background.
-    fn spawn(task: Task);
-
     /// Binds a listener.
     fn bind(addr: SocketAddr) -> impl Future<Output = io::Result<Self::Listener>> + Send;
 
@@ -86,16 +83,21 @@ pub trait Runtime: Send + Sync + 'static {
     fn local_addr(listener: &Self::Listener) -> io::Result<SocketAddr>;
 
     /// Accepts a connection.
-    fn poll_accept(
+    fn accept(
         listener: &Self::Listener,
-        cx: &mut Context<'_>,
-    ) -> Poll<io::Result<(Self::Tcp, SocketAddr)>>;
+    ) -> impl Future<Output = io::Result<(Self::Tcp, SocketAddr)>> + Send + '_;
 
     /// Connects to `host:port`, with Nagle's algorithm off.
     fn connect(host: &str, port: u16) -> impl Future<Output = io::Result<Self::Tcp>> + Send;
 
     /// Turns Nagle's algorithm off on an accepted connection.
     fn set_nodelay(tcp: &Self::Tcp) -> io::Result<()>;
+}
+
+/// A runtime that runs tasks: what a server needs beyond a client.
+pub trait Executor: Runtime {
+    /// Runs `task` to completion in the background.
+    fn spawn(task: Task);
 }
 
 // ---- helpers over the traits -------------------------------------------------

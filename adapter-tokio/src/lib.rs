@@ -37,6 +37,9 @@ pub mod server {
     pub type ServerBuilder = adapter_core::server::ServerBuilder<super::Tokio>;
 }
 
+/// The listen backlog of [`server::ServerBuilder::bind`].
+const LISTEN_BACKLOG: u32 = 1024;
+
 /// The tokio runtime, for the adapter core: TCP from `tokio::net`, timers
 /// from `tokio::time` (so a paused test clock applies), tasks from
 /// `tokio::spawn`.
@@ -56,25 +59,25 @@ impl adapter_core::Runtime for Tokio {
         tokio::time::sleep_until(deadline.into())
     }
 
-    fn spawn(task: adapter_core::Task) {
-        drop(tokio::spawn(task));
-    }
-
-    fn bind(addr: SocketAddr) -> impl Future<Output = io::Result<Self::Listener>> + Send {
-        tokio::net::TcpListener::bind(addr)
+    async fn bind(addr: SocketAddr) -> io::Result<Self::Listener> {
+        let socket = if addr.is_ipv4() {
+            tokio::net::TcpSocket::new_v4()?
+        } else {
+            tokio::net::TcpSocket::new_v6()?
+        };
+        socket.set_reuseaddr(true)?;
+        socket.bind(addr)?;
+        // Room for bursts of new clients while the accept loop catches up.
+        socket.listen(LISTEN_BACKLOG)
     }
 
     fn local_addr(listener: &Self::Listener) -> io::Result<SocketAddr> {
         listener.local_addr()
     }
 
-    fn poll_accept(
-        listener: &Self::Listener,
-        cx: &mut Context<'_>,
-    ) -> Poll<io::Result<(Self::Tcp, SocketAddr)>> {
-        listener
-            .poll_accept(cx)
-            .map_ok(|(tcp, addr)| (TokioIo(tcp), addr))
+    async fn accept(listener: &Self::Listener) -> io::Result<(Self::Tcp, SocketAddr)> {
+        let (tcp, addr) = listener.accept().await?;
+        Ok((TokioIo(tcp), addr))
     }
 
     fn connect(host: &str, port: u16) -> impl Future<Output = io::Result<Self::Tcp>> + Send {
@@ -88,6 +91,12 @@ impl adapter_core::Runtime for Tokio {
 
     fn set_nodelay(tcp: &Self::Tcp) -> io::Result<()> {
         tcp.0.set_nodelay(true)
+    }
+}
+
+impl adapter_core::Executor for Tokio {
+    fn spawn(task: adapter_core::Task) {
+        drop(tokio::spawn(task));
     }
 }
 

@@ -16,11 +16,12 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use adapter_tokio::http_proto::Limits;
-use adapter_tokio::server::{
+use adapter_core::http_proto::Limits;
+use adapter_core::server::{
     Server, ServerBuilder, Session, SessionSender, SockJsEndpoint, WebSocketEndpoint,
 };
-use adapter_tokio::sockjs_proto::{AllowedOrigins, Config};
+use adapter_core::sockjs_proto::{AllowedOrigins, Config};
+use adapter_core::Executor;
 use futures_util::StreamExt as _;
 
 /// The demo page served at `/`.
@@ -110,8 +111,8 @@ impl Broadcast {
     }
 }
 
-/// The ready server's endpoints on a builder.
-pub fn endpoints(options: &ServeOptions) -> ServerBuilder {
+/// The ready server's endpoints on a builder, for any runtime.
+pub fn endpoints<R: Executor>(options: &ServeOptions) -> ServerBuilder<R> {
     let base = Config::default()
         .heartbeat_time(options.heartbeat_time)
         .disconnect_delay(options.disconnect_delay)

@@ -4,8 +4,9 @@ use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use adapter_tokio::sockjs_proto::AllowedOrigins;
-use clap::{Parser, Subcommand};
+use adapter_core::sockjs_proto::AllowedOrigins;
+use adapter_core::Executor;
+use clap::{Parser, Subcommand, ValueEnum};
 use sockway_cli::{endpoints, ServeOptions};
 use tracing_subscriber::EnvFilter;
 
@@ -35,7 +36,21 @@ enum Command {
         /// comma-separated list of origins and patterns.
         #[arg(long, default_value = "*")]
         allowed_origins: String,
+        /// The async runtime to serve on.
+        #[arg(long, value_enum, default_value_t = RuntimeChoice::Tokio)]
+        runtime: RuntimeChoice,
     },
+}
+
+/// The runtimes `serve` runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum RuntimeChoice {
+    /// tokio's multi-threaded runtime.
+    Tokio,
+    /// async-std.
+    AsyncStd,
+    /// smol.
+    Smol,
 }
 
 /// Parses `500ms`, `25s`, `2m` or a plain number of seconds.
@@ -62,38 +77,38 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(e) => {
-            tracing::error!(error = %e, "cannot start the runtime");
-            return ExitCode::FAILURE;
+    let Command::Serve {
+        listen,
+        heartbeat_time,
+        disconnect_delay,
+        allowed_origins,
+        runtime,
+    } = cli.command;
+    let allowed_origins = if allowed_origins.trim() == "*" {
+        AllowedOrigins::Any
+    } else {
+        AllowedOrigins::from_list(allowed_origins.split(',').map(str::trim))
+    };
+    let options = ServeOptions {
+        heartbeat_time,
+        disconnect_delay,
+        allowed_origins,
+    };
+    let result = match runtime {
+        RuntimeChoice::Tokio => match tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+        {
+            Ok(rt) => rt.block_on(serve::<adapter_tokio::Tokio>(listen, &options, true)),
+            Err(e) => Err(e),
+        },
+        RuntimeChoice::AsyncStd => async_std::task::block_on(serve::<
+            adapter_async_std::AsyncStd,
+        >(listen, &options, false)),
+        RuntimeChoice::Smol => {
+            smol::block_on(serve::<adapter_async_std::Smol>(listen, &options, false))
         }
     };
-    let result = runtime.block_on(async {
-        match cli.command {
-            Command::Serve {
-                listen,
-                heartbeat_time,
-                disconnect_delay,
-                allowed_origins,
-            } => {
-                let allowed_origins = if allowed_origins.trim() == "*" {
-                    AllowedOrigins::Any
-                } else {
-                    AllowedOrigins::from_list(allowed_origins.split(',').map(str::trim))
-                };
-                let options = ServeOptions {
-                    heartbeat_time,
-                    disconnect_delay,
-                    allowed_origins,
-                };
-                serve(listen, &options).await
-            }
-        }
-    });
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -103,21 +118,29 @@ fn main() -> ExitCode {
     }
 }
 
-async fn serve(listen: SocketAddr, options: &ServeOptions) -> std::io::Result<()> {
-    let server = endpoints(options).bind(listen).await?;
+/// Serves until interrupted. On tokio, Ctrl-C shuts down gracefully (every
+/// session closed with 1001); elsewhere it ends the process.
+async fn serve<R: Executor>(
+    listen: SocketAddr,
+    options: &ServeOptions,
+    graceful_ctrl_c: bool,
+) -> std::io::Result<()> {
+    let server = endpoints::<R>(options).bind(listen).await?;
     let addr = server.local_addr()?;
     // Scripts wait for this line on stdout (the port may have been 0).
     #[allow(clippy::print_stdout)]
     {
         println!("listening on http://{addr}");
     }
-    let handle = server.handle();
-    tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            tracing::info!("interrupted: shutting down");
-            handle.shutdown();
-        }
-    });
+    if graceful_ctrl_c {
+        let handle = server.handle();
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                tracing::info!("interrupted: shutting down");
+                handle.shutdown();
+            }
+        });
+    }
     server.serve().await
 }
 

@@ -3,7 +3,9 @@
 #
 #   run-server.sh          the adapter-tokio `autobahn-echo` example (a bare
 #                          WebSocketStream echo) on 127.0.0.1:9001
-#   run-server.sh serve    the ready server's /ws endpoint (`sockway serve`,
+#   run-server.sh serve [RUNTIME]
+#                          the ready server's /ws endpoint (`sockway serve
+#                          --runtime RUNTIME`: tokio, async-std or smol;
 #                          sessions, inbox and outbox) on 127.0.0.1:9003
 #
 # Builds and starts the server, runs `wstest -m fuzzingclient` against it,
@@ -27,12 +29,13 @@ case "$target" in
     run=(cargo run --release -q -p adapter-tokio --example autobahn-echo -- "$addr:$port")
     ;;
   serve)
+    runtime="${2:-tokio}"
     port=9003
     report=.autobahn/reports/serve
     spec="$here/fuzzingclient-serve.json"
-    label=autobahn-serve
+    label="autobahn-serve-$runtime"
     build=(cargo build --release -p sockway-cli)
-    run=(cargo run --release -q -p sockway-cli -- serve --listen "$addr:$port")
+    run=(cargo run --release -q -p sockway-cli -- serve --listen "$addr:$port" --runtime "$runtime")
     ;;
   *) echo "run-server.sh: unknown target $target (stream or serve)" >&2; exit 2 ;;
 esac

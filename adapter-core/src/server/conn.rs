@@ -19,7 +19,7 @@ use super::session::{
 };
 use super::sockjs::{OpenContext, SockJsHub};
 use super::{websocket, Shared};
-use crate::runtime::{self, timeout, Io, Runtime};
+use crate::runtime::{self, timeout, Executor, Io};
 use crate::stream::{Settings, WebSocketStream};
 
 /// The most bytes taken from the socket in one read.
@@ -32,7 +32,7 @@ enum Next {
 }
 
 /// Serves requests on `io` until the client or the server closes it.
-pub(crate) async fn serve<R: Runtime>(mut io: R::Tcp, remote: SocketAddr, shared: Arc<Shared>) {
+pub(crate) async fn serve<R: Executor>(mut io: R::Tcp, remote: SocketAddr, shared: Arc<Shared>) {
     let _ = R::set_nodelay(&io);
     let mut http = ServerConn::new(shared.options.limits);
     loop {
@@ -105,7 +105,7 @@ pub(crate) async fn serve<R: Runtime>(mut io: R::Tcp, remote: SocketAddr, shared
 /// Reads the next request: `Ok(None)` when the client closed or stayed idle
 /// past the keep-alive timeout (or the server is stopping), `Err` with the
 /// response to write when the request is bad or too slow.
-async fn read_request<R: Runtime>(
+async fn read_request<R: Executor>(
     io: &mut R::Tcp,
     http: &mut ServerConn,
     shared: &Shared,
@@ -201,7 +201,7 @@ fn request_timeout() -> Vec<u8> {
 }
 
 /// Writes `data` within the send time limit of the server.
-async fn write_all<R: Runtime>(io: &mut R::Tcp, data: &[u8], shared: &Shared) -> Next {
+async fn write_all<R: Executor>(io: &mut R::Tcp, data: &[u8], shared: &Shared) -> Next {
     if write_within::<R>(io, data, shared.options.request_timeout).await {
         Next::KeepAlive
     } else {
@@ -210,7 +210,7 @@ async fn write_all<R: Runtime>(io: &mut R::Tcp, data: &[u8], shared: &Shared) ->
 }
 
 /// Writes `data` within `limit`; `false` when the client did not take it.
-async fn write_within<R: Runtime>(io: &mut R::Tcp, data: &[u8], limit: Duration) -> bool {
+async fn write_within<R: Executor>(io: &mut R::Tcp, data: &[u8], limit: Duration) -> bool {
     matches!(
         timeout::<R, _>(limit, runtime::write_all(io, data)).await,
         Ok(Ok(()))
@@ -297,7 +297,7 @@ fn ws_request(req: &http_proto::Request) -> ws_proto::handshake::Request {
     }
 }
 
-async fn upgrade_websocket<R: Runtime>(
+async fn upgrade_websocket<R: Executor>(
     mut io: R::Tcp,
     http: ServerConn,
     req: http_proto::Request,
@@ -468,7 +468,7 @@ fn encode_response(
     }
 }
 
-async fn sockjs<R: Runtime>(
+async fn sockjs<R: Executor>(
     io: &mut R::Tcp,
     http: &mut ServerConn,
     req: http_proto::Request,
@@ -593,7 +593,7 @@ fn poll_client<S: Io>(io: &mut S, http: &mut ServerConn, cx: &mut Context<'_>) -
 }
 
 #[allow(clippy::too_many_arguments)]
-async fn stream<R: Runtime>(
+async fn stream<R: Executor>(
     io: &mut R::Tcp,
     http: &mut ServerConn,
     hub: &SockJsHub,
@@ -664,7 +664,7 @@ async fn stream<R: Runtime>(
 }
 
 #[allow(clippy::too_many_arguments)]
-async fn long_poll<R: Runtime>(
+async fn long_poll<R: Executor>(
     io: &mut R::Tcp,
     http: &mut ServerConn,
     hub: &SockJsHub,
@@ -701,7 +701,7 @@ async fn long_poll<R: Runtime>(
     }
 }
 
-async fn sockjs_websocket<R: Runtime>(
+async fn sockjs_websocket<R: Executor>(
     io: &mut R::Tcp,
     http: &mut ServerConn,
     hub: &SockJsHub,

@@ -40,7 +40,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
-use crate::runtime::{timeout, Runtime};
+use crate::runtime::{timeout, Executor};
 use crate::sync::{Connections, Stop};
 
 mod conn;
@@ -167,7 +167,7 @@ impl<R> Default for ServerBuilder<R> {
     }
 }
 
-impl<R: Runtime> ServerBuilder<R> {
+impl<R: Executor> ServerBuilder<R> {
     /// Mounts a SockJS endpoint at `prefix` (e.g. `/echo`): the prefix and
     /// every SockJS URL under it.
     pub fn sockjs(mut self, prefix: &str, endpoint: SockJsEndpoint) -> Self {
@@ -280,12 +280,12 @@ impl<R: Runtime> ServerBuilder<R> {
 
 /// A WebSocket and SockJS server on one listener. Run it with
 /// [`serve`](Self::serve); stop it with a [`ServerHandle`].
-pub struct Server<R: Runtime> {
+pub struct Server<R: Executor> {
     listener: R::Listener,
     shared: Arc<Shared>,
 }
 
-impl<R: Runtime> std::fmt::Debug for Server<R> {
+impl<R: Executor> std::fmt::Debug for Server<R> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Server")
             .field("local_addr", &R::local_addr(&self.listener).ok())
@@ -326,7 +326,7 @@ impl ServerHandle {
     }
 }
 
-impl<R: Runtime> Server<R> {
+impl<R: Executor> Server<R> {
     /// A builder.
     pub fn builder() -> ServerBuilder<R> {
         ServerBuilder::default()
@@ -372,11 +372,12 @@ impl<R: Runtime> Server<R> {
             };
             let accepted = {
                 let mut stop = std::pin::pin!(shared.stop.wait());
+                let mut accept = std::pin::pin!(R::accept(&self.listener));
                 poll_fn(|cx| {
                     if stop.as_mut().poll(cx).is_ready() {
                         return Poll::Ready(None);
                     }
-                    R::poll_accept(&self.listener, cx).map(Some)
+                    accept.as_mut().poll(cx).map(Some)
                 })
                 .await
             };

@@ -17,7 +17,7 @@ use sockjs_proto::{
 use tracing::Instrument as _;
 
 use super::endpoint::{Common, SockJsEndpoint};
-use crate::runtime::{Runtime, Task};
+use crate::runtime::{Executor, Task};
 use crate::sync::{Signal, Stop};
 
 use super::session::{
@@ -66,7 +66,7 @@ pub(crate) struct Handled {
 }
 
 impl SockJsHub {
-    pub(crate) fn new<R: Runtime>(
+    pub(crate) fn new<R: Executor>(
         prefix: &str,
         endpoint: SockJsEndpoint,
         ids: Arc<AtomicU64>,
@@ -228,7 +228,7 @@ impl SockJsHub {
 
     /// Sleeps until the core's next deadline, handles it, and again, until
     /// `stop` says so.
-    pub(crate) async fn run_timer<R: Runtime>(self: Arc<Self>, stop: Arc<Stop>) {
+    pub(crate) async fn run_timer<R: Executor>(self: Arc<Self>, stop: Arc<Stop>) {
         loop {
             let deadline = {
                 let mut st = self.lock();

@@ -58,6 +58,8 @@ struct Driver<'a, S, R: Runtime> {
     seen: u64,
     /// A liveness ping went out and nothing came since.
     pinged: bool,
+    /// The close the server sent because the client broke the protocol.
+    failed: Option<CloseStatus>,
 }
 
 /// Runs a session until its connection is closed, then closes the inbox
@@ -83,6 +85,7 @@ pub(crate) async fn drive<S: Io, R: Runtime>(
         stall: None,
         liveness: endpoint.ping_interval.map(timer::<R>),
         pinged: false,
+        failed: None,
     };
     let status = loop {
         let step = poll_fn(|cx| driver.poll_step(cx)).await;
@@ -175,9 +178,18 @@ impl<S: Io, R: Runtime> Driver<'_, S, R> {
             Step::Event(Some(Ok(Event::Message(message)))) => self.inbox.push(message),
             // Pings, pongs and the close frame: the core answered them.
             Step::Event(Some(Ok(_))) => {}
-            Step::Event(Some(Err(e))) => tracing::debug!(error = %e, "websocket error"),
+            Step::Event(Some(Err(e))) => {
+                tracing::debug!(error = %e, "websocket error");
+                if let crate::Error::Protocol(e) = &e {
+                    if e.close_code().is_valid_on_wire() {
+                        let code = u16::from(e.close_code());
+                        self.failed = Some(CloseStatus::new(code, e.to_string()));
+                    }
+                }
+            }
             Step::Event(None) => {
                 return Some(match self.ws.peer_close_frame() {
+                    _ if self.failed.is_some() => self.failed.take().expect("checked"),
                     Some(frame) => CloseStatus::new(frame.code.into(), frame.reason.clone()),
                     None => self.outbox.lock().close.clone().unwrap_or_else(|| {
                         CloseStatus::new(CloseStatus::ABNORMAL, "Connection ended")

@@ -1,0 +1,58 @@
+#![doc = include_str!("../README.md")]
+
+pub use http_proto;
+pub use sockjs_proto;
+pub use ws_proto;
+
+/// The tokio adapter (feature `tokio`, on by default).
+#[cfg(feature = "tokio")]
+pub use adapter_tokio as tokio;
+
+/// The async-std adapter (feature `async-std`); its server spawns on
+/// async-std's executor.
+#[cfg(feature = "async-std")]
+pub mod async_std {
+    pub use adapter_async_std::{
+        accept, accept_with, connect, connect_url, connect_url_with, connect_with, server,
+        AcceptOptions, AsyncIo, AsyncStd, ClientRequest, CloseCode, CloseFrame, CloseState,
+        Config, ConnectOptions, Error, Event, FuturesIo, Limits, Message, MessageKind, Response,
+        Sleep, UpgradeRequest, Utf8Bytes, WebSocketStream,
+    };
+}
+
+/// The async-std adapter with smol's executor (feature `smol`).
+#[cfg(feature = "smol")]
+pub mod smol {
+    pub use adapter_async_std::{
+        accept, accept_with, connect, connect_url, connect_url_with, connect_with,
+        smol_server as server, AcceptOptions, AsyncIo, ClientRequest, CloseCode, CloseFrame,
+        CloseState, Config, ConnectOptions, Error, Event, FuturesIo, Limits, Message,
+        MessageKind, Response, Sleep, Smol, UpgradeRequest, Utf8Bytes, WebSocketStream,
+    };
+}
+
+/// The chosen runtime's API at stable paths: tokio's when the `tokio`
+/// feature is on, else async-std's, else smol's.
+#[cfg(feature = "tokio")]
+pub use adapter_tokio::{
+    accept, accept_with, connect, connect_url, connect_url_with, connect_with, server,
+    AcceptOptions, ClientRequest, CloseCode, CloseFrame, CloseState, Config, ConnectOptions,
+    Error, Event, Limits, Message, MessageKind, Response, UpgradeRequest, Utf8Bytes,
+    WebSocketStream,
+};
+
+#[cfg(all(feature = "async-std", not(feature = "tokio")))]
+pub use self::async_std::{
+    accept, accept_with, connect, connect_url, connect_url_with, connect_with, server,
+    AcceptOptions, ClientRequest, CloseCode, CloseFrame, CloseState, Config, ConnectOptions,
+    Error, Event, Limits, Message, MessageKind, Response, UpgradeRequest, Utf8Bytes,
+    WebSocketStream,
+};
+
+#[cfg(all(feature = "smol", not(any(feature = "tokio", feature = "async-std"))))]
+pub use self::smol::{
+    accept, accept_with, connect, connect_url, connect_url_with, connect_with, server,
+    AcceptOptions, ClientRequest, CloseCode, CloseFrame, CloseState, Config, ConnectOptions,
+    Error, Event, Limits, Message, MessageKind, Response, UpgradeRequest, Utf8Bytes,
+    WebSocketStream,
+};
