@@ -386,7 +386,7 @@ impl Driver {
                 }
                 assert_eq!(self.conn.close_state(), CloseState::Closed);
                 if state == CloseState::Open {
-                    let echo = frame.as_ref().map(|f| CloseFrame::new(f.code, ""));
+                    let echo = frame.clone();
                     self.expected_out.push(Event::Close(echo));
                 }
                 self.done = true;

@@ -417,7 +417,7 @@ impl Peer {
             Event::Close(frame) => {
                 assert_eq!(self.conn.close_state(), CloseState::Closed);
                 if state == CloseState::Open {
-                    let echo = frame.as_ref().map(|f| CloseFrame::new(f.code, ""));
+                    let echo = frame.clone();
                     self.sent.push(Item::Close(echo));
                 }
                 self.received.push(Item::Close(frame));

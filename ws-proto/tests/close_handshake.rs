@@ -53,8 +53,8 @@ fn close_from_the_client() {
     assert_eq!(pair.server.close_state(), CloseState::Closed);
 
     assert!(pair.flush_server());
-    assert_eq!(pair.server_wrote, server_close(1000));
-    assert_eq!(pair.client_events(), [close_event(1000, "")]);
+    assert_eq!(pair.server_wrote, unmasked(FIN | CLOSE, b"\x03\xe8bye"));
+    assert_eq!(pair.client_events(), [close_event(1000, "bye")]);
     assert_eq!(pair.client.close_state(), CloseState::Closed);
 
     assert!(!pair.flush_client() && !pair.flush_server());
@@ -76,7 +76,7 @@ fn close_from_the_server() {
     assert_eq!(pair.client.close_state(), CloseState::Closed);
 
     assert!(pair.flush_client());
-    assert_eq!(pair.server_events(), [close_event(1001, "")]);
+    assert_eq!(pair.server_events(), [close_event(1001, "restart")]);
     assert_eq!(pair.server.close_state(), CloseState::Closed);
 
     assert!(!pair.flush_client() && !pair.flush_server());
