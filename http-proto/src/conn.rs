@@ -28,8 +28,9 @@ enum State {
         continue_pending: bool,
     },
     /// An upgrade request was given: waiting for `take_upgraded` or
-    /// `decline_upgrade`.
-    Upgraded,
+    /// `decline_upgrade`. `keep_alive` is the request's: without it, a
+    /// declined upgrade ends the connection like any such request.
+    Upgraded { keep_alive: bool },
     /// A request without keep-alive was given: nothing more is read.
     Done,
     /// The peer broke the protocol: nothing more is read.
@@ -100,7 +101,7 @@ impl ServerConn {
     /// an upgrade is pending.
     pub fn receive_capacity(&self) -> usize {
         match self.state {
-            State::Failed(_) | State::Done | State::Upgraded => 0,
+            State::Failed(_) | State::Done | State::Upgraded { .. } => 0,
             _ => {
                 let body = usize::try_from(self.limits.max_body_size).unwrap_or(usize::MAX);
                 self.limits
@@ -144,10 +145,17 @@ impl ServerConn {
         }
     }
 
-    /// Resumes reading requests after a refused upgrade.
+    /// Resumes reading requests after a refused upgrade (unless the
+    /// request was without [`keep_alive`](Request::keep_alive): then
+    /// nothing more is read).
     pub fn decline_upgrade(&mut self) {
-        if matches!(self.state, State::Upgraded) {
-            self.state = State::Head;
+        if let State::Upgraded { keep_alive } = self.state {
+            if keep_alive {
+                self.state = State::Head;
+            } else {
+                self.state = State::Done;
+                self.buf.clear();
+            }
         }
     }
 
@@ -161,7 +169,7 @@ impl ServerConn {
         loop {
             match &mut self.state {
                 State::Failed(e) => return Err(e.clone()),
-                State::Done | State::Upgraded => return Ok(None),
+                State::Done | State::Upgraded { .. } => return Ok(None),
                 State::Head => {
                     let Some((request, body)) = self.read_head()? else {
                         return Ok(None);
@@ -195,7 +203,9 @@ impl ServerConn {
                     };
                     request.body = data.freeze();
                     if request.upgrade {
-                        self.state = State::Upgraded;
+                        self.state = State::Upgraded {
+                            keep_alive: request.keep_alive,
+                        };
                     } else if !request.keep_alive {
                         self.state = State::Done;
                         self.buf.clear();
