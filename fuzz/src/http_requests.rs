@@ -746,7 +746,11 @@ pub mod model {
             Err(httparse::Error::TooManyHeaders) => {
                 return Step::Fail(RequestError::TooManyHeaders)
             }
-            Err(httparse::Error::Version) => return Step::Fail(RequestError::Version),
+            // 505 for a well-formed `HTTP/d.d` that is not 1.0 or 1.1;
+            // anything else in the version's place is malformed (400).
+            Err(httparse::Error::Version) if super::last_token_is_a_version(&seg[..end]) => {
+                return Step::Fail(RequestError::Version)
+            }
             Ok(httparse::Status::Partial) | Err(_) => return Step::Fail(RequestError::Malformed),
         }
         let version = req.version.expect("complete");
@@ -957,4 +961,23 @@ pub mod model {
             }
         }
     }
+}
+
+/// Whether the request line is three space-separated parts, the last one
+/// `HTTP/<digit>.<digit>`.
+fn last_token_is_a_version(head: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(head);
+    let line = text.split('\n').next().unwrap_or_default();
+    let line = line.strip_suffix('\r').unwrap_or(line);
+    let parts: Vec<&str> = line.split(' ').collect();
+    if parts.len() != 3 {
+        return false;
+    }
+    let token = parts[2];
+    let bytes = token.as_bytes();
+    bytes.len() == 8
+        && token.starts_with("HTTP/")
+        && bytes[5].is_ascii_digit()
+        && bytes[6] == b'.'
+        && bytes[7].is_ascii_digit()
 }

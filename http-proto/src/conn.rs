@@ -242,7 +242,11 @@ impl ServerConn {
         match req.parse(&head) {
             Ok(httparse::Status::Complete(_)) => {}
             Err(httparse::Error::TooManyHeaders) => return Err(RequestError::TooManyHeaders),
-            Err(httparse::Error::Version) => return Err(RequestError::Version),
+            // 505 only for a well-formed version we do not speak; anything
+            // else where the version belongs is a malformed request line.
+            Err(httparse::Error::Version) if names_a_version(&head) => {
+                return Err(RequestError::Version)
+            }
             Ok(httparse::Status::Partial) | Err(_) => return Err(RequestError::Malformed),
         }
         let version = req.version.unwrap_or_default();
@@ -345,4 +349,20 @@ fn find_head_end(buf: &[u8], scanned: &mut usize) -> Option<usize> {
     }
     *scanned = buf.len();
     None
+}
+
+/// Whether the request line of `head` is `METHOD TARGET HTTP/<d>.<d>`.
+fn names_a_version(head: &[u8]) -> bool {
+    let line_end = head.iter().position(|&b| b == b'\n').unwrap_or(head.len());
+    let line = head[..line_end]
+        .strip_suffix(b"\r")
+        .unwrap_or(&head[..line_end]);
+    let mut parts = line.split(|&b| b == b' ');
+    let (Some(_), Some(_), Some(version), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return false;
+    };
+    matches!(version, [b'H', b'T', b'T', b'P', b'/', major, b'.', minor]
+        if major.is_ascii_digit() && minor.is_ascii_digit())
 }
