@@ -354,7 +354,12 @@ fn garbage_where_the_version_belongs_is_400_not_505() {
         let mut conn = ServerConn::new(Limits::default());
         conn.receive(head);
         let err = conn.poll_request().unwrap_err();
-        assert_eq!(err.status(), 400, "{:?}: {err:?}", String::from_utf8_lossy(head));
+        assert_eq!(
+            err.status(),
+            400,
+            "{:?}: {err:?}",
+            String::from_utf8_lossy(head)
+        );
     }
     let mut conn = ServerConn::new(Limits::default());
     conn.receive(b"GET / HTTP/3.0\r\nHost: a\r\n\r\n");
