@@ -8,6 +8,7 @@
 pub mod common;
 pub mod frames;
 pub mod handshake;
+pub mod http_requests;
 pub mod model;
 pub mod pair;
 pub mod sockjs_payload;

@@ -141,8 +141,8 @@ fn take_line(buf: &mut BytesMut, max: usize) -> Result<Option<BytesMut>, LineErr
     }
 }
 
-/// Parses a chunk-size line: hex digits, optional whitespace, then
-/// extensions (ignored).
+/// Parses a chunk-size line: hex digits, optional whitespace (SP or HTAB,
+/// RFC 9112 §7.1.1's BWS), then extensions (ignored).
 fn chunk_size(line: &[u8], max_body: u64) -> Result<u64, RequestError> {
     let digits = line.iter().take_while(|b| b.is_ascii_hexdigit()).count();
     if digits == 0 {
@@ -157,7 +157,11 @@ fn chunk_size(line: &[u8], max_body: u64) -> Result<u64, RequestError> {
             .ok_or(RequestError::BodyTooLarge(max_body))?;
     }
     let rest = &line[digits..];
-    let ext = rest.trim_ascii_start();
+    let bws = rest
+        .iter()
+        .take_while(|&&b| b == b' ' || b == b'\t')
+        .count();
+    let ext = &rest[bws..];
     if !(ext.is_empty() || ext[0] == b';') || (ext.is_empty() && !rest.is_empty()) {
         return Err(RequestError::BadChunk);
     }

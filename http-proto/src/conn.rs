@@ -28,8 +28,9 @@ enum State {
         continue_pending: bool,
     },
     /// An upgrade request was given: waiting for `take_upgraded` or
-    /// `decline_upgrade`.
-    Upgraded,
+    /// `decline_upgrade`. `keep_alive` is the request's: without it, a
+    /// declined upgrade ends the connection like any such request.
+    Upgraded { keep_alive: bool },
     /// A request without keep-alive was given: nothing more is read.
     Done,
     /// The peer broke the protocol: nothing more is read.
@@ -100,7 +101,7 @@ impl ServerConn {
     /// an upgrade is pending.
     pub fn receive_capacity(&self) -> usize {
         match self.state {
-            State::Failed(_) | State::Done | State::Upgraded => 0,
+            State::Failed(_) | State::Done | State::Upgraded { .. } => 0,
             _ => {
                 let body = usize::try_from(self.limits.max_body_size).unwrap_or(usize::MAX);
                 self.limits
@@ -144,10 +145,17 @@ impl ServerConn {
         }
     }
 
-    /// Resumes reading requests after a refused upgrade.
+    /// Resumes reading requests after a refused upgrade (unless the
+    /// request was without [`keep_alive`](Request::keep_alive): then
+    /// nothing more is read).
     pub fn decline_upgrade(&mut self) {
-        if matches!(self.state, State::Upgraded) {
-            self.state = State::Head;
+        if let State::Upgraded { keep_alive } = self.state {
+            if keep_alive {
+                self.state = State::Head;
+            } else {
+                self.state = State::Done;
+                self.buf.clear();
+            }
         }
     }
 
@@ -161,7 +169,7 @@ impl ServerConn {
         loop {
             match &mut self.state {
                 State::Failed(e) => return Err(e.clone()),
-                State::Done | State::Upgraded => return Ok(None),
+                State::Done | State::Upgraded { .. } => return Ok(None),
                 State::Head => {
                     let Some((request, body)) = self.read_head()? else {
                         return Ok(None);
@@ -195,7 +203,9 @@ impl ServerConn {
                     };
                     request.body = data.freeze();
                     if request.upgrade {
-                        self.state = State::Upgraded;
+                        self.state = State::Upgraded {
+                            keep_alive: request.keep_alive,
+                        };
                     } else if !request.keep_alive {
                         self.state = State::Done;
                         self.buf.clear();
@@ -232,7 +242,11 @@ impl ServerConn {
         match req.parse(&head) {
             Ok(httparse::Status::Complete(_)) => {}
             Err(httparse::Error::TooManyHeaders) => return Err(RequestError::TooManyHeaders),
-            Err(httparse::Error::Version) => return Err(RequestError::Version),
+            // 505 only for a well-formed version we do not speak; anything
+            // else where the version belongs is a malformed request line.
+            Err(httparse::Error::Version) if names_a_version(&head) => {
+                return Err(RequestError::Version)
+            }
             Ok(httparse::Status::Partial) | Err(_) => return Err(RequestError::Malformed),
         }
         let version = req.version.unwrap_or_default();
@@ -335,4 +349,20 @@ fn find_head_end(buf: &[u8], scanned: &mut usize) -> Option<usize> {
     }
     *scanned = buf.len();
     None
+}
+
+/// Whether the request line of `head` is `METHOD TARGET HTTP/<d>.<d>`.
+fn names_a_version(head: &[u8]) -> bool {
+    let line_end = head.iter().position(|&b| b == b'\n').unwrap_or(head.len());
+    let line = head[..line_end]
+        .strip_suffix(b"\r")
+        .unwrap_or(&head[..line_end]);
+    let mut parts = line.split(|&b| b == b' ');
+    let (Some(_), Some(_), Some(version), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return false;
+    };
+    matches!(version, [b'H', b'T', b'T', b'P', b'/', major, b'.', minor]
+        if major.is_ascii_digit() && minor.is_ascii_digit())
 }

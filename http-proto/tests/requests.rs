@@ -343,3 +343,25 @@ fn body_arrives_after_head_in_pieces() {
     assert_eq!(conn.poll_request(), Ok(None));
     assert_eq!(conn.buffered(), 3);
 }
+
+#[test]
+fn garbage_where_the_version_belongs_is_400_not_505() {
+    for head in [
+        &b"GET /echo/info x HTTP/1.1\r\nHost: a\r\n\r\n"[..],
+        b"GET /echo/info FOO/1.1\r\nHost: a\r\n\r\n",
+        b"GET / HTTP/1.1x\r\nHost: a\r\n\r\n",
+    ] {
+        let mut conn = ServerConn::new(Limits::default());
+        conn.receive(head);
+        let err = conn.poll_request().unwrap_err();
+        assert_eq!(
+            err.status(),
+            400,
+            "{:?}: {err:?}",
+            String::from_utf8_lossy(head)
+        );
+    }
+    let mut conn = ServerConn::new(Limits::default());
+    conn.receive(b"GET / HTTP/3.0\r\nHost: a\r\n\r\n");
+    assert_eq!(conn.poll_request().unwrap_err().status(), 505);
+}

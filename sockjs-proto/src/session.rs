@@ -92,6 +92,12 @@ impl CloseFrame {
         Self::new(4500, "Session message cache overflow")
     }
 
+    /// `c[4500,"Send buffer overflow"]`: a send would have taken the
+    /// session's buffered bytes over `send_buffer_size_limit`.
+    pub(crate) fn buffer_overflow() -> Self {
+        Self::new(4500, "Send buffer overflow")
+    }
+
     /// `c[1001,"Server shutting down"]`.
     pub(crate) fn going_away() -> Self {
         Self::new(1001, "Server shutting down")

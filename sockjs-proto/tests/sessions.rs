@@ -367,7 +367,10 @@ fn an_unpulled_stream_is_bounded_by_the_send_buffer_not_the_cache() {
     assert_eq!(closed(&events(&mut s)), [CloseReason::BufferOverflow]);
     assert_eq!(
         woken_output(&mut s, r, now),
-        (format!("a[\"1\",\"2\",\"3\",\"4\"]\n{OVERFLOW}\n"), true)
+        (
+            "a[\"1\",\"2\",\"3\",\"4\"]\nc[4500,\"Send buffer overflow\"]\n".to_owned(),
+            true
+        )
     );
 }
 
@@ -877,7 +880,7 @@ fn a_send_over_the_byte_limit_closes_the_session_with_4500_and_keeps_what_was_ta
     assert_eq!(xhr_now(&mut s, "s", now), "a[\"12345\",\"6789\"]\n");
     assert_eq!(
         xhr_now(&mut s, "s", now),
-        "c[4500,\"Session message cache overflow\"]\n"
+        "c[4500,\"Send buffer overflow\"]\n"
     );
 }
 

@@ -53,8 +53,10 @@ pub(crate) async fn serve<R: Executor>(mut io: R::Tcp, remote: SocketAddr, share
                 return upgrade_websocket::<R>(io, http, req, remote, Arc::clone(endpoint), shared)
                     .await;
             }
+            // The refusal says `Connection: close`: close.
             let response = ws_refusal(&req);
-            write_all::<R>(&mut io, &response, &shared).await
+            let _ = write_all::<R>(&mut io, &response, &shared).await;
+            Next::Close
         } else if let Some(hub) = shared.sockjs_for(&path) {
             let hub = Arc::clone(hub);
             sockjs::<R>(&mut io, &mut http, req, remote, &hub, &shared).await
@@ -484,7 +486,9 @@ async fn sockjs<R: Executor>(
     let (which, inbox) = hub.request_session(&sreq);
     let interceptors = &hub.common.interceptors;
     let mut attributes = Attributes::default();
-    let opens = matches!(which, RequestSession::Opens(_));
+    // A CORS preflight opens nothing, and carries no credentials: an
+    // interceptor that checks them would refuse it.
+    let opens = matches!(which, RequestSession::Opens(_)) && sreq.method != "OPTIONS";
     if opens {
         match run_before(interceptors, &hreq) {
             Ok(a) => attributes = a,

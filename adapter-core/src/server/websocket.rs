@@ -108,7 +108,8 @@ impl<S: Io, R: Runtime> Driver<'_, S, R> {
                 .close(Some(CloseCode::GOING_AWAY), "Server shutting down");
         }
         // Writes: a write stuck for the send time limit ends the session.
-        if self.ws.poll_flush_out(cx).is_pending() {
+        let flushed = self.ws.poll_flush_out(cx);
+        if flushed.is_pending() {
             let limit = self.endpoint.common.send_time_limit;
             let stalled = self.stall.get_or_insert_with(|| timer::<R>(limit));
             if stalled.as_mut().poll(cx).is_ready() {
@@ -116,6 +117,15 @@ impl<S: Io, R: Runtime> Driver<'_, S, R> {
             }
         } else {
             self.stall = None;
+            // Everything is written: come back for what waits in the outbox
+            // (`take_outbox` stopped at the write limit), or it would wait
+            // for the application's next send.
+            if matches!(flushed, Poll::Ready(Ok(())))
+                && !self.closing
+                && !self.outbox.lock().queue.is_empty()
+            {
+                cx.waker().wake_by_ref();
+            }
         }
         if !self.shutting_down && self.shutdown.as_mut().poll(cx).is_ready() {
             return Poll::Ready(Step::Shutdown);

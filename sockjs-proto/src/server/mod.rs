@@ -364,7 +364,10 @@ impl Server {
     /// Headers every transport response carries: no caching, CORS for the
     /// xhr family, the session cookie.
     fn transport_headers(&self, res: &mut Response, req: &Request, transport: Transport) {
-        no_cache(res);
+        // Error answers come from `text()`, which already says it.
+        if res.header_value("Cache-Control").is_none() {
+            no_cache(res);
+        }
         if transport.uses_cors() && !self.config.suppress_cors {
             cors(res, req);
         }
@@ -847,7 +850,7 @@ impl Server {
         if s.pending.push(message.into()).is_err() {
             self.close_session(
                 key,
-                Some(CloseFrame::not_reliable()),
+                Some(CloseFrame::buffer_overflow()),
                 CloseReason::BufferOverflow,
             );
             return Err(SendError::BufferOverflow);
