@@ -38,8 +38,11 @@ for features in "" tokio async-std smol tokio,async-std tokio,smol async-std,smo
   cargo check -q -p sockway --no-default-features --features "$features" --all-targets
 done
 
-step "interop: sockjs-client and ws against sockway serve"
+step "interop: sockjs-client and ws against sockway serve (tokio, async-std, smol)"
 bash scripts/interop.sh
+
+step "interop: sockjs-client against the std-only blocking example (no async runtime)"
+bash scripts/interop-blocking.sh
 
 if ! $quick; then
   step "Autobahn|Testsuite: fuzzingclient against the server"

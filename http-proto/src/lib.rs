@@ -7,6 +7,7 @@ mod limits;
 mod request;
 mod response;
 
+pub use bytes;
 pub use conn::ServerConn;
 pub use error::{EncodeError, RequestError};
 pub use limits::Limits;
