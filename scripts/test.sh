@@ -38,6 +38,11 @@ for features in "" tokio async-std smol tokio,async-std tokio,smol async-std,smo
   cargo check -q -p sockway --no-default-features --features "$features" --all-targets
 done
 
+step "the facade's examples compile for each runtime feature"
+for features in async-std smol; do
+  cargo test -q -p sockway --doc --no-default-features --features "$features"
+done
+
 step "interop: sockjs-client and ws against sockway serve (tokio, async-std, smol)"
 bash scripts/interop.sh
 
