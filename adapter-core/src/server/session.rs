@@ -541,6 +541,11 @@ impl Sink<Message> for SessionSender {
 /// message always go out before anything the next frames cause), and a
 /// SockJS session holds `xhr_send` requests while its inbox is over
 /// [`inbox_limit`](super::SockJsEndpoint::inbox_limit).
+///
+/// So keep reading the session until it ends, even when only sending (a
+/// push feed): that is how the client's close is seen. Or drop the
+/// `Session` and keep [`SessionSender`]s: from then on, what the client
+/// sends is read and dropped, and its close still ends the session.
 pub struct Session {
     pub(crate) info: Arc<SessionInfo>,
     pub(crate) inbox: Arc<Inbox>,
