@@ -26,8 +26,8 @@ pub type WebSocketStream<S> = adapter_core::WebSocketStream<FuturesIo<S>>;
 #[cfg(feature = "async-std")]
 pub mod server {
     pub use adapter_core::server::{
-        Attributes, BuildError, CloseStatus, HandshakeInterceptor, HandshakeOutcome,
-        HandshakeRequest, Handler, OverflowStrategy, Rejection, SendError, ServerHandle, Session,
+        Attributes, BuildError, CloseStatus, Handler, HandshakeInterceptor, HandshakeOutcome,
+        HandshakeRequest, OverflowStrategy, Rejection, SendError, ServerHandle, Session,
         SessionSender, SessionTransport, SockJsEndpoint, WebSocketEndpoint,
     };
 
@@ -40,12 +40,12 @@ pub mod server {
 }
 
 /// The server with its tasks on smol's executor ([`Smol`]): the same
-/// endpoints, sessions and options as [`server`](crate::server).
+/// endpoints, sessions and options as [`server`].
 #[cfg(feature = "smol")]
 pub mod smol_server {
     pub use adapter_core::server::{
-        Attributes, BuildError, CloseStatus, HandshakeInterceptor, HandshakeOutcome,
-        HandshakeRequest, Handler, OverflowStrategy, Rejection, SendError, ServerHandle, Session,
+        Attributes, BuildError, CloseStatus, Handler, HandshakeInterceptor, HandshakeOutcome,
+        HandshakeRequest, OverflowStrategy, Rejection, SendError, ServerHandle, Session,
         SessionSender, SessionTransport, SockJsEndpoint, WebSocketEndpoint,
     };
 

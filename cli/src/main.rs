@@ -102,9 +102,9 @@ fn main() -> ExitCode {
             Ok(rt) => rt.block_on(serve::<adapter_tokio::Tokio>(listen, &options, true)),
             Err(e) => Err(e),
         },
-        RuntimeChoice::AsyncStd => async_std::task::block_on(serve::<
-            adapter_async_std::AsyncStd,
-        >(listen, &options, false)),
+        RuntimeChoice::AsyncStd => async_std::task::block_on(serve::<adapter_async_std::AsyncStd>(
+            listen, &options, false,
+        )),
         RuntimeChoice::Smol => {
             smol::block_on(serve::<adapter_async_std::Smol>(listen, &options, false))
         }

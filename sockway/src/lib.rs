@@ -14,9 +14,9 @@ pub use adapter_tokio as tokio;
 pub mod async_std {
     pub use adapter_async_std::{
         accept, accept_with, connect, connect_url, connect_url_with, connect_with, server,
-        AcceptOptions, AsyncIo, AsyncStd, ClientRequest, CloseCode, CloseFrame, CloseState,
-        Config, ConnectOptions, Error, Event, FuturesIo, Limits, Message, MessageKind, Response,
-        Sleep, UpgradeRequest, Utf8Bytes, WebSocketStream,
+        AcceptOptions, AsyncIo, AsyncStd, ClientRequest, CloseCode, CloseFrame, CloseState, Config,
+        ConnectOptions, Error, Event, FuturesIo, Limits, Message, MessageKind, Response, Sleep,
+        UpgradeRequest, Utf8Bytes, WebSocketStream,
     };
 }
 
@@ -26,8 +26,8 @@ pub mod smol {
     pub use adapter_async_std::{
         accept, accept_with, connect, connect_url, connect_url_with, connect_with,
         smol_server as server, AcceptOptions, AsyncIo, ClientRequest, CloseCode, CloseFrame,
-        CloseState, Config, ConnectOptions, Error, Event, FuturesIo, Limits, Message,
-        MessageKind, Response, Sleep, Smol, UpgradeRequest, Utf8Bytes, WebSocketStream,
+        CloseState, Config, ConnectOptions, Error, Event, FuturesIo, Limits, Message, MessageKind,
+        Response, Sleep, Smol, UpgradeRequest, Utf8Bytes, WebSocketStream,
     };
 }
 
@@ -36,23 +36,20 @@ pub mod smol {
 #[cfg(feature = "tokio")]
 pub use adapter_tokio::{
     accept, accept_with, connect, connect_url, connect_url_with, connect_with, server,
-    AcceptOptions, ClientRequest, CloseCode, CloseFrame, CloseState, Config, ConnectOptions,
-    Error, Event, Limits, Message, MessageKind, Response, UpgradeRequest, Utf8Bytes,
-    WebSocketStream,
+    AcceptOptions, ClientRequest, CloseCode, CloseFrame, CloseState, Config, ConnectOptions, Error,
+    Event, Limits, Message, MessageKind, Response, UpgradeRequest, Utf8Bytes, WebSocketStream,
 };
 
 #[cfg(all(feature = "async-std", not(feature = "tokio")))]
 pub use self::async_std::{
     accept, accept_with, connect, connect_url, connect_url_with, connect_with, server,
-    AcceptOptions, ClientRequest, CloseCode, CloseFrame, CloseState, Config, ConnectOptions,
-    Error, Event, Limits, Message, MessageKind, Response, UpgradeRequest, Utf8Bytes,
-    WebSocketStream,
+    AcceptOptions, ClientRequest, CloseCode, CloseFrame, CloseState, Config, ConnectOptions, Error,
+    Event, Limits, Message, MessageKind, Response, UpgradeRequest, Utf8Bytes, WebSocketStream,
 };
 
 #[cfg(all(feature = "smol", not(any(feature = "tokio", feature = "async-std"))))]
 pub use self::smol::{
     accept, accept_with, connect, connect_url, connect_url_with, connect_with, server,
-    AcceptOptions, ClientRequest, CloseCode, CloseFrame, CloseState, Config, ConnectOptions,
-    Error, Event, Limits, Message, MessageKind, Response, UpgradeRequest, Utf8Bytes,
-    WebSocketStream,
+    AcceptOptions, ClientRequest, CloseCode, CloseFrame, CloseState, Config, ConnectOptions, Error,
+    Event, Limits, Message, MessageKind, Response, UpgradeRequest, Utf8Bytes, WebSocketStream,
 };

@@ -1,4 +1,20 @@
-//! Helpers shared by the cross-crate tests in `tests/tests/`.
+//! Helpers shared by the cross-crate tests in `tests/tests/`, which are
+//! written once and run against every runtime and adapter:
+//!
+//! - [`runtime`]: the server's runtime ([`ServerRuntime`](runtime::ServerRuntime):
+//!   tokio, async-std, smol) and [`for_each_runtime!`];
+//! - [`adapter`]: the adapters' WebSocket streams
+//!   ([`Adapter`](adapter::Adapter): tokio, async-std) and
+//!   [`for_each_adapter!`];
+//! - [`loopback`]: a server in the test process and a raw HTTP client;
+//! - [`stress`]: a server in a child process, and raw clients that
+//!   misbehave;
+//! - [`peer`]: raw WebSocket peers (frames and heads by hand);
+//! - [`pipe`]: an in-memory pipe over `futures-io`.
 
+pub mod adapter;
 pub mod loopback;
+pub mod peer;
+pub mod pipe;
+pub mod runtime;
 pub mod stress;

@@ -8,17 +8,16 @@
 
 use std::fmt::Write as _;
 use std::future::Future;
-use std::io;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use adapter_tokio::server::{ServerBuilder, ServerHandle};
+use adapter_core::server::{ServerBuilder, ServerHandle};
 use bytes::{Buf as _, BytesMut};
 use sockway_cli::ServeOptions;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
-use tokio::task::JoinHandle;
-use tokio::time::Instant;
+
+use crate::runtime::{BackgroundServer, ServerRuntime};
 
 /// The default bound of one wait (a read, a connect, a handler's report).
 pub const WAIT: Duration = Duration::from_secs(5);
@@ -47,42 +46,33 @@ pub fn serve_options(heartbeat: Duration, disconnect_delay: Duration) -> ServeOp
     }
 }
 
-/// A server serving on `127.0.0.1:<ephemeral>` in a task of the current
-/// runtime.
+/// A server serving on `127.0.0.1:<ephemeral>` on its runtime, in a
+/// thread of its own (see [`ServerRuntime::serve`]); the test's client side
+/// stays on the test's runtime. Dropping it shuts the server down.
 #[derive(Debug)]
 pub struct TestServer {
     /// Where it listens.
     pub addr: SocketAddr,
     /// Stops it.
     pub handle: ServerHandle,
-    serving: JoinHandle<io::Result<()>>,
+    server: BackgroundServer,
 }
 
 impl TestServer {
     /// Builds the server from `builder` on a fresh loopback listener and
-    /// spawns [`serve`](adapter_tokio::server::Server::serve). Call from
-    /// within a tokio runtime.
-    pub fn start(builder: ServerBuilder) -> Self {
-        let std_listener =
-            std::net::TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
-        std_listener
-            .set_nonblocking(true)
-            .expect("a non-blocking listener");
-        let listener = tokio::net::TcpListener::from_std(std_listener).expect("a tokio listener");
-        let server = builder.listener(listener).expect("a valid server");
-        let addr = server.local_addr().expect("a local address");
-        let handle = server.handle();
-        let serving = tokio::spawn(server.serve());
+    /// serves it on `R`.
+    pub fn start<R: ServerRuntime>(builder: ServerBuilder<R>) -> Self {
+        let server = R::serve(builder);
         Self {
-            addr,
-            handle,
-            serving,
+            addr: server.addr,
+            handle: server.handle.clone(),
+            server,
         }
     }
 
-    /// The ready server (`sockway_cli::endpoints`) with `options`.
-    pub fn ready(options: &ServeOptions) -> Self {
-        Self::start(sockway_cli::endpoints(options))
+    /// The ready server (`sockway_cli::endpoints`) with `options`, on `R`.
+    pub fn ready<R: ServerRuntime>(options: &ServeOptions) -> Self {
+        Self::start(sockway_cli::endpoints::<R>(options))
     }
 
     /// A new connection to the server.
@@ -98,13 +88,7 @@ impl TestServer {
     /// Starts a graceful shutdown and waits (at most `limit`) for
     /// `serve` to return; returns how long that took.
     pub async fn shutdown(self, limit: Duration) -> Duration {
-        let started = Instant::now();
-        self.handle.shutdown();
-        let served = within(limit, "serve() to return after shutdown", self.serving).await;
-        served
-            .expect("the serve task does not panic")
-            .expect("serve() returns Ok");
-        started.elapsed()
+        self.server.shutdown(limit).await
     }
 }
 

@@ -19,8 +19,10 @@
 //! ```
 //!
 //! [`ChildServer::spawn`] runs that test binary again with only this test,
-//! and [`CHILD_ENV`] naming the server to build ([`READY`] or [`FLOOD`]). The
-//! child binds `127.0.0.1:0` and reports on its standard output, one line
+//! [`CHILD_ENV`] naming the server to build ([`READY`] or [`FLOOD`]) and
+//! [`RUNTIME_ENV`] the runtime to serve it on (a
+//! [`ServerRuntime::NAME`]: the tests that use a child run once per
+//! runtime). The child binds `127.0.0.1:0` and reports on its standard output, one line
 //! each, `EVENT listening <addr>` and whatever its handlers see (`EVENT
 //! <endpoint> <what>`); it exits when its standard input closes (the parent
 //! is done or gone), after [`CHILD_LIFETIME`] at the latest. Without
@@ -34,10 +36,10 @@ use std::net::SocketAddr;
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::time::Duration;
 
-use adapter_tokio::server::{ServerBuilder, Session, SockJsEndpoint, WebSocketEndpoint};
-use adapter_tokio::sockjs_proto::Config as SockJsConfig;
-use adapter_tokio::ws_proto::OverflowStrategy;
-use adapter_tokio::{Config as WsConfig, Message};
+use adapter_core::server::{ServerBuilder, Session, SockJsEndpoint, WebSocketEndpoint};
+use adapter_core::sockjs_proto::Config as SockJsConfig;
+use adapter_core::ws_proto::OverflowStrategy;
+use adapter_core::{Config as WsConfig, Message};
 use bytes::{Buf as _, Bytes, BytesMut};
 use futures_util::StreamExt as _;
 use sockway_cli::ServeOptions;
@@ -46,9 +48,14 @@ use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use tokio::time::{timeout, Instant};
 
+use crate::runtime::{AsyncStd, ServerRuntime, Smol, Tokio};
+
 /// The environment variable that makes [`child_main`] serve: its value names
 /// the server ([`READY`] or [`FLOOD`]).
 pub const CHILD_ENV: &str = "SOCKWAY_STRESS_CHILD";
+/// The environment variable that names the child's runtime
+/// ([`ServerRuntime::NAME`]).
+pub const RUNTIME_ENV: &str = "SOCKWAY_STRESS_RUNTIME";
 /// The ready server of `sockway serve` (`sockway_cli::endpoints`), with a
 /// disconnect delay of 1 s so that dropped SockJS sessions go quickly.
 pub const READY: &str = "ready";
@@ -62,6 +69,9 @@ pub const MIB: usize = 1024 * 1024;
 pub const FLOOD_MESSAGE: usize = 64 * 1024;
 /// The send buffer limit of the flooding endpoints.
 pub const FLOOD_BUFFER: usize = MIB;
+/// Messages the flooding endpoints send between two 1 ms pauses: a quarter
+/// of [`FLOOD_BUFFER`].
+pub const FLOOD_BURST: u64 = (FLOOD_BUFFER / FLOOD_MESSAGE / 4) as u64;
 /// The short send time limit of `/flood/stall` and `/flood-sockjs`.
 pub const FLOOD_SEND_TIME_LIMIT: Duration = Duration::from_millis(500);
 /// How long `/flood/drop-oldest` floods before it says `done`.
@@ -80,7 +90,8 @@ pub fn event(what: impl fmt::Display) {
 }
 
 /// The body of the child server test: serves the server that [`CHILD_ENV`]
-/// names until the standard input closes; returns at once without it.
+/// names, on the runtime that [`RUNTIME_ENV`] names, until the standard
+/// input closes; returns at once without [`CHILD_ENV`].
 pub fn child_main() {
     let Ok(kind) = std::env::var(CHILD_ENV) else {
         return;
@@ -89,15 +100,24 @@ pub fn child_main() {
         std::thread::sleep(CHILD_LIFETIME);
         std::process::exit(3);
     });
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("a runtime");
-    runtime.block_on(async move {
-        let builder = match kind.as_str() {
-            READY => ready_server(),
-            FLOOD => flood_server(),
+    let runtime = std::env::var(RUNTIME_ENV).unwrap_or_else(|_| Tokio::NAME.to_owned());
+    if runtime == Tokio::NAME {
+        serve_child::<Tokio>(&kind);
+    } else if runtime == AsyncStd::NAME {
+        serve_child::<AsyncStd>(&kind);
+    } else if runtime == Smol::NAME {
+        serve_child::<Smol>(&kind);
+    } else {
+        panic!("no runtime {runtime:?}");
+    }
+}
+
+/// Serves the server `kind` on `R` until the standard input closes.
+fn serve_child<R: ServerRuntime>(kind: &str) {
+    R::block_on(async move {
+        let builder = match kind {
+            READY => ready_server::<R>(),
+            FLOOD => flood_server::<R>(),
             other => panic!("no server {other:?}"),
         };
         let server = builder.bind("127.0.0.1:0").await.expect("a listener");
@@ -132,7 +152,7 @@ pub fn child_serve_options() -> ServeOptions {
 }
 
 /// The ready server of `sockway serve`, as [`READY`] serves it.
-pub fn ready_server() -> ServerBuilder {
+pub fn ready_server<R: ServerRuntime>() -> ServerBuilder<R> {
     sockway_cli::endpoints(&child_serve_options())
 }
 
@@ -155,7 +175,7 @@ pub fn ready_server() -> ServerBuilder {
 /// failure <error>` for each failed send and `<name> flooded sent=<n>
 /// failures=<n> open=<bool>` at its end; and `<name> closed <code>
 /// <reason>` (the session's `close_status()`) once the session is over.
-pub fn flood_server() -> ServerBuilder {
+pub fn flood_server<R: ServerRuntime>() -> ServerBuilder<R> {
     let binary = |i: u64| Message::Binary(Bytes::from(vec![i as u8; FLOOD_MESSAGE]));
     let text = |i: u64| {
         Message::from(
@@ -216,9 +236,17 @@ pub fn flood_server() -> ServerBuilder {
         )
 }
 
-/// Sends `make(i)` for i = 0, 1, ... in bursts of 16 (about 1 GB/s at
-/// most), for `window` or until a send fails; then waits for the end of
-/// the session. See [`flood_server`] for the events.
+/// Sends `make(i)` for i = 0, 1, ... in bursts of [`FLOOD_BURST`] with a
+/// 1 ms timer between them (about 250 MB/s at most), for `window` or until
+/// a send fails; then waits for the end of the session. See
+/// [`flood_server`] for the events. Runs on any executor.
+///
+/// A burst is a quarter of the send buffer, and the timer lets the
+/// connection's writer run whatever the executor's scheduling: the buffer
+/// overflows only once the writer is stuck (the client's and the server's
+/// socket buffers full), not because the flood outran a writer that had
+/// not been polled yet (which made "the connection is closed at the send
+/// time limit" depend on how an executor schedules a task that yields).
 async fn flood(
     mut session: Session,
     name: &'static str,
@@ -226,7 +254,11 @@ async fn flood(
     make: fn(u64) -> Message,
 ) {
     event(format_args!("{name} opened"));
-    let start = Instant::now();
+    #[allow(
+        clippy::disallowed_methods,
+        reason = "the handler's own clock, on whatever runtime serves it"
+    )]
+    let start = std::time::Instant::now();
     let mut sent = 0u64;
     let mut failures = 0u64;
     loop {
@@ -252,10 +284,10 @@ async fn flood(
                 break;
             }
         }
-        if sent % 16 == 0 {
-            tokio::time::sleep(Duration::from_millis(1)).await;
+        if sent % FLOOD_BURST == 0 {
+            crate::runtime::sleep(Duration::from_millis(1)).await;
         } else {
-            tokio::task::yield_now().await;
+            crate::runtime::yield_now().await;
         }
     }
     while session.next().await.is_some() {}
@@ -299,9 +331,9 @@ pub struct ChildServer {
 
 impl ChildServer {
     /// Runs the test `test` (the one that calls [`child_main`]) of the
-    /// current test binary in a child process, serving `kind`; returns once
-    /// it listens.
-    pub async fn spawn(test: &str, kind: &str) -> Self {
+    /// current test binary in a child process, serving `kind` on `R`;
+    /// returns once it listens.
+    pub async fn spawn<R: ServerRuntime>(test: &str, kind: &str) -> Self {
         let exe = std::env::current_exe().expect("the test binary");
         let mut child = Command::new(exe)
             .args([
@@ -312,6 +344,7 @@ impl ChildServer {
                 "--test-threads=1",
             ])
             .env(CHILD_ENV, kind)
+            .env(RUNTIME_ENV, R::NAME)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -467,6 +500,14 @@ impl fmt::Display for Rss {
     }
 }
 
+/// Holds the lock of the heaviest tests (10,000 connections, which need
+/// most of the test process's descriptors): they run one at a time, whatever
+/// their runtime.
+pub async fn one_at_a_time() -> tokio::sync::MutexGuard<'static, ()> {
+    static HEAVY: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    HEAVY.lock().await
+}
+
 /// Awaits `future` for at most `limit`; panics, naming `what`, when it takes
 /// longer.
 pub async fn within<F: std::future::Future>(limit: Duration, what: &str, future: F) -> F::Output {
@@ -606,7 +647,7 @@ pub async fn assert_serving(addr: SocketAddr) {
         ws.send("still served").await.expect("send");
         let echo = ws.recv().await.expect("an echo").expect("an echo");
         assert_eq!(echo, Message::from("still served"));
-        ws.close(adapter_tokio::CloseCode::NORMAL, "")
+        ws.close(adapter_core::CloseCode::NORMAL, "")
             .await
             .expect("close");
         while ws.recv().await.is_some() {}

@@ -12,9 +12,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use adapter_tokio::http_proto::Limits;
-use adapter_tokio::server::{ServerBuilder, ServerHandle};
+use adapter_core::http_proto::Limits;
+use adapter_core::server::ServerBuilder;
 use bytes::BytesMut;
+use sockway_tests::runtime::{BackgroundServer, ServerRuntime};
 use sockway_tests::stress::{
     assert_serving, read_response, read_until_closed, within, Ending, RawResponse,
 };
@@ -26,17 +27,14 @@ use tokio::time::Instant;
 /// The body limit of the servers here.
 const BODY_LIMIT: u64 = 64 * 1024;
 
-fn ready() -> ServerBuilder {
+fn ready<R: ServerRuntime>() -> ServerBuilder<R> {
     sockway_cli::endpoints(&sockway_cli::ServeOptions::default())
 }
 
-/// Serves `builder` on 127.0.0.1 in a task; the handle stops it.
-async fn start(builder: ServerBuilder) -> (SocketAddr, ServerHandle) {
-    let server = builder.bind("127.0.0.1:0").await.expect("a listener");
-    let addr = server.local_addr().expect("an address");
-    let handle = server.handle();
-    tokio::spawn(server.serve());
-    (addr, handle)
+/// Serves `builder` on 127.0.0.1 on `R`; dropping the server stops it.
+fn start<R: ServerRuntime>(builder: ServerBuilder<R>) -> (SocketAddr, BackgroundServer) {
+    let server = R::serve(builder);
+    (server.addr, server)
 }
 
 /// A client that asks `GET /echo/info` on one keep-alive connection every
@@ -113,15 +111,13 @@ async fn trickle(
     (response, took, ending)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn slow_heads_and_bodies_get_408_within_the_request_timeout() {
+async fn slow_heads_and_bodies_get_408_within_the_request_timeout<R: ServerRuntime>() {
     let request_timeout = Duration::from_millis(500);
     let (addr, _server) = start(
-        ready()
+        ready::<R>()
             .request_timeout(request_timeout)
             .keep_alive_timeout(Duration::from_secs(10)),
-    )
-    .await;
+    );
     let stop = Arc::new(AtomicBool::new(false));
     let steady = steady_client(addr, Duration::from_millis(50), Arc::clone(&stop));
     let cases: [(&str, &'static [u8], &'static [u8], bool); 3] = [
@@ -171,15 +167,13 @@ async fn slow_heads_and_bodies_get_408_within_the_request_timeout() {
     assert_serving(addr).await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn idle_connections_are_closed_after_the_keep_alive_timeout() {
+async fn idle_connections_are_closed_after_the_keep_alive_timeout<R: ServerRuntime>() {
     let keep_alive = Duration::from_millis(600);
     let (addr, _server) = start(
-        ready()
+        ready::<R>()
             .request_timeout(Duration::from_secs(5))
             .keep_alive_timeout(keep_alive),
-    )
-    .await;
+    );
     let stop = Arc::new(AtomicBool::new(false));
     // Busy, never idle for the keep-alive timeout: stays open throughout.
     let steady = steady_client(addr, Duration::from_millis(100), Arc::clone(&stop));
@@ -224,13 +218,12 @@ async fn idle_connections_are_closed_after_the_keep_alive_timeout() {
 /// The server of the refusal tests: the ready server with a 64 KiB body
 /// limit and a request timeout long enough to tell an answer at once from
 /// one that waited for the body.
-async fn limited_server() -> (SocketAddr, ServerHandle) {
+fn limited_server<R: ServerRuntime>() -> (SocketAddr, BackgroundServer) {
     start(
-        ready()
+        ready::<R>()
             .http_limits(Limits::default().max_body_size(BODY_LIMIT))
             .request_timeout(Duration::from_secs(10)),
     )
-    .await
 }
 
 /// Sends `request` (then `endless` again and again until the write fails,
@@ -285,9 +278,8 @@ async fn expect_refusal(
     (took, ending)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn heads_over_the_limits_get_431() {
-    let (addr, _server) = limited_server().await;
+async fn heads_over_the_limits_get_431<R: ServerRuntime>() {
+    let (addr, _server) = limited_server::<R>();
     let max_head = Limits::default().max_head_size;
 
     // A head that never ends: 431 once it passes the limit.
@@ -319,9 +311,8 @@ async fn heads_over_the_limits_get_431() {
     assert_eq!(ending, Ending::Eof, "100 header fields: closed cleanly");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn bodies_over_the_limit_get_413() {
-    let (addr, _server) = limited_server().await;
+async fn bodies_over_the_limit_get_413<R: ServerRuntime>() {
+    let (addr, _server) = limited_server::<R>();
 
     // Decided from Content-Length alone: the body is never sent, and the
     // answer must not wait for it (the request timeout is 10 s).
@@ -380,9 +371,8 @@ async fn bodies_over_the_limit_get_413() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn malformed_request_lines_get_400() {
-    let (addr, _server) = limited_server().await;
+async fn malformed_request_lines_get_400<R: ServerRuntime>() {
+    let (addr, _server) = limited_server::<R>();
     let cases: [(&str, &[u8]); 5] = [
         (
             "a method with a bad character",
@@ -408,9 +398,8 @@ async fn malformed_request_lines_get_400() {
 /// A request line whose third part is no `HTTP/x.y` at all is malformed
 /// (400, RFC 9112 §3): 505 is for an HTTP version the server does not
 /// support.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn request_lines_without_an_http_version_get_400() {
-    let (addr, _server) = limited_server().await;
+async fn request_lines_without_an_http_version_get_400<R: ServerRuntime>() {
+    let (addr, _server) = limited_server::<R>();
     let cases: [(&str, &[u8]); 3] = [
         (
             "a space in the target",
@@ -447,9 +436,8 @@ async fn request_lines_without_an_http_version_get_400() {
     assert!(wrong.is_empty(), "answered other than 400: {wrong:#?}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn unknown_transfer_codings_get_501() {
-    let (addr, _server) = limited_server().await;
+async fn unknown_transfer_codings_get_501<R: ServerRuntime>() {
+    let (addr, _server) = limited_server::<R>();
     for coding in ["gzip", "gzip, chunked", "x-custom"] {
         let request = format!(
             "POST /echo/000/te/xhr_send HTTP/1.1\r\nHost: 127.0.0.1\r\n\
@@ -461,9 +449,8 @@ async fn unknown_transfer_codings_get_501() {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn other_http_versions_get_505() {
-    let (addr, _server) = limited_server().await;
+async fn other_http_versions_get_505<R: ServerRuntime>() {
+    let (addr, _server) = limited_server::<R>();
     let cases: [(&str, &[u8]); 3] = [
         (
             "HTTP/2.0",
@@ -478,4 +465,15 @@ async fn other_http_versions_get_505() {
     for (what, request) in cases {
         expect_refusal(addr, what, request.to_vec(), None, 505).await;
     }
+}
+
+sockway_tests::for_each_runtime! {
+    slow_heads_and_bodies_get_408_within_the_request_timeout: multi_thread,
+    idle_connections_are_closed_after_the_keep_alive_timeout: multi_thread,
+    heads_over_the_limits_get_431: multi_thread,
+    bodies_over_the_limit_get_413: multi_thread,
+    malformed_request_lines_get_400: multi_thread,
+    request_lines_without_an_http_version_get_400: multi_thread,
+    unknown_transfer_codings_get_501: multi_thread,
+    other_http_versions_get_505: multi_thread,
 }

@@ -6,12 +6,14 @@
 //! clients are served.
 //!
 //! The server runs in a child process (this test binary again, running only
-//! [`child_server`]), whose RSS is read from `/proc`.
+//! [`child_server`]), on each runtime in turn, whose RSS is read from
+//! `/proc`.
 
 use std::time::Duration;
 
-use adapter_tokio::Config;
+use adapter_core::Config;
 use bytes::{Bytes, BytesMut};
+use sockway_tests::runtime::ServerRuntime;
 use sockway_tests::stress::{
     assert_serving, frame_header, peak_rss, read_server_frame, within, ws_upgrade, ChildServer,
     Rss, FLOOD, SMALL_FRAME, SMALL_MESSAGE,
@@ -26,8 +28,8 @@ fn child_server() {
 }
 
 /// A server and its RSS once warmed up (KiB).
-async fn server() -> (ChildServer, u64) {
-    let server = ChildServer::spawn("child_server", FLOOD).await;
+async fn server<R: ServerRuntime>() -> (ChildServer, u64) {
+    let server = ChildServer::spawn::<R>("child_server", FLOOD).await;
     assert_serving(server.addr()).await;
     tokio::time::sleep(Duration::from_millis(100)).await;
     let before = server.rss_kib();
@@ -79,9 +81,8 @@ async fn endless(tcp: TcpStream, first: Vec<u8>, again: Option<(Vec<u8>, Bytes)>
     seen
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_frame_header_claiming_2_pow_63_bytes_gets_1009_or_1002() {
-    let (server, before) = server().await;
+async fn a_frame_header_claiming_2_pow_63_bytes_gets_1009_or_1002<R: ServerRuntime>() {
+    let (server, before) = server::<R>().await;
     let addr = server.addr();
     let pid = server.pid();
     let (seen, peak) = peak_rss(pid, async {
@@ -116,16 +117,15 @@ async fn a_frame_header_claiming_2_pow_63_bytes_gets_1009_or_1002() {
         peak,
         after: server.rss_kib(),
     };
-    report(
+    report::<R>(
         "frame headers claiming 2^63 − 1 and 2^63 bytes",
         &rss,
         4 * 1024,
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn endless_fragments_past_the_message_limit_get_1009() {
-    let (mut server, before) = server().await;
+async fn endless_fragments_past_the_message_limit_get_1009<R: ServerRuntime>() {
+    let (mut server, before) = server::<R>().await;
     let addr = server.addr();
     let pid = server.pid();
     // `/small`: 64 KiB frames, 1 MiB messages. Fragments of 64 KiB forever.
@@ -151,7 +151,7 @@ async fn endless_fragments_past_the_message_limit_get_1009() {
         peak,
         after: server.rss_kib(),
     };
-    report(
+    report::<R>(
         &format!(
             "endless 64 KiB fragments, 1 MiB message limit: close {code} {reason:?}; the handler \
              saw {closed:?}"
@@ -162,9 +162,8 @@ async fn endless_fragments_past_the_message_limit_get_1009() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn endless_maximal_frames_on_the_ready_server_get_1009() {
-    let (server, before) = server().await;
+async fn endless_maximal_frames_on_the_ready_server_get_1009<R: ServerRuntime>() {
+    let (server, before) = server::<R>().await;
     let addr = server.addr();
     let pid = server.pid();
     let limits = Config::default();
@@ -192,7 +191,7 @@ async fn endless_maximal_frames_on_the_ready_server_get_1009() {
         peak,
         after: server.rss_kib(),
     };
-    report(
+    report::<R>(
         &format!(
             "endless 16 MiB fragments, 64 MiB message limit (the ready server's /ws): \
              close {code} {reason:?}"
@@ -205,10 +204,16 @@ async fn endless_maximal_frames_on_the_ready_server_get_1009() {
 }
 
 #[allow(clippy::print_stderr)]
-fn report(what: &str, rss: &Rss, limit_kib: u64) {
-    eprintln!("{what}: {rss}");
+fn report<R: ServerRuntime>(what: &str, rss: &Rss, limit_kib: u64) {
+    eprintln!("{}: {what}: {rss}", R::NAME);
     assert!(
         rss.peak <= rss.before + limit_kib,
         "{what}: memory grew past {limit_kib} KiB: {rss}"
     );
+}
+
+sockway_tests::for_each_runtime! {
+    a_frame_header_claiming_2_pow_63_bytes_gets_1009_or_1002: multi_thread,
+    endless_fragments_past_the_message_limit_get_1009: multi_thread,
+    endless_maximal_frames_on_the_ready_server_get_1009: multi_thread,
 }

@@ -8,16 +8,17 @@
 
 use std::time::{Duration, SystemTime};
 
-use adapter_tokio::server::{Server, SockJsEndpoint, WebSocketEndpoint};
-use adapter_tokio::sockjs_proto::{AllowedOrigins, Config};
+use adapter_core::server::{Server, Session, SockJsEndpoint, WebSocketEndpoint};
+use adapter_core::sockjs_proto::{AllowedOrigins, Config};
 use sockway_tests::loopback::{
     serve_options, xhr_streaming_prelude, Head, Response, TestServer, JAVASCRIPT, NO_CACHE,
     ONE_YEAR, TEXT_HTML, TEXT_PLAIN,
 };
+use sockway_tests::runtime::ServerRuntime;
 
 /// The ready server with timings that never fire during these tests.
-fn ready() -> TestServer {
-    TestServer::ready(&serve_options(
+fn ready<R: ServerRuntime>() -> TestServer {
+    TestServer::ready::<R>(&serve_options(
         Duration::from_secs(30),
         Duration::from_secs(10),
     ))
@@ -65,9 +66,8 @@ fn info_fields(res: &Response) -> (String, u32) {
 
 // ---- the greeting, /info, the iframe page --------------------------------------
 
-#[tokio::test]
-async fn greeting_is_welcome_text_with_and_without_slash() {
-    let server = ready();
+async fn greeting_is_welcome_text_with_and_without_slash<R: ServerRuntime>() {
+    let server = ready::<R>();
     let mut c = server.client().await;
     for path in ["/echo", "/echo/", "/echo/?t=1"] {
         let res = c.get(path).await;
@@ -88,9 +88,8 @@ async fn greeting_is_welcome_text_with_and_without_slash() {
     assert!(res.body.is_empty());
 }
 
-#[tokio::test]
-async fn info_is_json_without_caching_with_cors_and_fresh_entropy() {
-    let server = ready();
+async fn info_is_json_without_caching_with_cors_and_fresh_entropy<R: ServerRuntime>() {
+    let server = ready::<R>();
     let mut c = server.client().await;
     let res = c.get("/echo/info").await;
     assert_eq!(
@@ -148,9 +147,8 @@ fn iframe_page(url: &str) -> String {
     )
 }
 
-#[tokio::test]
-async fn iframe_page_is_cached_with_an_etag_and_304_on_a_match() {
-    let server = ready();
+async fn iframe_page_is_cached_with_an_etag_and_304_on_a_match<R: ServerRuntime>() {
+    let server = ready::<R>();
     let mut c = server.client().await;
     let res = c.get("/echo/iframe.html").await;
     let etag = res.header("ETag").to_owned();
@@ -168,7 +166,7 @@ async fn iframe_page_is_cached_with_an_etag_and_304_on_a_match() {
     assert_expires(&res.head);
     assert_eq!(
         res.text(),
-        iframe_page(adapter_tokio::sockjs_proto::DEFAULT_CLIENT_LIBRARY_URL)
+        iframe_page(adapter_core::sockjs_proto::DEFAULT_CLIENT_LIBRARY_URL)
     );
     // Any origin is allowed: no X-Frame-Options.
     assert_eq!(res.get("X-Frame-Options"), None);
@@ -222,9 +220,8 @@ async fn iframe_page_is_cached_with_an_etag_and_304_on_a_match() {
 
 // ---- 404s -------------------------------------------------------------------------
 
-#[tokio::test]
-async fn unknown_paths_are_404() {
-    let server = ready();
+async fn unknown_paths_are_404<R: ServerRuntime>() {
+    let server = ready::<R>();
     let mut c = server.client().await;
     // Outside every endpoint: the server's own 404.
     for path in ["/nope", "/echoes", "/ech", "/echo.html", "/favicon.ico"] {
@@ -269,9 +266,8 @@ async fn unknown_paths_are_404() {
     assert_eq!(server.handle.sockjs_sessions(), 0);
 }
 
-#[tokio::test]
-async fn send_to_an_unknown_session_is_404_with_one_cache_control() {
-    let server = ready();
+async fn send_to_an_unknown_session_is_404_with_one_cache_control<R: ServerRuntime>() {
+    let server = ready::<R>();
     let mut c = server.client().await;
     let res = c.post("/echo/000/nobody/xhr_send", r#"["x"]"#).await;
     assert_eq!(res.status(), 404);
@@ -295,9 +291,8 @@ async fn send_to_an_unknown_session_is_404_with_one_cache_control() {
 
 // ---- errors -------------------------------------------------------------------------
 
-#[tokio::test]
-async fn error_answers_are_exact() {
-    let server = ready();
+async fn error_answers_are_exact<R: ServerRuntime>() {
+    let server = ready::<R>();
     let mut c = server.client().await;
     assert_eq!(c.post("/echo/000/s/xhr", "").await.text(), "o\n");
     // (path, method, body) -> (status, text, CORS)
@@ -406,9 +401,8 @@ async fn error_answers_are_exact() {
 
 // ---- preflights, CORS, origins -----------------------------------------------------
 
-#[tokio::test]
-async fn options_preflights_are_204_cached_for_a_year_with_cors() {
-    let server = ready();
+async fn options_preflights_are_204_cached_for_a_year_with_cors<R: ServerRuntime>() {
+    let server = ready::<R>();
     let mut c = server.client().await;
     for (path, methods) in [
         ("/echo/info", "OPTIONS, GET"),
@@ -467,15 +461,15 @@ async fn options_preflights_are_204_cached_for_a_year_with_cors() {
 }
 
 /// A server whose endpoints take `https://app.example.com` only.
-fn restricted() -> TestServer {
+fn restricted<R: ServerRuntime>() -> TestServer {
     let origins = AllowedOrigins::from_list(["https://app.example.com"]);
-    let echo = |mut session: adapter_tokio::server::Session| async move {
+    let echo = |mut session: Session| async move {
         while let Some(m) = futures_util::StreamExt::next(&mut session).await {
             let _ = session.send(m);
         }
     };
     TestServer::start(
-        Server::builder()
+        Server::<R>::builder()
             .sockjs(
                 "/app",
                 SockJsEndpoint::new(echo).config(
@@ -494,9 +488,8 @@ fn forbidden() -> String {
     )
 }
 
-#[tokio::test]
-async fn restricted_origins_refuse_other_origins_with_403() {
-    let server = restricted();
+async fn restricted_origins_refuse_other_origins_with_403<R: ServerRuntime>() {
+    let server = restricted::<R>();
     let mut c = server.client().await;
     let evil = [("Origin", "https://evil.example.com")];
     for (method, path) in [
@@ -545,9 +538,8 @@ async fn restricted_origins_refuse_other_origins_with_403() {
 
 // ---- HTTP/1.1 ----------------------------------------------------------------------
 
-#[tokio::test]
-async fn keep_alive_serves_many_requests_on_one_connection() {
-    let server = ready();
+async fn keep_alive_serves_many_requests_on_one_connection<R: ServerRuntime>() {
+    let server = ready::<R>();
     let mut c = server.client().await;
     for round in 0..3 {
         assert_eq!(c.get("/echo").await.text(), "Welcome to SockJS!\n");
@@ -572,9 +564,8 @@ async fn keep_alive_serves_many_requests_on_one_connection() {
     c.expect_eof().await;
 }
 
-#[tokio::test]
-async fn pipelined_requests_are_answered_in_order() {
-    let server = ready();
+async fn pipelined_requests_are_answered_in_order<R: ServerRuntime>() {
+    let server = ready::<R>();
     let mut c = server.client().await;
     let mut burst = Vec::new();
     burst.extend(c.request_bytes("GET", "/echo", &[], b""));
@@ -607,9 +598,8 @@ async fn pipelined_requests_are_answered_in_order() {
     assert_eq!(seen, ["a", "b"]);
 }
 
-#[tokio::test]
-async fn expect_100_continue_on_xhr_send_gets_100_first() {
-    let server = ready();
+async fn expect_100_continue_on_xhr_send_gets_100_first<R: ServerRuntime>() {
+    let server = ready::<R>();
     let mut c = server.client().await;
     assert_eq!(c.post("/echo/000/e/xhr", "").await.text(), "o\n");
     c.send(format!(
@@ -640,9 +630,8 @@ async fn expect_100_continue_on_xhr_send_gets_100_first() {
     assert_eq!(res.status(), 204, "{}", res.head.raw);
 }
 
-#[tokio::test]
-async fn chunked_request_body_on_xhr_send() {
-    let server = ready();
+async fn chunked_request_body_on_xhr_send<R: ServerRuntime>() {
+    let server = ready::<R>();
     let mut c = server.client().await;
     assert_eq!(c.post("/echo/000/ch/xhr", "").await.text(), "o\n");
     c.send(format!(
@@ -665,9 +654,8 @@ async fn chunked_request_body_on_xhr_send() {
     assert_eq!(seen, ["chunked", "two"]);
 }
 
-#[tokio::test]
-async fn http_1_0_xhr_streaming_is_close_delimited() {
-    let server = ready();
+async fn http_1_0_xhr_streaming_is_close_delimited<R: ServerRuntime>() {
+    let server = ready::<R>();
     let mut stream = server.client().await;
     stream
         .send("POST /echo/000/old/xhr_streaming HTTP/1.0\r\nContent-Length: 0\r\n\r\n")
@@ -707,9 +695,8 @@ async fn http_1_0_xhr_streaming_is_close_delimited() {
     );
 }
 
-#[tokio::test]
-async fn http_1_0_requests_close_unless_kept_alive() {
-    let server = ready();
+async fn http_1_0_requests_close_unless_kept_alive<R: ServerRuntime>() {
+    let server = ready::<R>();
     let mut c = server.client().await;
     c.send("POST /echo/000/o10/xhr HTTP/1.0\r\nContent-Length: 0\r\n\r\n")
         .await;
@@ -733,9 +720,8 @@ async fn http_1_0_requests_close_unless_kept_alive() {
     }
 }
 
-#[tokio::test]
-async fn pages_answer_get_and_head_and_405_otherwise() {
-    let server = ready();
+async fn pages_answer_get_and_head_and_405_otherwise<R: ServerRuntime>() {
+    let server = ready::<R>();
     let mut c = server.client().await;
     let res = c.get("/").await;
     assert_eq!(res.status(), 200);
@@ -759,9 +745,8 @@ async fn pages_answer_get_and_head_and_405_otherwise() {
     assert_eq!(c.get("/echo").await.text(), "Welcome to SockJS!\n");
 }
 
-#[tokio::test]
-async fn websocket_endpoint_without_upgrade_is_400_and_closes_as_it_says() {
-    let server = ready();
+async fn websocket_endpoint_without_upgrade_is_400_and_closes_as_it_says<R: ServerRuntime>() {
+    let server = ready::<R>();
     let mut c = server.client().await;
     let res = c.get("/ws").await;
     assert_eq!(res.status(), 400);
@@ -770,9 +755,8 @@ async fn websocket_endpoint_without_upgrade_is_400_and_closes_as_it_says() {
     c.expect_eof().await;
 }
 
-#[tokio::test]
-async fn bad_requests_get_400_and_the_connection_closes() {
-    let server = ready();
+async fn bad_requests_get_400_and_the_connection_closes<R: ServerRuntime>() {
+    let server = ready::<R>();
     let mut c = server.client().await;
     c.send("GARBAGE\r\n\r\n").await;
     let res = c.read_response().await;
@@ -788,4 +772,24 @@ async fn bad_requests_get_400_and_the_connection_closes() {
     let res = c.read_response().await;
     assert_eq!(res.status(), 413, "{}", res.head.raw);
     c.expect_eof().await;
+}
+
+sockway_tests::for_each_runtime! {
+    greeting_is_welcome_text_with_and_without_slash,
+    info_is_json_without_caching_with_cors_and_fresh_entropy,
+    iframe_page_is_cached_with_an_etag_and_304_on_a_match,
+    unknown_paths_are_404,
+    send_to_an_unknown_session_is_404_with_one_cache_control,
+    error_answers_are_exact,
+    options_preflights_are_204_cached_for_a_year_with_cors,
+    restricted_origins_refuse_other_origins_with_403,
+    keep_alive_serves_many_requests_on_one_connection,
+    pipelined_requests_are_answered_in_order,
+    expect_100_continue_on_xhr_send_gets_100_first,
+    chunked_request_body_on_xhr_send,
+    http_1_0_xhr_streaming_is_close_delimited,
+    http_1_0_requests_close_unless_kept_alive,
+    pages_answer_get_and_head_and_405_otherwise,
+    websocket_endpoint_without_upgrade_is_400_and_closes_as_it_says,
+    bad_requests_get_400_and_the_connection_closes,
 }

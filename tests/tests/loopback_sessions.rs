@@ -12,14 +12,16 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use adapter_tokio::server::{
-    CloseStatus, Handler, HandshakeInterceptor, HandshakeOutcome, HandshakeRequest, Rejection,
-    SendError, Server, Session, SessionSender, SessionTransport, SockJsEndpoint, WebSocketEndpoint,
+use adapter_core::server::{
+    Attributes, CloseStatus, Handler, HandshakeInterceptor, HandshakeOutcome, HandshakeRequest,
+    Rejection, SendError, Server, Session, SessionSender, SessionTransport, SockJsEndpoint,
+    WebSocketEndpoint,
 };
-use adapter_tokio::sockjs_proto::{AllowedOrigins, Config, Transport};
+use adapter_core::sockjs_proto::{AllowedOrigins, Config, Transport};
 use adapter_tokio::{ClientRequest, CloseCode, Message, WebSocketStream};
 use futures_util::StreamExt as _;
 use sockway_tests::loopback::{frame_messages, within, xhr_streaming_prelude, TestServer, WAIT};
+use sockway_tests::runtime::{self as rt, ServerRuntime};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
@@ -111,7 +113,7 @@ impl HandshakeInterceptor for Interceptor {
     fn before_handshake(
         &self,
         request: &HandshakeRequest,
-        attributes: &mut adapter_tokio::server::Attributes,
+        attributes: &mut Attributes,
     ) -> Result<(), Rejection> {
         self.before.fetch_add(1, Ordering::SeqCst);
         if request.header("x-deny").is_some() {
@@ -143,7 +145,7 @@ struct Recording {
 }
 
 impl Recording {
-    fn start() -> Self {
+    fn start<R: ServerRuntime>() -> Self {
         let (tx, reports) = mpsc::unbounded_channel();
         let (outcomes_tx, outcomes) = mpsc::unbounded_channel();
         let before = Arc::new(AtomicUsize::new(0));
@@ -159,7 +161,7 @@ impl Recording {
             // The burst of the concurrent senders fits.
             .http_message_cache_size(2000);
         let server = TestServer::start(
-            Server::builder()
+            Server::<R>::builder()
                 .sockjs(
                     "/app",
                     SockJsEndpoint::new(handler.clone())
@@ -242,9 +244,8 @@ async fn ws_connect(
 
 // ---- what a session knows ------------------------------------------------------------
 
-#[tokio::test]
-async fn a_session_knows_the_request_that_opened_it() {
-    let mut rec = Recording::start();
+async fn a_session_knows_the_request_that_opened_it<R: ServerRuntime>() {
+    let mut rec = Recording::start::<R>();
     let addr = rec.server.addr;
     let headers = [
         ("User-Agent", "probe/1.0"),
@@ -344,9 +345,8 @@ async fn a_session_knows_the_request_that_opened_it() {
 
 // ---- interceptors ------------------------------------------------------------------------
 
-#[tokio::test]
-async fn a_refusing_interceptor_answers_its_response_and_opens_nothing() {
-    let mut rec = Recording::start();
+async fn a_refusing_interceptor_answers_its_response_and_opens_nothing<R: ServerRuntime>() {
+    let mut rec = Recording::start::<R>();
     let addr = rec.server.addr;
     let mut c = rec.server.client().await;
     let deny = [("X-Deny", "1")];
@@ -393,9 +393,8 @@ async fn a_refusing_interceptor_answers_its_response_and_opens_nothing() {
     assert_eq!(rec.server.handle.sockjs_sessions(), 0);
 }
 
-#[tokio::test]
-async fn interceptors_run_only_for_requests_that_open_a_session() {
-    let mut rec = Recording::start();
+async fn interceptors_run_only_for_requests_that_open_a_session<R: ServerRuntime>() {
+    let mut rec = Recording::start::<R>();
     let before = Arc::clone(&rec.before);
     let mut c = rec.server.client().await;
     assert_eq!(c.post("/app/000/once/xhr", "").await.text(), "o\n");
@@ -441,23 +440,20 @@ async fn interceptors_run_only_for_requests_that_open_a_session() {
     assert!(extra.is_err(), "{extra:?}");
 }
 
-#[tokio::test]
-async fn a_preflight_does_not_run_the_interceptors() {
+async fn a_preflight_does_not_run_the_interceptors<R: ServerRuntime>() {
     // Browsers send no cookies on a CORS preflight: an interceptor that
     // wants one must not see the preflight, or cross-origin xhr breaks.
     let server = TestServer::start(
-        Server::builder().sockjs(
+        Server::<R>::builder().sockjs(
             "/auth",
             SockJsEndpoint::new(|_session| async {})
                 .config(Config::default().allowed_origins(AllowedOrigins::Any))
-                .interceptor(
-                    |request: &HandshakeRequest, _: &mut adapter_tokio::server::Attributes| {
-                        match request.cookie("user") {
-                            Some(_) => Ok(()),
-                            None => Err(Rejection::new(401)),
-                        }
-                    },
-                ),
+                .interceptor(|request: &HandshakeRequest, _: &mut Attributes| {
+                    match request.cookie("user") {
+                        Some(_) => Ok(()),
+                        None => Err(Rejection::new(401)),
+                    }
+                }),
         ),
     );
     let mut c = server.client().await;
@@ -507,7 +503,7 @@ impl Handler for Lines {
     async fn on_message(&self, session: &SessionSender, message: Message) {
         let text = String::from_utf8_lossy(message.as_bytes()).into_owned();
         // A handler that takes its time: the next message waits for it.
-        tokio::task::yield_now().await;
+        rt::yield_now().await;
         let _ = self.0.send(format!("message {text}"));
         let _ = session.send(message);
     }
@@ -519,11 +515,10 @@ impl Handler for Lines {
     }
 }
 
-#[tokio::test]
-async fn handler_events_come_in_order_with_the_close_status() {
+async fn handler_events_come_in_order_with_the_close_status<R: ServerRuntime>() {
     let (tx, mut lines) = mpsc::unbounded_channel();
     let server = TestServer::start(
-        Server::builder()
+        Server::<R>::builder()
             .sockjs(
                 "/h",
                 SockJsEndpoint::handler(Lines(tx.clone())).config(
@@ -587,26 +582,26 @@ async fn handler_events_come_in_order_with_the_close_status() {
 
 // ---- sending ---------------------------------------------------------------------------------
 
-/// 10 tasks each send 100 messages `task:seq` through clones of the
-/// session's sender, at once.
-async fn burst_handler(mut session: Session) {
+/// 10 tasks (on the server's executor) each send 100 messages `task:seq`
+/// through clones of the session's sender, at once.
+async fn burst_handler<R: ServerRuntime>(mut session: Session) {
     let tasks: Vec<_> = (0..10)
         .map(|task| {
             let sender = session.sender();
-            tokio::spawn(async move {
+            rt::spawn::<R, _>(async move {
                 for seq in 0..100 {
                     sender
                         .send(format!("{task}:{seq}"))
                         .expect("room for the burst");
                     if seq % 7 == 0 {
-                        tokio::task::yield_now().await;
+                        rt::yield_now().await;
                     }
                 }
             })
         })
         .collect();
     for t in tasks {
-        t.await.expect("a sender task");
+        t.await;
     }
     // Keep the session until the client is done.
     while session.next().await.is_some() {}
@@ -628,12 +623,11 @@ fn assert_burst(messages: &[String]) {
     assert!(next.values().all(|&n| n == 100), "{next:?}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn concurrent_senders_deliver_every_message_once_in_order_per_task() {
+async fn concurrent_senders_deliver_every_message_once_in_order_per_task<R: ServerRuntime>() {
     let server = TestServer::start(
-        Server::builder().sockjs(
+        Server::<R>::builder().sockjs(
             "/burst",
-            SockJsEndpoint::new(burst_handler).config(
+            SockJsEndpoint::new(burst_handler::<R>).config(
                 Config::default()
                     .session_cookie_needed(false)
                     .heartbeat_time(Duration::from_secs(30))
@@ -680,9 +674,8 @@ async fn concurrent_senders_deliver_every_message_once_in_order_per_task() {
 
 // ---- closing -----------------------------------------------------------------------------------
 
-#[tokio::test]
-async fn session_close_sends_its_close_frame_on_every_transport() {
-    let mut rec = Recording::start();
+async fn session_close_sends_its_close_frame_on_every_transport<R: ServerRuntime>() {
+    let mut rec = Recording::start::<R>();
     // xhr: the close frame, to this poll and the next ones.
     let mut c = rec.server.client().await;
     assert_eq!(c.post("/app/000/cx/xhr", "").await.text(), "o\n");
@@ -765,9 +758,8 @@ async fn session_close_sends_its_close_frame_on_every_transport() {
     );
 }
 
-#[tokio::test]
-async fn the_close_status_says_how_the_client_left() {
-    let mut rec = Recording::start();
+async fn the_close_status_says_how_the_client_left<R: ServerRuntime>() {
+    let mut rec = Recording::start::<R>();
     // A SockJS WebSocket closed by the client.
     let (mut ws, _) = adapter_tokio::connect_url(&rec.server.ws_url("/app/000/cc/websocket"))
         .await
@@ -838,4 +830,15 @@ async fn the_close_status_says_how_the_client_left() {
     // And gone: the id opens a new session.
     assert_eq!(c.post("/fast/000/ce/xhr", "").await.text(), "o\n");
     assert_ne!(rec.opened().await.id, id);
+}
+
+sockway_tests::for_each_runtime! {
+    a_session_knows_the_request_that_opened_it,
+    a_refusing_interceptor_answers_its_response_and_opens_nothing,
+    interceptors_run_only_for_requests_that_open_a_session,
+    a_preflight_does_not_run_the_interceptors,
+    handler_events_come_in_order_with_the_close_status,
+    concurrent_senders_deliver_every_message_once_in_order_per_task: multi_thread,
+    session_close_sends_its_close_frame_on_every_transport,
+    the_close_status_says_how_the_client_left,
 }

@@ -16,14 +16,15 @@ use adapter_tokio::{Message, WebSocketStream};
 use sockway_tests::loopback::{
     eventually, serve_options, within, xhr_streaming_prelude, Client, TestServer, WAIT,
 };
+use sockway_tests::runtime::ServerRuntime;
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 
 const HEARTBEAT: Duration = Duration::from_millis(200);
 const DISCONNECT_DELAY: Duration = Duration::from_millis(300);
 
-fn fast() -> TestServer {
-    TestServer::ready(&serve_options(HEARTBEAT, DISCONNECT_DELAY))
+fn fast<R: ServerRuntime>() -> TestServer {
+    TestServer::ready::<R>(&serve_options(HEARTBEAT, DISCONNECT_DELAY))
 }
 
 /// Awaits `future`, which must complete between half and three times
@@ -55,9 +56,8 @@ async fn raw_chunk(c: &mut Client) -> String {
 
 // ---- heartbeats --------------------------------------------------------------------
 
-#[tokio::test]
-async fn heartbeats_on_idle_streams_come_every_heartbeat_time() {
-    let server = fast();
+async fn heartbeats_on_idle_streams_come_every_heartbeat_time<R: ServerRuntime>() {
+    let server = fast::<R>();
     // (transport request, the `h` frame as the transport writes it)
     let cases = [
         ("POST", "/echo/000/hx/xhr_streaming", "2\r\nh\n\r\n"),
@@ -93,9 +93,8 @@ async fn heartbeats_on_idle_streams_come_every_heartbeat_time() {
     assert_eq!(server.handle.sockjs_sessions(), 3);
 }
 
-#[tokio::test]
-async fn heartbeat_on_a_sockjs_websocket_and_none_on_the_raw_one() {
-    let server = fast();
+async fn heartbeat_on_a_sockjs_websocket_and_none_on_the_raw_one<R: ServerRuntime>() {
+    let server = fast::<R>();
     let (mut ws, _) = adapter_tokio::connect_url(&server.ws_url("/echo/000/hw/websocket"))
         .await
         .unwrap();
@@ -121,9 +120,8 @@ async fn heartbeat_on_a_sockjs_websocket_and_none_on_the_raw_one() {
     assert!(quiet.is_err(), "nothing on the raw WebSocket: {quiet:?}");
 }
 
-#[tokio::test]
-async fn a_waiting_poll_ends_with_h_at_heartbeat_time() {
-    let server = fast();
+async fn a_waiting_poll_ends_with_h_at_heartbeat_time<R: ServerRuntime>() {
+    let server = fast::<R>();
     let mut c = server.client().await;
     assert_eq!(c.post("/echo/000/hp/xhr", "").await.text(), "o\n");
     let since = Instant::now();
@@ -148,9 +146,8 @@ async fn a_waiting_poll_ends_with_h_at_heartbeat_time() {
 
 // ---- disconnect delay ----------------------------------------------------------------
 
-#[tokio::test]
-async fn a_session_without_receiver_is_gone_after_the_disconnect_delay() {
-    let server = fast();
+async fn a_session_without_receiver_is_gone_after_the_disconnect_delay<R: ServerRuntime>() {
+    let server = fast::<R>();
     let mut c = server.client().await;
     assert_eq!(c.post("/echo/000/dd/xhr", "").await.text(), "o\n");
     let since = Instant::now();
@@ -169,9 +166,8 @@ async fn a_session_without_receiver_is_gone_after_the_disconnect_delay() {
     assert_eq!(c.post("/echo/000/dd/xhr", "").await.text(), "o\n");
 }
 
-#[tokio::test]
-async fn a_closed_session_answers_its_close_frame_until_removed() {
-    let server = fast();
+async fn a_closed_session_answers_its_close_frame_until_removed<R: ServerRuntime>() {
+    let server = fast::<R>();
     let mut c = server.client().await;
     assert_eq!(c.post("/close/000/cs/xhr", "").await.text(), "o\n");
     for _ in 0..3 {
@@ -200,9 +196,8 @@ async fn a_closed_session_answers_its_close_frame_until_removed() {
     assert_eq!(c.post("/close/000/cs/xhr", "").await.text(), "o\n");
 }
 
-#[tokio::test]
-async fn an_interrupted_session_is_removed_after_the_disconnect_delay() {
-    let server = fast();
+async fn an_interrupted_session_is_removed_after_the_disconnect_delay<R: ServerRuntime>() {
+    let server = fast::<R>();
     let mut stream = server.client().await;
     stream
         .request("POST", "/echo/000/ir/xhr_streaming", &[], b"")
@@ -225,12 +220,11 @@ async fn an_interrupted_session_is_removed_after_the_disconnect_delay() {
 
 // ---- graceful shutdown -------------------------------------------------------------------
 
-#[tokio::test]
-async fn shutdown_closes_every_session_and_serve_returns() {
+async fn shutdown_closes_every_session_and_serve_returns<R: ServerRuntime>() {
     const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(4);
     let options = serve_options(Duration::from_secs(30), Duration::from_secs(10));
     let server =
-        TestServer::start(sockway_cli::endpoints(&options).shutdown_timeout(SHUTDOWN_TIMEOUT));
+        TestServer::start(sockway_cli::endpoints::<R>(&options).shutdown_timeout(SHUTDOWN_TIMEOUT));
 
     // An xhr_streaming receiver.
     let mut stream = server.client().await;
@@ -306,4 +300,14 @@ async fn shutdown_closes_every_session_and_serve_returns() {
     // Nobody listens any more.
     let refused = within(WAIT, "connect", TcpStream::connect(addr)).await;
     assert!(refused.is_err(), "{refused:?}");
+}
+
+sockway_tests::for_each_runtime! {
+    heartbeats_on_idle_streams_come_every_heartbeat_time,
+    heartbeat_on_a_sockjs_websocket_and_none_on_the_raw_one,
+    a_waiting_poll_ends_with_h_at_heartbeat_time,
+    a_session_without_receiver_is_gone_after_the_disconnect_delay,
+    a_closed_session_answers_its_close_frame_until_removed,
+    an_interrupted_session_is_removed_after_the_disconnect_delay,
+    shutdown_closes_every_session_and_serve_returns,
 }

@@ -16,9 +16,10 @@ use sockway_tests::loopback::{
     frame_messages, serve_options, within, xhr_streaming_prelude, Client, TestServer, JAVASCRIPT,
     NO_CACHE, TEXT_HTML, TEXT_PLAIN, WAIT,
 };
+use sockway_tests::runtime::ServerRuntime;
 
-fn ready() -> TestServer {
-    TestServer::ready(&serve_options(
+fn ready<R: ServerRuntime>() -> TestServer {
+    TestServer::ready::<R>(&serve_options(
         Duration::from_secs(30),
         Duration::from_secs(10),
     ))
@@ -63,9 +64,8 @@ fn htmlfile_head(callback: &str) -> String {
 
 // ---- xhr -------------------------------------------------------------------------
 
-#[tokio::test]
-async fn xhr_polling_exact_bytes() {
-    let server = ready();
+async fn xhr_polling_exact_bytes<R: ServerRuntime>() {
+    let server = ready::<R>();
     let mut c = server.client().await;
     c.request("POST", "/echo/000/x/xhr", &[], b"").await;
     let expected = format!(
@@ -103,9 +103,8 @@ async fn xhr_polling_exact_bytes() {
     assert_eq!(res.header("Content-Length"), "18");
 }
 
-#[tokio::test]
-async fn characters_are_escaped_as_the_protocol_says() {
-    let server = ready();
+async fn characters_are_escaped_as_the_protocol_says<R: ServerRuntime>() {
+    let server = ready::<R>();
     let mut c = server.client().await;
     assert_eq!(c.post("/echo/000/esc/xhr", "").await.text(), "o\n");
     // U+2028, U+200C, U+FFF0, NUL, a tab and a non-BMP character.
@@ -128,9 +127,8 @@ async fn characters_are_escaped_as_the_protocol_says() {
 
 // ---- xhr_streaming -----------------------------------------------------------------
 
-#[tokio::test]
-async fn xhr_streaming_exact_chunks() {
-    let server = ready();
+async fn xhr_streaming_exact_chunks<R: ServerRuntime>() {
+    let server = ready::<R>();
     let mut stream = server.client().await;
     stream
         .request("POST", "/echo/000/xs/xhr_streaming", &[], b"")
@@ -154,9 +152,8 @@ async fn xhr_streaming_exact_chunks() {
     stream.expect_silence(Duration::from_millis(50)).await;
 }
 
-#[tokio::test]
-async fn a_second_receiver_gets_2010_and_the_first_is_undisturbed() {
-    let server = ready();
+async fn a_second_receiver_gets_2010_and_the_first_is_undisturbed<R: ServerRuntime>() {
+    let server = ready::<R>();
     let mut first = server.client().await;
     first
         .request("POST", "/echo/000/two/xhr_streaming", &[], b"")
@@ -184,9 +181,8 @@ async fn a_second_receiver_gets_2010_and_the_first_is_undisturbed() {
 
 // ---- eventsource, htmlfile, jsonp ----------------------------------------------------
 
-#[tokio::test]
-async fn eventsource_exact_chunks() {
-    let server = ready();
+async fn eventsource_exact_chunks<R: ServerRuntime>() {
+    let server = ready::<R>();
     let mut stream = server.client().await;
     stream
         .request("GET", "/echo/000/es/eventsource", &[], b"")
@@ -208,9 +204,8 @@ async fn eventsource_exact_chunks() {
     );
 }
 
-#[tokio::test]
-async fn htmlfile_exact_chunks() {
-    let server = ready();
+async fn htmlfile_exact_chunks<R: ServerRuntime>() {
+    let server = ready::<R>();
     let mut stream = server.client().await;
     stream
         .request("GET", "/echo/000/hf/htmlfile?c=%63allback", &[], b"")
@@ -247,9 +242,8 @@ async fn htmlfile_exact_chunks() {
     assert!(!inner.contains('<') && !inner.contains('>'), "{inner}");
 }
 
-#[tokio::test]
-async fn jsonp_and_jsonp_send_exact_bytes() {
-    let server = ready();
+async fn jsonp_and_jsonp_send_exact_bytes<R: ServerRuntime>() {
+    let server = ready::<R>();
     let mut c = server.client().await;
     c.request("GET", "/echo/000/jp/jsonp?c=cb", &[], b"").await;
     let expected = format!(
@@ -320,9 +314,8 @@ async fn next_text(ws: &mut adapter_tokio::WebSocketStream<tokio::net::TcpStream
     }
 }
 
-#[tokio::test]
-async fn sockjs_websocket_opens_with_o_and_echoes_in_a_frames() {
-    let server = ready();
+async fn sockjs_websocket_opens_with_o_and_echoes_in_a_frames<R: ServerRuntime>() {
+    let server = ready::<R>();
     let (mut ws, response) = within(
         WAIT,
         "connect",
@@ -352,9 +345,8 @@ async fn sockjs_websocket_opens_with_o_and_echoes_in_a_frames() {
     assert_eq!(next_text(&mut again).await, "o");
 }
 
-#[tokio::test]
-async fn sockjs_websocket_closes_on_broken_json_and_binary() {
-    let server = ready();
+async fn sockjs_websocket_closes_on_broken_json_and_binary<R: ServerRuntime>() {
+    let server = ready::<R>();
     for (bad, code) in [
         (Message::from("[\"x"), 1007),
         (Message::from(vec![1u8]), 1003),
@@ -373,9 +365,8 @@ async fn sockjs_websocket_closes_on_broken_json_and_binary() {
     }
 }
 
-#[tokio::test]
-async fn sockjs_websocket_upgrade_head_is_exact() {
-    let server = ready();
+async fn sockjs_websocket_upgrade_head_is_exact<R: ServerRuntime>() {
+    let server = ready::<R>();
     let mut c = server.client().await;
     c.send(format!(
         "GET /echo/000/raw/websocket HTTP/1.1\r\nHost: {}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
@@ -401,9 +392,8 @@ async fn sockjs_websocket_upgrade_head_is_exact() {
     assert_eq!(c.get("/echo").await.status(), 200);
 }
 
-#[tokio::test]
-async fn raw_websocket_echoes_without_framing() {
-    let server = ready();
+async fn raw_websocket_echoes_without_framing<R: ServerRuntime>() {
+    let server = ready::<R>();
     let (mut ws, _) = adapter_tokio::connect_url(&server.ws_url("/echo/websocket"))
         .await
         .unwrap();
@@ -415,9 +405,8 @@ async fn raw_websocket_echoes_without_framing() {
     assert!(within(WAIT, "the end", ws.recv()).await.is_none());
 }
 
-#[tokio::test]
-async fn plain_websocket_endpoint_echoes_text_and_binary() {
-    let server = ready();
+async fn plain_websocket_endpoint_echoes_text_and_binary<R: ServerRuntime>() {
+    let server = ready::<R>();
     let (mut ws, _) = adapter_tokio::connect_url(&server.ws_url("/ws"))
         .await
         .unwrap();
@@ -442,9 +431,10 @@ async fn plain_websocket_endpoint_echoes_text_and_binary() {
 
 // ---- streamBytesLimit ------------------------------------------------------------
 
-#[tokio::test]
-async fn xhr_streaming_ends_at_the_stream_bytes_limit_and_the_next_one_continues() {
-    let server = ready();
+async fn xhr_streaming_ends_at_the_stream_bytes_limit_and_the_next_one_continues<
+    R: ServerRuntime,
+>() {
+    let server = ready::<R>();
     let mut stream = server.client().await;
     stream
         .request("POST", "/echo/000/lim/xhr_streaming", &[], b"")
@@ -492,9 +482,8 @@ async fn xhr_streaming_ends_at_the_stream_bytes_limit_and_the_next_one_continues
 
 // ---- a client going away -----------------------------------------------------------
 
-#[tokio::test]
-async fn a_client_gone_mid_stream_interrupts_the_session() {
-    let server = ready();
+async fn a_client_gone_mid_stream_interrupts_the_session<R: ServerRuntime>() {
+    let server = ready::<R>();
     let mut stream = server.client().await;
     stream
         .request("POST", "/echo/000/gone/xhr_streaming", &[], b"")
@@ -533,9 +522,8 @@ async fn a_client_gone_mid_stream_interrupts_the_session() {
     assert_eq!(res.status(), 404, "{}", res.text());
 }
 
-#[tokio::test]
-async fn a_client_gone_during_a_poll_interrupts_the_session() {
-    let server = ready();
+async fn a_client_gone_during_a_poll_interrupts_the_session<R: ServerRuntime>() {
+    let server = ready::<R>();
     let mut c = server.client().await;
     assert_eq!(c.post("/echo/000/pg/xhr", "").await.text(), "o\n");
     c.request("POST", "/echo/000/pg/xhr", &[], b"").await;
@@ -557,9 +545,8 @@ async fn a_client_gone_during_a_poll_interrupts_the_session() {
 
 // ---- the other endpoints of the ready server -------------------------------------
 
-#[tokio::test]
-async fn cookie_needed_echo_sets_the_session_cookie() {
-    let server = ready();
+async fn cookie_needed_echo_sets_the_session_cookie<R: ServerRuntime>() {
+    let server = ready::<R>();
     let mut c = server.client().await;
     let res = c.post("/cookie_needed_echo/000/ck/xhr", "").await;
     assert_eq!(res.header("Set-Cookie"), "JSESSIONID=dummy; path=/");
@@ -578,9 +565,8 @@ async fn cookie_needed_echo_sets_the_session_cookie() {
     assert_eq!(res.get("Set-Cookie"), None);
 }
 
-#[tokio::test]
-async fn close_amplify_and_broadcast_endpoints() {
-    let server = ready();
+async fn close_amplify_and_broadcast_endpoints<R: ServerRuntime>() {
+    let server = ready::<R>();
     let mut c = server.client().await;
     // /close: o, then the close frame, on every transport.
     assert_eq!(c.post("/close/000/cl/xhr", "").await.text(), "o\n");
@@ -653,4 +639,24 @@ async fn close_amplify_and_broadcast_endpoints() {
             }
         }
     }
+}
+
+sockway_tests::for_each_runtime! {
+    xhr_polling_exact_bytes,
+    characters_are_escaped_as_the_protocol_says,
+    xhr_streaming_exact_chunks,
+    a_second_receiver_gets_2010_and_the_first_is_undisturbed,
+    eventsource_exact_chunks,
+    htmlfile_exact_chunks,
+    jsonp_and_jsonp_send_exact_bytes,
+    sockjs_websocket_opens_with_o_and_echoes_in_a_frames,
+    sockjs_websocket_closes_on_broken_json_and_binary,
+    sockjs_websocket_upgrade_head_is_exact,
+    raw_websocket_echoes_without_framing,
+    plain_websocket_endpoint_echoes_text_and_binary,
+    xhr_streaming_ends_at_the_stream_bytes_limit_and_the_next_one_continues,
+    a_client_gone_mid_stream_interrupts_the_session,
+    a_client_gone_during_a_poll_interrupts_the_session,
+    cookie_needed_echo_sets_the_session_cookie,
+    close_amplify_and_broadcast_endpoints,
 }

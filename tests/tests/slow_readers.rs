@@ -3,20 +3,22 @@
 //! stays bounded, and other clients are served meanwhile.
 //!
 //! The server (the ready server plus the flooding endpoints of
-//! `sockway_tests::stress::flood_server`) runs in a child process, whose
-//! RSS is read from `/proc` and whose handlers report what their sessions
-//! went through. Every flooding handler sends 64 KiB messages, each a fresh
-//! allocation, as fast as it can (bursts of 16, about 1 GB/s at most): a
-//! send buffer without a bound would show as hundreds of MiB within a
-//! second.
+//! `sockway_tests::stress::flood_server`) runs in a child process, on each
+//! runtime in turn; its RSS is read from `/proc`, and its handlers report
+//! what their sessions went through. Every flooding handler sends 64 KiB
+//! messages, each a fresh allocation, as fast as it can (bursts of 4, about
+//! 250 MB/s at most): a send buffer without a bound would show as hundreds
+//! of MiB within a second.
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use adapter_tokio::server::{Server, Session, WebSocketEndpoint};
+use adapter_core::server::{Server, Session, WebSocketEndpoint};
 use adapter_tokio::{connect, ClientRequest, Message, WebSocketStream};
 use bytes::BytesMut;
 use futures_util::StreamExt as _;
+use sockway_tests::loopback::TestServer;
+use sockway_tests::runtime::ServerRuntime;
 use sockway_tests::stress::{
     assert_serving, peak_rss, read_response, read_until_closed, within, ChildServer, Ending, Rss,
     FLOOD, FLOOD_BUFFER, FLOOD_MESSAGE, FLOOD_SEND_TIME_LIMIT, MIB,
@@ -38,8 +40,8 @@ fn child_server() {
 }
 
 /// A server and its RSS once warmed up (KiB).
-async fn flood_server() -> (ChildServer, u64) {
-    let server = ChildServer::spawn("child_server", FLOOD).await;
+async fn flood_server<R: ServerRuntime>() -> (ChildServer, u64) {
+    let server = ChildServer::spawn::<R>("child_server", FLOOD).await;
     assert_serving(server.addr()).await;
     tokio::time::sleep(Duration::from_millis(100)).await;
     let before = server.rss_kib();
@@ -79,17 +81,16 @@ fn field(event: &str, name: &str) -> u64 {
 }
 
 #[allow(clippy::print_stderr)]
-fn report(what: &str, rss: &Rss) {
-    eprintln!("{what}: {rss}");
+fn report<R: ServerRuntime>(what: &str, rss: &Rss) {
+    eprintln!("{}: {what}: {rss}", R::NAME);
     assert!(
         rss.peak <= rss.before + GROWTH_LIMIT_KIB,
         "{what}: memory grew past {GROWTH_LIMIT_KIB} KiB: {rss}"
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn websocket_overflow_with_terminate_closes_the_session_with_4500() {
-    let (mut server, before) = flood_server().await;
+async fn websocket_overflow_with_terminate_closes_the_session_with_4500<R: ServerRuntime>() {
+    let (mut server, before) = flood_server::<R>().await;
     let addr = server.addr();
     let pid = server.pid();
     let mut ws = slow_websocket(addr, "/flood/terminate").await;
@@ -140,7 +141,7 @@ async fn websocket_overflow_with_terminate_closes_the_session_with_4500() {
         peak,
         after: server.rss_kib(),
     };
-    report(
+    report::<R>(
         &format!(
             "WebSocket, Terminate, 1 MiB buffer: overflow after {sent} sends of 64 KiB, \
              {received} delivered; the handler saw {closed:?}"
@@ -149,9 +150,8 @@ async fn websocket_overflow_with_terminate_closes_the_session_with_4500() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn websocket_overflow_with_drop_oldest_keeps_the_session_open() {
-    let (mut server, before) = flood_server().await;
+async fn websocket_overflow_with_drop_oldest_keeps_the_session_open<R: ServerRuntime>() {
+    let (mut server, before) = flood_server::<R>().await;
     let addr = server.addr();
     let pid = server.pid();
     let mut ws = slow_websocket(addr, "/flood/drop-oldest").await;
@@ -218,7 +218,7 @@ async fn websocket_overflow_with_drop_oldest_keeps_the_session_open() {
         peak,
         after: server.rss_kib(),
     };
-    report(
+    report::<R>(
         &format!(
             "WebSocket, DropOldest, 1 MiB buffer: {sent} sends of 64 KiB in 1.5 s, none failed, \
              {received} delivered"
@@ -227,9 +227,8 @@ async fn websocket_overflow_with_drop_oldest_keeps_the_session_open() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn websocket_stuck_write_ends_the_session_at_the_send_time_limit() {
-    let (mut server, before) = flood_server().await;
+async fn websocket_stuck_write_ends_the_session_at_the_send_time_limit<R: ServerRuntime>() {
+    let (mut server, before) = flood_server::<R>().await;
     let addr = server.addr();
     let pid = server.pid();
     let started = Instant::now();
@@ -268,7 +267,7 @@ async fn websocket_stuck_write_ends_the_session_at_the_send_time_limit() {
         peak,
         after: server.rss_kib(),
     };
-    report(
+    report::<R>(
         &format!(
             "WebSocket, 500 ms send time limit: closed after {took:?}, {bytes} bytes were in flight"
         ),
@@ -276,9 +275,8 @@ async fn websocket_stuck_write_ends_the_session_at_the_send_time_limit() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn xhr_streaming_slow_reader_session_ends() {
-    let (mut server, before) = flood_server().await;
+async fn xhr_streaming_slow_reader_session_ends<R: ServerRuntime>() {
+    let (mut server, before) = flood_server::<R>().await;
     let addr = server.addr();
     let pid = server.pid();
     let mut tcp = slow_socket(addr).await;
@@ -324,7 +322,7 @@ async fn xhr_streaming_slow_reader_session_ends() {
         peak,
         after: server.rss_kib(),
     };
-    report(
+    report::<R>(
         &format!(
             "SockJS xhr_streaming, 1 MiB buffer, {FLOOD_SEND_TIME_LIMIT:?} send time limit: \
              overflow after {sent} sends of 64 KiB, {bytes} bytes were in flight"
@@ -333,9 +331,8 @@ async fn xhr_streaming_slow_reader_session_ends() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn xhr_streaming_reader_that_comes_back_gets_the_close_frame() {
-    let (mut server, before) = flood_server().await;
+async fn xhr_streaming_reader_that_comes_back_gets_the_close_frame<R: ServerRuntime>() {
+    let (mut server, before) = flood_server::<R>().await;
     let addr = server.addr();
     let pid = server.pid();
     let mut tcp = slow_socket(addr).await;
@@ -400,7 +397,7 @@ async fn xhr_streaming_reader_that_comes_back_gets_the_close_frame() {
         peak,
         after: server.rss_kib(),
     };
-    report(
+    report::<R>(
         &format!(
             "SockJS xhr_streaming, 1 MiB buffer, reader back: overflow after {sent} sends of 64 KiB, \
              {bytes} bytes read after, ending with {close}"
@@ -414,8 +411,7 @@ async fn xhr_streaming_reader_that_comes_back_gets_the_close_frame() {
 /// them as the client reads, not only when the application sends again.
 /// Bursts of 32 messages of 64 KiB, and of 200 of 1 KiB, to a client that
 /// reads at once.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn websocket_burst_past_the_write_limit_is_delivered_in_full() {
+async fn websocket_burst_past_the_write_limit_is_delivered_in_full<R: ServerRuntime>() {
     let burst = |count: usize, size: usize| {
         move |mut session: Session| async move {
             for i in 0..count {
@@ -427,20 +423,18 @@ async fn websocket_burst_past_the_write_limit_is_delivered_in_full() {
             while session.next().await.is_some() {}
         }
     };
-    let server = Server::builder()
-        .websocket(
-            "/burst/large",
-            WebSocketEndpoint::new(burst(32, FLOOD_MESSAGE)).send_buffer_size_limit(4 * MIB),
-        )
-        .websocket(
-            "/burst/small",
-            WebSocketEndpoint::new(burst(200, 1024)).send_buffer_size_limit(4 * MIB),
-        )
-        .bind("127.0.0.1:0")
-        .await
-        .expect("a listener");
-    let addr = server.local_addr().expect("an address");
-    tokio::spawn(server.serve());
+    let server = TestServer::start(
+        Server::<R>::builder()
+            .websocket(
+                "/burst/large",
+                WebSocketEndpoint::new(burst(32, FLOOD_MESSAGE)).send_buffer_size_limit(4 * MIB),
+            )
+            .websocket(
+                "/burst/small",
+                WebSocketEndpoint::new(burst(200, 1024)).send_buffer_size_limit(4 * MIB),
+            ),
+    );
+    let addr = server.addr;
     let mut stranded = Vec::new();
     for (path, count, size) in [
         ("/burst/large", 32_usize, FLOOD_MESSAGE),
@@ -478,4 +472,13 @@ async fn websocket_burst_past_the_write_limit_is_delivered_in_full() {
         stranded.is_empty(),
         "the rest stayed in the outbox: {stranded:#?}"
     );
+}
+
+sockway_tests::for_each_runtime! {
+    websocket_overflow_with_terminate_closes_the_session_with_4500: multi_thread,
+    websocket_overflow_with_drop_oldest_keeps_the_session_open: multi_thread,
+    websocket_stuck_write_ends_the_session_at_the_send_time_limit: multi_thread,
+    xhr_streaming_slow_reader_session_ends: multi_thread,
+    xhr_streaming_reader_that_comes_back_gets_the_close_frame: multi_thread,
+    websocket_burst_past_the_write_limit_is_delivered_in_full: multi_thread,
 }

@@ -1,5 +1,6 @@
-//! sockway's WebSocket client (`adapter_tokio::connect_url`) against another
-//! implementation's server: the Node `ws` echo server of
+//! sockway's WebSocket clients (`connect_url` and `connect` of
+//! `adapter_tokio` and of `adapter_async_std`, each test once per adapter)
+//! against another implementation's server: the Node `ws` echo server of
 //! `tests/interop/ws-echo-server.js`, whose URL comes from `WS_ECHO_URL`.
 //!
 //! Ignored by default (they need Node and the npm packages of
@@ -14,13 +15,10 @@
 use std::future::Future;
 use std::time::Duration;
 
-use adapter_tokio::{
-    connect, connect_url, ClientRequest, CloseCode, CloseFrame, Event, Message, MessageKind,
-    WebSocketStream,
-};
+use adapter_core::{ClientRequest, CloseCode, CloseFrame, Event, Message, MessageKind};
 use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
-use tokio::net::TcpStream;
+use sockway_tests::adapter::{Adapter, Stream, Transport};
 
 /// How long any one test may take.
 const TEST_TIMEOUT: Duration = Duration::from_secs(120);
@@ -44,9 +42,9 @@ async fn within<T>(test: impl Future<Output = T>) -> T {
         .expect("the test timed out")
 }
 
-async fn open() -> WebSocketStream<TcpStream> {
+async fn open<A: Adapter>() -> Stream<A, A::Tcp> {
     let url = echo_url();
-    let (ws, response) = connect_url(&url)
+    let (ws, response) = A::connect_url(&url)
         .await
         .unwrap_or_else(|e| panic!("connecting to {url}: {e}"));
     assert_eq!(response.protocol, None, "no subprotocol was offered");
@@ -59,7 +57,7 @@ fn pattern(len: usize) -> Vec<u8> {
 }
 
 /// Sends `message` and checks that the next message is the same.
-async fn round_trip(ws: &mut WebSocketStream<TcpStream>, message: Message) {
+async fn round_trip<A: Adapter>(ws: &mut Stream<A, A::Tcp>, message: Message) {
     let (kind, len) = (message.kind(), message.len());
     ws.send(message.clone())
         .await
@@ -79,7 +77,7 @@ async fn round_trip(ws: &mut WebSocketStream<TcpStream>, message: Message) {
 
 /// Closes with 1000 and reads until the stream ends, expecting no more
 /// messages and the server's echo of the close.
-async fn close_normally(mut ws: WebSocketStream<TcpStream>) {
+async fn close_normally<A: Adapter>(mut ws: Stream<A, A::Tcp>) {
     ws.close(CloseCode::NORMAL, "").await.expect("closing");
     if let Some(message) = ws.recv().await {
         panic!("a message after our close: {:?}", message.map(|m| m.len()));
@@ -94,36 +92,32 @@ async fn close_normally(mut ws: WebSocketStream<TcpStream>) {
 /// (up to 125), 16 bits (126 to 65535), 64 bits (65536 on).
 const BOUNDARIES: [usize; 9] = [0, 1, 2, 124, 125, 126, 127, 65535, 65536];
 
-#[tokio::test]
-#[ignore = "needs Node and tests/interop's npm packages; scripts/interop.sh runs it"]
-async fn text_echo_at_length_boundaries() {
+async fn text_echo_at_length_boundaries<A: Adapter>() {
     within(async {
-        let mut ws = open().await;
+        let mut ws = open::<A>().await;
         for len in BOUNDARIES.into_iter().chain([65537]) {
             let text = String::from_utf8(pattern(len)).expect("ASCII");
-            round_trip(&mut ws, Message::from(text)).await;
+            round_trip::<A>(&mut ws, Message::from(text)).await;
         }
         // Multi-byte characters, one of them across the 125/126 boundary.
-        round_trip(&mut ws, Message::from("ünïcödé ✓ 🦀")).await;
+        round_trip::<A>(&mut ws, Message::from("ünïcödé ✓ 🦀")).await;
         let mut text = "x".repeat(124);
         text.push('é');
-        round_trip(&mut ws, Message::from(text)).await;
-        close_normally(ws).await;
+        round_trip::<A>(&mut ws, Message::from(text)).await;
+        close_normally::<A>(ws).await;
     })
     .await;
 }
 
-#[tokio::test]
-#[ignore = "needs Node and tests/interop's npm packages; scripts/interop.sh runs it"]
-async fn binary_echo_at_length_boundaries_and_16_mib() {
+async fn binary_echo_at_length_boundaries_and_16_mib<A: Adapter>() {
     within(async {
-        let mut ws = open().await;
+        let mut ws = open::<A>().await;
         for len in BOUNDARIES.into_iter().chain([65537]) {
             let data: Vec<u8> = (0..len).map(|i| (i * 31 + 7) as u8).collect();
-            round_trip(&mut ws, Message::Binary(Bytes::from(data))).await;
+            round_trip::<A>(&mut ws, Message::Binary(Bytes::from(data))).await;
         }
         // Every byte value, then 16 MiB (the client's default frame limit).
-        round_trip(
+        round_trip::<A>(
             &mut ws,
             Message::Binary((0..=255u8).collect::<Vec<_>>().into()),
         )
@@ -131,17 +125,15 @@ async fn binary_echo_at_length_boundaries_and_16_mib() {
         let big: Vec<u8> = (0..16 * 1024 * 1024)
             .map(|i: usize| (i ^ (i >> 8) ^ (i >> 16)) as u8)
             .collect();
-        round_trip(&mut ws, Message::Binary(Bytes::from(big))).await;
-        close_normally(ws).await;
+        round_trip::<A>(&mut ws, Message::Binary(Bytes::from(big))).await;
+        close_normally::<A>(ws).await;
     })
     .await;
 }
 
-#[tokio::test]
-#[ignore = "needs Node and tests/interop's npm packages; scripts/interop.sh runs it"]
-async fn fragments_are_echoed_as_one_message() {
+async fn fragments_are_echoed_as_one_message<A: Adapter>() {
     within(async {
-        let mut ws = open().await;
+        let mut ws = open::<A>().await;
 
         // Text in three fragments, one cutting a character in two.
         let text = "fragmented ✓ text";
@@ -189,16 +181,14 @@ async fn fragments_are_echoed_as_one_message() {
             }
         }
         assert!(pong, "the pong did not come before the message");
-        close_normally(ws).await;
+        close_normally::<A>(ws).await;
     })
     .await;
 }
 
-#[tokio::test]
-#[ignore = "needs Node and tests/interop's npm packages; scripts/interop.sh runs it"]
-async fn ping_is_answered_with_a_pong_carrying_its_payload() {
+async fn ping_is_answered_with_a_pong_carrying_its_payload<A: Adapter>() {
     within(async {
-        let mut ws = open().await;
+        let mut ws = open::<A>().await;
         let payloads: [&[u8]; 3] = [b"", b"are you there?", &[0xA5; 125]];
         for payload in payloads {
             ws.ping(payload).await.expect("a ping");
@@ -210,14 +200,12 @@ async fn ping_is_answered_with_a_pong_carrying_its_payload() {
         // A ping of 126 bytes is refused locally: control frames carry at
         // most 125.
         assert!(ws.ping(&[0; 126]).await.is_err());
-        close_normally(ws).await;
+        close_normally::<A>(ws).await;
     })
     .await;
 }
 
-#[tokio::test]
-#[ignore = "needs Node and tests/interop's npm packages; scripts/interop.sh runs it"]
-async fn subprotocol_negotiation() {
+async fn subprotocol_negotiation<A: Adapter>() {
     within(async {
         // ws-echo-server.js sets no `handleProtocols`, so `ws` selects the
         // first subprotocol the client offers.
@@ -227,12 +215,11 @@ async fn subprotocol_negotiation() {
             .and_then(|rest| rest.split('/').next())
             .unwrap_or_else(|| panic!("WS_ECHO_URL is not ws://HOST:PORT: {url}"))
             .to_owned();
-        let tcp = TcpStream::connect(host.as_str()).await.expect("TCP");
-        tcp.set_nodelay(true).expect("nodelay");
+        let tcp = A::connect_tcp(&host).await.expect("TCP");
         let request = ClientRequest::new(host, "/")
             .protocol("chat.v2")
             .protocol("chat");
-        let (mut ws, response) = connect(tcp, request).await.expect("the handshake");
+        let (mut ws, response) = tcp.connect(request).await.expect("the handshake");
         assert_eq!(response.protocol.as_deref(), Some("chat.v2"));
         let selected: Vec<_> = response
             .headers
@@ -240,18 +227,16 @@ async fn subprotocol_negotiation() {
             .filter(|h| h.name.eq_ignore_ascii_case("sec-websocket-protocol"))
             .collect();
         assert_eq!(selected.len(), 1, "{:?}", response.headers);
-        round_trip(&mut ws, Message::from("with a subprotocol")).await;
-        close_normally(ws).await;
+        round_trip::<A>(&mut ws, Message::from("with a subprotocol")).await;
+        close_normally::<A>(ws).await;
     })
     .await;
 }
 
-#[tokio::test]
-#[ignore = "needs Node and tests/interop's npm packages; scripts/interop.sh runs it"]
-async fn close_initiated_by_the_client_is_echoed() {
+async fn close_initiated_by_the_client_is_echoed<A: Adapter>() {
     within(async {
-        let mut ws = open().await;
-        round_trip(&mut ws, Message::from("before closing")).await;
+        let mut ws = open::<A>().await;
+        round_trip::<A>(&mut ws, Message::from("before closing")).await;
         let reason = "client is done: ✓";
         ws.close(CloseCode(4000), reason).await.expect("closing");
         // Sending after our close frame is refused.
@@ -268,12 +253,10 @@ async fn close_initiated_by_the_client_is_echoed() {
     .await;
 }
 
-#[tokio::test]
-#[ignore = "needs Node and tests/interop's npm packages; scripts/interop.sh runs it"]
-async fn many_messages_in_order() {
+async fn many_messages_in_order<A: Adapter>() {
     within(async {
         const COUNT: usize = 5000;
-        let ws = open().await;
+        let ws = open::<A>().await;
         let (mut sink, mut stream) = ws.split();
         let message = |i: usize| {
             if i % 3 == 0 {
@@ -303,4 +286,21 @@ async fn many_messages_in_order() {
         assert!(stream.next().await.is_none());
     })
     .await;
+}
+
+sockway_tests::for_each_adapter! {
+    #[ignore = "needs Node and tests/interop's npm packages; scripts/interop.sh runs it"]
+    text_echo_at_length_boundaries,
+    #[ignore = "needs Node and tests/interop's npm packages; scripts/interop.sh runs it"]
+    binary_echo_at_length_boundaries_and_16_mib,
+    #[ignore = "needs Node and tests/interop's npm packages; scripts/interop.sh runs it"]
+    fragments_are_echoed_as_one_message,
+    #[ignore = "needs Node and tests/interop's npm packages; scripts/interop.sh runs it"]
+    ping_is_answered_with_a_pong_carrying_its_payload,
+    #[ignore = "needs Node and tests/interop's npm packages; scripts/interop.sh runs it"]
+    subprotocol_negotiation,
+    #[ignore = "needs Node and tests/interop's npm packages; scripts/interop.sh runs it"]
+    close_initiated_by_the_client_is_echoed,
+    #[ignore = "needs Node and tests/interop's npm packages; scripts/interop.sh runs it"]
+    many_messages_in_order,
 }

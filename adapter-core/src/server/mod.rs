@@ -1,5 +1,5 @@
 //! A server that mounts WebSocket and SockJS endpoints on one listener,
-//! over any [`Runtime`]. The adapters name it for their runtime
+//! over any [`Runtime`](crate::Runtime). The adapters name it for their runtime
 //! (`adapter_tokio::server::Server` is `Server<Tokio>`); with tokio:
 //!
 //! ```ignore

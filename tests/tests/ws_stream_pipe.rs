@@ -1,8 +1,9 @@
-//! The adapter over `tokio::io::duplex`: tiny buffers that cut every read
-//! and write into pieces, raw peers that send exactly the bytes a test
-//! needs, and simulated time for the close timeout.
-
-mod common;
+//! Each adapter's WebSocket stream over an in-memory pipe
+//! (`tokio::io::duplex` for tokio, `sockway_tests::pipe` over `futures-io`
+//! for async-std): tiny buffers that cut every read and write into pieces,
+//! raw peers that send exactly the bytes a test needs, and the close
+//! timeout (in tokio's simulated time for tokio, whose timers are tokio's;
+//! in real time for async-std).
 
 use std::io;
 use std::pin::Pin;
@@ -10,58 +11,31 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use adapter_tokio::ws_proto::frame::OpCode;
-use adapter_tokio::ws_proto::ProtocolError;
-use adapter_tokio::{
-    accept, connect, connect_with, ClientRequest, CloseCode, CloseFrame, Config, ConnectOptions,
-    Error, Event, Message, MessageKind,
+use adapter_core::ws_proto::frame::OpCode;
+use adapter_core::ws_proto::ProtocolError;
+use adapter_core::{
+    AcceptOptions, ClientRequest, CloseCode, CloseFrame, Config, ConnectOptions, Error, Event,
+    Message, MessageKind,
 };
 use bytes::Bytes;
-use common::{
-    client_frame, pattern, raw_client_handshake, read_head, read_n, server_frame, within,
+use sockway_tests::adapter::{Adapter, Transport};
+use sockway_tests::peer::{
+    client_frame, pattern, raw_client_handshake, raw_server_handshake, read_n, read_server_frame,
+    server_frame, upgrade_request, within,
 };
-use tokio::io::{
-    duplex, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, DuplexStream, ReadBuf,
-};
+use tokio::io::{AsyncReadExt, AsyncWriteExt, ReadBuf};
 
-/// A raw server: reads the client's upgrade request and answers 101.
-async fn raw_server_handshake(io: &mut DuplexStream) {
-    let head = read_head(io).await;
-    let key = head
-        .lines()
-        .find_map(|l| l.strip_prefix("Sec-WebSocket-Key: "))
-        .expect("a key");
-    let accept = adapter_tokio::ws_proto::handshake::accept_key(key.as_bytes());
-    let answer = format!(
-        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\
-         Connection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n\r\n"
-    );
-    io.write_all(answer.as_bytes()).await.unwrap();
-}
-
-/// Reads one unmasked frame from a server: (opcode byte, payload).
-async fn read_server_frame(io: &mut DuplexStream) -> (u8, Vec<u8>) {
-    let head = read_n(io, 2).await;
-    assert_eq!(head[1] & 0x80, 0, "a server frame is not masked");
-    let len = match head[1] & 0x7f {
-        126 => usize::from(io.read_u16().await.unwrap()),
-        127 => usize::try_from(io.read_u64().await.unwrap()).unwrap(),
-        n => usize::from(n),
-    };
-    (head[0], read_n(io, len).await)
-}
-
-#[tokio::test]
-async fn echo_through_seven_byte_pipes() {
+async fn echo_through_seven_byte_pipes<A: Adapter>() {
     within(async {
-        let (a, b) = duplex(7);
+        let (a, b) = A::pipe(7);
         let server = tokio::spawn(async move {
-            let mut ws = accept(a).await.unwrap();
+            let mut ws = a.accept().await.unwrap();
             while let Some(message) = ws.recv().await {
                 ws.send(message.unwrap()).await.unwrap();
             }
         });
-        let (mut ws, _) = connect(b, ClientRequest::new("localhost", "/"))
+        let (mut ws, _) = b
+            .connect(ClientRequest::new("localhost", "/"))
             .await
             .unwrap();
         for message in [
@@ -79,15 +53,14 @@ async fn echo_through_seven_byte_pipes() {
     .await;
 }
 
-#[tokio::test]
-async fn frames_sent_with_the_request_are_not_lost() {
+async fn frames_sent_with_the_request_are_not_lost<A: Adapter>() {
     within(async {
-        let (a, mut b) = duplex(64 * 1024);
+        let (a, mut b) = A::pipe(64 * 1024);
         let server = tokio::spawn(async move {
-            let mut ws = accept(a).await.unwrap();
+            let mut ws = a.accept().await.unwrap();
             ws.recv().await.unwrap().unwrap()
         });
-        let mut bytes = common::upgrade_request("13");
+        let mut bytes = upgrade_request("13");
         bytes.extend(client_frame(OpCode::Text, true, b"early"));
         b.write_all(&bytes).await.unwrap();
         assert_eq!(server.await.unwrap(), Message::from("early"));
@@ -95,12 +68,11 @@ async fn frames_sent_with_the_request_are_not_lost() {
     .await;
 }
 
-#[tokio::test]
-async fn pings_are_answered_by_a_server_that_only_reads() {
+async fn pings_are_answered_by_a_server_that_only_reads<A: Adapter>() {
     within(async {
-        let (a, mut b) = duplex(1024);
+        let (a, mut b) = A::pipe(1024);
         let server = tokio::spawn(async move {
-            let mut ws = accept(a).await.unwrap();
+            let mut ws = a.accept().await.unwrap();
             ws.recv().await.unwrap().unwrap()
         });
         raw_client_handshake(&mut b).await;
@@ -120,12 +92,11 @@ async fn pings_are_answered_by_a_server_that_only_reads() {
     .await;
 }
 
-#[tokio::test]
-async fn invalid_utf8_fails_before_the_rest_of_the_frame_arrives() {
+async fn invalid_utf8_fails_before_the_rest_of_the_frame_arrives<A: Adapter>() {
     within(async {
-        let (a, mut b) = duplex(1024);
+        let (a, mut b) = A::pipe(1024);
         let server = tokio::spawn(async move {
-            let mut ws = accept(a).await.unwrap();
+            let mut ws = a.accept().await.unwrap();
             let first = ws.recv().await;
             let second = ws.recv().await;
             (first, second)
@@ -159,12 +130,11 @@ async fn invalid_utf8_fails_before_the_rest_of_the_frame_arrives() {
     .await;
 }
 
-#[tokio::test(start_paused = true)]
-async fn a_cancelled_read_loses_nothing() {
+async fn a_cancelled_read_loses_nothing<A: Adapter>() {
     within(async {
-        let (a, mut b) = duplex(1024);
+        let (a, mut b) = A::pipe(1024);
         let server = tokio::spawn(async move {
-            let mut ws = accept(a).await.unwrap();
+            let mut ws = a.accept().await.unwrap();
             let mut cancelled = 0;
             loop {
                 match tokio::time::timeout(Duration::from_millis(10), ws.recv()).await {
@@ -186,10 +156,11 @@ async fn a_cancelled_read_loses_nothing() {
     .await;
 }
 
-#[tokio::test(start_paused = true)]
-async fn a_client_waits_for_the_servers_eof_at_most_the_close_timeout() {
+async fn a_client_waits_for_the_servers_eof_at_most_the_close_timeout<A: Adapter>() {
+    // Simulated time on tokio; a real second on async-std.
+    const CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
     within(async {
-        let (a, mut b) = duplex(1024);
+        let (a, mut b) = A::pipe(1024);
         // A server that echoes the close but never ends the transport.
         let server = tokio::spawn(async move {
             raw_server_handshake(&mut b).await;
@@ -202,8 +173,9 @@ async fn a_client_waits_for_the_servers_eof_at_most_the_close_timeout() {
             let mut rest = Vec::new();
             b.read_to_end(&mut rest).await.unwrap();
         });
-        let options = ConnectOptions::default().close_timeout(Duration::from_secs(3));
-        let (mut ws, _) = connect_with(a, ClientRequest::new("localhost", "/"), options)
+        let options = ConnectOptions::default().close_timeout(CLOSE_TIMEOUT);
+        let (mut ws, _) = a
+            .connect_with(ClientRequest::new("localhost", "/"), options)
             .await
             .unwrap();
         ws.close(CloseCode(4000), "").await.unwrap();
@@ -211,7 +183,7 @@ async fn a_client_waits_for_the_servers_eof_at_most_the_close_timeout() {
         assert!(ws.recv().await.is_none());
         let waited = start.elapsed();
         assert!(
-            waited >= Duration::from_secs(3) && waited < Duration::from_secs(4),
+            waited >= CLOSE_TIMEOUT && waited < CLOSE_TIMEOUT + Duration::from_secs(1),
             "{waited:?}"
         );
         assert_eq!(
@@ -224,12 +196,11 @@ async fn a_client_waits_for_the_servers_eof_at_most_the_close_timeout() {
     .await;
 }
 
-#[tokio::test]
-async fn eof_in_the_middle_of_a_frame_is_unexpected_eof() {
+async fn eof_in_the_middle_of_a_frame_is_unexpected_eof<A: Adapter>() {
     within(async {
-        let (a, mut b) = duplex(1024);
+        let (a, mut b) = A::pipe(1024);
         let server = tokio::spawn(async move {
-            let mut ws = accept(a).await.unwrap();
+            let mut ws = a.accept().await.unwrap();
             ws.recv().await
         });
         raw_client_handshake(&mut b).await;
@@ -248,29 +219,26 @@ async fn eof_in_the_middle_of_a_frame_is_unexpected_eof() {
     .await;
 }
 
-#[tokio::test]
-async fn eof_during_the_handshake_is_an_io_error() {
+async fn eof_during_the_handshake_is_an_io_error<A: Adapter>() {
     within(async {
-        let (a, mut b) = duplex(1024);
+        let (a, mut b) = A::pipe(1024);
         b.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n").await.unwrap();
         drop(b);
-        let err = accept(a).await.unwrap_err();
+        let err = a.accept().await.unwrap_err();
         assert!(
-            matches!(&err, Error::Io(e) if e.kind() == std::io::ErrorKind::UnexpectedEof),
+            matches!(&err, Error::Io(e) if e.kind() == io::ErrorKind::UnexpectedEof),
             "{err:?}"
         );
     })
     .await;
 }
 
-#[tokio::test]
-async fn streaming_mode_hands_out_fragments_through_next_event() {
+async fn streaming_mode_hands_out_fragments_through_next_event<A: Adapter>() {
     within(async {
-        let (a, mut b) = duplex(1024);
+        let (a, mut b) = A::pipe(1024);
         let server = tokio::spawn(async move {
-            let options =
-                adapter_tokio::AcceptOptions::default().config(Config::default().streaming(true));
-            let mut ws = adapter_tokio::accept_with(a, options).await.unwrap();
+            let options = AcceptOptions::default().config(Config::default().streaming(true));
+            let mut ws = a.accept_with(options).await.unwrap();
             let mut fragments = Vec::new();
             while let Some(Ok(event)) = ws.next_event().await {
                 if let Event::Fragment(f) = event {
@@ -301,20 +269,20 @@ async fn streaming_mode_hands_out_fragments_through_next_event() {
     .await;
 }
 
-#[tokio::test]
-async fn a_client_masks_every_frame() {
+async fn a_client_masks_every_frame<A: Adapter>() {
     within(async {
-        let (a, mut b) = duplex(1024);
+        let (a, mut b) = A::pipe(1024);
         let server = tokio::spawn(async move {
             raw_server_handshake(&mut b).await;
             let head = read_n(&mut b, 2).await;
             assert_eq!(head, [0x81, 0x80 | 5]);
             let key = read_n(&mut b, 4).await;
             let mut payload = read_n(&mut b, 5).await;
-            adapter_tokio::ws_proto::mask::apply_mask(&mut payload, key.try_into().unwrap(), 0);
+            adapter_core::ws_proto::mask::apply_mask(&mut payload, key.try_into().unwrap(), 0);
             payload
         });
-        let (mut ws, _) = connect(a, ClientRequest::new("localhost", "/"))
+        let (mut ws, _) = a
+            .connect(ClientRequest::new("localhost", "/"))
             .await
             .unwrap();
         ws.send("hello").await.unwrap();
@@ -323,12 +291,11 @@ async fn a_client_masks_every_frame() {
     .await;
 }
 
-#[tokio::test]
-async fn a_peer_that_leaves_right_after_its_close_ends_the_stream_cleanly() {
+async fn a_peer_that_leaves_right_after_its_close_ends_the_stream_cleanly<A: Adapter>() {
     within(async {
-        let (a, mut b) = duplex(1024);
+        let (a, mut b) = A::pipe(1024);
         let server = tokio::spawn(async move {
-            let mut ws = accept(a).await.unwrap();
+            let mut ws = a.accept().await.unwrap();
             let mut events = Vec::new();
             while let Some(event) = ws.next_event().await {
                 events.push(event.map_err(|e| e.to_string()));
@@ -353,13 +320,14 @@ async fn a_peer_that_leaves_right_after_its_close_ends_the_stream_cleanly() {
     .await;
 }
 
-/// A transport that records how many bytes each read asks for.
-struct Recording {
-    io: DuplexStream,
+/// A transport that records how many bytes each read asks for, over either
+/// I/O traits.
+struct Recording<P> {
+    io: P,
     asks: Arc<Mutex<Vec<usize>>>,
 }
 
-impl AsyncRead for Recording {
+impl<P: tokio::io::AsyncRead + Unpin> tokio::io::AsyncRead for Recording<P> {
     fn poll_read(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -370,7 +338,7 @@ impl AsyncRead for Recording {
     }
 }
 
-impl AsyncWrite for Recording {
+impl<P: tokio::io::AsyncWrite + Unpin> tokio::io::AsyncWrite for Recording<P> {
     fn poll_write(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -388,22 +356,54 @@ impl AsyncWrite for Recording {
     }
 }
 
-#[tokio::test]
-async fn reads_start_small_grow_for_a_large_message_and_shrink_when_idle() {
+impl<P: futures_io::AsyncRead + Unpin> futures_io::AsyncRead for Recording<P> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        self.asks.lock().unwrap().push(buf.len());
+        Pin::new(&mut self.io).poll_read(cx, buf)
+    }
+}
+
+impl<P: futures_io::AsyncWrite + Unpin> futures_io::AsyncWrite for Recording<P> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.io).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.io).poll_flush(cx)
+    }
+
+    fn poll_close(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.io).poll_close(cx)
+    }
+}
+
+async fn reads_start_small_grow_for_a_large_message_and_shrink_when_idle<A: Adapter>()
+where
+    Recording<A::Pipe>: Transport<A>,
+{
     within(async {
-        let (a, b) = duplex(1024 * 1024);
+        let (a, b) = A::pipe(1024 * 1024);
         let asks = Arc::new(Mutex::new(Vec::new()));
         let recording = Recording {
             io: a,
             asks: Arc::clone(&asks),
         };
         let server = tokio::spawn(async move {
-            let mut ws = accept(recording).await.unwrap();
+            let mut ws = recording.accept().await.unwrap();
             while let Some(message) = ws.recv().await {
                 ws.send(message.unwrap()).await.unwrap();
             }
         });
-        let (mut ws, _) = connect(b, ClientRequest::new("localhost", "/"))
+        let (mut ws, _) = b
+            .connect(ClientRequest::new("localhost", "/"))
             .await
             .unwrap();
         let take = |asks: &Arc<Mutex<Vec<usize>>>| std::mem::take(&mut *asks.lock().unwrap());
@@ -431,4 +431,19 @@ async fn reads_start_small_grow_for_a_large_message_and_shrink_when_idle() {
         server.await.unwrap();
     })
     .await;
+}
+
+sockway_tests::for_each_adapter! {
+    echo_through_seven_byte_pipes,
+    frames_sent_with_the_request_are_not_lost,
+    pings_are_answered_by_a_server_that_only_reads,
+    invalid_utf8_fails_before_the_rest_of_the_frame_arrives,
+    a_cancelled_read_loses_nothing: paused,
+    a_client_waits_for_the_servers_eof_at_most_the_close_timeout: paused,
+    eof_in_the_middle_of_a_frame_is_unexpected_eof,
+    eof_during_the_handshake_is_an_io_error,
+    streaming_mode_hands_out_fragments_through_next_event,
+    a_client_masks_every_frame,
+    a_peer_that_leaves_right_after_its_close_ends_the_stream_cleanly,
+    reads_start_small_grow_for_a_large_message_and_shrink_when_idle,
 }

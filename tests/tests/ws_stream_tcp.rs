@@ -1,40 +1,41 @@
-//! Client against server over loopback TCP (127.0.0.1).
+//! Each adapter's WebSocket stream, client against server over loopback TCP
+//! (127.0.0.1): `accept`, `accept_with`, `connect` and `connect_url` of
+//! `adapter_tokio` and of `adapter_async_std`.
 
-mod common;
-
+use std::future::Future;
 use std::sync::{Arc, Mutex};
 
-use adapter_tokio::ws_proto::handshake::HandshakeError;
-use adapter_tokio::ws_proto::ProtocolError;
-use adapter_tokio::{
-    accept, accept_with, connect, connect_url, AcceptOptions, ClientRequest, CloseCode, CloseFrame,
-    Error, Event, Message, WebSocketStream,
-};
+use adapter_core::ws_proto::handshake::{HandshakeError, ResponseError};
+use adapter_core::ws_proto::{ProtocolError, SendError};
+use adapter_core::{AcceptOptions, ClientRequest, CloseCode, CloseFrame, Error, Event, Message};
 use bytes::Bytes;
-use common::{pattern, upgrade_request, within};
 use futures_util::{SinkExt, StreamExt};
+use sockway_tests::adapter::{Adapter, Stream, Transport};
+use sockway_tests::peer::{pattern, read_head, upgrade_request, within};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
 
-/// Binds 127.0.0.1 on a free port and runs `serve` on the first connection.
-async fn server<F, Fut, T>(serve: F) -> (String, JoinHandle<T>)
+/// Binds 127.0.0.1 on a free port and runs `serve` on the first
+/// connection, a TCP stream of the adapter.
+async fn server<A, F, Fut, T>(serve: F) -> (String, JoinHandle<T>)
 where
-    F: FnOnce(TcpStream) -> Fut + Send + 'static,
-    Fut: std::future::Future<Output = T> + Send,
+    A: Adapter,
+    F: FnOnce(A::Tcp) -> Fut + Send + 'static,
+    Fut: Future<Output = T> + Send,
     T: Send + 'static,
 {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap().to_string();
+    let listener = A::bind("127.0.0.1:0").await.unwrap();
+    let addr = A::local_addr(&listener).to_string();
     let task = tokio::spawn(async move {
-        let (tcp, _) = listener.accept().await.unwrap();
+        let tcp = A::accept_tcp(&listener).await.unwrap();
         within(serve(tcp)).await
     });
     (addr, task)
 }
 
 /// Echoes messages until the stream ends; returns the events it saw.
-async fn echo(mut ws: WebSocketStream<TcpStream>) -> (Vec<Event>, Option<Error>) {
+async fn echo<A: Adapter>(mut ws: Stream<A, A::Tcp>) -> (Vec<Event>, Option<Error>) {
     let mut events = Vec::new();
     while let Some(event) = ws.next_event().await {
         match event {
@@ -49,11 +50,11 @@ async fn echo(mut ws: WebSocketStream<TcpStream>) -> (Vec<Event>, Option<Error>)
     (events, None)
 }
 
-async fn echo_server() -> (String, JoinHandle<(Vec<Event>, Option<Error>)>) {
-    server(|tcp| async move { echo(accept(tcp).await.unwrap()).await }).await
+async fn echo_server<A: Adapter>() -> (String, JoinHandle<(Vec<Event>, Option<Error>)>) {
+    server::<A, _, _, _>(|tcp| async move { echo::<A>(tcp.accept().await.unwrap()).await }).await
 }
 
-async fn drain(ws: &mut WebSocketStream<TcpStream>) -> Vec<Message> {
+async fn drain<A: Adapter>(ws: &mut Stream<A, A::Tcp>) -> Vec<Message> {
     let mut messages = Vec::new();
     while let Some(message) = ws.recv().await {
         messages.push(message.expect("a clean end"));
@@ -61,11 +62,10 @@ async fn drain(ws: &mut WebSocketStream<TcpStream>) -> Vec<Message> {
     messages
 }
 
-#[tokio::test]
-async fn echoes_text_binary_and_a_4_mib_message() {
+async fn echoes_text_binary_and_a_4_mib_message<A: Adapter>() {
     within(async {
-        let (addr, server) = echo_server().await;
-        let (mut ws, response) = connect_url(&format!("ws://{addr}/echo")).await.unwrap();
+        let (addr, server) = echo_server::<A>().await;
+        let (mut ws, response) = A::connect_url(&format!("ws://{addr}/echo")).await.unwrap();
         assert_eq!(response.protocol, None);
 
         let big = Bytes::from(pattern(4 * 1024 * 1024));
@@ -83,7 +83,7 @@ async fn echoes_text_binary_and_a_4_mib_message() {
         }
 
         ws.close(CloseCode::NORMAL, "done").await.unwrap();
-        assert!(drain(&mut ws).await.is_empty());
+        assert!(drain::<A>(&mut ws).await.is_empty());
         assert_eq!(
             ws.peer_close_frame(),
             Some(&CloseFrame::new(CloseCode::NORMAL, "done"))
@@ -103,11 +103,10 @@ async fn echoes_text_binary_and_a_4_mib_message() {
     .await;
 }
 
-#[tokio::test]
-async fn many_messages_through_sink_and_stream() {
+async fn many_messages_through_sink_and_stream<A: Adapter>() {
     within(async {
-        let (addr, server) = echo_server().await;
-        let (ws, _) = connect_url(&format!("ws://{addr}/")).await.unwrap();
+        let (addr, server) = echo_server::<A>().await;
+        let (ws, _) = A::connect_url(&format!("ws://{addr}/")).await.unwrap();
         let (mut sink, mut stream) = ws.split();
         let writer = tokio::spawn(async move {
             for i in 0..500 {
@@ -132,37 +131,35 @@ async fn many_messages_through_sink_and_stream() {
     .await;
 }
 
-#[tokio::test]
-async fn ping_is_answered_with_pong_while_the_server_reads() {
+async fn ping_is_answered_with_pong_while_the_server_reads<A: Adapter>() {
     within(async {
-        let (addr, server) = echo_server().await;
-        let (mut ws, _) = connect_url(&format!("ws://{addr}/")).await.unwrap();
+        let (addr, server) = echo_server::<A>().await;
+        let (mut ws, _) = A::connect_url(&format!("ws://{addr}/")).await.unwrap();
         ws.ping(b"are you there").await.unwrap();
         match ws.next_event().await {
             Some(Ok(Event::Pong(payload))) => assert_eq!(&payload[..], b"are you there"),
             other => panic!("expected a pong, got {other:?}"),
         }
         ws.close(CloseCode::NORMAL, "").await.unwrap();
-        drain(&mut ws).await;
+        drain::<A>(&mut ws).await;
         let (events, _) = server.await.unwrap();
         assert_eq!(events[0], Event::Ping(Bytes::from_static(b"are you there")));
     })
     .await;
 }
 
-#[tokio::test]
-async fn close_from_the_client_is_seen_with_code_and_reason() {
+async fn close_from_the_client_is_seen_with_code_and_reason<A: Adapter>() {
     within(async {
-        let (addr, server) = echo_server().await;
-        let (mut ws, _) = connect_url(&format!("ws://{addr}/")).await.unwrap();
+        let (addr, server) = echo_server::<A>().await;
+        let (mut ws, _) = A::connect_url(&format!("ws://{addr}/")).await.unwrap();
         let start = tokio::time::Instant::now();
         ws.close(CloseCode(4001), "client leaves").await.unwrap();
         // Sending after close is a local error.
         assert!(matches!(
             ws.send("late").await,
-            Err(Error::Send(adapter_tokio::ws_proto::SendError::Closed))
+            Err(Error::Send(SendError::Closed))
         ));
-        assert!(drain(&mut ws).await.is_empty());
+        assert!(drain::<A>(&mut ws).await.is_empty());
         // The server closed the transport at once: no close timeout (5 s) ran.
         assert!(start.elapsed() < std::time::Duration::from_secs(2));
         assert_eq!(ws.peer_close_frame().map(|f| f.code), Some(CloseCode(4001)));
@@ -179,11 +176,10 @@ async fn close_from_the_client_is_seen_with_code_and_reason() {
     .await;
 }
 
-#[tokio::test]
-async fn close_from_the_server_is_seen_with_code_and_reason() {
+async fn close_from_the_server_is_seen_with_code_and_reason<A: Adapter>() {
     within(async {
-        let (addr, server) = server(|tcp| async move {
-            let mut ws = accept(tcp).await.unwrap();
+        let (addr, server) = server::<A, _, _, _>(|tcp| async move {
+            let mut ws = tcp.accept().await.unwrap();
             ws.send("last words").await.unwrap();
             ws.close(CloseCode::GOING_AWAY, "server shutting down")
                 .await
@@ -195,8 +191,8 @@ async fn close_from_the_server_is_seen_with_code_and_reason() {
             events
         })
         .await;
-        let (mut ws, _) = connect_url(&format!("ws://{addr}/")).await.unwrap();
-        let messages = drain(&mut ws).await;
+        let (mut ws, _) = A::connect_url(&format!("ws://{addr}/")).await.unwrap();
+        let messages = drain::<A>(&mut ws).await;
         assert_eq!(messages, [Message::from("last words")]);
         assert_eq!(
             ws.peer_close_frame(),
@@ -217,10 +213,11 @@ async fn close_from_the_server_is_seen_with_code_and_reason() {
     .await;
 }
 
-#[tokio::test]
-async fn wrong_version_is_refused_with_426() {
+async fn wrong_version_is_refused_with_426<A: Adapter>() {
     within(async {
-        let (addr, server) = server(|tcp| async move { accept(tcp).await.err() }).await;
+        let (addr, server) =
+            server::<A, _, _, _>(|tcp| async move { tcp.accept().await.err() }).await;
+        // A raw client, whatever the adapter.
         let mut raw = TcpStream::connect(&addr).await.unwrap();
         raw.write_all(&upgrade_request("8")).await.unwrap();
         let mut answer = Vec::new();
@@ -239,35 +236,31 @@ async fn wrong_version_is_refused_with_426() {
     .await;
 }
 
-#[tokio::test]
-async fn a_client_refuses_a_non_101_answer() {
+async fn a_client_refuses_a_non_101_answer<A: Adapter>() {
     within(async {
-        let (addr, _server) = server(|mut tcp| async move {
-            common::read_head(&mut tcp).await;
+        // A raw server, whatever the adapter.
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let _server = tokio::spawn(async move {
+            let (mut tcp, _) = listener.accept().await.unwrap();
+            read_head(&mut tcp).await;
             tcp.write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")
                 .await
                 .unwrap();
-        })
-        .await;
-        let err = connect_url(&format!("ws://{addr}/")).await.unwrap_err();
+        });
+        let err = A::connect_url(&format!("ws://{addr}/")).await.unwrap_err();
         assert!(
-            matches!(
-                err,
-                Error::Response(adapter_tokio::ws_proto::handshake::ResponseError::Status(
-                    404
-                ))
-            ),
+            matches!(err, Error::Response(ResponseError::Status(404))),
             "{err:?}"
         );
     })
     .await;
 }
 
-#[tokio::test]
-async fn eof_before_the_close_handshake_is_unexpected_eof_on_the_server() {
+async fn eof_before_the_close_handshake_is_unexpected_eof_on_the_server<A: Adapter>() {
     within(async {
-        let (addr, server) = echo_server().await;
-        let (mut ws, _) = connect_url(&format!("ws://{addr}/")).await.unwrap();
+        let (addr, server) = echo_server::<A>().await;
+        let (mut ws, _) = A::connect_url(&format!("ws://{addr}/")).await.unwrap();
         ws.send("one").await.unwrap();
         assert_eq!(ws.recv().await.unwrap().unwrap(), Message::from("one"));
         drop(ws);
@@ -281,15 +274,14 @@ async fn eof_before_the_close_handshake_is_unexpected_eof_on_the_server() {
     .await;
 }
 
-#[tokio::test]
-async fn eof_before_the_close_handshake_is_unexpected_eof_on_the_client() {
+async fn eof_before_the_close_handshake_is_unexpected_eof_on_the_client<A: Adapter>() {
     within(async {
-        let (addr, server) = server(|tcp| async move {
-            let ws = accept(tcp).await.unwrap();
+        let (addr, server) = server::<A, _, _, _>(|tcp| async move {
+            let ws = tcp.accept().await.unwrap();
             drop(ws);
         })
         .await;
-        let (mut ws, _) = connect_url(&format!("ws://{addr}/")).await.unwrap();
+        let (mut ws, _) = A::connect_url(&format!("ws://{addr}/")).await.unwrap();
         server.await.unwrap();
         let error = ws.recv().await.unwrap().unwrap_err();
         assert!(
@@ -301,8 +293,7 @@ async fn eof_before_the_close_handshake_is_unexpected_eof_on_the_client() {
     .await;
 }
 
-#[tokio::test]
-async fn subprotocol_is_chosen_from_the_offer_and_the_request_is_visible() {
+async fn subprotocol_is_chosen_from_the_offer_and_the_request_is_visible<A: Adapter>() {
     within(async {
         let seen = Arc::new(Mutex::new(None));
         let target = Arc::clone(&seen);
@@ -311,12 +302,15 @@ async fn subprotocol_is_chosen_from_the_offer_and_the_request_is_visible() {
             request.protocols().iter().find(|p| *p == "chat").cloned()
         });
         let (addr, server) =
-            server(move |tcp| async move { accept_with(tcp, options).await.map(drop) }).await;
-        let tcp = TcpStream::connect(&addr).await.unwrap();
+            server::<A, _, _, _>(
+                move |tcp| async move { tcp.accept_with(options).await.map(drop) },
+            )
+            .await;
+        let tcp = A::connect_tcp(&addr).await.unwrap();
         let request = ClientRequest::new(addr.clone(), "/room/7?x=1")
             .protocol("superchat")
             .protocol("chat");
-        let (_ws, response) = connect(tcp, request).await.unwrap();
+        let (_ws, response) = tcp.connect(request).await.unwrap();
         assert_eq!(response.protocol.as_deref(), Some("chat"));
         server.await.unwrap().unwrap();
         assert_eq!(seen.lock().unwrap().as_deref(), Some("/room/7?x=1"));
@@ -324,42 +318,42 @@ async fn subprotocol_is_chosen_from_the_offer_and_the_request_is_visible() {
     .await;
 }
 
-#[tokio::test]
-async fn protocols_shorthand_picks_the_clients_first_supported_choice() {
+async fn protocols_shorthand_picks_the_clients_first_supported_choice<A: Adapter>() {
     within(async {
         let options = AcceptOptions::default().protocols(["v2", "v1"]);
         let (addr, server) =
-            server(move |tcp| async move { accept_with(tcp, options).await.map(drop) }).await;
-        let tcp = TcpStream::connect(&addr).await.unwrap();
+            server::<A, _, _, _>(
+                move |tcp| async move { tcp.accept_with(options).await.map(drop) },
+            )
+            .await;
+        let tcp = A::connect_tcp(&addr).await.unwrap();
         let request = ClientRequest::new(addr.clone(), "/")
             .protocol("v1")
             .protocol("v2");
-        let (_ws, response) = connect(tcp, request).await.unwrap();
+        let (_ws, response) = tcp.connect(request).await.unwrap();
         assert_eq!(response.protocol.as_deref(), Some("v1"));
         server.await.unwrap().unwrap();
     })
     .await;
 }
 
-#[tokio::test]
-async fn connect_url_refuses_wss() {
-    let err = connect_url("wss://127.0.0.1:1/").await.unwrap_err();
+async fn connect_url_refuses_wss<A: Adapter>() {
+    let err = A::connect_url("wss://127.0.0.1:1/").await.unwrap_err();
     assert!(matches!(err, Error::InvalidUrl { .. }), "{err:?}");
 }
 
-#[tokio::test]
-async fn connect_url_reaches_an_ipv6_loopback_literal() {
+async fn connect_url_reaches_an_ipv6_loopback_literal<A: Adapter>() {
     // Skipped where the machine has no IPv6 loopback.
-    let Ok(listener) = TcpListener::bind("[::1]:0").await else {
+    let Ok(listener) = A::bind("[::1]:0").await else {
         return;
     };
     within(async move {
-        let port = listener.local_addr().unwrap().port();
+        let port = A::local_addr(&listener).port();
         let server = tokio::spawn(async move {
-            let (tcp, _) = listener.accept().await.unwrap();
-            echo(accept(tcp).await.unwrap()).await
+            let tcp = A::accept_tcp(&listener).await.unwrap();
+            echo::<A>(tcp.accept().await.unwrap()).await
         });
-        let (mut ws, _) = connect_url(&format!("ws://[::1]:{port}/six"))
+        let (mut ws, _) = A::connect_url(&format!("ws://[::1]:{port}/six"))
             .await
             .unwrap();
         ws.send("over ipv6").await.unwrap();
@@ -368,9 +362,25 @@ async fn connect_url_reaches_an_ipv6_loopback_literal() {
             Message::from("over ipv6")
         );
         ws.close(CloseCode::NORMAL, "").await.unwrap();
-        assert!(drain(&mut ws).await.is_empty());
+        assert!(drain::<A>(&mut ws).await.is_empty());
         let (_, error) = server.await.unwrap();
         assert!(error.is_none(), "{error:?}");
     })
     .await;
+}
+
+sockway_tests::for_each_adapter! {
+    echoes_text_binary_and_a_4_mib_message,
+    many_messages_through_sink_and_stream,
+    ping_is_answered_with_pong_while_the_server_reads,
+    close_from_the_client_is_seen_with_code_and_reason,
+    close_from_the_server_is_seen_with_code_and_reason,
+    wrong_version_is_refused_with_426,
+    a_client_refuses_a_non_101_answer,
+    eof_before_the_close_handshake_is_unexpected_eof_on_the_server,
+    eof_before_the_close_handshake_is_unexpected_eof_on_the_client,
+    subprotocol_is_chosen_from_the_offer_and_the_request_is_visible,
+    protocols_shorthand_picks_the_clients_first_supported_choice,
+    connect_url_refuses_wss,
+    connect_url_reaches_an_ipv6_loopback_literal,
 }
