@@ -66,27 +66,20 @@ struct Incoming {
     text: bool,
 }
 
-/// Payload bytes unmasked per step before they are validated as UTF-8.
-/// A frame whose payload is buffered whole is then read from memory once,
-/// not twice: each block is still in the L2 cache (256 KiB or more on
-/// current CPUs) when the validator reads it. Frames up to this size go in
-/// one step. (Measured on a 16 MiB text frame, buffered whole: 20 to 30%
-/// faster in blocks than in two passes. Blocks of 4 to 16 KiB, sized for L1,
-/// cost 5 to 10% on frames that fit in cache, one validator call per
-/// block, and gained nothing more.)
+/// Payload bytes unmasked (and validated, in a text frame) per step. A
+/// frame with invalid UTF-8 fails at the end of the step that holds the
+/// first invalid byte, not at the end of the frame; where unmasking and
+/// validating are two passes (`Utf8Validator::unmask_and_feed`), a block
+/// is still in the L2 cache (256 KiB or more on current CPUs) when it is
+/// read the second time.
 const DECODE_BLOCK: usize = 128 * 1024;
 
 /// Unmasks (if the frame is masked) and validates as UTF-8 (if it is text)
 /// the payload bytes of `frame` that have arrived, `payload` (those already
 /// done, `frame.unmasked` and `frame.validated`, are skipped).
 ///
-/// A large payload goes in blocks of [`DECODE_BLOCK`], each validated right
-/// after it is unmasked. A block is validated up to the last character that
-/// starts in it; the up-to-3 bytes of a character cut by the block's end go
-/// with the next block, so that the validator's fast path sees whole
-/// characters. (Any cut would be correct, since the validator takes pieces
-/// cut anywhere; this one is only faster.) The result is the same as
-/// unmasking everything, then validating everything.
+/// A large payload goes in blocks of [`DECODE_BLOCK`]. The result is the
+/// same as unmasking everything, then validating everything.
 fn unmask_and_validate(
     frame: &mut Incoming,
     payload: &mut [u8],
@@ -96,14 +89,16 @@ fn unmask_and_validate(
     if let Some(key) = frame.header.mask {
         while frame.unmasked < available {
             let end = available.min(frame.unmasked + DECODE_BLOCK);
-            apply_mask(&mut payload[frame.unmasked..end], key, frame.unmasked);
-            frame.unmasked = end;
-            if frame.text && end < available {
-                let cut = last_char_start(&payload[frame.validated..end]);
-                let upto = frame.validated + cut;
-                utf8.feed(&payload[frame.validated..upto])?;
-                frame.validated = upto;
+            let block = &mut payload[frame.unmasked..end];
+            if frame.text {
+                // A masked frame's bytes are validated as they are
+                // unmasked: `frame.validated == frame.unmasked`.
+                utf8.unmask_and_feed(block, key, frame.unmasked)?;
+                frame.validated = end;
+            } else {
+                apply_mask(block, key, frame.unmasked);
             }
+            frame.unmasked = end;
         }
     }
     if frame.text && available > frame.validated {
@@ -112,24 +107,6 @@ fn unmask_and_validate(
         fed?;
     }
     Ok(())
-}
-
-/// Where `block` should be cut so that no character that starts in it is
-/// cut: at the start of its last character if that is a multi-byte one that
-/// starts in its last 3 bytes, else at its end.
-fn last_char_start(block: &[u8]) -> usize {
-    let len = block.len();
-    for i in (len.saturating_sub(3)..len).rev() {
-        match block[i] {
-            // A continuation byte: the character started earlier.
-            0x80..=0xbf => {}
-            // A lead byte: cut before it.
-            0xc0..=0xff => return i,
-            // ASCII: nothing after it can belong to a character before it.
-            _ => return len,
-        }
-    }
-    len
 }
 
 /// A fragmented message being received.
@@ -825,18 +802,5 @@ mod tests {
             decode(&masked_text_frame(&payload), usize::MAX).unwrap_err(),
             ProtocolError::InvalidUtf8
         );
-    }
-
-    #[test]
-    fn last_char_start_cuts_before_a_trailing_multi_byte_character_only() {
-        assert_eq!(last_char_start(b""), 0);
-        assert_eq!(last_char_start(b"abc"), 3);
-        assert_eq!(last_char_start("ab\u{e9}".as_bytes()), 2);
-        assert_eq!(last_char_start(&[b'a', 0xc3]), 1);
-        assert_eq!(last_char_start(&[b'a', 0xe2, 0x82]), 1);
-        assert_eq!(last_char_start(&[b'a', 0xf0, 0x9d, 0x84]), 1);
-        assert_eq!(last_char_start(&[0xf0, 0x9d, 0x84, 0x9e]), 4);
-        assert_eq!(last_char_start(&[b'a', 0x80, 0x80]), 3);
-        assert_eq!(last_char_start(&[0x80, 0x80, 0x80]), 3);
     }
 }

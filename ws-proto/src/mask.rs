@@ -15,8 +15,8 @@
 //!
 //! On x86-64 CPUs with AVX2 (detected at run time, once; the answer is
 //! cached), buffers of a lane or more run the same code compiled for AVX2,
-//! two 32-byte vectors per lane. That is the crate's one `unsafe` call in
-//! the kernel: calling a function compiled for a CPU feature, right after
+//! two 32-byte vectors per lane. That is the one `unsafe` call in this
+//! kernel: calling a function compiled for a CPU feature, right after
 //! checking the CPU has it.
 //!
 //! (An earlier kernel XORed one `u128` per 16 bytes, which the compiler
@@ -49,7 +49,7 @@ pub fn apply_mask(buf: &mut [u8], key: [u8; 4], phase: usize) -> usize {
 
 /// `key` as seen from `phase` bytes into the payload.
 #[inline]
-fn key_at(key: [u8; 4], phase: usize) -> [u8; 4] {
+pub(crate) fn key_at(key: [u8; 4], phase: usize) -> [u8; 4] {
     // Big-endian on every target, so rotating left by one byte turns
     // [k0, k1, k2, k3] into [k1, k2, k3, k0]. `phase % 4 < 4`: the rotation
     // is at most 24 bits.
