@@ -12,7 +12,8 @@
 # tests/browser/browser.test.js, which starts and stops sockway, nginx, a
 # static server and Chromium itself. Every process it started is also
 # stopped by PID here on exit. Writes target/browser/matrix.txt (printed at
-# the end), target/browser/demo.png and target/browser/run.log.
+# the end), target/browser/demo.png, target/browser/run.log and nginx's
+# config and logs in target/browser/nginx/.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -51,6 +52,7 @@ timeout 20m cargo build --release -q -p sockway-cli
 
 out="$root/target/browser"
 mkdir -p "$out"
+rm -f "$out/matrix.txt" "$out/demo.png"
 pid_file="$out/pids"
 : >"$pid_file"
 log="$out/run.log"
@@ -61,9 +63,15 @@ cleanup() {
     kill "$node_pid" 2>/dev/null || true
     wait "$node_pid" 2>/dev/null || true
   fi
-  # What the test process started and may have left behind if it was killed.
-  while read -r pid; do
-    kill "$pid" 2>/dev/null || true
+  # What the test process started and left behind if it was killed: each
+  # PID stopped only if it still has the start time recorded with it.
+  while read -r pid start; do
+    stat="$(cat "/proc/$pid/stat" 2>/dev/null)" || continue
+    fields="${stat##*) }"
+    read -r -a fields <<<"$fields"
+    if [ "${fields[19]:-}" = "$start" ]; then
+      kill "$pid" 2>/dev/null || true
+    fi
   done <"$pid_file"
   rm -f "$pid_file"
 }

@@ -10,7 +10,6 @@
 const { test, describe, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
-const os = require('node:os');
 const path = require('node:path');
 const { chromium } = require('playwright-core');
 
@@ -76,7 +75,10 @@ function readModule(file) {
 
 before(async () => {
   fs.mkdirSync(out, { recursive: true });
-  stack.tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sockway-browser-'));
+  // nginx's config, logs and temp files; kept after the run for a look.
+  stack.nginxDir = path.join(out, 'nginx');
+  fs.rmSync(stack.nginxDir, { recursive: true, force: true });
+  fs.mkdirSync(stack.nginxDir);
   stack.static = await harness.startStaticServer({
     '/sockjs.min.js': {
       type: 'application/javascript',
@@ -98,7 +100,7 @@ before(async () => {
     heartbeat: '2s',
   });
   stack.nginx = await harness.startNginx({
-    dir: stack.tmp,
+    dir: stack.nginxDir,
     setups: Object.values(NGINX),
     sockwayUrl: stack.sockway.url,
   });
@@ -125,7 +127,6 @@ after(async () => {
   if (stack.nginx) await harness.stopChild(stack.nginx.child);
   if (stack.sockway) await harness.stopChild(stack.sockway.child);
   if (stack.static) await stack.static.close();
-  if (stack.tmp) fs.rmSync(stack.tmp, { recursive: true, force: true });
 });
 
 // A fresh browser context (its own connection pool, so that the

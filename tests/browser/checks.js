@@ -181,6 +181,11 @@ class Combo {
         assert.equal(echoSockets.length, transport === 'auto' ? 1 : 0, 'WebSocket attempts');
         assert.deepEqual([...new Set(receiving.map((r) => r.kind))], [kind], 'receiving kinds');
         assert.equal(new Set(receiving.map((r) => r.session)).size, 1, 'sessions');
+        // The iframe transports run sockjs-client in the server's iframe
+        // page, which loads it from clientLibraryUrl.
+        if (expected.startsWith('iframe-')) {
+          assert.ok(requests.includes(`${this.base}/echo/iframe.html`), 'the iframe page loaded');
+        }
         // The 100 KB message cut a stream, and so did the rounds, twice.
         if (streaming) assert.ok(receiving.length >= 4, `${receiving.length} ${kind} requests`);
       }

@@ -1,9 +1,9 @@
 // The processes and servers behind the browser tests: `sockway serve`, a
 // static server for the other origin (and for sockjs-client itself), and
 // nginx with one server block per proxy setup. Every child is stopped by
-// PID when the test process exits, however it exits; its PID is also
-// appended to $BROWSER_PID_FILE, so that scripts/browser.sh can stop what a
-// killed test process left behind.
+// PID when the test process exits; its PID is also appended to
+// $BROWSER_PID_FILE, so that scripts/browser.sh can stop what a killed test
+// process left behind.
 'use strict';
 
 const { spawn } = require('node:child_process');
@@ -32,10 +32,19 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
   });
 }
 
+// Appends "PID START" to $BROWSER_PID_FILE, START being the process's start
+// time (field 22 of /proc/PID/stat): the script stops a PID only while it
+// still names the same process.
 function recordPid(pid) {
-  if (process.env.BROWSER_PID_FILE && pid) {
-    fs.appendFileSync(process.env.BROWSER_PID_FILE, `${pid}\n`);
+  if (!process.env.BROWSER_PID_FILE || !pid) return;
+  let start = '';
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    start = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return; // already gone
   }
+  fs.appendFileSync(process.env.BROWSER_PID_FILE, `${pid} ${start}\n`);
 }
 
 function startChild(command, args, options) {
