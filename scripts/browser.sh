@@ -20,9 +20,10 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 
 # The tests that browser.test.js holds: 5 setups × 2 origins × 10
-# transports, the README check and the demo page. A run that counts any
+# transports, the README check, the X-Forwarded-For check and the demo
+# page. A run that counts any
 # other number fails, so that a renamed or lost test cannot pass unseen.
-expected_tests=102
+expected_tests=103
 started=$SECONDS
 
 # Debian's Chromium and nginx (never a browser download).

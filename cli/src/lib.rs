@@ -20,7 +20,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use adapter_core::http_proto::Limits;
+use adapter_core::http_proto::{IpRange, Limits};
 use adapter_core::server::{
     Server, ServerBuilder, Session, SessionSender, SockJsEndpoint, WebSocketEndpoint,
 };
@@ -52,6 +52,10 @@ pub struct ServeOptions {
     /// Where the iframe pages (`clientLibraryUrl`) and the demo page load
     /// sockjs-client from.
     pub client_library_url: String,
+    /// The reverse proxies whose `Forwarded` or `X-Forwarded-For` headers
+    /// name the client (for the binding of SockJS sessions to their
+    /// client); none by default.
+    pub trusted_proxies: Vec<IpRange>,
 }
 
 impl Default for ServeOptions {
@@ -61,6 +65,7 @@ impl Default for ServeOptions {
             disconnect_delay: Duration::from_secs(5),
             allowed_origins: AllowedOrigins::Any,
             client_library_url: DEFAULT_CLIENT_LIBRARY_URL.to_owned(),
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -141,6 +146,7 @@ pub fn endpoints<R: Executor>(options: &ServeOptions) -> ServerBuilder<R> {
         .http_message_cache_size(1024);
     let broadcast = Broadcast::default();
     Server::builder()
+        .trusted_proxies(options.trusted_proxies.iter().copied())
         // Room for multi-megabyte messages over xhr_send.
         .http_limits(Limits::default().max_body_size(16 * 1024 * 1024))
         .sockjs(

@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use adapter_core::http_proto::IpRange;
 use adapter_core::sockjs_proto::{self, AllowedOrigins};
 use adapter_core::Executor;
 use clap::{Parser, Subcommand, ValueEnum};
@@ -42,6 +43,11 @@ enum Command {
         #[arg(long, default_value = sockjs_proto::DEFAULT_CLIENT_LIBRARY_URL,
               value_parser = parse_client_library_url)]
         client_library_url: String,
+        /// Reverse proxies (comma-separated addresses or CIDR blocks, e.g.
+        /// 127.0.0.1) whose X-Forwarded-For or Forwarded headers name the
+        /// client; none by default.
+        #[arg(long, value_delimiter = ',')]
+        trusted_proxies: Vec<IpRange>,
         /// The async runtime to serve on.
         #[arg(long, value_enum, default_value_t = RuntimeChoice::Tokio)]
         runtime: RuntimeChoice,
@@ -98,6 +104,7 @@ fn main() -> ExitCode {
         disconnect_delay,
         allowed_origins,
         client_library_url,
+        trusted_proxies,
         runtime,
     } = cli.command;
     let allowed_origins = if allowed_origins.trim() == "*" {
@@ -110,6 +117,7 @@ fn main() -> ExitCode {
         disconnect_delay,
         allowed_origins,
         client_library_url,
+        trusted_proxies,
     };
     let result = match runtime {
         RuntimeChoice::Tokio => match tokio::runtime::Builder::new_multi_thread()

@@ -195,6 +195,23 @@ test('the README shows the nginx configs that these tests use', () => {
   }
 });
 
+test('through nginx, a session stays with the client that X-Forwarded-For names', async () => {
+  const base = stack.bases['nginx-websocket'];
+  const session = `${base}/echo/000/xff${Date.now()}`;
+  const post = (path, client, body) =>
+    fetch(`${session}/${path}`, {
+      method: 'POST',
+      headers: { 'X-Forwarded-For': client, 'Content-Type': 'text/plain' },
+      body,
+      signal: AbortSignal.timeout(10000),
+    }).then(async (r) => [r.status, await r.text()]);
+  assert.deepEqual(await post('xhr', '192.0.2.1'), [200, 'o\n'], 'opened by 192.0.2.1');
+  assert.equal((await post('xhr_send', '192.0.2.2', '["from 2"]'))[0], 404, '192.0.2.2 sends');
+  assert.equal((await post('xhr', '192.0.2.2'))[0], 404, '192.0.2.2 polls');
+  assert.deepEqual(await post('xhr_send', '192.0.2.1', '["from 1"]'), [204, ''], '192.0.2.1 sends');
+  assert.deepEqual(await post('xhr', '192.0.2.1'), [200, 'a["from 1"]\n'], '192.0.2.1 polls');
+});
+
 test('the demo page: connect, type, see the echo, screenshot', { timeout: 60000 }, async () => {
   const screenshot = path.join(out, 'demo.png');
   await runDemo(stack.browser, stack.sockway.url, screenshot);

@@ -125,6 +125,9 @@ async function startSockway({ bin, clientLibraryUrl, heartbeat }) {
       heartbeat,
       '--client-library-url',
       clientLibraryUrl,
+      // nginx, on loopback.
+      '--trusted-proxies',
+      '127.0.0.1',
     ],
     { env: { ...process.env, SOCKWAY_LOG: process.env.SOCKWAY_LOG || 'warn' } },
   );
