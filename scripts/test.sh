@@ -5,7 +5,8 @@
 #   scripts/test.sh --quick    skip the Autobahn conformance runs
 #
 # It installs what it needs on a fresh Debian machine (rustfmt and clippy
-# components, Autobahn|Testsuite in .autobahn/), so a clean clone passes with
+# components, Autobahn|Testsuite in .autobahn/, Chromium and nginx from
+# Debian, npm packages), so a clean clone passes with
 # nothing installed by hand.
 set -euo pipefail
 
@@ -48,6 +49,9 @@ bash scripts/interop.sh
 
 step "interop: sockjs-client against the std-only blocking example (no async runtime)"
 bash scripts/interop-blocking.sh
+
+step "browser: sockjs-client in headless Chromium, directly and through nginx; the demo page"
+bash scripts/browser.sh
 
 if ! $quick; then
   step "Autobahn|Testsuite: fuzzingclient against the server"

@@ -11,21 +11,34 @@
 //! | `/broadcast` | every message goes to every open session |
 //! | `/ws` | plain WebSocket echo (text and binary) |
 //! | `/` | a chat page on `/broadcast` that uses sockjs-client |
+//!
+//! The iframe page of every SockJS endpoint and the demo page load
+//! sockjs-client from the same URL,
+//! [`ServeOptions::client_library_url`] (a CDN by default).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use adapter_core::http_proto::Limits;
+use adapter_core::http_proto::{IpRange, Limits};
 use adapter_core::server::{
     Server, ServerBuilder, Session, SessionSender, SockJsEndpoint, WebSocketEndpoint,
 };
-use adapter_core::sockjs_proto::{AllowedOrigins, Config};
+use adapter_core::sockjs_proto::{AllowedOrigins, Config, DEFAULT_CLIENT_LIBRARY_URL};
 use adapter_core::Executor;
 use futures_util::StreamExt as _;
 
-/// The demo page served at `/`.
+/// The demo page served at `/`, as served with the default options: it
+/// loads sockjs-client from [`DEFAULT_CLIENT_LIBRARY_URL`].
 pub const DEMO_PAGE: &str = include_str!("demo.html");
+
+/// The demo page loading sockjs-client from `client_library_url` instead of
+/// [`DEFAULT_CLIENT_LIBRARY_URL`]. The URL goes into a `src="..."`
+/// attribute as it is: pass one that `Config::validate` accepts (no quotes,
+/// angle brackets, ampersands or whitespace).
+pub fn demo_page(client_library_url: &str) -> String {
+    DEMO_PAGE.replace(DEFAULT_CLIENT_LIBRARY_URL, client_library_url)
+}
 
 /// Options of the ready server.
 #[derive(Debug, Clone)]
@@ -36,6 +49,13 @@ pub struct ServeOptions {
     pub disconnect_delay: Duration,
     /// Which origins the endpoints take.
     pub allowed_origins: AllowedOrigins,
+    /// Where the iframe pages (`clientLibraryUrl`) and the demo page load
+    /// sockjs-client from.
+    pub client_library_url: String,
+    /// The reverse proxies whose `Forwarded` or `X-Forwarded-For` headers
+    /// name the client (for the binding of SockJS sessions to their
+    /// client); none by default.
+    pub trusted_proxies: Vec<IpRange>,
 }
 
 impl Default for ServeOptions {
@@ -44,6 +64,8 @@ impl Default for ServeOptions {
             heartbeat_time: Duration::from_secs(25),
             disconnect_delay: Duration::from_secs(5),
             allowed_origins: AllowedOrigins::Any,
+            client_library_url: DEFAULT_CLIENT_LIBRARY_URL.to_owned(),
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -117,12 +139,14 @@ pub fn endpoints<R: Executor>(options: &ServeOptions) -> ServerBuilder<R> {
         .heartbeat_time(options.heartbeat_time)
         .disconnect_delay(options.disconnect_delay)
         .allowed_origins(options.allowed_origins.clone())
+        .client_library_url(options.client_library_url.clone())
         .session_cookie_needed(false)
         // Bursts of hundreds of messages between two polls are fine here:
         // the send buffer's byte limit bounds memory.
         .http_message_cache_size(1024);
     let broadcast = Broadcast::default();
     Server::builder()
+        .trusted_proxies(options.trusted_proxies.iter().copied())
         // Room for multi-megabyte messages over xhr_send.
         .http_limits(Limits::default().max_body_size(16 * 1024 * 1024))
         .sockjs(
@@ -154,5 +178,25 @@ pub fn endpoints<R: Executor>(options: &ServeOptions) -> ServerBuilder<R> {
                 .send_buffer_size_limit(64 * 1024 * 1024)
                 .inbox_limit(64 * 1024 * 1024),
         )
-        .page("/", "text/html; charset=UTF-8", DEMO_PAGE)
+        .page(
+            "/",
+            "text/html; charset=UTF-8",
+            demo_page(&options.client_library_url),
+        )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_demo_page_loads_sockjs_client_from_the_configured_url() {
+        let script = format!("<script src=\"{DEFAULT_CLIENT_LIBRARY_URL}\"></script>");
+        assert_eq!(DEMO_PAGE.matches(DEFAULT_CLIENT_LIBRARY_URL).count(), 1);
+        assert!(DEMO_PAGE.contains(&script), "{script} not in the demo page");
+        let page = demo_page("/static/sockjs.min.js");
+        assert!(page.contains("<script src=\"/static/sockjs.min.js\"></script>"));
+        assert!(!page.contains(DEFAULT_CLIENT_LIBRARY_URL));
+        assert_eq!(demo_page(DEFAULT_CLIENT_LIBRARY_URL), DEMO_PAGE);
+    }
 }

@@ -4,7 +4,8 @@ use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use adapter_core::sockjs_proto::AllowedOrigins;
+use adapter_core::http_proto::IpRange;
+use adapter_core::sockjs_proto::{self, AllowedOrigins};
 use adapter_core::Executor;
 use clap::{Parser, Subcommand, ValueEnum};
 use sockway_cli::{endpoints, ServeOptions};
@@ -36,6 +37,17 @@ enum Command {
         /// comma-separated list of origins and patterns.
         #[arg(long, default_value = "*")]
         allowed_origins: String,
+        /// Where the SockJS iframe pages (`clientLibraryUrl`) and the demo
+        /// page load sockjs-client from; a CDN by default. Serve the file
+        /// yourself when clients have no internet access.
+        #[arg(long, default_value = sockjs_proto::DEFAULT_CLIENT_LIBRARY_URL,
+              value_parser = parse_client_library_url)]
+        client_library_url: String,
+        /// Reverse proxies (comma-separated addresses or CIDR blocks, e.g.
+        /// 127.0.0.1) whose X-Forwarded-For or Forwarded headers name the
+        /// client; none by default.
+        #[arg(long, value_delimiter = ',')]
+        trusted_proxies: Vec<IpRange>,
         /// The async runtime to serve on.
         #[arg(long, value_enum, default_value_t = RuntimeChoice::Tokio)]
         runtime: RuntimeChoice,
@@ -51,6 +63,15 @@ enum RuntimeChoice {
     AsyncStd,
     /// smol.
     Smol,
+}
+
+/// Accepts a URL that the SockJS iframe page can carry.
+fn parse_client_library_url(s: &str) -> Result<String, String> {
+    sockjs_proto::Config::default()
+        .client_library_url(s)
+        .validate()
+        .map(|()| s.to_owned())
+        .map_err(|e| e.to_string())
 }
 
 /// Parses `500ms`, `25s`, `2m` or a plain number of seconds.
@@ -82,6 +103,8 @@ fn main() -> ExitCode {
         heartbeat_time,
         disconnect_delay,
         allowed_origins,
+        client_library_url,
+        trusted_proxies,
         runtime,
     } = cli.command;
     let allowed_origins = if allowed_origins.trim() == "*" {
@@ -93,6 +116,8 @@ fn main() -> ExitCode {
         heartbeat_time,
         disconnect_delay,
         allowed_origins,
+        client_library_url,
+        trusted_proxies,
     };
     let result = match runtime {
         RuntimeChoice::Tokio => match tokio::runtime::Builder::new_multi_thread()
@@ -156,5 +181,15 @@ mod tests {
         assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
         assert!(parse_duration("5h").is_err());
         assert!(parse_duration("ms").is_err());
+    }
+
+    #[test]
+    fn client_library_urls_must_fit_the_iframe_page() {
+        assert_eq!(
+            parse_client_library_url("http://127.0.0.1:9999/sockjs.min.js"),
+            Ok("http://127.0.0.1:9999/sockjs.min.js".to_owned())
+        );
+        assert!(parse_client_library_url("/x.js\"><script>").is_err());
+        assert!(parse_client_library_url("").is_err());
     }
 }

@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# Browser tests: sockjs-client 1.6.1 in Debian's headless Chromium against
+# `sockway serve`, directly and through nginx (four proxy setups), from the
+# server's own origin and from another one, over every transport a browser
+# has; then the demo page, typed into and screenshot. See tests/browser/.
+#
+#   scripts/browser.sh
+#
+# Installs what it needs on a fresh Debian machine (Debian's chromium and
+# nginx with apt-get, when missing; the pinned npm packages with `npm ci`,
+# when node_modules is missing or stale), builds sockway, and runs
+# tests/browser/browser.test.js, which starts and stops sockway, nginx, a
+# static server and Chromium itself. Every process it started is also
+# stopped by PID here on exit. Writes target/browser/matrix.txt (printed at
+# the end), target/browser/demo.png, target/browser/run.log and nginx's
+# config and logs in target/browser/nginx/.
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+
+# The tests that browser.test.js holds: 5 setups × 2 origins × 10
+# transports, the README check, the X-Forwarded-For check and the demo
+# page. A run that counts any
+# other number fails, so that a renamed or lost test cannot pass unseen.
+expected_tests=103
+started=$SECONDS
+
+# Debian's Chromium and nginx (never a browser download).
+missing=()
+[ -x /usr/bin/chromium ] || missing+=(chromium)
+[ -x /usr/sbin/nginx ] || missing+=(nginx)
+if [ ${#missing[@]} -gt 0 ]; then
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  echo "browser.sh: apt-get install ${missing[*]}" >&2
+  timeout 5m $sudo apt-get update -qq >/dev/null
+  timeout 15m $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+# The pinned npm packages.
+(
+  cd tests/browser
+  stamp=node_modules/.package-lock.json
+  if [ ! -d node_modules ] || [ ! -f "$stamp" ] || [ package-lock.json -nt "$stamp" ] ||
+    [ package.json -nt "$stamp" ]; then
+    echo "browser.sh: npm ci" >&2
+    timeout 5m npm ci --no-audit --no-fund >&2
+  fi
+)
+
+timeout 20m cargo build --release -q -p sockway-cli
+
+out="$root/target/browser"
+mkdir -p "$out"
+rm -f "$out/matrix.txt" "$out/demo.png"
+pid_file="$out/pids"
+: >"$pid_file"
+log="$out/run.log"
+: >"$log"
+node_pid=""
+cleanup() {
+  if [ -n "$node_pid" ]; then
+    kill "$node_pid" 2>/dev/null || true
+    wait "$node_pid" 2>/dev/null || true
+  fi
+  # What the test process started and left behind if it was killed: each
+  # PID stopped only if it still has the start time recorded with it.
+  while read -r pid start; do
+    stat="$(cat "/proc/$pid/stat" 2>/dev/null)" || continue
+    fields="${stat##*) }"
+    read -r -a fields <<<"$fields"
+    if [ "${fields[19]:-}" = "$start" ]; then
+      kill "$pid" 2>/dev/null || true
+    fi
+  done <"$pid_file"
+  rm -f "$pid_file"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+status=0
+SOCKWAY_BIN="${CARGO_TARGET_DIR:-$root/target}/release/sockway" \
+  NGINX=/usr/sbin/nginx \
+  CHROMIUM=/usr/bin/chromium \
+  BROWSER_OUT="$out" \
+  BROWSER_PID_FILE="$pid_file" \
+  timeout 15m node --test-reporter=spec tests/browser/browser.test.js >"$log" 2>&1 &
+node_pid=$!
+tail -n +1 -f --pid="$node_pid" "$log" &
+tail_pid=$!
+wait "$node_pid" || status=$?
+node_pid=""
+wait "$tail_pid" 2>/dev/null || true
+
+echo
+cat "$out/matrix.txt" 2>/dev/null || echo "browser.sh: no matrix written" >&2
+
+# node's spec reporter closes with "ℹ tests N", "ℹ pass N", "ℹ fail N".
+count() { sed -n "s/^ℹ $1 \\([0-9]*\\)\$/\\1/p" "$log" | tail -n 1; }
+tests="$(count tests)"
+passed="$(count pass)"
+failed="$(count fail)"
+echo "browser.sh: ${tests:-?} tests, ${passed:-?} passed, ${failed:-?} failed in $((SECONDS - started)) s"
+echo "browser.sh: demo page screenshot: $out/demo.png"
+if [ "${tests:-0}" != "$expected_tests" ] || [ "${passed:-0}" != "$expected_tests" ]; then
+  echo "browser.sh: expected $expected_tests tests to run and pass" >&2
+  status=1
+fi
+[ "$status" -eq 0 ] && [ "${failed:-1}" = 0 ] || exit 1
