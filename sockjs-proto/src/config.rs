@@ -28,8 +28,13 @@ pub const DEFAULT_CLIENT_LIBRARY_URL: &str =
 /// | [`max_sessions`](Self::max_sessions) | 100 000 |
 /// | [`send_buffer_size_limit`](Self::send_buffer_size_limit) (`sendBufferSizeLimit`) | 512 KiB |
 /// | [`overflow_strategy`](Self::overflow_strategy) (`overflowStrategy`) | terminate |
+/// | [`bind_sessions_to_client`](Self::bind_sessions_to_client) | `true` |
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
+#[allow(
+    clippy::struct_excessive_bools,
+    reason = "Spring's options, by their names: each is a switch of its own"
+)]
 pub struct Config {
     /// With no frame written for this long, the server writes a heartbeat.
     pub heartbeat_time: Duration,
@@ -72,6 +77,15 @@ pub struct Config {
     /// What a send over `send_buffer_size_limit` does: close the session
     /// with 4500 (the default), or drop the oldest waiting messages.
     pub overflow_strategy: OverflowStrategy,
+    /// Bind each session to the client that opened it: a later request on
+    /// the session must carry the same principal
+    /// ([`Request::principal`](crate::Request::principal)) or, when the
+    /// session was opened without one, come from the same IP address
+    /// ([`Request::remote_ip`](crate::Request::remote_ip)); any other gets
+    /// 404 and changes nothing. Session ids travel in URLs (logs, proxies,
+    /// referrers): without this, whoever learns one can read or post into
+    /// that session. Spring 7.0.8 applies the same rule.
+    pub bind_sessions_to_client: bool,
 }
 
 impl Default for Config {
@@ -91,6 +105,7 @@ impl Default for Config {
             max_sessions: 100_000,
             send_buffer_size_limit: 512 * 1024,
             overflow_strategy: OverflowStrategy::Terminate,
+            bind_sessions_to_client: true,
         }
     }
 }
@@ -246,6 +261,13 @@ impl Config {
         self.websocket = value;
         self
     }
+
+    /// Sets whether sessions are bound to the client that opened them.
+    #[must_use]
+    pub fn bind_sessions_to_client(mut self, value: bool) -> Self {
+        self.bind_sessions_to_client = value;
+        self
+    }
 }
 
 #[cfg(test)]
@@ -263,6 +285,7 @@ mod tests {
         assert!(c.web_socket_enabled);
         assert!(!c.suppress_cors);
         assert_eq!(c.allowed_origins, AllowedOrigins::SameOrigin);
+        assert!(c.bind_sessions_to_client);
         assert_eq!(c.validate(), Ok(()));
     }
 

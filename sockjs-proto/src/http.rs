@@ -5,6 +5,7 @@
 //! back, choosing `Content-Length`, chunked or close-delimited framing.
 
 use std::fmt::Write as _;
+use std::net::IpAddr;
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
@@ -35,6 +36,14 @@ pub struct Request {
     /// The wall-clock time the request arrived, for `Expires` headers. The
     /// core never reads a clock.
     pub date: SystemTime,
+    /// The authenticated user who sent the request, if the embedder knows
+    /// one (a name or any stable id). A session opened with a principal
+    /// answers only requests with the same principal.
+    pub principal: Option<String>,
+    /// The IP address of the client (the peer's, or the one a trusted proxy
+    /// forwarded). A session opened without a principal answers only
+    /// requests from the same address.
+    pub remote_ip: Option<IpAddr>,
 }
 
 impl Request {
@@ -47,7 +56,23 @@ impl Request {
             headers: Vec::new(),
             body: Bytes::new(),
             date: SystemTime::UNIX_EPOCH,
+            principal: None,
+            remote_ip: None,
         }
+    }
+
+    /// Sets the principal (the authenticated user) who sent the request.
+    #[must_use]
+    pub fn principal(mut self, principal: impl Into<String>) -> Self {
+        self.principal = Some(principal.into());
+        self
+    }
+
+    /// Sets the client's IP address.
+    #[must_use]
+    pub fn remote_ip(mut self, ip: IpAddr) -> Self {
+        self.remote_ip = Some(ip);
+        self
     }
 
     /// Adds a header.

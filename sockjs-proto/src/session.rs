@@ -1,6 +1,8 @@
 //! Sessions, receivers, and what the application sees of them.
 
+use std::collections::VecDeque;
 use std::fmt;
+use std::net::IpAddr;
 
 use ws_proto::SendQueue;
 
@@ -180,6 +182,31 @@ pub(crate) struct Session {
     pub(crate) open_due: bool,
     /// Whether the session is in the id map (HTTP transports).
     pub(crate) mapped: bool,
+    /// The client that opened the session; later requests must come from
+    /// it (see [`Config::bind_sessions_to_client`](crate::Config::bind_sessions_to_client)).
+    pub(crate) owner: Owner,
+}
+
+/// Who a session belongs to: the principal of the request that opened it,
+/// or, for an anonymous session, the IP address it came from.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub(crate) struct Owner {
+    pub(crate) principal: Option<String>,
+    pub(crate) address: Option<IpAddr>,
+}
+
+impl Owner {
+    /// Whether a request from `principal` at `address` comes from this
+    /// owner: the same principal when the session has one (Spring's rule),
+    /// else the same IP address (never the port, which changes with every
+    /// connection of a polling client).
+    pub(crate) fn admits(&self, principal: Option<&str>, address: Option<IpAddr>) -> bool {
+        match (&self.principal, self.address) {
+            (Some(owner), _) => principal == Some(owner.as_str()),
+            (None, Some(owner)) => address.map(|a| a.to_canonical()) == Some(owner),
+            (None, None) => true,
+        }
+    }
 }
 
 impl Session {
@@ -187,6 +214,7 @@ impl Session {
         sockjs_id: String,
         transport: Transport,
         mapped: bool,
+        owner: Owner,
         config: &Config,
     ) -> Self {
         Self {
@@ -199,6 +227,7 @@ impl Session {
             heartbeat_due: false,
             open_due: false,
             mapped,
+            owner,
         }
     }
 
@@ -233,6 +262,9 @@ pub(crate) enum ReceiverKind {
         callback: String,
         /// Frame bytes written so far (streaming; the prelude not counted).
         sent: usize,
+        /// Frames this receiver gets before anything its session owes: the
+        /// open frame of a new session, or a refusal's frames.
+        first: VecDeque<String>,
     },
     WebSocket(Box<ws_proto::Connection>),
 }
@@ -242,7 +274,8 @@ pub(crate) struct Receiver {
     pub(crate) session: Key,
     pub(crate) transport: Transport,
     pub(crate) kind: ReceiverKind,
-    /// The core has ended this receiver (or will, once its output is taken).
+    /// The core has ended this receiver: it gets its own `first` frames,
+    /// if any are left, and nothing more from its session.
     pub(crate) ended: bool,
     /// The end has been handed to the adapter.
     pub(crate) end_taken: bool,
@@ -254,7 +287,9 @@ pub(crate) struct Receiver {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[must_use]
 pub struct Output {
-    /// Bytes to write (may be empty when only `end` is news).
+    /// Bytes to write (may be empty when only `end` is news). On a streaming
+    /// HTTP response they are one frame, framed for the transport: write
+    /// them as one HTTP/1.1 chunk of their own.
     pub data: bytes::Bytes,
     /// After `data`, end the response (or close the WebSocket's TCP
     /// connection). Nothing more comes for this receiver.

@@ -94,10 +94,18 @@ impl Transport {
         }
     }
 
-    /// Whether the transport answers CORS preflights and carries CORS
-    /// headers (the `xhr` family).
-    pub(crate) fn uses_cors(self) -> bool {
+    /// Whether the transport answers CORS preflights (the `xhr` family:
+    /// browsers send POSTs with a body cross-origin).
+    pub(crate) fn answers_preflight(self) -> bool {
         matches!(self, Self::Xhr | Self::XhrSend | Self::XhrStreaming)
+    }
+
+    /// Whether the transport's responses carry CORS headers: those a
+    /// browser fetches with CORS from another origin, the `xhr` family and
+    /// `EventSource` (whose GET needs no preflight, but whose response is
+    /// unreadable cross-origin without `Access-Control-Allow-Origin`).
+    pub(crate) fn uses_cors(self) -> bool {
+        self.answers_preflight() || self == Self::EventSource
     }
 
     /// Whether the transport takes a `c` callback parameter.

@@ -113,18 +113,16 @@ impl Client {
         if self.receiver.is_some() {
             // One receiver at a time: this one is refused, the first is not
             // disturbed.
-            let res = response(answer);
-            let text = body(&res);
+            let now = self.now;
             assert_eq!(
-                frames(transport, text, true),
+                answer_frames(&mut self.s, answer, transport, now),
                 ["c[2010,\"Another connection still open\"]"]
             );
             return;
         }
         match answer {
             Answer::Response(res) => {
-                // Answered at once: a poll with waiting messages, or a stream
-                // whose first part reached the limit.
+                // Answered at once: a poll with waiting messages.
                 assert_eq!(res.status, 200);
                 self.take(transport, &res.body, true);
                 self.detached_at = Some(self.now);
@@ -134,7 +132,11 @@ impl Client {
                 self.receiver = Some((receiver, transport));
             }
             Answer::Stream { receiver, response } => {
-                self.take(transport, &response.body, true);
+                // The prelude alone: the frames come as outputs.
+                assert_eq!(
+                    frames(transport, body(&response), true),
+                    Vec::<String>::new()
+                );
                 self.receiver = Some((receiver, transport));
             }
             Answer::Upgrade { .. } => panic!("no upgrade over HTTP"),

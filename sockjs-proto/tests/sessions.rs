@@ -50,17 +50,29 @@ fn every_receiving_transport_opens_a_session_with_o() {
     ];
     for (transport, frame) in cases {
         let mut s = server();
+        let now = t0();
         let (target, method) = receiving_target("s", transport);
-        let res = match s.handle_request(&req(method, &target), t0()) {
-            Answer::Response(res) | Answer::Stream { response: res, .. } => res,
+        match s.handle_request(&req(method, &target), now) {
+            Answer::Response(res) => {
+                assert_eq!(body(&res), frame, "{transport:?}");
+                assert_eq!(frames(transport, body(&res), true), ["o"]);
+            }
+            Answer::Stream { receiver, response } => {
+                // The prelude alone, then `o` as an output of its own.
+                assert_eq!(
+                    frames(transport, body(&response), true),
+                    Vec::<String>::new()
+                );
+                assert_eq!(wakeups(&mut s), [receiver]);
+                assert_eq!(
+                    output_text(&mut s, receiver, now),
+                    (frame.to_owned(), false),
+                    "{transport:?}"
+                );
+                assert_eq!(s.poll_output(receiver, now), None);
+            }
             other => panic!("{other:?}"),
-        };
-        assert!(
-            body(&res).ends_with(frame),
-            "{transport:?}: {:?}",
-            body(&res)
-        );
-        assert_eq!(frames(transport, body(&res), true), ["o"]);
+        }
         let events = events(&mut s);
         assert!(
             matches!(events[..], [Event::Opened { transport: t, .. }] if t == transport),
@@ -96,19 +108,30 @@ fn second_receiver_gets_2010_and_first_is_undisturbed() {
 fn second_streaming_receiver_gets_prelude_and_2010_and_ends() {
     let mut s = server();
     let now = t0();
-    let (first, _) = stream(s.handle_request(&post(&url("s", "xhr_streaming")), now));
-    events(&mut s);
-    let second = response(s.handle_request(&post(&url("s", "xhr_streaming")), now));
-    assert_eq!(second.status, 200);
-    assert_eq!(body(&second), format!("{}{ANOTHER}\n", prelude()));
+    let (first, _) = open_xhr_streaming(&mut s, "s", now);
+    // The refusal is a stream of its own: the prelude, then the close frame
+    // as a chunk of its own, then the end.
+    let (second, res) = stream(s.handle_request(&post(&url("s", "xhr_streaming")), now));
+    assert_eq!(res.status, 200);
+    assert_eq!(body(&res), prelude());
+    assert_eq!(wakeups(&mut s), [second]);
+    assert_eq!(
+        output_text(&mut s, second, now),
+        (format!("{ANOTHER}\n"), true)
+    );
+    assert_eq!(s.poll_output(second, now), None);
+    s.receiver_closed(second, now);
     // Other transports are refused in their own framing.
     let res = response(s.handle_request(&get(&url("s", "jsonp?c=cb")), now));
     assert_eq!(
         body(&res),
         "/**/cb(\"c[2010,\\\"Another connection still open\\\"]\");\r\n"
     );
-    let res = response(s.handle_request(&get(&url("s", "eventsource")), now));
-    assert_eq!(body(&res), format!("\r\ndata: {ANOTHER}\r\n\r\n"));
+    let answer = s.handle_request(&get(&url("s", "eventsource")), now);
+    assert_eq!(
+        answer_frames(&mut s, answer, Transport::EventSource, now),
+        [ANOTHER]
+    );
     assert!(events(&mut s).is_empty());
 
     xhr_send(&mut s, "s", r#"["x"]"#, now);
@@ -125,8 +148,7 @@ fn second_streaming_receiver_gets_prelude_and_2010_and_ends() {
 fn app_close_goes_to_the_receiver_and_every_later_request_until_removal() {
     let mut s = server();
     let now = t0();
-    let (r, _) = stream(s.handle_request(&post(&url("s", "xhr_streaming")), now));
-    let id = opened(&events(&mut s));
+    let (r, id) = open_xhr_streaming(&mut s, "s", now);
     assert_eq!(s.close(id, CloseFrame::go_away()), Ok(()));
     assert_eq!(
         closed(&events(&mut s)),
@@ -141,10 +163,11 @@ fn app_close_goes_to_the_receiver_and_every_later_request_until_removal() {
     assert_eq!(xhr_now(&mut s, "s", later), format!("{GO_AWAY}\n"));
     let res = response(s.handle_request(&get(&url("s", "jsonp?c=x")), later));
     assert_eq!(body(&res), "/**/x(\"c[3000,\\\"Go away!\\\"]\");\r\n");
-    let res = response(s.handle_request(&post(&url("s", "xhr_streaming")), later));
-    assert_eq!(body(&res), format!("{}{GO_AWAY}\n", prelude()));
-    let res = response(s.handle_request(&get(&url("s", "eventsource")), later));
-    assert_eq!(body(&res), format!("\r\ndata: {GO_AWAY}\r\n\r\n"));
+    for transport in [Transport::XhrStreaming, Transport::EventSource] {
+        let (target, method) = receiving_target("s", transport);
+        let answer = s.handle_request(&req(method, &target), later);
+        assert_eq!(answer_frames(&mut s, answer, transport, later), [GO_AWAY]);
+    }
     // The application cannot use it any more; the client cannot send.
     assert_eq!(s.send(id, "x"), Err(SendError::Closed));
     assert_eq!(s.close(id, CloseFrame::go_away()), Err(SendError::Closed));
@@ -193,16 +216,43 @@ fn a_handler_that_closes_at_once_answers_o_then_the_close_frame() {
 fn streaming_receivers_of_a_closing_handler_end_after_the_close_frame() {
     let mut s = server();
     let now = t0();
-    let (r1, res) = stream(s.handle_request(&post(&url("s", "xhr_streaming")), now));
-    assert_eq!(body(&res), format!("{}o\n", prelude()));
-    let id = opened(&events(&mut s));
+    let (r1, id) = open_xhr_streaming(&mut s, "s", now);
     s.close(id, CloseFrame::go_away()).unwrap();
     assert_eq!(
         woken_output(&mut s, r1, now),
         (format!("{GO_AWAY}\n"), true)
     );
-    let r2 = response(s.handle_request(&post(&url("s", "xhr_streaming")), now));
-    assert_eq!(body(&r2), format!("{}{GO_AWAY}\n", prelude()));
+    let answer = s.handle_request(&post(&url("s", "xhr_streaming")), now);
+    assert_eq!(
+        answer_frames(&mut s, answer, Transport::XhrStreaming, now),
+        [GO_AWAY]
+    );
+}
+
+#[test]
+fn a_handler_that_closes_as_the_stream_opens_sends_o_then_the_close_frame_in_two_outputs() {
+    // sockjs-protocol's HandlingClose.test_close_frame: the application
+    // closes before the adapter pulled anything; `o` still comes first, as
+    // a chunk of its own, then the close frame, then the end.
+    for transport in [
+        Transport::XhrStreaming,
+        Transport::EventSource,
+        Transport::HtmlFile,
+    ] {
+        let mut s = server();
+        let now = t0();
+        let (target, method) = receiving_target("s", transport);
+        let r = start_stream(&mut s, &req(method, &target), transport, true, now);
+        let id = opened(&events(&mut s));
+        s.close(id, CloseFrame::go_away()).unwrap();
+        assert_eq!(
+            drain_stream(&mut s, r, transport, now),
+            ["o", GO_AWAY],
+            "{transport:?}"
+        );
+        let answer = s.handle_request(&req(method, &target), now);
+        assert_eq!(answer_frames(&mut s, answer, transport, now), [GO_AWAY]);
+    }
 }
 
 #[test]
@@ -240,8 +290,7 @@ fn a_poll_waiting_when_the_app_closes_gets_the_close_frame() {
 fn shutdown_closes_every_open_session_with_1001() {
     let mut s = server();
     let now = t0();
-    let (r, _) = stream(s.handle_request(&post(&url("a", "xhr_streaming")), now));
-    events(&mut s);
+    let (r, _) = open_xhr_streaming(&mut s, "a", now);
     open_xhr(&mut s, "b", now);
     let mut ws = WsClient::connect(&mut s, &url("c", "websocket"), now);
     events(&mut s);
@@ -294,8 +343,7 @@ fn messages_sent_with_no_receiver_wait_and_come_in_order_in_one_frame() {
 fn messages_sent_while_a_stream_is_not_pulled_come_in_one_frame() {
     let mut s = server();
     let now = t0();
-    let (r, _) = stream(s.handle_request(&post(&url("s", "xhr_streaming")), now));
-    let id = opened(&events(&mut s));
+    let (r, id) = open_xhr_streaming(&mut s, "s", now);
     for m in ["m1", "m2", "m3"] {
         s.send(id, m).unwrap();
     }
@@ -327,8 +375,11 @@ fn waiting_messages_are_delivered_before_the_close_frame_to_a_stream() {
     let id = open_xhr(&mut s, "s", now);
     s.send(id, "a").unwrap();
     s.close(id, CloseFrame::go_away()).unwrap();
-    let res = response(s.handle_request(&post(&url("s", "xhr_streaming")), now));
-    assert_eq!(body(&res), format!("{}a[\"a\"]\n{GO_AWAY}\n", prelude()));
+    let answer = s.handle_request(&post(&url("s", "xhr_streaming")), now);
+    assert_eq!(
+        answer_frames(&mut s, answer, Transport::XhrStreaming, now),
+        ["a[\"a\"]", GO_AWAY]
+    );
     assert_eq!(xhr_now(&mut s, "s", now), format!("{GO_AWAY}\n"));
 }
 
@@ -356,8 +407,7 @@ fn an_unpulled_stream_is_bounded_by_the_send_buffer_not_the_cache() {
         .send_buffer_size_limit(4);
     let mut s = server_with(config);
     let now = t0();
-    let (r, _) = stream(s.handle_request(&post(&url("s", "xhr_streaming")), now));
-    let id = opened(&events(&mut s));
+    let (r, id) = open_xhr_streaming(&mut s, "s", now);
     // A receiver is attached: more messages than the cache holds may wait
     // for it, up to the send buffer's bytes.
     for m in ["1", "2", "3", "4"] {
@@ -365,12 +415,13 @@ fn an_unpulled_stream_is_bounded_by_the_send_buffer_not_the_cache() {
     }
     assert_eq!(s.send(id, "5"), Err(SendError::BufferOverflow));
     assert_eq!(closed(&events(&mut s)), [CloseReason::BufferOverflow]);
+    assert_eq!(wakeups(&mut s), [r]);
     assert_eq!(
-        woken_output(&mut s, r, now),
-        (
-            "a[\"1\",\"2\",\"3\",\"4\"]\nc[4500,\"Send buffer overflow\"]\n".to_owned(),
-            true
-        )
+        drain_stream(&mut s, r, Transport::XhrStreaming, now),
+        [
+            "a[\"1\",\"2\",\"3\",\"4\"]",
+            "c[4500,\"Send buffer overflow\"]"
+        ]
     );
 }
 
@@ -378,8 +429,7 @@ fn an_unpulled_stream_is_bounded_by_the_send_buffer_not_the_cache() {
 fn a_pulled_stream_never_overflows() {
     let mut s = server_with(Config::default().http_message_cache_size(2));
     let now = t0();
-    let (r, _) = stream(s.handle_request(&post(&url("s", "xhr_streaming")), now));
-    let id = opened(&events(&mut s));
+    let (r, id) = open_xhr_streaming(&mut s, "s", now);
     for i in 0..10 {
         s.send(id, i.to_string()).unwrap();
         let (out, end) = woken_output(&mut s, r, now);
@@ -394,14 +444,19 @@ fn a_pulled_stream_never_overflows() {
 fn an_interrupted_stream_closes_the_session_with_1002() {
     let mut s = server();
     let now = t0();
-    let (r1, _) = stream(s.handle_request(&post(&url("s", "xhr_streaming")), now));
-    events(&mut s);
-    let r2 = response(s.handle_request(&post(&url("s", "xhr_streaming")), now));
-    assert_eq!(body(&r2), format!("{}{ANOTHER}\n", prelude()));
+    let (r1, _) = open_xhr_streaming(&mut s, "s", now);
+    let answer = s.handle_request(&post(&url("s", "xhr_streaming")), now);
+    assert_eq!(
+        answer_frames(&mut s, answer, Transport::XhrStreaming, now),
+        [ANOTHER]
+    );
     s.receiver_closed(r1, now);
     assert_eq!(closed(&events(&mut s)), [CloseReason::Interrupted]);
-    let r3 = response(s.handle_request(&post(&url("s", "xhr_streaming")), now));
-    assert_eq!(body(&r3), format!("{}{INTERRUPTED}\n", prelude()));
+    let answer = s.handle_request(&post(&url("s", "xhr_streaming")), now);
+    assert_eq!(
+        answer_frames(&mut s, answer, Transport::XhrStreaming, now),
+        [INTERRUPTED]
+    );
     assert_eq!(xhr_now(&mut s, "s", now), format!("{INTERRUPTED}\n"));
 }
 
@@ -443,8 +498,7 @@ fn a_receiver_the_core_ended_does_not_interrupt() {
 fn a_stream_that_ended_at_the_limit_does_not_interrupt() {
     let mut s = server_with(Config::default().stream_bytes_limit(3));
     let now = t0();
-    let (r, _) = stream(s.handle_request(&post(&url("s", "xhr_streaming")), now));
-    let id = opened(&events(&mut s));
+    let (r, id) = open_xhr_streaming(&mut s, "s", now);
     s.send(id, "x").unwrap();
     assert_eq!(
         woken_output(&mut s, r, now),
@@ -462,9 +516,7 @@ fn xhr_streaming_ends_once_frames_reach_the_limit() {
     // sockjs-protocol's XhrStreaming.test_response_limit.
     let mut s = server_with(Config::default().stream_bytes_limit(4096));
     let now = t0();
-    let (r, res) = stream(s.handle_request(&post(&url("s", "xhr_streaming")), now));
-    assert_eq!(body(&res), format!("{}o\n", prelude()));
-    events(&mut s);
+    let (r, _) = open_xhr_streaming(&mut s, "s", now);
     let msg = format!("\"{}\"", "x".repeat(128));
     for i in 0..31 {
         let sent = xhr_send(&mut s, "s", &format!("[{msg}]"), now);
@@ -483,6 +535,7 @@ fn xhr_streaming_ends_once_frames_reach_the_limit() {
     // The client opens a new one on the same session: no `o` this time.
     let (r2, res) = stream(s.handle_request(&post(&url("s", "xhr_streaming")), now));
     assert_eq!(body(&res), prelude());
+    assert_eq!(wakeups(&mut s), vec![]);
     xhr_send(&mut s, "s", r#"["y"]"#, now);
     echo(&mut s);
     assert_eq!(
@@ -495,8 +548,17 @@ fn xhr_streaming_ends_once_frames_reach_the_limit() {
 fn eventsource_ends_once_frames_reach_the_limit() {
     let mut s = server_with(Config::default().stream_bytes_limit(4096));
     let now = t0();
-    let (r, res) = stream(s.handle_request(&get(&url("s", "eventsource")), now));
-    assert_eq!(body(&res), "\r\ndata: o\r\n\r\n");
+    let r = start_stream(
+        &mut s,
+        &get(&url("s", "eventsource")),
+        Transport::EventSource,
+        true,
+        now,
+    );
+    assert_eq!(
+        output_text(&mut s, r, now),
+        ("data: o\r\n\r\n".to_owned(), false)
+    );
     let msg = format!("\"{}\"", "x".repeat(4096));
     xhr_send(&mut s, "s", &format!("[{msg}]"), now);
     echo(&mut s);
@@ -510,7 +572,17 @@ fn eventsource_ends_once_frames_reach_the_limit() {
 fn htmlfile_ends_once_frames_reach_the_limit() {
     let mut s = server_with(Config::default().stream_bytes_limit(4096));
     let now = t0();
-    let (r, _) = stream(s.handle_request(&get(&url("s", "htmlfile?c=callback")), now));
+    let r = start_stream(
+        &mut s,
+        &get(&url("s", "htmlfile?c=callback")),
+        Transport::HtmlFile,
+        true,
+        now,
+    );
+    assert_eq!(
+        drain_until_idle(&mut s, r, now),
+        ["<script>\np(\"o\");\n</script>\r\n"]
+    );
     let msg = "x".repeat(4096);
     xhr_send(&mut s, "s", &format!("[\"{msg}\"]"), now);
     echo(&mut s);
@@ -530,8 +602,7 @@ fn the_limit_counts_framing_and_not_the_prelude() {
     for (limit, ends) in [(9, true), (10, false)] {
         let mut s = server_with(Config::default().stream_bytes_limit(limit));
         let now = t0();
-        let (r, _) = stream(s.handle_request(&post(&url("s", "xhr_streaming")), now));
-        let id = opened(&events(&mut s));
+        let (r, id) = open_xhr_streaming(&mut s, "s", now);
         s.send(id, "x").unwrap();
         assert_eq!(
             woken_output(&mut s, r, now),
@@ -542,20 +613,30 @@ fn the_limit_counts_framing_and_not_the_prelude() {
 }
 
 #[test]
-fn a_stream_whose_first_part_reaches_the_limit_is_a_whole_response() {
+fn a_stream_whose_first_frame_reaches_the_limit_ends_after_it() {
     let mut s = server_with(Config::default().stream_bytes_limit(2));
     let now = t0();
     // `o\n` alone reaches it.
-    let res = response(s.handle_request(&post(&url("s", "xhr_streaming")), now));
-    assert_eq!(body(&res), format!("{}o\n", prelude()));
+    let req = post(&url("s", "xhr_streaming"));
+    let r = start_stream(&mut s, &req, Transport::XhrStreaming, true, now);
+    assert_eq!(output_text(&mut s, r, now), ("o\n".to_owned(), true));
+    s.receiver_closed(r, now);
     let id = opened(&events(&mut s));
     // So do waiting messages.
     s.send(id, "x").unwrap();
-    let res = response(s.handle_request(&get(&url("s", "eventsource")), now));
-    assert_eq!(body(&res), "\r\ndata: a[\"x\"]\r\n\r\n");
-    // The session has no receiver: a new one attaches.
-    let (_, res) = stream(s.handle_request(&get(&url("s", "eventsource")), now));
-    assert_eq!(body(&res), "\r\n");
+    let req = get(&url("s", "eventsource"));
+    let r = start_stream(&mut s, &req, Transport::EventSource, true, now);
+    assert_eq!(
+        output_text(&mut s, r, now),
+        ("data: a[\"x\"]\r\n\r\n".to_owned(), true)
+    );
+    s.receiver_closed(r, now);
+    assert!(
+        events(&mut s).is_empty(),
+        "ended by the core: no interruption"
+    );
+    // The session has no receiver: a new one attaches, with nothing to send.
+    start_stream(&mut s, &req, Transport::EventSource, false, now);
 }
 
 #[test]
@@ -929,11 +1010,23 @@ fn request_session_tells_opening_requests_from_those_of_existing_sessions() {
     let id = open_xhr(&mut s, "s", now);
     assert_eq!(
         s.request_session(&post(&url("s", "xhr_send"))),
-        RequestSession::Existing(id)
+        RequestSession::Sends(id)
     );
     assert_eq!(
-        s.request_session(&post(&url("s", "xhr_streaming"))),
-        RequestSession::Existing(id)
+        s.request_session(&post(&url("s", "jsonp_send"))),
+        RequestSession::Sends(id)
+    );
+    for receiving in ["xhr", "xhr_streaming", "eventsource", "htmlfile", "jsonp"] {
+        assert_eq!(
+            s.request_session(&req("GET", &url("s", receiving))),
+            RequestSession::Receives(id),
+            "{receiving}"
+        );
+    }
+    // Every WebSocket is a session of its own.
+    assert_eq!(
+        s.request_session(&get(&url("s", "websocket"))),
+        RequestSession::Opens(Transport::WebSocket)
     );
     assert_eq!(
         s.request_session(&get("/other/000/s/xhr")),

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use sockjs_proto::{
-    CloseFrame, CloseReason, Config, Event, ReceiverId, SendError, Server, SessionId,
+    CloseFrame, CloseReason, Config, Event, ReceiverId, SendError, Server, SessionId, Transport,
 };
 
 const HB: Duration = Duration::from_secs(25);
@@ -33,8 +33,7 @@ fn assert_nothing_at(s: &mut Server, at: Instant) {
 fn streaming_heartbeat_is_h_exactly_at_heartbeat_time() {
     let mut s = server();
     let now = t0();
-    let (r, _) = stream(s.handle_request(&post(&url("s", "xhr_streaming")), now));
-    events(&mut s);
+    let (r, _) = open_xhr_streaming(&mut s, "s", now);
     assert_eq!(s.poll_timeout(), Some(now + HB));
     assert_nothing_at(&mut s, before(now + HB, NS));
     assert_eq!(s.poll_output(r, before(now + HB, NS)), None);
@@ -54,8 +53,7 @@ fn streaming_heartbeat_is_h_exactly_at_heartbeat_time() {
 fn heartbeat_counts_from_the_last_frame_written() {
     let mut s = server();
     let now = t0();
-    let (r, _) = stream(s.handle_request(&get(&url("s", "eventsource")), now));
-    let id = opened(&events(&mut s));
+    let (r, id) = open_stream(&mut s, Transport::EventSource, "s", now);
     s.send(id, "x").unwrap();
     // Pulled ten seconds later: the frame is written then.
     let at = now + secs(10);
@@ -140,7 +138,7 @@ fn a_raw_websocket_has_no_deadline() {
 fn a_custom_heartbeat_time_is_used() {
     let mut s = server_with(Config::default().heartbeat_time(ms(1500)));
     let now = t0();
-    let (r, _) = stream(s.handle_request(&post(&url("s", "xhr_streaming")), now));
+    let (r, _) = open_xhr_streaming(&mut s, "s", now);
     assert_eq!(s.poll_timeout(), Some(now + ms(1500)));
     s.handle_timeout(now + ms(1500));
     assert_eq!(
@@ -200,8 +198,7 @@ fn expiry_counts_from_when_the_last_receiver_left() {
 fn a_closed_session_is_removed_exactly_at_disconnect_delay_after_its_receiver_left() {
     let mut s = server();
     let now = t0();
-    let (r, _) = stream(s.handle_request(&post(&url("s", "xhr_streaming")), now));
-    let id = opened(&events(&mut s));
+    let (r, id) = open_xhr_streaming(&mut s, "s", now);
     let left = now + secs(2);
     s.close(id, CloseFrame::go_away()).unwrap();
     events(&mut s);
@@ -225,8 +222,7 @@ fn a_closed_session_is_removed_exactly_at_disconnect_delay_after_its_receiver_le
 fn an_interrupted_session_is_removed_at_disconnect_delay_after_the_interruption() {
     let mut s = server();
     let now = t0();
-    let (r, _) = stream(s.handle_request(&post(&url("s", "xhr_streaming")), now));
-    events(&mut s);
+    let (r, _) = open_xhr_streaming(&mut s, "s", now);
     let gone = now + secs(3);
     s.receiver_closed(r, gone);
     assert_eq!(closed(&events(&mut s)), [CloseReason::Interrupted]);
@@ -241,8 +237,7 @@ fn an_interrupted_session_is_removed_at_disconnect_delay_after_the_interruption(
 fn a_streaming_receiver_keeps_its_session_alive() {
     let mut s = server();
     let now = t0();
-    let (r, _) = stream(s.handle_request(&post(&url("s", "xhr_streaming")), now));
-    events(&mut s);
+    let (r, _) = open_xhr_streaming(&mut s, "s", now);
     for i in 1..=10 {
         let at = now + HB * i;
         assert_eq!(s.poll_timeout(), Some(at));
@@ -368,6 +363,9 @@ impl Driver {
             }
             Kind::Stream => {
                 let (r, _) = stream(self.s.handle_request(&req(method, &sim.target), now));
+                // Its open frame, pulled at once.
+                let out = output(&mut self.s, r, now);
+                assert!(!out.end);
                 sim.receiver = Some(r);
                 sim.deadline = Some(now + HB);
             }
@@ -381,7 +379,8 @@ impl Driver {
             }
         }
         sim.id = Some(opened(&events(&mut self.s)));
-        // A WebSocket is woken for its open frame, already pulled above.
+        // A WebSocket or a stream is woken for its open frame, already
+        // pulled above.
         wakeups(&mut self.s);
         self.sims.insert(name, sim);
     }

@@ -91,9 +91,15 @@ fn xhr_streaming_prelude_is_2048_h_then_newline() {
     let now = t0();
     let (r, res) = stream(s.handle_request(&post(&url("s", "xhr_streaming")), now));
     assert_eq!(res.status, 200);
-    let expected = format!("{}\no\n", "h".repeat(2048));
+    // The prelude is the whole first part; `o` comes as an output of its
+    // own (each written as a chunk of its own: clients read chunk by chunk).
+    let expected = format!("{}\n", "h".repeat(2048));
     assert_eq!(body(&res), expected);
+    assert_eq!(wakeups(&mut s), [r]);
+    assert_eq!(output_text(&mut s, r, now), ("o\n".to_owned(), false));
+    assert_eq!(s.poll_output(r, now), None);
     assert_eq!(header(&res, "Content-Type"), JAVASCRIPT);
+    assert_eq!(header(&res, "X-Accel-Buffering"), "no");
     assert_not_cached(&res);
     assert_cors(&res, None);
     assert_cookie(&res, "dummy");
@@ -118,10 +124,17 @@ fn eventsource_prelude_is_crlf_and_frames_are_data_lines() {
     let (r, res) = stream(s.handle_request(&get(&url("s", "eventsource")), now));
     assert_eq!(res.status, 200);
     assert_eq!(header(&res, "Content-Type"), "text/event-stream");
+    assert_eq!(header(&res, "X-Accel-Buffering"), "no");
     assert_not_cached(&res);
-    assert_no_cors(&res);
+    // Browsers read an EventSource from another origin with CORS.
+    assert_cors(&res, None);
     assert_cookie(&res, "dummy");
-    assert_eq!(body(&res), "\r\ndata: o\r\n\r\n");
+    assert_eq!(body(&res), "\r\n");
+    assert_eq!(wakeups(&mut s), [r]);
+    assert_eq!(
+        output_text(&mut s, r, now),
+        ("data: o\r\n\r\n".to_owned(), false)
+    );
 
     xhr_send(&mut s, "s", r#"["x"]"#, now);
     echo(&mut s);
@@ -148,17 +161,19 @@ fn htmlfile_prelude_is_the_page_padded_past_1024_bytes() {
     let (r, res) = stream(s.handle_request(&get(&url("s", "htmlfile?c=%63allback")), now));
     assert_eq!(res.status, 200);
     assert_eq!(header(&res, "Content-Type"), TEXT_HTML);
+    assert_eq!(header(&res, "X-Accel-Buffering"), "no");
     assert_not_cached(&res);
     assert_no_cors(&res);
     assert_cookie(&res, "dummy");
-    let page = body(&res);
-    let open = "<script>\np(\"o\");\n</script>\r\n";
-    let prelude = page
-        .strip_suffix(open)
-        .expect("the open frame follows the prelude");
+    let prelude = body(&res);
     assert_eq!(prelude.trim(), htmlfile_head("callback"));
     assert!(prelude.len() > 1024, "{}", prelude.len());
     assert!(prelude.ends_with("\r\n\r\n"));
+    assert_eq!(wakeups(&mut s), [r]);
+    assert_eq!(
+        output_text(&mut s, r, now),
+        ("<script>\np(\"o\");\n</script>\r\n".to_owned(), false)
+    );
 
     xhr_send(&mut s, "s", r#"["x"]"#, now);
     echo(&mut s);
@@ -265,7 +280,7 @@ fn transport_requests() -> Vec<(&'static str, Request)> {
 }
 
 #[test]
-fn cors_headers_only_on_the_xhr_family() {
+fn cors_headers_on_what_browsers_fetch_with_cors_the_xhr_family_and_eventsource() {
     let now = t0();
     for origin in [None, Some("http://app.test")] {
         for (name, r) in transport_requests() {
@@ -283,7 +298,7 @@ fn cors_headers_only_on_the_xhr_family() {
                 other @ sockjs_proto::Answer::Upgrade { .. } => panic!("{other:?}"),
             };
             assert!(res.status < 300, "{name}: {res:?}");
-            if name.starts_with("xhr") {
+            if name.starts_with("xhr") || name == "eventsource" {
                 assert_cors(&res, origin);
             } else {
                 assert_no_cors(&res);
@@ -814,8 +829,7 @@ fn the_jsonp_and_htmlfile_frames_escape_the_frame_again() {
 fn htmlfile_frames_cannot_end_the_script_element() {
     let mut s = server();
     let now = t0();
-    let (r, _) = stream(s.handle_request(&get(&url("s", "htmlfile?c=callback")), now));
-    let id = opened(&events(&mut s));
+    let (r, id) = open_stream(&mut s, Transport::HtmlFile, "s", now);
     let evil = "</script><script>alert(1)</script>&<!--\u{2028}";
     s.send(id, evil).unwrap();
     let (out, end) = woken_output(&mut s, r, now);

@@ -333,9 +333,28 @@ fn info_options_echoes_requested_headers() {
 
 /// The page the protocol tests expect, with `url` as `sockjs_url`.
 fn iframe_page(url: &str) -> String {
-    format!(
-        "<!DOCTYPE html>\n<html>\n<head>\n  <meta http-equiv=\"X-UA-Compatible\" content=\"IE=edge\" />\n  <meta http-equiv=\"Content-Type\" content=\"text/html; charset=UTF-8\" />\n  <script>\n    document.domain = document.domain;\n    _sockjs_onload = function(){{SockJS.bootstrap_iframe();}};\n  </script>\n  <script src=\"{url}\"></script>\n</head>\n<body>\n  <h2>Don't panic!</h2>\n  <p>This is a SockJS hidden iframe. It's used for cross domain magic.</p>\n</body>\n</html>"
-    )
+    // The current page, as sockjs-protocol's `IframePage.iframe_body` gives
+    // it: the client library first, then the bootstrap (not the older
+    // `_sockjs_onload` hook, which the protocol's tests reject).
+    [
+        "<!DOCTYPE html>",
+        "<html>",
+        "<head>",
+        "  <meta http-equiv=\"X-UA-Compatible\" content=\"IE=edge\" />",
+        "  <meta http-equiv=\"Content-Type\" content=\"text/html; charset=UTF-8\" />",
+        &format!("  <script src=\"{url}\"></script>"),
+        "  <script>",
+        "    document.domain = document.domain;",
+        "    SockJS.bootstrap_iframe();",
+        "  </script>",
+        "</head>",
+        "<body>",
+        "  <h2>Don't panic!</h2>",
+        "  <p>This is a SockJS hidden iframe. It's used for cross domain magic.</p>",
+        "</body>",
+        "</html>",
+    ]
+    .join("\n")
 }
 
 /// One test per row: the name is served the iframe page.

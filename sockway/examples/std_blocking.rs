@@ -31,7 +31,7 @@ use std::collections::hash_map::RandomState;
 use std::collections::HashMap;
 use std::hash::{BuildHasher as _, Hasher as _};
 use std::io::{self, ErrorKind, Read as _, Write as _};
-use std::net::{Shutdown, TcpListener, TcpStream};
+use std::net::{IpAddr, Shutdown, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread;
@@ -306,7 +306,8 @@ impl Conn {
     /// Answers a request under an endpoint; `true` to keep the connection.
     fn sockjs(&mut self, req: http_proto::Request, endpoint: &Arc<Endpoint>) -> bool {
         let upgrade = req.upgrade;
-        let req = to_sockjs(req);
+        let peer = self.sock.peer_addr().ok().map(|a| a.ip());
+        let req = to_sockjs(req, peer);
         let answer = endpoint.call(|hub, now| {
             let answer = hub.server.handle_request(&req, now);
             // Register before `dispatch` runs: a WebSocket's `o` is due at once.
@@ -348,17 +349,27 @@ impl Conn {
         body(&res.body, &mut out);
         let mut alive = head.is_some() && self.sock.write_all(&out).is_ok();
         while alive {
-            let Some(output) = self.next_output(endpoint, receiver, true) else {
+            let Some(first) = self.next_output(endpoint, receiver, true) else {
                 alive = false;
                 break;
             };
+            // Every frame in a chunk of its own; what is ready goes out in
+            // one write.
             out.clear();
-            body(&output.data, &mut out);
-            if output.end && chunked {
+            let mut next = Some(first);
+            let mut end = false;
+            while let Some(output) = next.take() {
+                body(&output.data, &mut out);
+                end = output.end;
+                if !end {
+                    next = endpoint.call(|hub, now| hub.server.poll_output(receiver, now));
+                }
+            }
+            if end && chunked {
                 encode_last_chunk(&mut out);
             }
             alive = self.sock.write_all(&out).is_ok();
-            if output.end {
+            if end {
                 break;
             }
         }
@@ -513,8 +524,9 @@ fn client_gone(sock: &TcpStream) -> bool {
     sock.set_nonblocking(false).is_err() || gone
 }
 
-/// The request as the SockJS core sees it.
-fn to_sockjs(req: http_proto::Request) -> sockjs_proto::Request {
+/// The request as the SockJS core sees it, from the client at `peer` (which
+/// the core binds each session to).
+fn to_sockjs(req: http_proto::Request, peer: Option<IpAddr>) -> sockjs_proto::Request {
     let headers = req.headers.into_iter();
     sockjs_proto::Request {
         method: req.method,
@@ -531,6 +543,8 @@ fn to_sockjs(req: http_proto::Request) -> sockjs_proto::Request {
             .collect(),
         body: req.body,
         date: wall_clock(),
+        principal: None,
+        remote_ip: peer,
     }
 }
 

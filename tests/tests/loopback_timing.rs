@@ -118,7 +118,8 @@ async fn heartbeats_on_idle_streams_come_every_heartbeat_time<R: ServerRuntime>(
             let since = Instant::now();
             c.request(method, path, &[], b"").await;
             c.read_head().await;
-            c.read_chunk().await.expect("the prelude and o");
+            c.read_chunk().await.expect("the prelude");
+            c.read_chunk().await.expect("the open frame");
             for beat in 1..=BEATS {
                 let frame = after(
                     since,
@@ -289,7 +290,8 @@ async fn shutdown_closes_every_session_and_serve_returns<R: ServerRuntime>() {
         .request("POST", "/echo/000/sd/xhr_streaming", &[], b"")
         .await;
     stream.read_head().await;
-    stream.read_chunk().await;
+    stream.read_chunk().await.expect("the prelude");
+    assert_eq!(raw_chunk(&mut stream).await, "2\r\no\n\r\n");
     // A waiting xhr poll.
     let mut poll = server.client().await;
     assert_eq!(poll.post("/echo/000/sp/xhr", "").await.text(), "o\n");

@@ -35,7 +35,8 @@ async fn raw_chunk(c: &mut Client) -> String {
     String::from_utf8(c.read_raw_chunk().await).expect("UTF-8 frames")
 }
 
-/// A chunked head with the transport's `Content-Type` and CORS line.
+/// A chunked head with the transport's `Content-Type` and CORS line, and
+/// `X-Accel-Buffering: no` so that proxies pass each chunk on at once.
 fn streaming_head(content_type: &str, cors: bool) -> String {
     let cors = if cors {
         "Access-Control-Allow-Origin: *\r\n"
@@ -43,7 +44,7 @@ fn streaming_head(content_type: &str, cors: bool) -> String {
         ""
     };
     format!(
-        "HTTP/1.1 200 OK\r\nContent-Type: {content_type}\r\nCache-Control: {NO_CACHE}\r\n{cors}Transfer-Encoding: chunked\r\n\r\n"
+        "HTTP/1.1 200 OK\r\nContent-Type: {content_type}\r\nCache-Control: {NO_CACHE}\r\n{cors}X-Accel-Buffering: no\r\nTransfer-Encoding: chunked\r\n\r\n"
     )
 }
 
@@ -135,10 +136,12 @@ async fn xhr_streaming_exact_chunks<R: ServerRuntime>() {
         .await;
     let head = stream.read_head().await;
     assert_eq!(head.raw, streaming_head(JAVASCRIPT, true));
+    // The prelude in a chunk of its own, then every frame in its own.
     assert_eq!(
         raw_chunk(&mut stream).await,
-        chunk(&format!("{}o\n", xhr_streaming_prelude()))
+        chunk(&xhr_streaming_prelude())
     );
+    assert_eq!(raw_chunk(&mut stream).await, chunk("o\n"));
     let mut c = server.client().await;
     for (payload, frame) in [
         (r#"["x"]"#, "a[\"x\"]\n"),
@@ -161,22 +164,23 @@ async fn a_second_receiver_gets_2010_and_the_first_is_undisturbed<R: ServerRunti
         .request("POST", "/echo/000/two/xhr_streaming", &[], b"")
         .await;
     first.read_head().await;
-    first.read_chunk().await;
+    assert_eq!(raw_chunk(&mut first).await, chunk(&xhr_streaming_prelude()));
+    assert_eq!(raw_chunk(&mut first).await, chunk("o\n"));
     let mut c = server.client().await;
     let res = c.post("/echo/000/two/xhr", "").await;
     assert_eq!(res.status(), 200);
     assert_eq!(res.text(), "c[2010,\"Another connection still open\"]\n");
-    // A second stream: its prelude, the 2010 frame, and its end.
+    // A second stream: its prelude, the 2010 frame, each a chunk of its
+    // own, and its end.
     c.request("POST", "/echo/000/two/xhr_streaming", &[], b"")
         .await;
-    let res = c.read_response().await;
+    assert_eq!(c.read_head().await.raw, streaming_head(JAVASCRIPT, true));
+    assert_eq!(raw_chunk(&mut c).await, chunk(&xhr_streaming_prelude()));
     assert_eq!(
-        res.text(),
-        format!(
-            "{}c[2010,\"Another connection still open\"]\n",
-            xhr_streaming_prelude()
-        )
+        raw_chunk(&mut c).await,
+        chunk("c[2010,\"Another connection still open\"]\n")
     );
+    assert_eq!(raw_chunk(&mut c).await, "0\r\n\r\n");
     send(&mut c, "two", r#"["still"]"#).await;
     assert_eq!(raw_chunk(&mut first).await, chunk("a[\"still\"]\n"));
 }
@@ -190,8 +194,10 @@ async fn eventsource_exact_chunks<R: ServerRuntime>() {
         .request("GET", "/echo/000/es/eventsource", &[], b"")
         .await;
     let head = stream.read_head().await;
-    assert_eq!(head.raw, streaming_head("text/event-stream", false));
-    assert_eq!(raw_chunk(&mut stream).await, "D\r\n\r\ndata: o\r\n\r\n\r\n");
+    // Browsers read an EventSource from another origin with CORS.
+    assert_eq!(head.raw, streaming_head("text/event-stream", true));
+    assert_eq!(raw_chunk(&mut stream).await, "2\r\n\r\n\r\n");
+    assert_eq!(raw_chunk(&mut stream).await, chunk("data: o\r\n\r\n"));
     let mut c = server.client().await;
     send(&mut c, "es", r#"["x"]"#).await;
     assert_eq!(
@@ -219,13 +225,17 @@ async fn htmlfile_exact_chunks<R: ServerRuntime>() {
     let rest = first
         .strip_prefix(&page_head)
         .unwrap_or_else(|| panic!("the htmlfile head in {first:?}"));
-    let open = "\r\n\r\n<script>\np(\"o\");\n</script>\r\n";
     let padding = rest
-        .strip_suffix(open)
-        .unwrap_or_else(|| panic!("the open frame after the padding in {rest:?}"));
+        .strip_suffix("\r\n\r\n")
+        .unwrap_or_else(|| panic!("the prelude's end in {rest:?}"));
     assert!(padding.bytes().all(|b| b == b' '), "{padding:?}");
     let prelude = page_head.len() + padding.len() + 4;
     assert!(prelude > 1024, "prelude of {prelude} bytes");
+    // The open frame in a chunk of its own.
+    assert_eq!(
+        raw_chunk(&mut stream).await,
+        chunk("<script>\np(\"o\");\n</script>\r\n")
+    );
 
     let mut c = server.client().await;
     send(&mut c, "hf", r#"["x"]"#).await;
@@ -444,8 +454,9 @@ async fn xhr_streaming_ends_at_the_stream_bytes_limit_and_the_next_one_continues
     stream.read_head().await;
     assert_eq!(
         raw_chunk(&mut stream).await,
-        chunk(&format!("{}o\n", xhr_streaming_prelude()))
+        chunk(&xhr_streaming_prelude())
     );
+    assert_eq!(raw_chunk(&mut stream).await, chunk("o\n"));
     let mut c = server.client().await;
     let msg = "x".repeat(128);
     // `o\n` is 2 bytes, each frame 134: 4022 after 30 frames, 4156 after
@@ -471,12 +482,11 @@ async fn xhr_streaming_ends_at_the_stream_bytes_limit_and_the_next_one_continues
     send(&mut c, "lim", r#"["next"]"#).await;
     let head = stream.read_head().await;
     assert!(head.is_chunked());
-    let expected = format!("{}a[\"next\"]\n", xhr_streaming_prelude());
-    let mut data = Vec::new();
-    while data.len() < expected.len() {
-        data.extend(stream.read_chunk().await.expect("a chunk"));
-    }
-    assert_eq!(String::from_utf8(data).unwrap(), expected);
+    assert_eq!(
+        raw_chunk(&mut stream).await,
+        chunk(&xhr_streaming_prelude())
+    );
+    assert_eq!(raw_chunk(&mut stream).await, chunk("a[\"next\"]\n"));
     send(&mut c, "lim", r#"["more"]"#).await;
     assert_eq!(raw_chunk(&mut stream).await, chunk("a[\"more\"]\n"));
     assert_eq!(server.handle.sockjs_sessions(), 1);
@@ -512,14 +522,13 @@ async fn a_client_gone_mid_stream_interrupts_the_session<R: ServerRuntime>() {
     assert_eq!(res.text(), "c[1002,\"Connection interrupted\"]\n");
     c.request("POST", "/echo/000/gone/xhr_streaming", &[], b"")
         .await;
-    let res = c.read_response().await;
+    c.read_head().await;
+    assert_eq!(raw_chunk(&mut c).await, chunk(&xhr_streaming_prelude()));
     assert_eq!(
-        res.text(),
-        format!(
-            "{}c[1002,\"Connection interrupted\"]\n",
-            xhr_streaming_prelude()
-        )
+        raw_chunk(&mut c).await,
+        chunk("c[1002,\"Connection interrupted\"]\n")
     );
+    assert_eq!(raw_chunk(&mut c).await, "0\r\n\r\n");
     let res = c.post("/echo/000/gone/xhr_send", r#"["x"]"#).await;
     assert_eq!(res.status(), 404, "{}", res.text());
 }

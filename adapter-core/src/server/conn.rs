@@ -13,7 +13,9 @@ use sockjs_proto::{Answer, ReceiverId, RequestSession};
 use tracing::Instrument as _;
 use ws_proto::handshake::UpgradeRequest;
 
-use super::endpoint::{run_after, run_before, HandshakeOutcome, HandshakeRequest, Rejection};
+use super::endpoint::{
+    run_after, run_before, HandshakeOutcome, HandshakeRequest, PrincipalFn, Rejection,
+};
 use super::session::{
     Attributes, Inbox, Outlet, Session, SessionInfo, SessionSender, SessionTransport, WsOutbox,
 };
@@ -219,8 +221,17 @@ async fn write_within<R: Executor>(io: &mut R::Tcp, data: &[u8], limit: Duration
     )
 }
 
-fn handshake_request(req: &http_proto::Request, remote: SocketAddr) -> HandshakeRequest {
-    HandshakeRequest {
+/// The request as interceptors see it: the client's address behind trusted
+/// proxies, and the principal the endpoint's resolver finds.
+fn handshake_request(
+    req: &http_proto::Request,
+    remote: SocketAddr,
+    shared: &Shared,
+    principal: Option<&PrincipalFn>,
+) -> HandshakeRequest {
+    let client_ip =
+        http_proto::client_ip(&req.headers, remote.ip(), &shared.options.trusted_proxies);
+    let mut hreq = HandshakeRequest {
         method: req.method.clone(),
         target: req.target.clone(),
         headers: req
@@ -234,7 +245,11 @@ fn handshake_request(req: &http_proto::Request, remote: SocketAddr) -> Handshake
             })
             .collect(),
         remote_addr: remote,
-    }
+        client_ip,
+        principal: None,
+    };
+    hreq.principal = principal.and_then(|resolve| resolve(&hreq));
+    hreq
 }
 
 fn rejection_response(rejection: &Rejection, version: u8, keep_alive: bool) -> BytesMut {
@@ -322,7 +337,7 @@ async fn upgrade_websocket<R: Executor>(
         .header("host")
         .map(|h| String::from_utf8_lossy(h).into_owned());
     let interceptors = &endpoint.common.interceptors;
-    let hreq = handshake_request(&req, remote);
+    let hreq = handshake_request(&req, remote, &shared, endpoint.common.principal.as_ref());
     let refuse = |rejection: Rejection| {
         run_after(
             interceptors,
@@ -369,6 +384,8 @@ async fn upgrade_websocket<R: Executor>(
         transport: SessionTransport::WebSocket,
         target: req.target.clone(),
         remote_addr: remote,
+        client_ip: hreq.client_ip,
+        principal: hreq.principal.clone(),
         headers: hreq.headers.clone(),
         attributes,
         protocol,
@@ -405,7 +422,7 @@ async fn upgrade_websocket<R: Executor>(
 
 // ---- SockJS -------------------------------------------------------------------
 
-fn to_sockjs(req: http_proto::Request) -> sockjs_proto::Request {
+fn to_sockjs(req: http_proto::Request, hreq: &HandshakeRequest) -> sockjs_proto::Request {
     // The adapter is where the wall clock is read (for `Expires`).
     #[allow(clippy::disallowed_methods)]
     let date = SystemTime::now();
@@ -427,6 +444,8 @@ fn to_sockjs(req: http_proto::Request) -> sockjs_proto::Request {
             .collect(),
         body: req.body,
         date,
+        principal: hreq.principal.clone(),
+        remote_ip: Some(hreq.client_ip),
     }
 }
 
@@ -481,8 +500,8 @@ async fn sockjs<R: Executor>(
     let version = req.version;
     let keep_alive = req.keep_alive;
     let upgrade = req.upgrade;
-    let hreq = handshake_request(&req, remote);
-    let sreq = to_sockjs(req);
+    let hreq = handshake_request(&req, remote, shared, hub.common.principal.as_ref());
+    let sreq = to_sockjs(req, &hreq);
     let (which, inbox) = hub.request_session(&sreq);
     let interceptors = &hub.common.interceptors;
     let mut attributes = Attributes::default();
@@ -506,14 +525,13 @@ async fn sockjs<R: Executor>(
             }
         }
     }
-    if let (Some(inbox), true) = (&inbox, sreq.path().ends_with("_send")) {
+    let sends = matches!(which, RequestSession::Sends(_));
+    if let (Some(inbox), true) = (&inbox, sends) {
         // The handler is behind: hold the client's messages back.
         inbox.room().await;
     }
     let context = OpenContext {
-        target: sreq.target.clone(),
-        remote_addr: remote,
-        headers: hreq.headers.clone(),
+        request: hreq.clone(),
         attributes,
     };
     let handled = hub.handle(&sreq, context);
@@ -532,6 +550,11 @@ async fn sockjs<R: Executor>(
     }
     match handled.answer {
         Answer::Response(res) => {
+            if let (true, Some(inbox), 200..=299) = (sends, &handled.inbox, res.status) {
+                // Answer once the handler took the messages and came back for
+                // more: its immediate replies then reach the next poll.
+                let _ = timeout::<R, _>(hub.handler_wait, inbox.demand()).await;
+            }
             let mut out = BytesMut::new();
             encode_response(&res, version, keep_alive, &mut out);
             match write_all::<R>(io, &out, shared).await {
@@ -560,12 +583,13 @@ async fn sockjs<R: Executor>(
 
 /// What a receiver's connection saw.
 enum Pulled {
-    Output(sockjs_proto::Output),
+    /// Outputs, each one frame; only the last may say `end`.
+    Outputs(Vec<sockjs_proto::Output>),
     /// The client closed the connection (or it failed).
     Gone,
 }
 
-/// Waits for the receiver's next output, watching the socket for the
+/// Waits for the receiver's next outputs, watching the socket for the
 /// client going away meanwhile (bytes it sends are kept for the next
 /// request, as far as the request buffer takes them).
 async fn pull<S: Io>(
@@ -578,7 +602,7 @@ async fn pull<S: Io>(
         if poll_client(io, http, cx).is_ready() {
             return Poll::Ready(Pulled::Gone);
         }
-        hub.poll_output(receiver, cx).map(Pulled::Output)
+        hub.poll_outputs(receiver, cx).map(Pulled::Outputs)
     })
     .await
 }
@@ -625,6 +649,9 @@ async fn stream<R: Executor>(
         hub.receiver_closed(receiver);
         return Next::Close;
     };
+    // Chunked (HTTP/1.1): the prelude and then every frame each in a chunk
+    // of its own, since clients read streams chunk by chunk; what is ready
+    // at once still goes out in one write.
     let chunked = framing == Framing::Chunked;
     let body = |data: &[u8], out: &mut BytesMut| {
         if chunked {
@@ -639,30 +666,30 @@ async fn stream<R: Executor>(
         return Next::Close;
     }
     loop {
-        match pull(io, http, hub, receiver).await {
-            Pulled::Gone => {
-                hub.receiver_closed(receiver);
-                return Next::Close;
-            }
-            Pulled::Output(output) => {
-                out.clear();
-                body(&output.data, &mut out);
-                if output.end && chunked {
-                    encode_last_chunk(&mut out);
-                }
-                if !write_within::<R>(io, &out, limit).await {
-                    hub.receiver_closed(receiver);
-                    return Next::Close;
-                }
-                if output.end {
-                    hub.receiver_closed(receiver);
-                    return if chunked && keep_alive {
-                        Next::KeepAlive
-                    } else {
-                        Next::Close
-                    };
-                }
-            }
+        let Pulled::Outputs(outputs) = pull(io, http, hub, receiver).await else {
+            hub.receiver_closed(receiver);
+            return Next::Close;
+        };
+        out.clear();
+        let mut end = false;
+        for output in &outputs {
+            body(&output.data, &mut out);
+            end |= output.end;
+        }
+        if end && chunked {
+            encode_last_chunk(&mut out);
+        }
+        if !write_within::<R>(io, &out, limit).await {
+            hub.receiver_closed(receiver);
+            return Next::Close;
+        }
+        if end {
+            hub.receiver_closed(receiver);
+            return if chunked && keep_alive {
+                Next::KeepAlive
+            } else {
+                Next::Close
+            };
         }
     }
 }
@@ -680,17 +707,17 @@ async fn long_poll<R: Executor>(
 ) -> Next {
     let mut body = BytesMut::new();
     loop {
-        match pull(io, http, hub, receiver).await {
-            Pulled::Gone => {
-                hub.receiver_closed(receiver);
-                return Next::Close;
-            }
-            Pulled::Output(output) => {
-                body.extend_from_slice(&output.data);
-                if output.end {
-                    break;
-                }
-            }
+        let Pulled::Outputs(outputs) = pull(io, http, hub, receiver).await else {
+            hub.receiver_closed(receiver);
+            return Next::Close;
+        };
+        let mut end = false;
+        for output in &outputs {
+            body.extend_from_slice(&output.data);
+            end |= output.end;
+        }
+        if end {
+            break;
         }
     }
     response.body = body.freeze();

@@ -1,7 +1,7 @@
 //! Endpoints: what serves a path, with its handler, interceptors and options.
 
 use std::future::Future;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,6 +14,9 @@ use super::session::{Attributes, CloseStatus, Session, SessionSender};
 
 pub(crate) type HandlerFn =
     Arc<dyn Fn(Session) -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync>;
+
+/// Who sent a request: see [`SockJsEndpoint::principal`].
+pub(crate) type PrincipalFn = Arc<dyn Fn(&HandshakeRequest) -> Option<String> + Send + Sync>;
 
 /// The Spring-style way to handle sessions: one call per event.
 ///
@@ -74,13 +77,16 @@ fn from_handler<H: Handler>(handler: H) -> HandlerFn {
     })
 }
 
-/// The request that opens a session, as handshake interceptors see it.
+/// The request that opens a session, as handshake interceptors see it
+/// (and as the principal resolver sees every request of an endpoint).
 #[derive(Debug, Clone)]
 pub struct HandshakeRequest {
     pub(crate) method: String,
     pub(crate) target: String,
     pub(crate) headers: Vec<(String, String)>,
     pub(crate) remote_addr: SocketAddr,
+    pub(crate) client_ip: IpAddr,
+    pub(crate) principal: Option<String>,
 }
 
 impl HandshakeRequest {
@@ -134,9 +140,22 @@ impl HandshakeRequest {
             })
     }
 
-    /// The peer's address.
+    /// The peer's address (a proxy's, behind one).
     pub fn remote_addr(&self) -> SocketAddr {
         self.remote_addr
+    }
+
+    /// The client's IP address: the peer's, or the one a trusted proxy
+    /// forwarded (see
+    /// [`ServerBuilder::trusted_proxies`](super::ServerBuilder::trusted_proxies)).
+    pub fn client_ip(&self) -> IpAddr {
+        self.client_ip
+    }
+
+    /// The authenticated user who sent the request, as the endpoint's
+    /// principal resolver found it (`None` without a resolver).
+    pub fn principal(&self) -> Option<&str> {
+        self.principal.as_deref()
     }
 }
 
@@ -251,6 +270,7 @@ pub(crate) fn run_after(
 #[derive(Clone)]
 pub(crate) struct Common {
     pub(crate) handler: HandlerFn,
+    pub(crate) principal: Option<PrincipalFn>,
     pub(crate) interceptors: Vec<Arc<dyn HandshakeInterceptor>>,
     pub(crate) inbox_limit: usize,
     pub(crate) send_time_limit: Duration,
@@ -260,6 +280,7 @@ impl Common {
     fn new(handler: HandlerFn) -> Self {
         Self {
             handler,
+            principal: None,
             interceptors: Vec::new(),
             inbox_limit: 1024 * 1024,
             send_time_limit: Duration::from_secs(10),
@@ -273,6 +294,25 @@ macro_rules! common_options {
         #[must_use]
         pub fn interceptor(mut self, interceptor: impl HandshakeInterceptor) -> Self {
             self.common.interceptors.push(Arc::new(interceptor));
+            self
+        }
+
+        /// How to tell who sent a request (the authenticated user: a name
+        /// or any stable id), from its headers, cookies, query or address:
+        /// Spring's `request.getPrincipal()`. It runs for every request of
+        /// the endpoint, before the interceptors, which see its answer in
+        /// [`HandshakeRequest::principal`]; sessions keep the answer of the
+        /// request that opened them (`Session::principal`). On a SockJS
+        /// endpoint, a session opened by a principal then answers only
+        /// requests of the same principal (other sessions: only requests
+        /// from the same IP address; see
+        /// [`Config::bind_sessions_to_client`](sockjs_proto::Config::bind_sessions_to_client)).
+        #[must_use]
+        pub fn principal<F>(mut self, resolver: F) -> Self
+        where
+            F: Fn(&HandshakeRequest) -> Option<String> + Send + Sync + 'static,
+        {
+            self.common.principal = Some(Arc::new(resolver));
             self
         }
 
@@ -317,6 +357,7 @@ macro_rules! common_options {
 #[derive(Clone)]
 pub struct SockJsEndpoint {
     pub(crate) config: sockjs_proto::Config,
+    pub(crate) handler_wait: Duration,
     pub(crate) common: Common,
 }
 
@@ -330,6 +371,7 @@ impl SockJsEndpoint {
     {
         Self {
             config: sockjs_proto::Config::default(),
+            handler_wait: DEFAULT_HANDLER_WAIT,
             common: Common::new(handler_fn(handler)),
         }
     }
@@ -338,6 +380,7 @@ impl SockJsEndpoint {
     pub fn handler<H: Handler>(handler: H) -> Self {
         Self {
             config: sockjs_proto::Config::default(),
+            handler_wait: DEFAULT_HANDLER_WAIT,
             common: Common::new(from_handler(handler)),
         }
     }
@@ -350,8 +393,25 @@ impl SockJsEndpoint {
         self
     }
 
+    /// How long the answer to a client's send (`xhr_send`, `jsonp_send`)
+    /// waits for the handler to take the messages it carried and come back
+    /// for more (10 s by default; zero answers at once). So a reply the
+    /// handler sends at once is in the session before the client's next
+    /// poll, as when Spring runs the handler inside the request, and a
+    /// client cannot send faster than its handler reads. A handler that
+    /// stops reading its session (rather than dropping it) makes each send
+    /// wait this long.
+    #[must_use]
+    pub fn handler_wait(mut self, wait: Duration) -> Self {
+        self.handler_wait = wait;
+        self
+    }
+
     common_options!();
 }
+
+/// The default of [`SockJsEndpoint::handler_wait`].
+const DEFAULT_HANDLER_WAIT: Duration = Duration::from_secs(10);
 
 /// A plain WebSocket endpoint: a handler and the endpoint's options.
 #[derive(Clone)]

@@ -67,6 +67,7 @@ use sockjs::SockJsHub;
 /// | [`keep_alive_timeout`](ServerBuilder::keep_alive_timeout) | 60 s of idle between requests |
 /// | [`max_connections`](ServerBuilder::max_connections) | 25 000 |
 /// | [`shutdown_timeout`](ServerBuilder::shutdown_timeout) | 10 s |
+/// | [`trusted_proxies`](ServerBuilder::trusted_proxies) | none |
 #[derive(Debug, Clone)]
 pub(crate) struct Options {
     pub(crate) limits: http_proto::Limits,
@@ -74,6 +75,7 @@ pub(crate) struct Options {
     pub(crate) keep_alive_timeout: Duration,
     pub(crate) max_connections: usize,
     pub(crate) shutdown_timeout: Duration,
+    pub(crate) trusted_proxies: Vec<http_proto::IpRange>,
 }
 
 impl Default for Options {
@@ -84,6 +86,7 @@ impl Default for Options {
             keep_alive_timeout: Duration::from_secs(60),
             max_connections: 25_000,
             shutdown_timeout: Duration::from_secs(10),
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -224,6 +227,22 @@ impl<R: Executor> ServerBuilder<R> {
     /// How long a graceful shutdown waits for connections to finish.
     pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
         self.options.shutdown_timeout = timeout;
+        self
+    }
+
+    /// The reverse proxies (addresses or CIDR blocks, e.g.
+    /// `"10.0.0.0/8".parse()?`) whose `Forwarded` or `X-Forwarded-For`
+    /// headers are believed: a request from one of them is taken to come
+    /// from the client those headers name (see [`http_proto::client_ip`]),
+    /// for [`HandshakeRequest::client_ip`], `Session::client_ip` and the
+    /// binding of SockJS sessions to their client. None by default: the
+    /// client is the connection's peer, whatever the headers say.
+    pub fn trusted_proxies<I>(mut self, proxies: I) -> Self
+    where
+        I: IntoIterator,
+        I::Item: Into<http_proto::IpRange>,
+    {
+        self.options.trusted_proxies = proxies.into_iter().map(Into::into).collect();
         self
     }
 

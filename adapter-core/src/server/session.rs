@@ -5,7 +5,7 @@
 use std::any::{Any, TypeId};
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
@@ -144,6 +144,8 @@ pub(crate) struct SessionInfo {
     pub(crate) transport: SessionTransport,
     pub(crate) target: String,
     pub(crate) remote_addr: SocketAddr,
+    pub(crate) client_ip: IpAddr,
+    pub(crate) principal: Option<String>,
     pub(crate) headers: Vec<(String, String)>,
     pub(crate) attributes: Attributes,
     pub(crate) protocol: Option<String>,
@@ -181,9 +183,21 @@ macro_rules! session_info {
             self.info.target.split_once('?').map(|(_, query)| query)
         }
 
-        /// The peer's address.
+        /// The peer's address (a proxy's, behind one).
         pub fn remote_addr(&self) -> SocketAddr {
             self.info.remote_addr
+        }
+
+        /// The client's IP address: the peer's, or the one a trusted proxy
+        /// forwarded.
+        pub fn client_ip(&self) -> IpAddr {
+            self.info.client_ip
+        }
+
+        /// The principal (authenticated user) of the request that opened
+        /// the session, as the endpoint's principal resolver found it.
+        pub fn principal(&self) -> Option<&str> {
+            self.info.principal.as_deref()
         }
 
         /// The headers of the request that opened the session.
@@ -323,6 +337,11 @@ impl Inbox {
             st.writers.push(cx.waker().clone());
         }
         Poll::Pending
+    }
+
+    /// Waits until [`poll_demand`](Self::poll_demand) is ready.
+    pub(crate) async fn demand(&self) {
+        std::future::poll_fn(|cx| self.poll_demand(cx)).await;
     }
 
     /// Whether [`poll_demand`](Self::poll_demand) would be ready.

@@ -16,7 +16,7 @@ use sockjs_proto::{
 };
 use tracing::Instrument as _;
 
-use super::endpoint::{Common, SockJsEndpoint};
+use super::endpoint::{Common, HandshakeRequest, SockJsEndpoint};
 use crate::runtime::{Executor, Task};
 use crate::sync::{Signal, Stop};
 
@@ -27,9 +27,7 @@ use super::session::{
 
 /// The context of the request being handled, for the session it may open.
 pub(crate) struct OpenContext {
-    pub(crate) target: String,
-    pub(crate) remote_addr: SocketAddr,
-    pub(crate) headers: Vec<(String, String)>,
+    pub(crate) request: HandshakeRequest,
     pub(crate) attributes: Attributes,
 }
 
@@ -41,6 +39,8 @@ pub(crate) struct SockJsHub {
     now: fn() -> Instant,
     spawn: fn(Task),
     pub(crate) common: Common,
+    /// How long the answer to a client's send waits for the handler.
+    pub(crate) handler_wait: std::time::Duration,
     ids: Arc<AtomicU64>,
     me: Weak<Self>,
 }
@@ -85,6 +85,7 @@ impl SockJsHub {
             now: R::now,
             spawn: R::spawn,
             common: endpoint.common,
+            handler_wait: endpoint.handler_wait,
             ids,
             me: me.clone(),
         }))
@@ -112,7 +113,9 @@ impl SockJsHub {
         let st = self.lock();
         let which = st.server.request_session(req);
         let inbox = match which {
-            RequestSession::Existing(id) => st.inboxes.get(&id).cloned(),
+            RequestSession::Receives(id) | RequestSession::Sends(id) => {
+                st.inboxes.get(&id).cloned()
+            }
             _ => None,
         };
         (which, inbox)
@@ -127,7 +130,9 @@ impl SockJsHub {
         let (handled, spawned) = {
             let mut st = self.lock();
             let existing = match st.server.request_session(req) {
-                RequestSession::Existing(id) => st.inboxes.get(&id).cloned(),
+                RequestSession::Receives(id) | RequestSession::Sends(id) => {
+                    st.inboxes.get(&id).cloned()
+                }
                 _ => None,
             };
             let answer = st.server.handle_request(req, (self.now)());
@@ -149,7 +154,44 @@ impl SockJsHub {
         handled
     }
 
-    /// The next output of `receiver`, or the task is woken when there is.
+    /// Every output `receiver` has now (up to and including one with `end`),
+    /// or the task is woken when there is one.
+    pub(crate) fn poll_outputs(
+        &self,
+        receiver: ReceiverId,
+        cx: &mut Context<'_>,
+    ) -> Poll<Vec<Output>> {
+        let mut st = self.lock();
+        let now = (self.now)();
+        let mut outputs = Vec::new();
+        while let Some(output) = st.server.poll_output(receiver, now) {
+            let end = output.end;
+            outputs.push(output);
+            if end {
+                break;
+            }
+        }
+        if !outputs.is_empty() {
+            let spawned = self.dispatch(&mut st);
+            debug_assert!(spawned.is_empty());
+            return Poll::Ready(outputs);
+        }
+        Self::wait_for_output(&mut st, receiver, cx);
+        Poll::Pending
+    }
+
+    /// Registers the task to be woken when `receiver` has output.
+    fn wait_for_output(st: &mut HubState, receiver: ReceiverId, cx: &mut Context<'_>) {
+        match st.wakers.get_mut(&receiver) {
+            Some(w) if w.will_wake(cx.waker()) => {}
+            _ => {
+                st.wakers.insert(receiver, cx.waker().clone());
+            }
+        }
+    }
+
+    /// The next output of `receiver` (an upgraded WebSocket: its frames, as
+    /// they come), or the task is woken when there is.
     pub(crate) fn poll_output(&self, receiver: ReceiverId, cx: &mut Context<'_>) -> Poll<Output> {
         let mut st = self.lock();
         if let Some(output) = st.server.poll_output(receiver, (self.now)()) {
@@ -157,12 +199,7 @@ impl SockJsHub {
             debug_assert!(spawned.is_empty());
             return Poll::Ready(output);
         }
-        match st.wakers.get_mut(&receiver) {
-            Some(w) if w.will_wake(cx.waker()) => {}
-            _ => {
-                st.wakers.insert(receiver, cx.waker().clone());
-            }
-        }
+        Self::wait_for_output(&mut st, receiver, cx);
         Poll::Pending
     }
 
@@ -319,23 +356,30 @@ impl SockJsHub {
             .session(id)
             .map(|s| s.sockjs_id().to_owned())
             .filter(|s| !s.is_empty());
-        let (target, remote_addr, headers, attributes) = match context {
-            Some(c) => (c.target, c.remote_addr, c.headers, c.attributes),
-            None => (
-                String::new(),
-                SocketAddr::from(([0, 0, 0, 0], 0)),
-                Vec::new(),
-                Attributes::default(),
-            ),
-        };
+        // Sessions open only while a request is handled, which set the
+        // context; an empty one keeps that an invariant, not a panic.
+        let context = context.unwrap_or_else(|| OpenContext {
+            request: HandshakeRequest {
+                method: String::new(),
+                target: String::new(),
+                headers: Vec::new(),
+                remote_addr: SocketAddr::from(([0, 0, 0, 0], 0)),
+                client_ip: std::net::Ipv4Addr::UNSPECIFIED.into(),
+                principal: None,
+            },
+            attributes: Attributes::default(),
+        });
+        let request = context.request;
         let info = Arc::new(SessionInfo {
             id: self.ids.fetch_add(1, Ordering::Relaxed),
             sockjs_id,
             transport: SessionTransport::SockJs(transport),
-            target,
-            remote_addr,
-            headers,
-            attributes,
+            target: request.target,
+            remote_addr: request.remote_addr,
+            client_ip: request.client_ip,
+            principal: request.principal,
+            headers: request.headers,
+            attributes: context.attributes,
             protocol: None,
         });
         let inbox = Arc::new(Inbox::new(self.common.inbox_limit));

@@ -6,13 +6,11 @@ use std::time::Instant;
 use bytes::Bytes;
 
 use crate::config::{Config, ConfigError};
-use crate::frame::{encode_close, OPEN};
 use crate::http::{
     cache_for_a_year, cors, etag_of, method_not_allowed, no_cache, not_found, preflight, text,
     Request, Response, APPLICATION_JSON, TEXT_HTML, TEXT_PLAIN,
 };
 use crate::iframe;
-use crate::json::{jsonp_send_body, parse_messages};
 use crate::origin::AllowedOrigins;
 use crate::route::Route;
 use crate::session::{
@@ -21,8 +19,9 @@ use crate::session::{
 };
 use crate::slab::{Key, Slab};
 use crate::timers::{Deadline, DeadlineStore, Timers};
-use crate::transport::{valid_callback, Delivery, Transport};
+use crate::transport::Transport;
 
+mod http_transports;
 mod websocket;
 
 /// What to answer a request with.
@@ -31,14 +30,17 @@ mod websocket;
 pub enum Answer {
     /// A whole response.
     Response(Response),
-    /// A streaming response: write the head and `response.body` now (chunked
-    /// for HTTP/1.1, close-delimited for HTTP/1.0), then write what
-    /// [`Server::poll_output`] gives for `receiver` as it is woken, until an
-    /// output says `end`.
+    /// A streaming response: write the head and the prelude, which is
+    /// `response.body`, now (chunked for HTTP/1.1, the prelude in a chunk of
+    /// its own unless it is empty; close-delimited for HTTP/1.0), then each
+    /// output [`Server::poll_output`] gives for `receiver` as it is woken, as
+    /// a chunk of its own, until an output says `end`. Every frame comes
+    /// from `poll_output`, the first ones included: the receiver is woken at
+    /// once.
     Stream {
         /// The receiver to pull output for.
         receiver: ReceiverId,
-        /// Status, headers and the first part of the body.
+        /// Status, headers and the prelude.
         response: Response,
     },
     /// A long poll: nothing to answer yet. When [`Server::poll_output`] for
@@ -91,8 +93,11 @@ pub enum RequestSession {
     None,
     /// The request opens a new session with this transport, if accepted.
     Opens(Transport),
-    /// The request reaches this existing session.
-    Existing(SessionId),
+    /// A receiving request (a poll or a stream) on this existing session.
+    Receives(SessionId),
+    /// The client's messages (`xhr_send`, `jsonp_send`) for this existing
+    /// session.
+    Sends(SessionId),
 }
 
 /// A read-only view of a session.
@@ -267,18 +272,30 @@ impl Server {
     /// handshake are checked there), or which existing session it reaches.
     /// Adapters use it to run handshake interceptors only for requests that
     /// open sessions, and to hold back a client's sends while its session's
-    /// application is behind on reading.
+    /// application is behind on reading. A request from another client than
+    /// the session's (see [`Config::bind_sessions_to_client`]) concerns no
+    /// session.
     pub fn request_session(&self, req: &Request) -> RequestSession {
         match Route::parse(&self.prefix, req.path()) {
             Some(Route::RawWebSocket) => RequestSession::Opens(Transport::RawWebSocket),
-            Some(Route::Transport { session, transport }) => match self.by_id.get(&session) {
-                _ if transport == Transport::WebSocket => RequestSession::Opens(transport),
-                Some(&key) => RequestSession::Existing(SessionId(key)),
-                None if matches!(transport, Transport::XhrSend | Transport::JsonpSend) => {
-                    RequestSession::None
+            Some(Route::Transport { session, transport }) => {
+                if transport == Transport::WebSocket {
+                    RequestSession::Opens(transport)
+                } else if !self.by_id.contains_key(&session) {
+                    if transport.is_receiving() {
+                        RequestSession::Opens(transport)
+                    } else {
+                        RequestSession::None
+                    }
+                } else {
+                    let key = self.owned_session(&session, req);
+                    match key.map(SessionId) {
+                        None => RequestSession::None,
+                        Some(id) if transport.is_receiving() => RequestSession::Receives(id),
+                        Some(id) => RequestSession::Sends(id),
+                    }
                 }
-                None => RequestSession::Opens(transport),
-            },
+            }
             _ => RequestSession::None,
         }
     }
@@ -395,12 +412,12 @@ impl Server {
             return Answer::Response(not_found());
         }
         let expected = transport.method();
-        let allow = if transport.uses_cors() {
+        let allow = if transport.answers_preflight() {
             "OPTIONS, POST"
         } else {
             expected
         };
-        if req.method == "OPTIONS" && transport.uses_cors() {
+        if req.method == "OPTIONS" && transport.answers_preflight() {
             if !self.origin_allowed(req) {
                 return Answer::Response(forbidden());
             }
@@ -422,247 +439,6 @@ impl Server {
                 Answer::Response(self.receive_send(req, session_id, transport))
             }
             _ => self.receive(req, session_id, transport, now),
-        }
-    }
-
-    /// `xhr_send` and `jsonp_send`: the client's messages.
-    fn receive_send(&mut self, req: &Request, session_id: &str, transport: Transport) -> Response {
-        let error = |status: u16, body: &str| {
-            let mut res = text(status, body);
-            self.transport_headers(&mut res, req, transport);
-            res
-        };
-        let Some(&key) = self.by_id.get(session_id) else {
-            return error(404, "Not Found");
-        };
-        let parsed = match transport {
-            Transport::JsonpSend => jsonp_send_body(&req.body, req.header_str("content-type"))
-                .and_then(|body| parse_messages(&body)),
-            _ => parse_messages(&req.body),
-        };
-        let messages = match parsed {
-            Ok(messages) => messages,
-            Err(e) => return error(500, &e.to_string()),
-        };
-        let Some(session) = self.sessions.get(key) else {
-            return error(404, "Not Found");
-        };
-        if !session.is_open() {
-            return error(404, "Not Found");
-        }
-        let id = SessionId(key);
-        self.events.extend(
-            messages
-                .into_iter()
-                .map(|text| Event::Message { session: id, text }),
-        );
-        let mut res = if transport == Transport::JsonpSend {
-            Response::new(200).with_body(TEXT_PLAIN, Bytes::from_static(b"ok"))
-        } else {
-            let mut res = Response::new(204);
-            res.header("Content-Type", TEXT_PLAIN);
-            res
-        };
-        self.transport_headers(&mut res, req, transport);
-        res
-    }
-
-    /// A receiving HTTP request: open, attach, or refuse.
-    fn receive(
-        &mut self,
-        req: &Request,
-        session_id: &str,
-        transport: Transport,
-        now: Instant,
-    ) -> Answer {
-        let callback = if transport.needs_callback() {
-            match req.query_param("c") {
-                None => {
-                    return Answer::Response(self.callback_error(
-                        req,
-                        transport,
-                        "\"callback\" parameter required",
-                    ))
-                }
-                Some(c) if !valid_callback(&c) => {
-                    return Answer::Response(self.callback_error(
-                        req,
-                        transport,
-                        "invalid \"callback\" parameter",
-                    ))
-                }
-                Some(c) => c,
-            }
-        } else {
-            String::new()
-        };
-        let delivery = transport.delivery().expect("a receiving HTTP transport");
-        let mut res = Response::new(200);
-        res.header("Content-Type", transport.content_type());
-        self.transport_headers(&mut res, req, transport);
-        let mut body = if delivery == Delivery::Streaming {
-            transport.prelude(&callback)
-        } else {
-            String::new()
-        };
-
-        let Some(&key) = self.by_id.get(session_id) else {
-            let first = Answer::Response(res);
-            return self.open(session_id, transport, delivery, callback, body, first, now);
-        };
-        let session = self.sessions.get(key).expect("mapped sessions exist");
-        let refusal = match &session.state {
-            State::Closed(frame) => Some(frame.clone()),
-            State::Open if session.receiver.is_some() => Some(CloseFrame::another_connection()),
-            State::Open => None,
-        };
-        if let Some(frame) = refusal {
-            // A closed session with no receiver still owes the messages sent
-            // before it closed: they come first (alone on a poll, whose next
-            // request gets the close frame).
-            let session = self.sessions.get_mut(key).expect("checked");
-            if let Some(a) = session
-                .receiver
-                .is_none()
-                .then(|| session.take_messages())
-                .flatten()
-            {
-                transport.wrap_frame(&a, &callback, &mut body);
-                if delivery == Delivery::Polling {
-                    res.body = Bytes::from(body);
-                    return Answer::Response(res);
-                }
-            }
-            let mut c = String::new();
-            encode_close(frame.code, &frame.reason, &mut c);
-            transport.wrap_frame(&c, &callback, &mut body);
-            res.body = Bytes::from(body);
-            return Answer::Response(res);
-        }
-        // An open session with no receiver: take what is waiting.
-        let mut frames = String::new();
-        let session = self.sessions.get_mut(key).expect("checked");
-        if let Some(a) = session.take_messages() {
-            transport.wrap_frame(&a, &callback, &mut frames);
-        }
-        if delivery == Delivery::Polling && !frames.is_empty() {
-            self.detached(key, now);
-            res.body = Bytes::from(frames);
-            return Answer::Response(res);
-        }
-        let sent = frames.len();
-        body.push_str(&frames);
-        res.body = Bytes::from(body);
-        self.attach(key, transport, delivery, callback, sent, res, now)
-    }
-
-    /// Opens a session for a receiving request: `o`, at once for polling, as
-    /// the first frame of the stream for streaming. `first` carries the
-    /// response head.
-    #[allow(clippy::too_many_arguments)]
-    fn open(
-        &mut self,
-        session_id: &str,
-        transport: Transport,
-        delivery: Delivery,
-        callback: String,
-        mut body: String,
-        first: Answer,
-        now: Instant,
-    ) -> Answer {
-        let Answer::Response(mut res) = first else {
-            unreachable!("called with a response head");
-        };
-        if self.sessions.len() >= self.config.max_sessions {
-            return Answer::Response(text(503, "Too many sessions"));
-        }
-        let key = self.sessions.insert(Session::new(
-            session_id.to_owned(),
-            transport,
-            true,
-            &self.config,
-        ));
-        self.by_id.insert(session_id.to_owned(), key);
-        self.events.push_back(Event::Opened {
-            session: SessionId(key),
-            transport,
-        });
-        let mut frame = String::new();
-        transport.wrap_frame(OPEN, &callback, &mut frame);
-        let sent = frame.len();
-        body.push_str(&frame);
-        res.body = Bytes::from(body);
-        if delivery == Delivery::Polling {
-            self.detached(key, now);
-            return Answer::Response(res);
-        }
-        self.attach(key, transport, delivery, callback, sent, res, now)
-    }
-
-    fn callback_error(&self, req: &Request, transport: Transport, message: &str) -> Response {
-        let mut res = text(500, message);
-        self.transport_headers(&mut res, req, transport);
-        res
-    }
-
-    /// Attaches a new HTTP receiver to an open session. `sent` frame bytes
-    /// are already in `res.body`.
-    #[allow(clippy::too_many_arguments)]
-    fn attach(
-        &mut self,
-        key: Key,
-        transport: Transport,
-        delivery: Delivery,
-        callback: String,
-        sent: usize,
-        res: Response,
-        now: Instant,
-    ) -> Answer {
-        if delivery == Delivery::Streaming && sent >= self.config.stream_bytes_limit {
-            self.detached(key, now);
-            return Answer::Response(res);
-        }
-        let receiver = self.receivers.insert(Receiver {
-            session: key,
-            transport,
-            kind: ReceiverKind::Http {
-                delivery,
-                callback,
-                sent,
-            },
-            ended: false,
-            end_taken: false,
-            woken: false,
-        });
-        let heartbeat = now + self.config.heartbeat_time;
-        let session = self
-            .sessions
-            .get_mut(key)
-            .expect("attaching to a live session");
-        session.receiver = Some(receiver);
-        session.heartbeat_due = false;
-        self.timers.set(key, &mut session.deadline, Some(heartbeat));
-        let receiver = ReceiverId(receiver);
-        match delivery {
-            Delivery::Streaming => Answer::Stream {
-                receiver,
-                response: res,
-            },
-            Delivery::Polling => Answer::Poll {
-                receiver,
-                response: res,
-            },
-        }
-    }
-
-    /// The session has no receiver from `now` on: it expires (or, closed, is
-    /// removed) after `disconnectDelay`.
-    fn detached(&mut self, key: Key, now: Instant) {
-        let at = now + self.config.disconnect_delay;
-        if let Some(session) = self.sessions.get_mut(key) {
-            session.receiver = None;
-            session.heartbeat_due = false;
-            self.timers.set(key, &mut session.deadline, Some(at));
         }
     }
 
@@ -689,8 +465,13 @@ impl Server {
         None
     }
 
-    /// Produces the next bytes for `receiver`: frames for what is waiting in
-    /// its session, framed for its transport. `None`: nothing to write now.
+    /// Produces the next bytes for `receiver`; `None`: nothing to write now.
+    ///
+    /// Call it for a woken receiver until it gives `None` or an output with
+    /// `end`: an HTTP receiver gets one frame per output (framed for its
+    /// transport), which a chunked response writes as one chunk of its own,
+    /// since clients read streams chunk by chunk. Several outputs may go
+    /// out in one write.
     pub fn poll_output(&mut self, receiver: ReceiverId, now: Instant) -> Option<Output> {
         let rkey = receiver.0;
         let r = self.receivers.get(rkey)?;
@@ -702,61 +483,7 @@ impl Server {
         if matches!(r.kind, ReceiverKind::WebSocket(_)) {
             return self.websocket_output(rkey, skey, transport, now);
         }
-        if r.ended {
-            return Some(self.take_end(rkey));
-        }
-        // Gather the frames the session owes.
-        let mut frames: Vec<String> = Vec::new();
-        let mut close = None;
-        if let Some(session) = self.sessions.get_mut(skey) {
-            frames.extend(session.take_owed_frame());
-            if let State::Closed(frame) = &session.state {
-                close = Some(frame.clone());
-            }
-        }
-        let ReceiverKind::Http {
-            delivery,
-            callback,
-            sent,
-        } = &mut self.receivers.get_mut(rkey)?.kind
-        else {
-            unreachable!("WebSocket receivers returned above");
-        };
-        let delivery = *delivery;
-        // A long poll answers with one frame.
-        if delivery == Delivery::Polling && !frames.is_empty() {
-            close = None;
-        }
-        if let Some(frame) = close {
-            let mut c = String::new();
-            encode_close(frame.code, &frame.reason, &mut c);
-            frames.push(c);
-        }
-        if frames.is_empty() {
-            return None;
-        }
-        let mut out = String::new();
-        for frame in &frames {
-            transport.wrap_frame(frame, callback, &mut out);
-            if delivery == Delivery::Polling {
-                break;
-            }
-        }
-        *sent += out.len();
-        let end = delivery == Delivery::Polling
-            || self.sessions.get(skey).is_none_or(|s| !s.is_open())
-            || *sent >= self.config.stream_bytes_limit;
-        if end {
-            self.end_receiver(rkey, now);
-            self.receivers.get_mut(rkey).expect("live").end_taken = true;
-        } else if let Some(session) = self.sessions.get_mut(skey) {
-            let at = now + self.config.heartbeat_time;
-            self.timers.set(skey, &mut session.deadline, Some(at));
-        }
-        Some(Output {
-            data: Bytes::from(out),
-            end,
-        })
+        self.http_output(rkey, now)
     }
 
     fn take_end(&mut self, rkey: Key) -> Output {

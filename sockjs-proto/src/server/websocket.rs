@@ -10,8 +10,8 @@ use crate::frame::{encode_close, OPEN};
 use crate::http::{method_not_allowed, not_found, text, Request};
 use crate::json::parse_ws_messages;
 use crate::session::{
-    CloseFrame, CloseReason, Event, Output, Receiver, ReceiverId, ReceiverKind, Session, SessionId,
-    State,
+    CloseFrame, CloseReason, Event, Output, Owner, Receiver, ReceiverId, ReceiverKind, Session,
+    SessionId, State,
 };
 use crate::slab::Key;
 use crate::transport::Transport;
@@ -54,6 +54,7 @@ impl Server {
             session_id.to_owned(),
             transport,
             false,
+            Owner::default(),
             &self.config,
         ));
         let mut conn = ws_proto::Connection::server(self.config.websocket.clone());

@@ -327,6 +327,60 @@ pub fn open_xhr(server: &mut Server, session: &str, now: Instant) -> SessionId {
     opened(&events(server))
 }
 
+/// Starts a stream that opens or reaches a session: the answer's first part
+/// is `transport`'s prelude alone (every frame comes as an output), and its
+/// receiver is the only wake-up when it has frames waiting (`woken`).
+/// Returns the receiver.
+#[track_caller]
+pub fn start_stream(
+    server: &mut Server,
+    req: &Request,
+    transport: Transport,
+    woken: bool,
+    now: Instant,
+) -> ReceiverId {
+    let (receiver, res) = stream(server.handle_request(req, now));
+    assert_eq!(res.status, 200);
+    assert_eq!(
+        frames(transport, body(&res), true),
+        Vec::<String>::new(),
+        "the first part is the prelude alone"
+    );
+    assert_eq!(header(&res, "X-Accel-Buffering"), "no");
+    let expected = if woken { vec![receiver] } else { vec![] };
+    assert_eq!(wakeups(server), expected);
+    receiver
+}
+
+/// Opens session `session` with a streaming `transport`: the prelude, then
+/// `o` as the receiver's first output, alone. Returns the receiver and the
+/// session.
+#[track_caller]
+pub fn open_stream(
+    server: &mut Server,
+    transport: Transport,
+    session: &str,
+    now: Instant,
+) -> (ReceiverId, SessionId) {
+    let (target, method) = receiving_target(session, transport);
+    let r = start_stream(server, &req(method, &target), transport, true, now);
+    let (data, end) = output_text(server, r, now);
+    assert_eq!(frames(transport, &data, false), ["o"]);
+    assert!(!end);
+    assert_eq!(server.poll_output(r, now), None);
+    (r, opened(&events(server)))
+}
+
+/// [`open_stream`] with `xhr_streaming`.
+#[track_caller]
+pub fn open_xhr_streaming(
+    server: &mut Server,
+    session: &str,
+    now: Instant,
+) -> (ReceiverId, SessionId) {
+    open_stream(server, Transport::XhrStreaming, session, now)
+}
+
 /// `xhr_send` with `payload`.
 pub fn xhr_send(server: &mut Server, session: &str, payload: &str, now: Instant) -> Response {
     response(server.handle_request(
@@ -428,6 +482,67 @@ pub fn frames(transport: Transport, data: &str, first: bool) -> Vec<String> {
         rest = tail;
     }
     out
+}
+
+/// Pulls `receiver` until its output ends, checking that every output is
+/// one frame (a chunk of its own on the wire), and reports it closed.
+/// Returns the frames.
+#[track_caller]
+pub fn drain_stream(
+    server: &mut Server,
+    receiver: ReceiverId,
+    transport: Transport,
+    now: Instant,
+) -> Vec<String> {
+    let mut out = Vec::new();
+    for _ in 0..1000 {
+        let (data, end) = output_text(server, receiver, now);
+        let mut frames = frames(transport, &data, false);
+        assert_eq!(frames.len(), 1, "one frame per output: {data:?}");
+        out.append(&mut frames);
+        if end {
+            assert_eq!(server.poll_output(receiver, now), None, "output after end");
+            server.receiver_closed(receiver, now);
+            return out;
+        }
+    }
+    panic!("{receiver:?} did not end: {out:?}");
+}
+
+/// Pulls `receiver` until it has nothing more for now (it must not end).
+/// Returns each output's text.
+#[track_caller]
+pub fn drain_until_idle(server: &mut Server, receiver: ReceiverId, now: Instant) -> Vec<String> {
+    let mut out = Vec::new();
+    while let Some(o) = server.poll_output(receiver, now) {
+        assert!(!o.end, "{receiver:?} ended");
+        out.push(String::from_utf8(o.data.to_vec()).expect("UTF-8 output"));
+    }
+    out
+}
+
+/// The frames of an answer that is complete at once: a whole response, or
+/// a stream that ends after its first frames (a refusal on a streaming
+/// transport), whose prelude must be the whole first part.
+#[track_caller]
+pub fn answer_frames(
+    server: &mut Server,
+    answer: Answer,
+    transport: Transport,
+    now: Instant,
+) -> Vec<String> {
+    match answer {
+        Answer::Response(res) => frames(transport, body(&res), true),
+        Answer::Stream { receiver, response } => {
+            assert_eq!(
+                frames(transport, body(&response), true),
+                Vec::<String>::new(),
+                "a stream's first part is its prelude alone"
+            );
+            drain_stream(server, receiver, transport, now)
+        }
+        other => panic!("expected an answer complete at once, got {other:?}"),
+    }
 }
 
 /// Decodes a JSON string literal.
