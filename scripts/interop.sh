@@ -9,9 +9,11 @@
 #
 # Builds sockway, starts it on a free loopback port with a 500 ms heartbeat,
 # runs tests/interop/run.sh against it (which installs the pinned npm
-# packages itself), and stops it. Then starts tests/interop/ws-echo-server.js
-# on a free port and runs the ignored tests of
-# tests/tests/ws_client_interop.rs against it (WS_ECHO_URL). Bounded by
+# packages itself), and stops it: the server must still be running after
+# the run, shut down on SIGTERM within 20 s with status 0, and have logged
+# no panic. Then starts tests/interop/ws-echo-server.js on a free port and
+# runs the ignored tests of tests/tests/ws_client_interop.rs against it
+# (WS_ECHO_URL), checking that as many ran as the file declares. Bounded by
 # `timeout` throughout; the servers are stopped on exit.
 set -euo pipefail
 
@@ -58,6 +60,39 @@ wait_listening() {
   return 1
 }
 
+# Stops the server of the run just made, checking that it lived through
+# the run, shuts down gracefully on SIGTERM (within 20 s, status 0: `timeout`
+# passes the signal on and returns the server's status) and never panicked.
+check_and_stop_server() {
+  local what="$1" status=0
+  if ! kill -0 "$server_pid" 2>/dev/null; then
+    wait "$server_pid" || status=$?
+    server_pid=""
+    cat "$log" >&2
+    echo "interop.sh: $what exited during the run (status $status)" >&2
+    return 1
+  fi
+  kill -TERM "$server_pid"
+  for _ in $(seq 1 200); do
+    kill -0 "$server_pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  if kill -0 "$server_pid" 2>/dev/null; then
+    stop_server
+    cat "$log" >&2
+    echo "interop.sh: $what still ran 20 s after SIGTERM" >&2
+    return 1
+  fi
+  wait "$server_pid" || status=$?
+  server_pid=""
+  if [ "$status" -ne 0 ] || grep -q "panicked" "$log"; then
+    cat "$log" >&2
+    echo "interop.sh: $what exited with status $status after SIGTERM (or panicked)" >&2
+    return 1
+  fi
+  echo "interop.sh: $what shut down on SIGTERM with status 0" >&2
+}
+
 log="$(mktemp)"
 for runtime in "${runtimes[@]}"; do
   echo "interop.sh: sockjs-client and ws against sockway serve --runtime $runtime" >&2
@@ -65,8 +100,10 @@ for runtime in "${runtimes[@]}"; do
     --listen 127.0.0.1:0 --heartbeat-time "${heartbeat_ms}ms" --runtime "$runtime" >"$log" 2>&1 &
   server_pid=$!
   base="$(wait_listening "$log" "$server_pid" http)"
-  HEARTBEAT_MS="$heartbeat_ms" timeout 5m bash tests/interop/run.sh "$base"
-  stop_server
+  status=0
+  HEARTBEAT_MS="$heartbeat_ms" timeout 5m bash tests/interop/run.sh "$base" || status=$?
+  check_and_stop_server "sockway serve --runtime $runtime" || status=1
+  [ "$status" -eq 0 ] || exit "$status"
 done
 
 # sockway's WebSocket clients against the `ws` echo server. run.sh above has
@@ -79,5 +116,23 @@ timeout 10m node tests/interop/ws-echo-server.js --listen 127.0.0.1:0 >"$echo_lo
 echo_pid=$!
 echo_url="$(wait_listening "$echo_log" "$echo_pid" ws)"
 echo "interop.sh: sockway's clients against ws-echo-server.js at $echo_url" >&2
+# `--ignored` selects the tests: as many must run as the file declares, on
+# each of the two adapters (for_each_adapter!).
+declared="$(grep -c '#\[ignore = "needs Node' tests/tests/ws_client_interop.rs || true)"
+expect=$((declared * 2))
+report="$(mktemp)"
+status=0
 WS_ECHO_URL="$echo_url" timeout 10m cargo test -q -p sockway-tests \
-  --test ws_client_interop -- --ignored
+  --test ws_client_interop -- --ignored 2>&1 | tee "$report" || status=$?
+ran="$(sed -n 's/^test result: ok\. \([0-9][0-9]*\) passed; 0 failed.*/\1/p' "$report")"
+rm -f "$report"
+if [ "$status" -eq 0 ] && { [ "$expect" -eq 0 ] || [ "$ran" != "$expect" ]; }; then
+  echo "interop.sh: ${ran:-no} ws_client_interop tests passed, expected $expect" >&2
+  status=1
+fi
+if ! kill -0 "$echo_pid" 2>/dev/null; then
+  echo "interop.sh: ws-echo-server.js died during the run" >&2
+  cat "$echo_log" >&2
+  status=1
+fi
+exit "$status"

@@ -30,6 +30,33 @@ cargo clippy --workspace --all-targets -- -D warnings
 step "cargo test"
 cargo test --workspace
 
+step "SIMD kernels: which ran (on a CPU with AVX2, the AVX2 ones must have)"
+# The two tests print the kernel that ran; each also fails by itself if it
+# is not the AVX2 one on a CPU that has AVX2. Checked here against
+# /proc/cpuinfo too, so that a detection that is off cannot pass unseen.
+kernel_tests=(mask::tests::avx2_kernel_runs_where_the_cpu_has_it
+  utf8::tests::avx2_kernel_runs_where_the_cpu_has_it)
+kernels="$(cargo test -q -p ws-proto --lib -- --nocapture --exact "${kernel_tests[@]}" 2>&1)" ||
+  { echo "$kernels"; exit 1; }
+# (The harness's progress dots may come before a line: not anchored.)
+grep -o "ws-proto kernels: .*" <<<"$kernels" | sed 's/^/  /'
+grep -q "^test result: ok\. ${#kernel_tests[@]} passed; 0 failed" <<<"$kernels" ||
+  { echo "$kernels"; echo "test.sh: expected ${#kernel_tests[@]} kernel tests to run" >&2; exit 1; }
+if grep -qw avx2 /proc/cpuinfo; then
+  for kernel in mask utf8; do
+    grep -q "ws-proto kernels: $kernel=avx2\$" <<<"$kernels" || {
+      echo "test.sh: this CPU has AVX2 but the $kernel AVX2 kernel did not run" >&2
+      exit 1
+    }
+  done
+fi
+
+step "the fuzz targets build (fuzz/ is a workspace of its own)"
+cargo check -q --locked --manifest-path fuzz/Cargo.toml --all-targets
+
+step "Autobahn report checker: its own tests"
+python3 scripts/autobahn/check_test.py
+
 step "cargo doc (warnings denied)"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps
 

@@ -7,7 +7,9 @@ use std::time::Duration;
 use adapter_core::http_proto::IpRange;
 use adapter_core::sockjs_proto::{self, AllowedOrigins};
 use adapter_core::Executor;
+use async_signal::{Signal, Signals};
 use clap::{Parser, Subcommand, ValueEnum};
+use futures_util::StreamExt as _;
 use sockway_cli::{endpoints, ServeOptions};
 use tracing_subscriber::EnvFilter;
 
@@ -124,15 +126,13 @@ fn main() -> ExitCode {
             .enable_all()
             .build()
         {
-            Ok(rt) => rt.block_on(serve::<adapter_tokio::Tokio>(listen, &options, true)),
+            Ok(rt) => rt.block_on(serve::<adapter_tokio::Tokio>(listen, &options)),
             Err(e) => Err(e),
         },
-        RuntimeChoice::AsyncStd => async_std::task::block_on(serve::<adapter_async_std::AsyncStd>(
-            listen, &options, false,
-        )),
-        RuntimeChoice::Smol => {
-            smol::block_on(serve::<adapter_async_std::Smol>(listen, &options, false))
+        RuntimeChoice::AsyncStd => {
+            async_std::task::block_on(serve::<adapter_async_std::AsyncStd>(listen, &options))
         }
+        RuntimeChoice::Smol => smol::block_on(serve::<adapter_async_std::Smol>(listen, &options)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -143,29 +143,38 @@ fn main() -> ExitCode {
     }
 }
 
-/// Serves until interrupted. On tokio, Ctrl-C shuts down gracefully (every
-/// session closed with 1001); elsewhere it ends the process.
-async fn serve<R: Executor>(
-    listen: SocketAddr,
-    options: &ServeOptions,
-    graceful_ctrl_c: bool,
-) -> std::io::Result<()> {
+/// The signals that shut the server down gracefully: SIGTERM (what `kill`
+/// and service managers send) and SIGINT (Ctrl-C).
+#[cfg(unix)]
+const STOP_SIGNALS: [Signal; 2] = [Signal::Term, Signal::Int];
+#[cfg(not(unix))]
+const STOP_SIGNALS: [Signal; 1] = [Signal::Int];
+
+/// Serves until SIGTERM or SIGINT, on any runtime; then shuts down
+/// gracefully (every session closed with 1001, the connections drained)
+/// and returns `Ok`. A second signal during the shutdown ends the process
+/// at once, with status 1.
+async fn serve<R: Executor>(listen: SocketAddr, options: &ServeOptions) -> std::io::Result<()> {
     let server = endpoints::<R>(options).bind(listen).await?;
     let addr = server.local_addr()?;
+    // Before the line below: a script may signal as soon as it reads it.
+    let mut signals = Signals::new(STOP_SIGNALS)?;
     // Scripts wait for this line on stdout (the port may have been 0).
     #[allow(clippy::print_stdout)]
     {
         println!("listening on http://{addr}");
     }
-    if graceful_ctrl_c {
-        let handle = server.handle();
-        tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                tracing::info!("interrupted: shutting down");
-                handle.shutdown();
-            }
-        });
-    }
+    let handle = server.handle();
+    R::spawn(Box::pin(async move {
+        if let Some(Ok(signal)) = signals.next().await {
+            tracing::info!(?signal, "shutting down");
+            handle.shutdown();
+        }
+        if let Some(Ok(signal)) = signals.next().await {
+            tracing::warn!(?signal, "a second signal: exiting at once");
+            std::process::exit(1);
+        }
+    }));
     server.serve().await
 }
 

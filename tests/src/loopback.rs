@@ -80,6 +80,32 @@ impl TestServer {
         Client::connect(self.addr).await
     }
 
+    /// A poll (`POST target`, an `xhr` URL of an open session with nothing
+    /// to send) that is known to wait on the server: two are sent on two
+    /// connections, the one that comes second is refused at once with
+    /// `c[2010,...]`, the other one is returned, its answer not read.
+    /// (Sending one poll and waiting a while would not tell whether the
+    /// server had taken it yet.)
+    pub async fn waiting_poll(&self, target: &str) -> Client {
+        let mut a = self.client().await;
+        let mut b = self.client().await;
+        a.request("POST", target, &[], b"").await;
+        b.request("POST", target, &[], b"").await;
+        let a_answered = tokio::select! {
+            res = a.read_response() => {
+                assert_eq!(res.text(), "c[2010,\"Another connection still open\"]\n");
+                true
+            }
+            res = b.read_response() => {
+                assert_eq!(res.text(), "c[2010,\"Another connection still open\"]\n");
+                false
+            }
+        };
+        let waiting = if a_answered { b } else { a };
+        waiting.expect_nothing_buffered();
+        waiting
+    }
+
     /// `ws://127.0.0.1:<port><path>`.
     pub fn ws_url(&self, path: &str) -> String {
         format!("ws://{}{path}", self.addr)
@@ -279,7 +305,9 @@ impl Client {
         self.roundtrip("POST", target, &[], body.as_bytes()).await
     }
 
-    /// Reads more bytes into the buffer; `false` at the end of the stream.
+    /// Reads more bytes into the buffer; `false` at the end of the stream
+    /// (the server closed it cleanly). Panics if the read fails: a reset is
+    /// not a clean end.
     async fn fill(&mut self, what: &str) -> bool {
         if self.eof {
             return false;
@@ -294,11 +322,15 @@ impl Client {
             );
         };
         match read {
-            Ok(0) | Err(_) => {
+            Ok(0) => {
                 self.eof = true;
                 false
             }
             Ok(_) => true,
+            Err(e) => panic!(
+                "{what}: the connection failed ({e}), not closed cleanly; buffered: {:?}",
+                String::from_utf8_lossy(&self.buf)
+            ),
         }
     }
 
@@ -329,8 +361,8 @@ impl Client {
         self.buf.split_to(n).to_vec()
     }
 
-    /// Whatever arrives next (the buffered bytes first); `None` at the end
-    /// of the stream.
+    /// Whatever arrives next (the buffered bytes first); `None` at the
+    /// (clean) end of the stream.
     pub async fn read_some(&mut self) -> Option<Vec<u8>> {
         if self.buf.is_empty() && !self.fill("read_some").await {
             return None;
@@ -338,13 +370,15 @@ impl Client {
         Some(self.buf.split().to_vec())
     }
 
-    /// Everything until the server closes the connection.
+    /// Everything until the server closes the connection (cleanly: a reset
+    /// fails the test).
     pub async fn read_to_end(&mut self) -> Vec<u8> {
         while self.fill("read_to_end").await {}
         self.buf.split().to_vec()
     }
 
-    /// Asserts that the server closes the connection with nothing more.
+    /// Asserts that the server closes the connection, cleanly (not a
+    /// reset), with nothing more.
     pub async fn expect_eof(&mut self) {
         let rest = self.read_to_end().await;
         assert!(
@@ -354,18 +388,17 @@ impl Client {
         );
     }
 
-    /// Asserts that nothing arrives (and the connection stays open) for
-    /// `window`.
-    pub async fn expect_silence(&mut self, window: Duration) {
+    /// Asserts that nothing was received that was not read yet. A test that
+    /// checks that nothing more arrives reads a known later event first (a
+    /// marker message, a heartbeat, the answer to a later request), rather
+    /// than waiting a while for nothing.
+    #[track_caller]
+    pub fn expect_nothing_buffered(&self) {
         assert!(
             self.buf.is_empty(),
-            "unexpected buffered bytes {:?}",
+            "unexpected bytes {:?}",
             String::from_utf8_lossy(&self.buf)
         );
-        let mut byte = [0u8; 1];
-        if let Ok(read) = tokio::time::timeout(window, self.io.read(&mut byte)).await {
-            panic!("expected silence for {window:?}, got {read:?} ({byte:?})");
-        }
     }
 
     /// A response head.

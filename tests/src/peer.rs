@@ -4,6 +4,7 @@
 //! implements).
 
 use std::future::Future;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use adapter_core::ws_proto::frame::{FrameHeader, OpCode};
@@ -23,14 +24,40 @@ pub async fn within<F: Future>(f: F) -> F::Output {
 
 /// The key of RFC 6455 §1.3.
 pub const KEY: &str = "dGhlIHNhbXBsZSBub25jZQ==";
-/// The accept value of [`KEY`].
-pub const ACCEPT: &str = "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=";
+
+/// (`Sec-WebSocket-Key`, `Sec-WebSocket-Accept`) pairs computed by another
+/// implementation (Python's `hashlib` and `base64`): the lines of
+/// `ws-proto/tests/accept_key_vectors.txt`.
+pub fn accept_vectors() -> Vec<(&'static str, &'static str)> {
+    include_str!("../../ws-proto/tests/accept_key_vectors.txt")
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .map(|l| l.split_once(' ').expect("a key and its accept value"))
+        .collect()
+}
+
+/// `Sec-WebSocket-Accept` for `key` (RFC 6455 §4.2.2), computed here with
+/// the `sha1` and `base64` crates, not by ws-proto's `accept_key` (which is
+/// what the tests check).
+pub fn independent_accept(key: &str) -> String {
+    use base64::Engine as _;
+    use sha1::Digest as _;
+    let mut sha1 = sha1::Sha1::new();
+    sha1.update(key.as_bytes());
+    sha1.update(b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11");
+    base64::engine::general_purpose::STANDARD.encode(sha1.finalize())
+}
 
 /// A valid upgrade request with `version` as `Sec-WebSocket-Version`.
 pub fn upgrade_request(version: &str) -> Vec<u8> {
+    upgrade_request_with_key(version, KEY)
+}
+
+/// A valid upgrade request with `version` and `key`.
+pub fn upgrade_request_with_key(version: &str, key: &str) -> Vec<u8> {
     format!(
         "GET /chat HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\n\
-         Connection: Upgrade\r\nSec-WebSocket-Key: {KEY}\r\n\
+         Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n\
          Sec-WebSocket-Version: {version}\r\n\r\n"
     )
     .into_bytes()
@@ -80,22 +107,34 @@ pub async fn read_head<S: AsyncRead + Unpin>(io: &mut S) -> String {
     String::from_utf8(head).expect("an ASCII head")
 }
 
-/// A raw client: sends the upgrade request and reads the 101 answer.
+/// A raw client: sends the upgrade request and reads the 101 answer, whose
+/// `Sec-WebSocket-Accept` must be the independent value for the key (each
+/// call takes the next pair of [`accept_vectors`]).
 pub async fn raw_client_handshake<S: AsyncRead + AsyncWrite + Unpin>(io: &mut S) {
-    io.write_all(&upgrade_request("13")).await.unwrap();
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let vectors = accept_vectors();
+    let (key, accept) = vectors[NEXT.fetch_add(1, Ordering::Relaxed) % vectors.len()];
+    io.write_all(&upgrade_request_with_key("13", key))
+        .await
+        .unwrap();
     let head = read_head(io).await;
     assert!(head.starts_with("HTTP/1.1 101 "), "{head}");
-    assert!(head.contains(ACCEPT), "{head}");
+    let answered: Vec<_> = head
+        .lines()
+        .filter_map(|l| l.strip_prefix("Sec-WebSocket-Accept: "))
+        .collect();
+    assert_eq!(answered, [accept], "the accept value for {key}: {head}");
 }
 
-/// A raw server: reads the client's upgrade request and answers 101.
+/// A raw server: reads the client's upgrade request and answers 101, with
+/// the accept value computed by [`independent_accept`].
 pub async fn raw_server_handshake<S: AsyncRead + AsyncWrite + Unpin>(io: &mut S) {
     let head = read_head(io).await;
     let key = head
         .lines()
         .find_map(|l| l.strip_prefix("Sec-WebSocket-Key: "))
         .expect("a key");
-    let accept = adapter_core::ws_proto::handshake::accept_key(key.as_bytes());
+    let accept = independent_accept(key);
     let answer = format!(
         "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\
          Connection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n\r\n"

@@ -159,7 +159,8 @@ pub fn ready_server<R: ServerRuntime>() -> ServerBuilder<R> {
 /// The ready server plus endpoints whose handlers flood their clients with
 /// [`FLOOD_MESSAGE`]-byte messages, each a fresh allocation (an unbounded
 /// send buffer would show in the server's memory), and report what happens
-/// as events named after the endpoint:
+/// as events named after the endpoint. The binary messages of the
+/// WebSocket endpoints carry their index (see [`flood_index`]).
 ///
 /// | path | what |
 /// | --- | --- |
@@ -176,7 +177,11 @@ pub fn ready_server<R: ServerRuntime>() -> ServerBuilder<R> {
 /// failures=<n> open=<bool>` at its end; and `<name> closed <code>
 /// <reason>` (the session's `close_status()`) once the session is over.
 pub fn flood_server<R: ServerRuntime>() -> ServerBuilder<R> {
-    let binary = |i: u64| Message::Binary(Bytes::from(vec![i as u8; FLOOD_MESSAGE]));
+    let binary = |i: u64| {
+        let mut message = vec![i as u8; FLOOD_MESSAGE];
+        message[..8].copy_from_slice(&i.to_be_bytes());
+        Message::Binary(Bytes::from(message))
+    };
     let text = |i: u64| {
         Message::from(
             char::from(b'a' + (i % 26) as u8)
@@ -234,6 +239,19 @@ pub fn flood_server<R: ServerRuntime>() -> ServerBuilder<R> {
                     .max_buffered_input(SMALL_FRAME + 64 * 1024),
             ),
         )
+}
+
+/// The index of a binary message of the flooding endpoints: its first 8
+/// bytes, big-endian (the rest is its low byte, repeated).
+#[track_caller]
+pub fn flood_index(message: &[u8]) -> u64 {
+    assert_eq!(message.len(), FLOOD_MESSAGE, "a flooding message");
+    let index = u64::from_be_bytes(message[..8].try_into().expect("8 bytes"));
+    assert!(
+        message[8..].iter().all(|&b| b == index as u8),
+        "message {index}: its filling is not its own"
+    );
+    index
 }
 
 /// Sends `make(i)` for i = 0, 1, ... in bursts of [`FLOOD_BURST`] with a
@@ -394,9 +412,17 @@ impl ChildServer {
         rss_kib(self.pid())
     }
 
-    /// The descriptors the child has open.
+    /// The descriptors the child has open; panics if `/proc` cannot tell
+    /// (a bound checked against a count of 0 would pass whatever the
+    /// child holds).
     pub fn open_fds(&self) -> usize {
-        std::fs::read_dir(format!("/proc/{}/fd", self.pid())).map_or(0, Iterator::count)
+        let dir = format!("/proc/{}/fd", self.pid());
+        let fds = std::fs::read_dir(&dir)
+            .unwrap_or_else(|e| panic!("cannot count the child's descriptors in {dir}: {e}"))
+            .count();
+        // Standard input, output and error, and the listener at least.
+        assert!(fds >= 4, "{dir} lists {fds} descriptors: not the child's");
+        fds
     }
 
     /// The first event that starts with `prefix` (received earlier and not
@@ -448,14 +474,20 @@ impl Drop for ChildServer {
     }
 }
 
-/// The resident set (`VmRSS`) of process `pid`, in KiB; 0 if unknown.
+/// The resident set (`VmRSS`) of process `pid`, in KiB. Panics if `/proc`
+/// cannot tell, or tells 0: a memory bound checked against a reading of 0
+/// (before, during and after) would pass whatever the process holds.
 pub fn rss_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
+    let path = format!("/proc/{pid}/status");
+    let status = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("cannot read the memory of process {pid} in {path}: {e}"));
+    let rss: u64 = status
         .lines()
         .find_map(|l| l.strip_prefix("VmRSS:"))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0)
+        .unwrap_or_else(|| panic!("no VmRSS in {path}:\n{status}"));
+    assert!(rss > 0, "{path}: VmRSS 0 kB, not a running process");
+    rss
 }
 
 /// Samples the RSS of process `pid` every 10 ms while `future` runs;
@@ -759,5 +791,23 @@ pub async fn read_server_frame<R: AsyncRead + Unpin>(
             Ok(0) | Err(_) => return None,
             Ok(_) => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_memory_of_a_running_process_is_read() {
+        // This test process: its binary and heap take megabytes.
+        assert!(rss_kib(std::process::id()) > 1024);
+    }
+
+    #[test]
+    #[should_panic(expected = "cannot read the memory of process")]
+    fn the_memory_of_no_process_is_not_zero_but_a_failure() {
+        // Above any pid_max (at most 2^22).
+        rss_kib(u32::MAX);
     }
 }

@@ -583,7 +583,7 @@ async fn handler_events_come_in_order_with_the_close_status<R: ServerRuntime>() 
 // ---- sending ---------------------------------------------------------------------------------
 
 /// 10 tasks (on the server's executor) each send 100 messages `task:seq`
-/// through clones of the session's sender, at once.
+/// through clones of the session's sender, at once; then `done`.
 async fn burst_handler<R: ServerRuntime>(mut session: Session) {
     let tasks: Vec<_> = (0..10)
         .map(|task| {
@@ -603,13 +603,18 @@ async fn burst_handler<R: ServerRuntime>(mut session: Session) {
     for t in tasks {
         t.await;
     }
+    session.send("done").expect("room for the marker");
     // Keep the session until the client is done.
     while session.next().await.is_some() {}
 }
 
-/// Checks that `messages` hold every `task:seq` once, in order per task.
+/// Checks that `messages` hold every `task:seq` once, in order per task,
+/// then the marker `done` (and nothing else: the marker is the last thing
+/// the handler sends).
 #[track_caller]
 fn assert_burst(messages: &[String]) {
+    let (marker, messages) = messages.split_last().expect("messages");
+    assert_eq!(marker, "done");
     assert_eq!(messages.len(), 1000);
     let mut next: HashMap<u32, u32> = HashMap::new();
     for m in messages {
@@ -641,7 +646,7 @@ async fn concurrent_senders_deliver_every_message_once_in_order_per_task<R: Serv
         .unwrap();
     assert_eq!(next_text(&mut ws).await, "o");
     let mut messages = Vec::new();
-    while messages.len() < 1000 {
+    while !messages.contains(&"done".to_owned()) {
         messages.extend(frame_messages(&next_text(&mut ws).await));
     }
     assert_burst(&messages);
@@ -654,7 +659,7 @@ async fn concurrent_senders_deliver_every_message_once_in_order_per_task<R: Serv
     stream.read_head().await;
     let mut data = String::new();
     let mut messages = Vec::new();
-    while messages.len() < 1000 {
+    while !messages.contains(&"done".to_owned()) {
         data.push_str(&String::from_utf8(stream.read_chunk().await.expect("a chunk")).unwrap());
         while let Some((frame, rest)) = data.split_once('\n') {
             if frame.starts_with('a') {
@@ -669,7 +674,8 @@ async fn concurrent_senders_deliver_every_message_once_in_order_per_task<R: Serv
         }
     }
     assert_burst(&messages);
-    stream.expect_silence(Duration::from_millis(50)).await;
+    assert_eq!(data, "", "nothing after the marker");
+    stream.expect_nothing_buffered();
 }
 
 // ---- closing -----------------------------------------------------------------------------------
@@ -795,9 +801,7 @@ async fn the_close_status_says_how_the_client_left<R: ServerRuntime>() {
     let mut c = rec.server.client().await;
     assert_eq!(c.post("/app/000/ci/xhr", "").await.text(), "o\n");
     let id = rec.opened().await.id;
-    c.request("POST", "/app/000/ci/xhr", &[], b"").await;
-    c.expect_silence(Duration::from_millis(30)).await;
-    c.abort();
+    rec.server.waiting_poll("/app/000/ci/xhr").await.abort();
     assert_eq!(
         rec.report().await,
         Report::Closed(

@@ -94,9 +94,9 @@ async fn xhr_polling_exact_bytes<R: ServerRuntime>() {
         expected
     );
 
-    // A poll with nothing to say waits; a send from elsewhere answers it.
-    c.request("POST", "/echo/000/x/xhr", &[], b"").await;
-    c.expect_silence(Duration::from_millis(50)).await;
+    // A poll with nothing to say waits; a send from elsewhere answers it,
+    // and nothing before.
+    let mut c = server.waiting_poll("/echo/000/x/xhr").await;
     let mut other = server.client().await;
     send(&mut other, "x", r#"["late \"one\""]"#).await;
     let res = c.read_response().await;
@@ -151,8 +151,10 @@ async fn xhr_streaming_exact_chunks<R: ServerRuntime>() {
         send(&mut c, "xs", payload).await;
         assert_eq!(raw_chunk(&mut stream).await, chunk(frame));
     }
-    // Nothing else is written meanwhile.
-    stream.expect_silence(Duration::from_millis(50)).await;
+    // Nothing else is written meanwhile: the next chunk is a marker's.
+    send(&mut c, "xs", r#"["marker"]"#).await;
+    assert_eq!(raw_chunk(&mut stream).await, chunk("a[\"marker\"]\n"));
+    stream.expect_nothing_buffered();
 }
 
 async fn a_second_receiver_gets_2010_and_the_first_is_undisturbed<R: ServerRuntime>() {
@@ -535,9 +537,7 @@ async fn a_client_gone_during_a_poll_interrupts_the_session<R: ServerRuntime>() 
     let server = ready::<R>();
     let mut c = server.client().await;
     assert_eq!(c.post("/echo/000/pg/xhr", "").await.text(), "o\n");
-    c.request("POST", "/echo/000/pg/xhr", &[], b"").await;
-    c.expect_silence(Duration::from_millis(30)).await;
-    c.abort();
+    server.waiting_poll("/echo/000/pg/xhr").await.abort();
     let mut c = server.client().await;
     let answer = within(WAIT, "the interruption", async {
         loop {

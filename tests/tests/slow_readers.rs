@@ -20,8 +20,8 @@ use futures_util::StreamExt as _;
 use sockway_tests::loopback::TestServer;
 use sockway_tests::runtime::ServerRuntime;
 use sockway_tests::stress::{
-    assert_serving, peak_rss, read_response, read_until_closed, within, ChildServer, Ending, Rss,
-    FLOOD, FLOOD_BUFFER, FLOOD_MESSAGE, FLOOD_SEND_TIME_LIMIT, MIB,
+    assert_serving, flood_index, peak_rss, read_response, read_until_closed, within, ChildServer,
+    Ending, Rss, FLOOD, FLOOD_BUFFER, FLOOD_MESSAGE, FLOOD_SEND_TIME_LIMIT, MIB,
 };
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::{TcpSocket, TcpStream};
@@ -114,13 +114,15 @@ async fn websocket_overflow_with_terminate_closes_the_session_with_4500<R: Serve
     // Another client is served meanwhile.
     assert_serving(addr).await;
 
-    // Reading now: what was written before the overflow, then the close
-    // frame 4500.
+    // Reading now: what was written before the overflow, in order and none
+    // dropped (the messages carry their index), then the close frame 4500.
     let mut received = 0u64;
     within(Duration::from_secs(10), "the rest and the close", async {
         while let Some(message) = ws.recv().await {
-            let message = message.expect("a clean close");
-            assert_eq!(message.len(), FLOOD_MESSAGE);
+            let Message::Binary(message) = message.expect("a clean close") else {
+                panic!("a binary message");
+            };
+            assert_eq!(flood_index(&message), received, "in order, none dropped");
             received += 1;
         }
     })
@@ -147,6 +149,36 @@ async fn websocket_overflow_with_terminate_closes_the_session_with_4500<R: Serve
              {received} delivered; the handler saw {closed:?}"
         ),
         &rss,
+    );
+}
+
+/// Checks what a client of `/flood/drop-oldest` received, by index, after
+/// `sent` messages: every index once, in the order sent, ending with the
+/// newest (`sent - 1`); the newest form an unbroken run as long as the
+/// send buffer holds (at least half of it: the buffer keeps the newest
+/// that fit, and the `done` after them may push one more out), and what
+/// comes before that run was written to the socket before it filled.
+#[track_caller]
+fn assert_drop_oldest_survivors(indices: &[u64], sent: u64) {
+    assert!(
+        indices.windows(2).all(|w| w[0] < w[1]),
+        "out of order or repeated: {indices:?}"
+    );
+    assert_eq!(
+        indices.last(),
+        Some(&(sent - 1)),
+        "the newest message survives: {indices:?}"
+    );
+    let newest = indices
+        .iter()
+        .rev()
+        .zip((0..sent).rev())
+        .take_while(|(got, want)| *got == want)
+        .count();
+    let buffered = FLOOD_BUFFER / FLOOD_MESSAGE;
+    assert!(
+        (buffered / 2..=buffered + 1).contains(&newest),
+        "the newest {newest} messages, for a buffer of {buffered}: {indices:?}"
     );
 }
 
@@ -181,15 +213,15 @@ async fn websocket_overflow_with_drop_oldest_keeps_the_session_open<R: ServerRun
         "only {sent} messages sent"
     );
 
-    // Reading now: the newest messages, then `done`; the session is alive.
-    let mut received = 0u64;
+    // Reading now: the messages that went to the socket before it filled,
+    // then the newest ones that waited in the send buffer (the oldest of
+    // those were dropped to make room), then `done`; the session is alive.
+    // The messages carry their index.
+    let mut indices = Vec::new();
     within(Duration::from_secs(10), "the rest and done", async {
         loop {
             match ws.recv().await.expect("open").expect("no error") {
-                Message::Binary(b) => {
-                    assert_eq!(b.len(), FLOOD_MESSAGE);
-                    received += 1;
-                }
+                Message::Binary(b) => indices.push(flood_index(&b)),
                 Message::Text(t) => {
                     assert_eq!(t.as_str(), "done");
                     break;
@@ -198,10 +230,12 @@ async fn websocket_overflow_with_drop_oldest_keeps_the_session_open<R: ServerRun
         }
     })
     .await;
+    let received = indices.len() as u64;
     assert!(
         received < sent,
         "{received} of {sent} delivered: none dropped"
     );
+    assert_drop_oldest_survivors(&indices, sent);
     within(Duration::from_secs(5), "a normal close", async {
         ws.close(adapter_tokio::CloseCode::NORMAL, "bye")
             .await

@@ -137,7 +137,15 @@ mod avx2 {
         // `kernel` has no other precondition: its body is safe code.
         #[allow(unsafe_code)]
         let next = unsafe { kernel(buf, key, phase) };
+        #[cfg(test)]
+        RUNS.with(|runs| runs.set(runs.get() + 1));
         Some(next)
+    }
+
+    #[cfg(test)]
+    thread_local! {
+        /// How many times the kernel ran on this thread (tests only).
+        pub(super) static RUNS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
     }
 
     /// [`super::apply_mask_portable`], inlined and compiled for AVX2.
@@ -232,6 +240,35 @@ mod tests {
             apply_mask(b, key, phase);
             assert_eq!(pieces, whole, "split at {split}");
         }
+    }
+
+    /// Prints which kernel `apply_mask` ran (`scripts/test.sh` requires the
+    /// AVX2 one on a CPU with AVX2), and checks it is the AVX2 one exactly
+    /// when the CPU has AVX2.
+    #[test]
+    #[allow(clippy::print_stdout)]
+    fn avx2_kernel_runs_where_the_cpu_has_it() {
+        let mut buf = [0x5a_u8; 2 * LANE];
+        #[cfg(target_arch = "x86_64")]
+        let (has, ran) = {
+            let before = avx2::RUNS.with(std::cell::Cell::get);
+            apply_mask(&mut buf, [1, 2, 3, 4], 0);
+            let ran = avx2::RUNS.with(std::cell::Cell::get) > before;
+            (std::arch::is_x86_feature_detected!("avx2"), ran)
+        };
+        #[cfg(not(target_arch = "x86_64"))]
+        let (has, ran) = {
+            apply_mask(&mut buf, [1, 2, 3, 4], 0);
+            (false, false)
+        };
+        println!(
+            "ws-proto kernels: mask={}",
+            if ran { "avx2" } else { "portable" }
+        );
+        assert_eq!(
+            ran, has,
+            "the AVX2 kernel ran: {ran}; the CPU has AVX2: {has}"
+        );
     }
 
     #[test]

@@ -517,6 +517,44 @@ mod tests {
         assert_eq!(feed_all(&[&[0xe2, 0x82]]), Err(InvalidUtf8));
     }
 
+    /// Prints which path `unmask_and_feed` took (`scripts/test.sh` requires
+    /// the AVX2 kernel on a CPU with AVX2), and checks it is the AVX2
+    /// kernel exactly when the CPU has AVX2.
+    #[test]
+    #[allow(clippy::print_stdout)]
+    fn avx2_kernel_runs_where_the_cpu_has_it() {
+        let key = [1, 2, 3, 4];
+        let mut buf = vec![b'a'; 4 * FUSED_MIN];
+        apply_mask(&mut buf, key, 0);
+        #[cfg(target_arch = "x86_64")]
+        let (has, ran) = {
+            let before = avx2::RUNS.with(std::cell::Cell::get);
+            assert_eq!(
+                Utf8Validator::default().unmask_and_feed(&mut buf, key, 0),
+                Ok(())
+            );
+            let ran = avx2::RUNS.with(std::cell::Cell::get) > before;
+            (std::arch::is_x86_feature_detected!("avx2"), ran)
+        };
+        #[cfg(not(target_arch = "x86_64"))]
+        let (has, ran) = {
+            assert_eq!(
+                Utf8Validator::default().unmask_and_feed(&mut buf, key, 0),
+                Ok(())
+            );
+            (false, false)
+        };
+        assert!(buf.iter().all(|&b| b == b'a'), "unmasked");
+        println!(
+            "ws-proto kernels: utf8={}",
+            if ran { "avx2" } else { "two-pass" }
+        );
+        assert_eq!(
+            ran, has,
+            "the AVX2 kernel ran: {ran}; the CPU has AVX2: {has}"
+        );
+    }
+
     proptest! {
         #[test]
         fn agrees_with_std_for_any_bytes_and_split(

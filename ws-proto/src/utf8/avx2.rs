@@ -75,7 +75,15 @@ pub(super) fn unmask_and_check(buf: &mut [u8], key: [u8; 4], carry: &[u8]) -> Op
     // undefined behaviour. The CPU was just checked to support AVX2.
     // `kernel` has no other precondition.
     let valid = unsafe { kernel(buf, key, &before) };
+    #[cfg(test)]
+    RUNS.with(|runs| runs.set(runs.get() + 1));
     Some(valid)
+}
+
+#[cfg(test)]
+thread_local! {
+    /// How many times the kernel ran on this thread (tests only).
+    pub(super) static RUNS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
 }
 
 /// The loop of [`unmask_and_check`]. `before` holds the 32 bytes that come
