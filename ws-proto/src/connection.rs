@@ -740,6 +740,57 @@ mod tests {
     }
 
     #[test]
+    fn debug_shows_the_role_the_close_state_and_both_buffers() {
+        let mut conn = Connection::client(Config::default(), || KEY);
+        conn.receive(&[0x81, 0x05, b'H']);
+        conn.ping(b"hi").expect("open");
+        assert_eq!(
+            format!("{conn:?}"),
+            "Connection { role: Client, close: Open, buffered_input: 3, \
+             pending_transmit: 8, .. }"
+        );
+    }
+
+    /// `send` promises that a server queues a shared payload of 1 KiB or
+    /// more without a copy: the payload comes back as its own chunk, the
+    /// same memory. Smaller ones, and a client's (masked), are copied in
+    /// after the header.
+    #[test]
+    fn a_shared_payload_of_1_kib_from_a_server_is_queued_without_a_copy() {
+        for (len, client, shared) in [
+            (1024, false, true),
+            (5000, false, true),
+            (1023, false, false),
+            (1024, true, false),
+        ] {
+            let payload = Bytes::from(vec![7u8; len]);
+            let mut conn = if client {
+                Connection::client(Config::default(), || KEY)
+            } else {
+                Connection::server(Config::default())
+            };
+            conn.send(Message::Binary(payload.clone())).expect("open");
+            let mut chunks = Vec::new();
+            while let Some(chunk) = conn.poll_transmit() {
+                chunks.push(chunk);
+            }
+            let total: usize = chunks.iter().map(Bytes::len).sum();
+            let header = FrameHeader::parse(&chunks[0])
+                .expect("valid")
+                .expect("whole");
+            assert_eq!(total, header.1 + len, "len {len} client {client}");
+            let last = chunks.last().expect("a chunk");
+            let same = chunks.len() == 2 && last.as_ptr() == payload.as_ptr();
+            assert_eq!(
+                same,
+                shared,
+                "len {len} client {client}: {} chunks",
+                chunks.len()
+            );
+        }
+    }
+
+    #[test]
     fn large_text_frames_decode_in_blocks_whole_or_in_pieces() {
         let len = 3 * DECODE_BLOCK + 7;
         for shift in 0..4 {

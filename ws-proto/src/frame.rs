@@ -208,6 +208,36 @@ mod tests {
         }
     }
 
+    /// The first byte carries FIN, the three RSV bits and the opcode in
+    /// their own places: each bit set alone, all at once, and none.
+    #[test]
+    fn fin_rsv_and_opcode_bits_are_encoded_in_place() {
+        let table: [(bool, u8, OpCode, u8); 9] = [
+            (true, 0b000, OpCode::Text, 0x81),
+            (false, 0b000, OpCode::Text, 0x01),
+            (true, 0b100, OpCode::Text, 0xc1),
+            (true, 0b010, OpCode::Text, 0xa1),
+            (true, 0b001, OpCode::Text, 0x91),
+            (false, 0b111, OpCode::Binary, 0x72),
+            (true, 0b111, OpCode::Pong, 0xfa),
+            (false, 0b000, OpCode::Continuation, 0x00),
+            (true, 0b101, OpCode::Close, 0xd8),
+        ];
+        for (fin, rsv, opcode, b0) in table {
+            let h = FrameHeader {
+                fin,
+                rsv,
+                opcode,
+                mask: None,
+                payload_len: 5,
+            };
+            let mut buf = Vec::new();
+            h.encode(&mut buf);
+            assert_eq!(buf, [b0, 5], "fin {fin} rsv {rsv:03b} {opcode:?}");
+            assert_eq!(FrameHeader::parse(&buf), Ok(Some((h, 2))));
+        }
+    }
+
     #[test]
     fn reserved_opcodes_are_rejected() {
         for op in [3, 4, 5, 6, 7, 0xb, 0xc, 0xd, 0xe, 0xf] {

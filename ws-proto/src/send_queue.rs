@@ -203,6 +203,58 @@ mod tests {
     }
 
     #[test]
+    fn drop_oldest_stops_once_the_queue_is_back_at_its_limit() {
+        let mut q = queue(10, OverflowStrategy::DropOldest);
+        q.push("aaaa".into()).unwrap();
+        q.push("bbbb".into()).unwrap();
+        assert_eq!(
+            q.push("cccccc".into()),
+            Ok(1),
+            "14 bytes: drop to 10, no further"
+        );
+        assert_eq!(q.iter().collect::<Vec<_>>(), ["bbbb", "cccccc"]);
+        assert_eq!(q.bytes(), 10);
+    }
+
+    #[test]
+    fn is_empty_follows_the_waiting_messages() {
+        let mut q = queue(10, OverflowStrategy::Terminate);
+        assert!(q.is_empty());
+        q.push("a".into()).unwrap();
+        assert!(!q.is_empty());
+        q.pop();
+        assert!(q.is_empty());
+        q.push("b".into()).unwrap();
+        q.clear();
+        assert!(q.is_empty());
+        assert_eq!(q.bytes(), 0);
+    }
+
+    #[test]
+    fn the_limit_and_strategy_are_the_ones_it_was_made_with() {
+        for (limit, strategy) in [
+            (10, OverflowStrategy::Terminate),
+            (4096, OverflowStrategy::DropOldest),
+        ] {
+            let q = queue(limit, strategy);
+            assert_eq!((q.limit(), q.strategy()), (limit, strategy));
+        }
+    }
+
+    #[test]
+    fn every_item_type_counts_its_payload_bytes() {
+        assert_eq!(String::from("h\u{e9}llo").queued_size(), 6);
+        assert_eq!(Bytes::from_static(b"abcde").queued_size(), 5);
+        assert_eq!(Bytes::new().queued_size(), 0);
+        assert_eq!(Message::from("h\u{e9}").queued_size(), 3);
+        assert_eq!(Message::from(vec![0u8; 7]).queued_size(), 7);
+        let mut q = SendQueue::new(8, OverflowStrategy::Terminate);
+        q.push(Bytes::from_static(b"abcde")).unwrap();
+        assert_eq!(q.bytes(), 5);
+        assert!(q.push(Bytes::from_static(b"1234")).is_err(), "9 > 8");
+    }
+
+    #[test]
     fn drop_oldest_keeps_a_message_larger_than_the_limit_alone() {
         let mut q = queue(4, OverflowStrategy::DropOldest);
         q.push("ab".into()).unwrap();

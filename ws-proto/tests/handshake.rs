@@ -252,6 +252,19 @@ fn a_head_with_max_headers_fields_is_accepted() {
     assert!(server_result(limits, &request_plus(&[])).unwrap().is_some());
 }
 
+#[test]
+fn every_value_of_a_repeated_header_can_be_read() {
+    let upgrade = accepted(&request_plus(&[
+        ("X-Tag", "one"),
+        ("Origin", "http://example.com"),
+        ("x-tag", "two, three"),
+    ]));
+    let tags: Vec<&[u8]> = upgrade.request().header_values("X-TAG").collect();
+    assert_eq!(tags, [&b"one"[..], &b"two, three"[..]]);
+    assert_eq!(upgrade.request().header("x-tag"), Some(&b"one"[..]));
+    assert_eq!(upgrade.request().header_values("X-Missing").count(), 0);
+}
+
 // ---- server: refusing -----------------------------------------------------
 
 /// Checks the refusal of `bytes` (whole and byte at a time): the error, its
@@ -262,8 +275,14 @@ fn refused(limits: Limits, bytes: &[u8], error: &HandshakeError, status: u16) ->
     assert_eq!(error.status(), status);
     let response = String::from_utf8(error.response()).unwrap();
     let (head, body) = response.split_once("\r\n\r\n").unwrap();
+    let reason = match status {
+        405 => "Method Not Allowed",
+        426 => "Upgrade Required",
+        431 => "Request Header Fields Too Large",
+        _ => "Bad Request",
+    };
     assert!(
-        head.starts_with(&format!("HTTP/1.1 {status} ")),
+        head.starts_with(&format!("HTTP/1.1 {status} {reason}\r\n")),
         "{response}"
     );
     assert!(head.contains("\r\nConnection: close"), "{response}");
@@ -624,6 +643,28 @@ fn an_answer_over_max_head_size_is_refused_partial_or_complete() {
         client_result(&client_request(), limits, &bytes[..32]),
         Ok(None)
     );
+}
+
+#[test]
+fn an_answer_of_exactly_max_head_size_is_accepted() {
+    let bytes = answer_plus(&[]);
+    let limits = Limits::default().max_head_size(bytes.len());
+    assert!(client_result(&client_request(), limits, &bytes)
+        .unwrap()
+        .is_some());
+}
+
+/// The client reads at most the head limit plus 4 KiB of the frames that
+/// may follow it, less what it holds.
+#[test]
+fn the_clients_receive_capacity_is_the_head_limit_plus_4_kib_less_what_it_holds() {
+    let limits = Limits::default().max_head_size(100);
+    let mut hs = ClientHandshake::new(&client_request(), NONCE, limits).unwrap();
+    assert_eq!(hs.receive_capacity(), 4196);
+    hs.receive(&[b'H'; 96]);
+    assert_eq!(hs.receive_capacity(), 4100);
+    hs.receive(&[b'H'; 5000]);
+    assert_eq!(hs.receive_capacity(), 0);
 }
 
 #[test]
