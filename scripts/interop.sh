@@ -96,7 +96,10 @@ check_and_stop_server() {
 log="$(mktemp)"
 for runtime in "${runtimes[@]}"; do
   echo "interop.sh: sockjs-client and ws against sockway serve --runtime $runtime" >&2
-  SOCKWAY_LOG=warn timeout 10m "${CARGO_TARGET_DIR:-$root/target}/release/sockway" serve \
+  # --foreground: without it, `timeout` sends a signal it gets both to the
+  # server and to the process group it made for it, so the server would get
+  # SIGTERM twice, and a second signal ends the server at once (status 1).
+  SOCKWAY_LOG=warn timeout --foreground 10m "${CARGO_TARGET_DIR:-$root/target}/release/sockway" serve \
     --listen 127.0.0.1:0 --heartbeat-time "${heartbeat_ms}ms" --runtime "$runtime" >"$log" 2>&1 &
   server_pid=$!
   base="$(wait_listening "$log" "$server_pid" http)"

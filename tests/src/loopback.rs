@@ -578,3 +578,39 @@ pub fn frame_messages(frame: &str) -> Vec<String> {
     }
     messages
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::net::TcpListener;
+
+    /// A [`Client`] and the server's end of its connection.
+    async fn connected() -> (Client, TcpStream) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let client = Client::connect(listener.local_addr().expect("an address")).await;
+        let (server, _) = listener.accept().await.expect("accept");
+        (client, server)
+    }
+
+    #[tokio::test]
+    async fn a_clean_close_ends_the_stream() {
+        let (mut c, mut server) = connected().await;
+        server.write_all(b"last").await.expect("write");
+        drop(server);
+        assert_eq!(c.read_to_end().await, b"last");
+        c.expect_eof().await;
+    }
+
+    #[tokio::test]
+    #[should_panic(expected = "not closed cleanly")]
+    async fn a_reset_is_not_a_clean_close() {
+        let (mut c, server) = connected().await;
+        // The server closes with the client's bytes unread: the kernel
+        // resets the connection instead of closing it (RFC 2525, 2.17).
+        c.send("unread").await;
+        let mut peeked = [0; 6];
+        server.peek(&mut peeked).await.expect("the bytes arrived");
+        drop(server);
+        c.expect_eof().await;
+    }
+}
