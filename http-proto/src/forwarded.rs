@@ -203,7 +203,16 @@ mod tests {
         assert!(r.contains(ip("::ffff:10.1.2.3")), "IPv4-mapped counts");
         let r: IpRange = "192.168.1.128/25".parse().unwrap();
         assert!(r.contains(ip("192.168.1.200")));
+        assert!(r.contains(ip("192.168.1.129")));
+        assert!(r.contains(ip("192.168.1.255")));
         assert!(!r.contains(ip("192.168.1.127")));
+        assert!(!r.contains(ip("192.168.1.0")));
+        // A prefix that cuts a byte in the middle.
+        let r: IpRange = "172.16.0.0/12".parse().unwrap();
+        assert!(r.contains(ip("172.16.0.1")));
+        assert!(r.contains(ip("172.31.255.255")));
+        assert!(!r.contains(ip("172.32.0.0")));
+        assert!(!r.contains(ip("172.15.255.255")));
         let r: IpRange = "fd00::/8".parse().unwrap();
         assert!(r.contains(ip("fd12::1")));
         assert!(!r.contains(ip("fe80::1")));

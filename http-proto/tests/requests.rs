@@ -53,6 +53,19 @@ ok! {
     bare_lf_head: b"GET / HTTP/1.1\nHost: a\n\n" => "GET", "/", b"";
 }
 
+/// The status line an error's response must start with: code and reason.
+fn status_line(status: u16) -> String {
+    let reason = match status {
+        400 => "Bad Request",
+        413 => "Content Too Large",
+        431 => "Request Header Fields Too Large",
+        501 => "Not Implemented",
+        505 => "HTTP Version Not Supported",
+        _ => panic!("no reason phrase for {status} here"),
+    };
+    format!("HTTP/1.1 {status} {reason}\r\n")
+}
+
 macro_rules! err {
     ($($name:ident: $input:expr => $error:expr, $status:expr;)*) => {$(
         #[test]
@@ -61,7 +74,7 @@ macro_rules! err {
             assert_eq!(e, $error);
             assert_eq!(e.status(), $status);
             let resp = String::from_utf8(e.response()).unwrap();
-            assert!(resp.starts_with(&format!("HTTP/1.1 {} ", $status)), "{resp}");
+            assert!(resp.starts_with(&status_line($status)), "{resp}");
             assert!(resp.contains("\r\nConnection: close\r\n"), "{resp}");
         }
     )*};
@@ -189,6 +202,62 @@ fn trailer_limit() {
         (e.clone(), e.status()),
         (RequestError::TrailersTooLarge(80), 431)
     );
+    let resp = String::from_utf8(e.response()).unwrap();
+    assert!(resp.starts_with(&status_line(431)), "{resp}");
+}
+
+/// The trailer limit is on the trailers' total: each line counts its
+/// bytes and its CRLF, so lines that each fit add up past it.
+#[test]
+fn trailer_limit_counts_every_line_with_its_crlf() {
+    // Each trailer line is 20 bytes with its CRLF; the head is 56.
+    let body = |lines: usize| {
+        let mut s = String::from(
+            "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nz\r\n0\r\n",
+        );
+        for i in 0..lines {
+            s.push_str(&format!("X-{i}: {}\r\n", "v".repeat(13)));
+        }
+        s.push_str("\r\n");
+        s
+    };
+    let limits = lim().max_head_size(82);
+    // 4 lines are 80 bytes: the final empty line (2 bytes) still fits.
+    let out = parse(limits, body(4).as_bytes());
+    assert_eq!(out.error, None);
+    assert_eq!(summary(&out.requests)[0].2, b"z");
+    // A fifth is past the limit although it fits on its own.
+    assert_eq!(
+        error(limits, body(5).as_bytes()),
+        RequestError::TrailersTooLarge(82)
+    );
+    // With a byte less, the final line after the four no longer fits.
+    assert_eq!(
+        error(lim().max_head_size(81), body(4).as_bytes()),
+        RequestError::TrailersTooLarge(81)
+    );
+}
+
+#[test]
+fn a_trailer_with_a_bare_cr_or_a_nul_is_refused() {
+    for trailer in ["X: a\rb", "X: a\0b"] {
+        let input = format!(
+            "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n{trailer}\r\n\r\n"
+        );
+        assert_eq!(
+            error(lim(), input.as_bytes()),
+            RequestError::BadChunk,
+            "{trailer:?}"
+        );
+    }
+}
+
+#[test]
+fn max_headers_sets_the_limit() {
+    let input = b"GET / HTTP/1.1\r\nHost: a\r\nX-1: v\r\nX-2: v\r\n\r\n";
+    assert_eq!(parse(lim().max_headers(3), input).error, None);
+    let e = error(lim().max_headers(2), input);
+    assert_eq!((e.clone(), e.status()), (RequestError::TooManyHeaders, 431));
 }
 
 #[test]

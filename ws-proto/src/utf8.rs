@@ -380,6 +380,30 @@ mod tests {
         }
     }
 
+    /// Every 3- and 4-byte lead (E0 to FF, each low nibble has its own
+    /// table entry) followed by continuation bytes at the edges of their
+    /// classes: the sequences the edge bytes above leave out.
+    #[test]
+    fn every_multibyte_lead_followed_by_continuations_agrees_with_std() {
+        let conts = [0x80, 0x8f, 0x90, 0x9f, 0xa0, 0xbf];
+        for lead in 0xe0..=0xffu8 {
+            for &b in &conts {
+                for &c in &[0x80, 0xbf] {
+                    for sequence in [
+                        vec![lead, b, c],
+                        vec![lead, b, c, 0x80],
+                        vec![lead, b, c, 0xbf],
+                    ] {
+                        for at in [30, 62, 126] {
+                            let plain = with_error(vec![b'a'; 128], at, &sequence);
+                            check_unmask_and_feed(&[], &plain, &[], 0, 0);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     #[test]
     fn unmask_and_feed_carries_a_cut_character_into_the_kernel() {
         // Every unfinished start of a character, then a piece that finishes
