@@ -169,6 +169,27 @@ fn websocket_binary_messages_close_with_1003() {
 }
 
 #[test]
+fn websocket_limits_come_from_the_config() {
+    // A message of 16 bytes fits; one of 17 fails the connection with 1009.
+    let limits = ws_proto::Config::default().max_message_size(16);
+    let mut s = server_with(Config::default().websocket(limits));
+    let now = t0();
+    let (mut ws, _) = connect_sockjs(&mut s, "s");
+    ws.send(&mut s, r#"["0123456789ab"]"#, now);
+    assert_eq!(messages(&echo(&mut s)), ["0123456789ab"]);
+    assert_eq!(ws.recv(&mut s, now), [text(r#"a["0123456789ab"]"#)]);
+    ws.send(&mut s, r#"["0123456789abc"]"#, now);
+    assert!(matches!(
+        closed(&events(&mut s))[..],
+        [CloseReason::ProtocolError(_)]
+    ));
+    assert!(matches!(
+        ws.recv(&mut s, now)[..],
+        [WsSeen::Close(Some((1009, _)))]
+    ));
+}
+
+#[test]
 fn websocket_app_close_sends_the_c_frame_then_a_close_with_its_code() {
     let mut s = server();
     let now = t0();
