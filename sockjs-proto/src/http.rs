@@ -413,6 +413,44 @@ mod tests {
     }
 
     #[test]
+    fn every_status_has_its_reason_phrase() {
+        let table = [
+            (101, "Switching Protocols"),
+            (200, "OK"),
+            (204, "No Content"),
+            (304, "Not Modified"),
+            (400, "Bad Request"),
+            (401, "Unauthorized"),
+            (402, "Payment Required"),
+            (403, "Forbidden"),
+            (404, "Not Found"),
+            (405, "Method Not Allowed"),
+            (407, "Proxy Authentication Required"),
+            (408, "Request Timeout"),
+            (409, "Conflict"),
+            (410, "Gone"),
+            (413, "Payload Too Large"),
+            (426, "Upgrade Required"),
+            (429, "Too Many Requests"),
+            (431, "Request Header Fields Too Large"),
+            (451, "Unavailable For Legal Reasons"),
+            (500, "Internal Server Error"),
+            (501, "Not Implemented"),
+            (502, "Bad Gateway"),
+            (503, "Service Unavailable"),
+            (504, "Gateway Timeout"),
+            // Statuses without a phrase here get an empty one.
+            (100, ""),
+            (418, ""),
+            (599, ""),
+        ];
+        for (status, phrase) in table {
+            assert_eq!(reason_phrase(status), phrase, "{status}");
+            assert_eq!(Response::new(status).reason(), phrase, "{status}");
+        }
+    }
+
+    #[test]
     fn expires_is_a_year_after_the_request() {
         let mut res = Response::new(204);
         cache_for_a_year(&mut res, SystemTime::UNIX_EPOCH);

@@ -213,6 +213,55 @@ mod tests {
     }
 
     #[test]
+    fn origins_with_more_than_scheme_host_and_port_are_refused() {
+        let a = AllowedOrigins::from_list(["https://*.example.com", "http://localhost:*"]);
+        for origin in [
+            // A path, query, fragment or user info after the port...
+            "http://localhost:3000/x",
+            "http://localhost:3000?x",
+            "http://localhost:3000#x",
+            // ... or in front of what looks like an allowed host.
+            "https://evil.com/.example.com",
+            "https://evil.com?.example.com",
+            "https://evil.com#.example.com",
+            "https://evil.com@a.example.com",
+            // No scheme, or an empty port.
+            "://a.example.com",
+            "http://localhost:",
+        ] {
+            assert!(!a.allows(Some(origin), Some("srv")), "{origin}");
+        }
+        assert!(a.allows(Some("http://localhost:3000"), Some("srv")));
+    }
+
+    #[test]
+    fn same_origin_needs_a_scheme() {
+        let a = AllowedOrigins::SameOrigin;
+        assert!(!a.allows(Some("://example.com"), Some("example.com")));
+        assert!(!a.allows(Some("://example.com:80"), Some("example.com:80")));
+        assert!(a.allows(Some("http://example.com:80"), Some("example.com:80")));
+    }
+
+    #[test]
+    fn a_subdomain_pattern_needs_a_subdomain() {
+        let a = AllowedOrigins::from_list(["https://*.example.com"]);
+        assert!(!a.allows(Some("https://.example.com"), Some("srv")));
+        assert!(!a.allows(Some("https://example.com"), Some("srv")));
+        assert!(a.allows(Some("https://a.example.com"), Some("srv")));
+    }
+
+    #[test]
+    fn only_any_is_any() {
+        for (origins, any) in [
+            (AllowedOrigins::Any, true),
+            (AllowedOrigins::SameOrigin, false),
+            (AllowedOrigins::List(vec!["https://a.com".into()]), false),
+        ] {
+            assert_eq!(origins.is_any(), any, "{origins:?}");
+        }
+    }
+
+    #[test]
     fn a_star_in_the_list_means_any() {
         assert_eq!(
             AllowedOrigins::from_list(["https://a", "*"]),

@@ -295,3 +295,32 @@ pub struct Output {
     /// connection). Nothing more comes for this receiver.
     pub end: bool,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_show_their_slot_and_generation() {
+        let key = Key {
+            slot: 3,
+            generation: 5,
+        };
+        assert_eq!(format!("{:?}", SessionId(key)), "SessionId(3.5)");
+        assert_eq!(format!("{:?}", ReceiverId(key)), "ReceiverId(3.5)");
+    }
+
+    #[test]
+    fn ids_as_numbers_are_slot_then_generation() {
+        for (slot, generation, number) in [
+            (0, 0, 0),
+            (0, 7, 7),
+            (3, 5, 0x0000_0003_0000_0005),
+            (u32::MAX, 1, 0xffff_ffff_0000_0001),
+        ] {
+            let key = Key { slot, generation };
+            assert_eq!(SessionId(key).as_u64(), number, "{key:?}");
+            assert_eq!(ReceiverId(key).as_u64(), number, "{key:?}");
+        }
+    }
+}

@@ -135,4 +135,28 @@ mod tests {
         assert_eq!(timers.next(&mut store), None);
         assert_eq!(timers.entries(), 0);
     }
+
+    #[test]
+    #[allow(clippy::disallowed_methods)] // a base instant; time then moves by hand
+    fn a_deadline_moved_earlier_comes_before_another_sessions() {
+        let t0 = Instant::now();
+        let s = |n| t0 + Duration::from_secs(n);
+        let mut store: Slab<Deadline> = Slab::default();
+        let mut timers = Timers::default();
+        let a = store.insert(Deadline::default());
+        let b = store.insert(Deadline::default());
+        timers.set(a, store.get_mut(a).unwrap(), Some(s(10)));
+        timers.set(b, store.get_mut(b).unwrap(), Some(s(20)));
+        // The same deadline again adds no entry.
+        timers.set(b, store.get_mut(b).unwrap(), Some(s(20)));
+        assert_eq!(timers.entries(), 2);
+        // b moves before a, whose entry is on top of its old one.
+        timers.set(b, store.get_mut(b).unwrap(), Some(s(5)));
+        assert_eq!(timers.entries(), 3);
+        assert_eq!(timers.next(&mut store), Some(s(5)));
+        assert_eq!(timers.pop_due(s(5), &mut store), Some(b));
+        assert_eq!(timers.next(&mut store), Some(s(10)));
+        assert_eq!(timers.pop_due(s(10), &mut store), Some(a));
+        assert_eq!(timers.next(&mut store), None);
+    }
 }

@@ -207,6 +207,26 @@ mod tests {
     use super::*;
 
     #[test]
+    fn every_transport_has_its_url_name() {
+        for (transport, name) in [
+            (Transport::WebSocket, "websocket"),
+            (Transport::Xhr, "xhr"),
+            (Transport::XhrSend, "xhr_send"),
+            (Transport::XhrStreaming, "xhr_streaming"),
+            (Transport::EventSource, "eventsource"),
+            (Transport::HtmlFile, "htmlfile"),
+            (Transport::Jsonp, "jsonp"),
+            (Transport::JsonpSend, "jsonp_send"),
+            (Transport::RawWebSocket, "websocket"),
+        ] {
+            assert_eq!(transport.name(), name, "{transport:?}");
+            if transport != Transport::RawWebSocket {
+                assert_eq!(Transport::from_name(name), Some(transport));
+            }
+        }
+    }
+
+    #[test]
     fn htmlfile_prelude_is_padded_past_1024_bytes() {
         let p = Transport::HtmlFile.prelude("callback");
         assert!(p.len() > 1024, "{}", p.len());

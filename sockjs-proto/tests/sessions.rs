@@ -733,6 +733,20 @@ fn the_session_cookie_echoes_the_request_cookie() {
 }
 
 #[test]
+fn a_session_cookie_that_is_empty_or_not_a_token_becomes_dummy() {
+    for value in ["", "a b", "a\tb", "a\u{1}b", "a\u{7f}b", "\u{e9}"] {
+        let cookie = format!("JSESSIONID={value}");
+        for (name, res) in transport_responses(Config::default(), Some(&cookie)) {
+            assert_eq!(
+                header(&res, "Set-Cookie"),
+                "JSESSIONID=dummy; path=/",
+                "{name} {cookie:?}"
+            );
+        }
+    }
+}
+
+#[test]
 fn no_session_cookie_when_not_needed() {
     let config = Config::default().session_cookie_needed(false);
     for (name, res) in transport_responses(config, Some("JSESSIONID=abcdef")) {

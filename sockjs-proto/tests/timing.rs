@@ -27,6 +27,33 @@ fn assert_nothing_at(s: &mut Server, at: Instant) {
     assert_eq!(s.session_count(), count);
 }
 
+#[test]
+fn timer_entries_count_one_per_session_deadline() {
+    let mut s = server();
+    let now = t0();
+    assert_eq!(s.timer_entries(), 0);
+    open_xhr(&mut s, "a", now);
+    assert_eq!(s.timer_entries(), 1);
+    open_xhr(&mut s, "b", now);
+    assert_eq!(s.timer_entries(), 2);
+}
+
+#[test]
+fn a_stream_that_never_takes_its_close_frame_gets_the_end_alone_at_its_deadline() {
+    let mut s = server();
+    let now = t0();
+    let (r, id) = open_xhr_streaming(&mut s, "s", now);
+    s.close(id, CloseFrame::go_away()).unwrap();
+    assert_eq!(wakeups(&mut s), vec![r]);
+    // The connection takes no bytes: its output is never pulled.
+    assert_eq!(s.poll_timeout(), Some(now + HB));
+    s.handle_timeout(now + HB);
+    assert_eq!(wakeups(&mut s), vec![r]);
+    let out = output(&mut s, r, now + HB);
+    assert_eq!((&out.data[..], out.end), (&b""[..], true));
+    assert_eq!(s.poll_output(r, now + HB), None);
+}
+
 // ---- heartbeats ----------------------------------------------------------------
 
 #[test]

@@ -230,6 +230,27 @@ fn info_entropy_is_deterministic_for_a_seed() {
 }
 
 #[test]
+fn info_entropy_is_splitmix64_of_the_seed() {
+    // The low 32 bits of SplitMix64's reference outputs for seed 1234567.
+    let mut s = Server::new(PREFIX, Config::default(), 1_234_567).unwrap();
+    for expected in [
+        6_457_827_717_110_365_317_u64,
+        3_203_168_211_198_807_973,
+        9_817_491_932_198_370_423,
+    ] {
+        assert_eq!(info_json(&mut s, &get("/info")).2, expected as u32);
+    }
+}
+
+#[test]
+fn the_server_keeps_its_prefix_without_a_trailing_slash_and_its_config() {
+    let config = Config::default().heartbeat_time(Duration::from_secs(7));
+    let s = Server::new("/echo/", config.clone(), 1).unwrap();
+    assert_eq!(s.prefix(), "/echo");
+    assert_eq!(s.config(), &config);
+}
+
+#[test]
 fn info_cors_echoes_an_allowed_origin_with_credentials() {
     let mut s = server();
     let r = get("/info")

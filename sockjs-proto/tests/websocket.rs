@@ -169,6 +169,27 @@ fn websocket_binary_messages_close_with_1003() {
 }
 
 #[test]
+fn websocket_limits_come_from_the_config() {
+    // A message of 16 bytes fits; one of 17 fails the connection with 1009.
+    let limits = ws_proto::Config::default().max_message_size(16);
+    let mut s = server_with(Config::default().websocket(limits));
+    let now = t0();
+    let (mut ws, _) = connect_sockjs(&mut s, "s");
+    ws.send(&mut s, r#"["0123456789ab"]"#, now);
+    assert_eq!(messages(&echo(&mut s)), ["0123456789ab"]);
+    assert_eq!(ws.recv(&mut s, now), [text(r#"a["0123456789ab"]"#)]);
+    ws.send(&mut s, r#"["0123456789abc"]"#, now);
+    assert!(matches!(
+        closed(&events(&mut s))[..],
+        [CloseReason::ProtocolError(_)]
+    ));
+    assert!(matches!(
+        ws.recv(&mut s, now)[..],
+        [WsSeen::Close(Some((1009, _)))]
+    ));
+}
+
+#[test]
 fn websocket_app_close_sends_the_c_frame_then_a_close_with_its_code() {
     let mut s = server();
     let now = t0();
@@ -384,6 +405,86 @@ fn a_closing_websocket_waits_disconnect_delay_for_the_clients_close() {
 }
 
 #[test]
+fn the_close_wait_is_not_moved_by_later_pulls() {
+    let mut s = server();
+    let now = t0();
+    let (mut ws, id) = connect_sockjs(&mut s, "s");
+    let at = now + secs(3);
+    s.close(id, CloseFrame::go_away()).unwrap();
+    assert_eq!(wakeups(&mut s), vec![ws.receiver]);
+    assert_eq!(ws.recv(&mut s, at).len(), 2);
+    assert_eq!(s.poll_timeout(), Some(at + DD));
+    // The adapter pulls again later, with nothing to write.
+    assert_eq!(s.poll_output(ws.receiver, at + secs(1)), None);
+    assert_eq!(s.poll_timeout(), Some(at + DD));
+    s.handle_timeout(at + DD);
+    assert_eq!(ws.recv(&mut s, at + DD), []);
+    assert!(ws.ended);
+}
+
+#[test]
+fn the_heartbeat_is_due_from_the_upgrade_before_o_is_written() {
+    let mut s = server();
+    let now = t0();
+    let ws = WsClient::connect(&mut s, &url("s", "websocket"), now);
+    assert_eq!(wakeups(&mut s), vec![ws.receiver]);
+    assert_eq!(s.poll_timeout(), Some(now + HB));
+}
+
+#[test]
+fn a_pong_does_not_delay_the_heartbeat() {
+    let mut s = server();
+    let (mut ws, _) = connect_sockjs(&mut s, "s");
+    let due = s.poll_timeout().expect("a heartbeat");
+    let at = before(due, secs(15));
+    ws.conn.ping(b"p").unwrap();
+    ws.flush(&mut s, at);
+    assert_eq!(ws.recv(&mut s, at), [WsSeen::Pong(b"p".to_vec())]);
+    assert_eq!(s.poll_timeout(), Some(due));
+    s.handle_timeout(due);
+    assert_eq!(ws.recv(&mut s, due), [text("h")]);
+}
+
+#[test]
+fn one_pull_that_writes_a_frame_moves_the_heartbeat() {
+    let mut s = server();
+    let now = t0();
+    let (ws, id) = connect_sockjs(&mut s, "s");
+    let at = now + secs(7);
+    s.send(id, "x").unwrap();
+    assert_eq!(wakeups(&mut s), vec![ws.receiver]);
+    assert!(s.poll_output(ws.receiver, at).is_some());
+    assert_eq!(s.poll_timeout(), Some(at + HB));
+}
+
+#[test]
+fn a_message_without_a_reply_wakes_no_receiver() {
+    let mut s = server();
+    let now = t0();
+    let (mut ws, _) = connect_sockjs(&mut s, "s");
+    ws.send(&mut s, r#"["a"]"#, now);
+    assert_eq!(messages(&events(&mut s)), ["a"]);
+    assert_eq!(wakeups(&mut s), vec![]);
+}
+
+#[test]
+fn websocket_capacity_is_the_connections_input_room() {
+    let limits = ws_proto::Config::default()
+        .max_frame_size(1000)
+        .max_buffered_input(4096);
+    let mut s = server_with(Config::default().websocket(limits));
+    let now = t0();
+    let (ws, _) = connect_sockjs(&mut s, "s");
+    assert_eq!(s.websocket_capacity(ws.receiver), 4096);
+    // An HTTP receiver has no WebSocket.
+    let (r, _) = open_xhr_streaming(&mut s, "h", now);
+    assert_eq!(s.websocket_capacity(r), 0);
+    // Nor does a WebSocket after end of file.
+    s.receive_websocket_eof(ws.receiver, now);
+    assert_eq!(s.websocket_capacity(ws.receiver), 0);
+}
+
+#[test]
 fn a_websocket_failed_for_broken_json_waits_disconnect_delay_for_the_clients_close() {
     let mut s = server();
     let now = t0();
@@ -556,6 +657,21 @@ fn websocket_disabled_is_404() {
         assert_eq!(response(s.handle_request(&r, t0())).status, 404, "{path}");
     }
     assert_eq!(s.session_count(), 0);
+}
+
+#[test]
+fn websocket_disabled_leaves_the_http_transports_alone() {
+    let mut s = server_with(Config::default().web_socket_enabled(false));
+    let now = t0();
+    let id = open_xhr(&mut s, "s", now);
+    assert_eq!(
+        xhr_send(&mut s, "s", r#"["a"]"#, now).status,
+        204,
+        "xhr_send"
+    );
+    assert_eq!(messages(&events(&mut s)), ["a"]);
+    s.send(id, "b").unwrap();
+    assert_eq!(xhr_now(&mut s, "s", now), "a[\"b\"]\n");
 }
 
 fn hybi(version: &str, connection: &str) -> Request {
