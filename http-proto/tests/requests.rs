@@ -216,7 +216,11 @@ fn trailer_limit_counts_every_line_with_its_crlf() {
             "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nz\r\n0\r\n",
         );
         for i in 0..lines {
-            s.push_str(&format!("X-{i}: {}\r\n", "v".repeat(13)));
+            s.push_str("X-");
+            s.push_str(&i.to_string());
+            s.push_str(": ");
+            s.push_str(&"v".repeat(13));
+            s.push_str("\r\n");
         }
         s.push_str("\r\n");
         s
