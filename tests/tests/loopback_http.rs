@@ -10,11 +10,12 @@ use std::time::{Duration, SystemTime};
 
 use adapter_core::server::{Server, Session, SockJsEndpoint, WebSocketEndpoint};
 use adapter_core::sockjs_proto::{AllowedOrigins, Config};
+use adapter_core::ws_proto::frame::OpCode;
 use sockway_tests::loopback::{
     serve_options, xhr_streaming_prelude, Head, Response, TestServer, JAVASCRIPT, NO_CACHE,
     ONE_YEAR, TEXT_HTML, TEXT_PLAIN,
 };
-use sockway_tests::peer::accept_vectors;
+use sockway_tests::peer::{accept_vectors, client_frame, server_frame};
 use sockway_tests::runtime::ServerRuntime;
 
 /// The ready server with timings that never fire during these tests.
@@ -812,8 +813,52 @@ async fn websocket_accept_matches_an_independent_implementation<R: ServerRuntime
     }
 }
 
+/// A frame the server must fail the connection for (a reserved opcode)
+/// right after a message: the echo of the message still comes first, then
+/// the close with 1002, however the handler's task and the connection's
+/// are scheduled (Autobahn's 4.1.3 and 4.2.4 check the same).
+async fn a_protocol_error_never_overtakes_the_echo_before_it<R: ServerRuntime>() {
+    let server = ready::<R>();
+    for round in 0..50 {
+        let mut c = server.client().await;
+        let headers = [
+            ("Upgrade", "websocket"),
+            ("Connection", "Upgrade"),
+            ("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="),
+            ("Sec-WebSocket-Version", "13"),
+        ];
+        c.request("GET", "/ws", &headers, b"").await;
+        let head = c.read_head().await;
+        assert_eq!(head.status, 101, "{}", head.raw);
+        let text = format!("message {round}");
+        let mut frames = client_frame(OpCode::Text, true, text.as_bytes());
+        // Opcode 3 is reserved; masked, with an empty payload.
+        let reserved = [0x83, 0x80, 1, 2, 3, 4];
+        if round % 2 == 0 {
+            frames.extend_from_slice(&reserved);
+            c.send(&frames).await;
+        } else {
+            c.send(&frames).await;
+            c.send(reserved).await;
+        }
+        let echo = c.read_exact(2 + text.len()).await;
+        assert_eq!(
+            echo,
+            server_frame(OpCode::Text, true, text.as_bytes()),
+            "round {round}"
+        );
+        let close = c.read_exact(4).await;
+        assert_eq!(
+            (close[0], &close[2..]),
+            (0x88, &[0x03, 0xea][..]),
+            "round {round}: {close:?}"
+        );
+    }
+}
+
 sockway_tests::for_each_runtime! {
     websocket_accept_matches_an_independent_implementation,
+    a_protocol_error_never_overtakes_the_echo_before_it,
     greeting_is_welcome_text_with_and_without_slash,
     info_is_json_without_caching_with_cors_and_fresh_entropy,
     iframe_page_is_cached_with_an_etag_and_304_on_a_match,

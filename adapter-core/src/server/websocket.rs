@@ -145,6 +145,12 @@ impl<S: Io, R: Runtime> Driver<'_, S, R> {
         }
         // Reads, one message at a time as the handler asks for them.
         if self.inbox.poll_demand(cx).is_ready() {
+            // The handler put its answers to the last message into the
+            // outbox before it asked for the next one, perhaps on another
+            // thread since `take_outbox` ran above: take them into the
+            // connection first, so that what the next frames bring (a
+            // protocol error's close) cannot overtake them.
+            self.take_outbox(cx);
             if let Poll::Ready(event) = self.ws.poll_next_event(cx) {
                 return Poll::Ready(Step::Event(event));
             }
