@@ -541,7 +541,13 @@ fn config(setup: u8) -> (Config, usize) {
         .allowed_origins(origins)
         .web_socket_enabled(setup & 4 == 0)
         .session_cookie_needed(setup & 8 == 0)
-        .suppress_cors(setup & 0x10 != 0);
+        .suppress_cors(setup & 0x10 != 0)
+        .websocket(
+            ws_proto::Config::default()
+                .close_timeout(Duration::from_millis(100))
+                .ping_interval(Duration::from_millis(60))
+                .pong_timeout(Duration::from_millis(30)),
+        );
     if setup & 0x20 != 0 {
         config = config.websocket_protocols(["chat"]);
     }

@@ -23,7 +23,7 @@ pub const DEFAULT_CLIENT_LIBRARY_URL: &str =
 /// | [`suppress_cors`](Self::suppress_cors) (`suppressCors`) | `false` |
 /// | [`client_library_url`](Self::client_library_url) (`clientLibraryUrl`) | [`DEFAULT_CLIENT_LIBRARY_URL`] |
 /// | [`allowed_origins`](Self::allowed_origins) (`allowedOrigins`) | same origin only |
-/// | [`websocket`](Self::websocket) | `ws_proto::Config::default()` |
+/// | [`websocket`](Self::websocket) | `ws_proto::Config::default()`: no liveness pings, a 5 s close timeout |
 /// | [`websocket_protocols`](Self::websocket_protocols) | none |
 /// | [`max_sessions`](Self::max_sessions) | 100 000 |
 /// | [`send_buffer_size_limit`](Self::send_buffer_size_limit) (`sendBufferSizeLimit`) | 512 KiB |
@@ -62,7 +62,21 @@ pub struct Config {
     pub client_library_url: String,
     /// Which `Origin`s may use the endpoint.
     pub allowed_origins: AllowedOrigins,
-    /// Limits of the WebSocket connections.
+    /// Limits and timers of the WebSocket connections of both websocket
+    /// transports (`websocket` and the raw `/websocket`).
+    ///
+    /// Liveness pings are off by default
+    /// ([`ping_interval`](ws_proto::Config::ping_interval) `None`), as in
+    /// Spring, which keeps a SockJS `websocket` session alive with the `h`
+    /// heartbeat alone: the wire stays as sockjs-client and Spring's client
+    /// expect it, and nothing closes a quiet client that a proxy keeps
+    /// alive. Set a ping interval to drop dead clients (a client that
+    /// answers nothing within the pong timeout after a ping is dropped with
+    /// nothing more sent): the heartbeat only goes out, and on the raw
+    /// `/websocket`, which has no heartbeat, a ping is the only way to find
+    /// a dead client before its TCP connection times out. Browsers answer
+    /// pings by themselves. The close timeout (5 s) bounds the wait for the
+    /// client's close frame once the server sent its own.
     pub websocket: ws_proto::Config,
     /// Subprotocols the endpoint speaks over WebSocket (e.g. `v12.stomp`),
     /// in order of preference; the first one the client offers is selected.
@@ -255,7 +269,8 @@ impl Config {
         self
     }
 
-    /// Sets the WebSocket limits.
+    /// Sets the WebSocket limits and timers (the field of the same name
+    /// says why liveness pings are off by default).
     #[must_use]
     pub fn websocket(mut self, value: ws_proto::Config) -> Self {
         self.websocket = value;

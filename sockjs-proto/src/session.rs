@@ -281,6 +281,9 @@ pub(crate) struct Receiver {
     pub(crate) end_taken: bool,
     /// The receiver is in the wake-up queue.
     pub(crate) woken: bool,
+    /// A WebSocket receiver's next deadline: its connection's
+    /// `poll_timeout` (liveness check, close timeout).
+    pub(crate) deadline: Deadline,
 }
 
 /// What the adapter writes next for a receiver.

@@ -1,12 +1,14 @@
-//! Session deadlines in a binary heap, with an exact `poll_timeout`.
+//! Deadlines in a binary heap, with an exact `poll_timeout`: one heap for
+//! the sessions, one for the WebSocket receivers' connections.
 //!
 //! Every session has at most one deadline at a time (its next heartbeat, or
-//! its expiry). Moving a deadline later costs nothing: the heap keeps the
-//! earlier entry, which is re-armed at the real deadline when it reaches the
-//! top. Moving it earlier pushes a new entry; the old one is recognised as
-//! stale when it reaches the top. Each change is O(log n), and the heap top,
-//! once cleaned, is exactly the next deadline of some session: no scan over
-//! sessions, ever.
+//! its expiry), and so does every WebSocket connection (its `poll_timeout`:
+//! a liveness check or the close timeout). Moving a deadline later costs
+//! nothing: the heap keeps the earlier entry, which is re-armed at the real
+//! deadline when it reaches the top. Moving it earlier pushes a new entry;
+//! the old one is recognised as stale when it reaches the top. Each change
+//! is O(log n), and the heap top, once cleaned, is exactly the next
+//! deadline of some session (or connection): no scan, ever.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -14,7 +16,7 @@ use std::time::Instant;
 
 use crate::slab::Key;
 
-/// A session's side of the bookkeeping.
+/// A session's (or a receiver's) side of the bookkeeping.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Deadline {
     /// When the session next needs attention.
@@ -23,9 +25,10 @@ pub(crate) struct Deadline {
     armed: Option<Instant>,
 }
 
-/// Where the timers find the deadline records of live sessions.
+/// Where the timers find the deadline records of live sessions (or
+/// receivers).
 pub(crate) trait DeadlineStore {
-    /// The record of the session `key`, or `None` if it is gone.
+    /// The record of `key`, or `None` if it is gone.
     fn deadline_mut(&mut self, key: Key) -> Option<&mut Deadline>;
 }
 

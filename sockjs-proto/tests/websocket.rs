@@ -10,7 +10,8 @@ use sockjs_proto::{
 };
 
 const HB: Duration = Duration::from_secs(25);
-const DD: Duration = Duration::from_secs(5);
+/// The embedded connections' default close timeout (`ws_proto::Config::close_timeout`).
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
 
 fn connect_sockjs(s: &mut Server, session: &str) -> (WsClient, sockjs_proto::SessionId) {
     let mut ws = WsClient::connect(s, &url(session, "websocket"), t0());
@@ -383,7 +384,7 @@ fn websocket_heartbeat_counts_from_the_last_frame() {
 }
 
 #[test]
-fn a_closing_websocket_waits_disconnect_delay_for_the_clients_close() {
+fn a_closing_websocket_waits_the_close_timeout_for_the_clients_close() {
     let mut s = server();
     let now = t0();
     let (mut ws, id) = connect_sockjs(&mut s, "s");
@@ -393,14 +394,14 @@ fn a_closing_websocket_waits_disconnect_delay_for_the_clients_close() {
     assert_eq!(wakeups(&mut s), vec![ws.receiver]);
     assert_eq!(ws.recv(&mut s, at).len(), 2);
     assert!(!ws.ended);
-    assert_eq!(s.poll_timeout(), Some(at + DD));
-    s.handle_timeout(before(at + DD, NS));
+    assert_eq!(s.poll_timeout(), Some(at + CLOSE_TIMEOUT));
+    s.handle_timeout(before(at + CLOSE_TIMEOUT, NS));
     assert_eq!(wakeups(&mut s), vec![]);
-    s.handle_timeout(at + DD);
+    s.handle_timeout(at + CLOSE_TIMEOUT);
     assert_eq!(wakeups(&mut s), vec![ws.receiver]);
-    assert_eq!(ws.recv(&mut s, at + DD), []);
+    assert_eq!(ws.recv(&mut s, at + CLOSE_TIMEOUT), []);
     assert!(ws.ended, "the server gives up on the client's close");
-    s.receiver_closed(ws.receiver, at + DD);
+    s.receiver_closed(ws.receiver, at + CLOSE_TIMEOUT);
     assert_eq!(s.session_count(), 0);
 }
 
@@ -413,12 +414,12 @@ fn the_close_wait_is_not_moved_by_later_pulls() {
     s.close(id, CloseFrame::go_away()).unwrap();
     assert_eq!(wakeups(&mut s), vec![ws.receiver]);
     assert_eq!(ws.recv(&mut s, at).len(), 2);
-    assert_eq!(s.poll_timeout(), Some(at + DD));
+    assert_eq!(s.poll_timeout(), Some(at + CLOSE_TIMEOUT));
     // The adapter pulls again later, with nothing to write.
     assert_eq!(s.poll_output(ws.receiver, at + secs(1)), None);
-    assert_eq!(s.poll_timeout(), Some(at + DD));
-    s.handle_timeout(at + DD);
-    assert_eq!(ws.recv(&mut s, at + DD), []);
+    assert_eq!(s.poll_timeout(), Some(at + CLOSE_TIMEOUT));
+    s.handle_timeout(at + CLOSE_TIMEOUT);
+    assert_eq!(ws.recv(&mut s, at + CLOSE_TIMEOUT), []);
     assert!(ws.ended);
 }
 
@@ -485,7 +486,7 @@ fn websocket_capacity_is_the_connections_input_room() {
 }
 
 #[test]
-fn a_websocket_failed_for_broken_json_waits_disconnect_delay_for_the_clients_close() {
+fn a_websocket_failed_for_broken_json_waits_the_close_timeout_for_the_clients_close() {
     let mut s = server();
     let now = t0();
     let (mut ws, _) = connect_sockjs(&mut s, "s");
@@ -497,9 +498,9 @@ fn a_websocket_failed_for_broken_json_waits_disconnect_delay_for_the_clients_clo
         ws.recv(&mut s, at)[..],
         [WsSeen::Close(Some((1007, _)))]
     ));
-    assert_eq!(s.poll_timeout(), Some(at + DD));
-    s.handle_timeout(at + DD);
-    assert_eq!(ws.recv(&mut s, at + DD), []);
+    assert_eq!(s.poll_timeout(), Some(at + CLOSE_TIMEOUT));
+    s.handle_timeout(at + CLOSE_TIMEOUT);
+    assert_eq!(ws.recv(&mut s, at + CLOSE_TIMEOUT), []);
     assert!(ws.ended);
 }
 

@@ -1,4 +1,5 @@
-//! Dead-peer detection on a plain WebSocket endpoint: a ping after an idle
+//! Dead-peer detection on a plain WebSocket endpoint (and on SockJS's
+//! WebSockets): a ping after an idle
 //! interval, the connection dropped when nothing at all comes back within
 //! the pong timeout; any byte received counts as a sign of life, so a slow
 //! but busy transfer is never cut; and a handler that falls behind (the
@@ -8,8 +9,8 @@
 
 use std::time::Duration;
 
-use adapter_core::server::{CloseStatus, Server, Session, WebSocketEndpoint};
-use adapter_core::sockjs_proto::AllowedOrigins;
+use adapter_core::server::{CloseStatus, Server, Session, SockJsEndpoint, WebSocketEndpoint};
+use adapter_core::sockjs_proto::{self, AllowedOrigins};
 use adapter_tokio::{Message, MessageKind};
 use bytes::Bytes;
 use futures_util::StreamExt as _;
@@ -136,9 +137,48 @@ async fn a_live_client_is_kept_while_its_handler_falls_behind<R: ServerRuntime>(
     assert!(closed.try_recv().is_err(), "the live client was dropped");
 }
 
+async fn a_sockjs_websocket_client_is_kept_while_its_handler_falls_behind<R: ServerRuntime>() {
+    let (tx, mut closed) = mpsc::unbounded_channel();
+    let slow = move |mut session: Session| {
+        let tx = tx.clone();
+        async move {
+            while let Some(message) = session.next().await {
+                sockway_tests::runtime::sleep(INTERVAL * 6).await;
+                if session.send(message).is_err() {
+                    break;
+                }
+            }
+            let _ = tx.send(session.close_status());
+        }
+    };
+    // Pings on the SockJS WebSockets, and an inbox of one byte: the second
+    // message fills it, and the adapter stops reading the connection.
+    let config = sockjs_proto::Config::default()
+        .allowed_origins(AllowedOrigins::Any)
+        .websocket(
+            adapter_core::ws_proto::Config::default()
+                .ping_interval(INTERVAL)
+                .pong_timeout(PONG_TIMEOUT),
+        );
+    let endpoint = SockJsEndpoint::new(slow).config(config).inbox_limit(1);
+    let server = TestServer::start(Server::<R>::builder().sockjs("/slow", endpoint));
+    let (mut ws, _) = adapter_tokio::connect_url(&server.ws_url("/slow/websocket"))
+        .await
+        .unwrap();
+    ws.send("one").await.unwrap();
+    ws.send("two").await.unwrap();
+    // The client reads (its core answers any ping) until both echoes came.
+    for text in ["one", "two"] {
+        let echo = within(WAIT, "an echo", ws.recv()).await;
+        assert_eq!(echo.unwrap().unwrap(), Message::from(text));
+    }
+    assert!(closed.try_recv().is_err(), "the live client was dropped");
+}
+
 sockway_tests::for_each_runtime! {
     a_silent_peer_is_dropped_after_the_ping_goes_unanswered,
     a_peer_that_answers_pings_stays,
     a_slow_busy_transfer_is_never_cut,
     a_live_client_is_kept_while_its_handler_falls_behind,
+    a_sockjs_websocket_client_is_kept_while_its_handler_falls_behind,
 }

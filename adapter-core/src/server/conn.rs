@@ -750,12 +750,23 @@ async fn sockjs_websocket<R: Executor>(
         hub.receive_websocket(receiver, &trailing);
     }
     let mut eof = false;
+    // Reading stopped because the application is behind: the core is told,
+    // so that the client's unread bytes do not make it look dead.
+    let mut paused = false;
     loop {
         let output = poll_fn(|cx| {
             if let Poll::Ready(output) = hub.poll_output(receiver, cx) {
                 return Poll::Ready(Some(output));
             }
-            while !eof && inbox.as_ref().is_none_or(|i| i.poll_room(cx).is_ready()) {
+            while !eof {
+                let room = inbox.as_ref().is_none_or(|i| i.poll_room(cx).is_ready());
+                if room == paused {
+                    paused = !room;
+                    hub.set_websocket_paused(receiver, paused);
+                }
+                if !room {
+                    break;
+                }
                 let cap = hub.websocket_capacity(receiver).clamp(1, READ_CHUNK);
                 let mut buf = [0u8; READ_CHUNK];
                 match io.poll_read(cx, &mut buf[..cap]) {

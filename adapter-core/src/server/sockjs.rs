@@ -223,6 +223,12 @@ impl SockJsHub {
         let _ = self.dispatch(&mut st);
     }
 
+    /// Reading the connection of `receiver` stopped (or resumed) because
+    /// its session's inbox is full.
+    pub(crate) fn set_websocket_paused(&self, receiver: ReceiverId, paused: bool) {
+        self.lock().server.set_websocket_paused(receiver, paused);
+    }
+
     pub(crate) fn websocket_capacity(&self, receiver: ReceiverId) -> usize {
         self.lock().server.websocket_capacity(receiver)
     }

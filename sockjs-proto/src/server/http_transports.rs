@@ -14,6 +14,7 @@ use crate::session::{
     CloseFrame, Event, Output, Owner, Receiver, ReceiverId, ReceiverKind, Session, SessionId, State,
 };
 use crate::slab::Key;
+use crate::timers::Deadline;
 use crate::transport::{valid_callback, Delivery, Transport};
 
 /// `X-Accel-Buffering: no` on every streaming response: nginx (whose
@@ -186,6 +187,7 @@ impl Server {
             ended: true,
             end_taken: false,
             woken: false,
+            deadline: Deadline::default(),
         });
         self.wake(receiver);
         Answer::Stream {
@@ -269,6 +271,7 @@ impl Server {
             ended: false,
             end_taken: false,
             woken: false,
+            deadline: Deadline::default(),
         });
         let heartbeat = now + self.config.heartbeat_time;
         let session = self

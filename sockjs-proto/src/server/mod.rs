@@ -140,6 +140,12 @@ impl DeadlineStore for Slab<Session> {
     }
 }
 
+impl DeadlineStore for Slab<Receiver> {
+    fn deadline_mut(&mut self, key: Key) -> Option<&mut Deadline> {
+        self.get_mut(key).map(|r| &mut r.deadline)
+    }
+}
+
 /// SplitMix64: a small seeded generator for `/info`'s entropy.
 #[derive(Debug, Clone)]
 struct SplitMix64(u64);
@@ -162,9 +168,12 @@ impl SplitMix64 {
 ///   under the prefix, [`receive_websocket`](Self::receive_websocket) for
 ///   bytes from an upgraded connection,
 ///   [`receiver_closed`](Self::receiver_closed) when a connection that
-///   carries a receiver goes away (or after its last output), and
+///   carries a receiver goes away (or after its last output),
+///   [`set_websocket_paused`](Self::set_websocket_paused) when the adapter
+///   stops reading a WebSocket for backpressure, and
 ///   [`handle_timeout`](Self::handle_timeout) at
-///   [`poll_timeout`](Self::poll_timeout).
+///   [`poll_timeout`](Self::poll_timeout) (sessions' heartbeats and expiry,
+///   and the timers of the WebSocket connections).
 /// - Application commands: [`send`](Self::send), [`close`](Self::close),
 ///   [`shutdown`](Self::shutdown).
 /// - Output: [`poll_event`](Self::poll_event) for the application,
@@ -210,7 +219,11 @@ pub struct Server {
     sessions: Slab<Session>,
     by_id: HashMap<String, Key>,
     receivers: Slab<Receiver>,
+    /// The sessions' deadlines (heartbeats, expiry).
     timers: Timers,
+    /// The deadlines of the WebSocket receivers' connections (liveness
+    /// checks, close timeouts), in a heap of their own.
+    ws_timers: Timers,
     events: VecDeque<Event>,
     wakeups: VecDeque<Key>,
     rng: SplitMix64,
@@ -233,6 +246,7 @@ impl Server {
             by_id: HashMap::new(),
             receivers: Slab::default(),
             timers: Timers::default(),
+            ws_timers: Timers::default(),
             events: VecDeque::new(),
             wakeups: VecDeque::new(),
             rng: SplitMix64(seed),
@@ -648,16 +662,29 @@ impl Server {
     // ---- time ----------------------------------------------------------
 
     /// When [`handle_timeout`](Self::handle_timeout) next has work: the
-    /// earliest heartbeat or expiry of any session.
+    /// earliest heartbeat or expiry of any session, or deadline of any
+    /// WebSocket connection (its liveness check or close timeout; see
+    /// [`Config::websocket`]). Each kind sits in a heap: no scan over
+    /// sessions or connections.
     #[must_use]
     pub fn poll_timeout(&mut self) -> Option<Instant> {
-        self.timers.next(&mut self.sessions)
+        let sessions = self.timers.next(&mut self.sessions);
+        let websockets = self.ws_timers.next(&mut self.receivers);
+        match (sessions, websockets) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
     /// Does the work due at `now`: heartbeats for sessions whose receiver
-    /// wrote nothing for `heartbeatTime`, and expiry of sessions with no
-    /// receiver for `disconnectDelay`. Before the deadline it does nothing.
+    /// wrote nothing for `heartbeatTime`, expiry of sessions with no
+    /// receiver for `disconnectDelay`, and the WebSocket connections'
+    /// timers (a liveness ping, a dead client, a close handshake that took
+    /// too long). Before the deadline it does nothing.
     pub fn handle_timeout(&mut self, now: Instant) {
+        while let Some(rkey) = self.ws_timers.pop_due(now, &mut self.receivers) {
+            self.pump_websocket(rkey, now);
+        }
         while let Some(key) = self.timers.pop_due(now, &mut self.sessions) {
             let Some(session) = self.sessions.get_mut(key) else {
                 continue;
@@ -696,7 +723,7 @@ impl Server {
     /// Heap entries of the timer (for benchmarks).
     #[doc(hidden)]
     pub fn timer_entries(&self) -> usize {
-        self.timers.entries()
+        self.timers.entries() + self.ws_timers.entries()
     }
 }
 

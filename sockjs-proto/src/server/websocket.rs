@@ -14,6 +14,7 @@ use crate::session::{
     SessionId, State,
 };
 use crate::slab::Key;
+use crate::timers::Deadline;
 use crate::transport::Transport;
 use crate::ws;
 
@@ -66,6 +67,7 @@ impl Server {
             ended: false,
             end_taken: false,
             woken: false,
+            deadline: Deadline::default(),
         });
         let heartbeat =
             (transport == Transport::WebSocket).then(|| now + self.config.heartbeat_time);
@@ -78,10 +80,9 @@ impl Server {
             transport,
         });
         self.wake(receiver);
-        // The client may have sent frames right behind its handshake.
-        if !upgrade.trailing().is_empty() {
-            self.pump_websocket(receiver, now);
-        }
+        // The connection's time starts now, and the client may have sent
+        // frames right behind its handshake.
+        self.pump_websocket(receiver, now);
         Answer::Upgrade {
             receiver: ReceiverId(receiver),
             response: Bytes::from(head),
@@ -109,6 +110,19 @@ impl Server {
         }
     }
 
+    /// The adapter stopped (`true`) or resumed reading the connection of
+    /// `receiver` because the application is behind (backpressure): the
+    /// client's bytes wait unread meanwhile, so the liveness check does not
+    /// count that time against it (see
+    /// `ws_proto::Connection::set_reading_paused`).
+    pub fn set_websocket_paused(&mut self, receiver: ReceiverId, paused: bool) {
+        if let Some(ReceiverKind::WebSocket(conn)) =
+            self.receivers.get_mut(receiver.0).map(|r| &mut r.kind)
+        {
+            conn.set_reading_paused(paused);
+        }
+    }
+
     /// Reports end of file on an upgraded connection.
     pub fn receive_websocket_eof(&mut self, receiver: ReceiverId, now: Instant) {
         if let Some(ReceiverKind::WebSocket(conn)) =
@@ -119,7 +133,36 @@ impl Server {
         self.pump_websocket(receiver.0, now);
     }
 
-    fn pump_websocket(&mut self, rkey: Key, now: Instant) {
+    /// Runs the WebSocket of `rkey`: its time up to `now` (a timer that
+    /// waits to start, a due liveness check or close timeout), then its
+    /// events; then files its next deadline in the heap.
+    pub(super) fn pump_websocket(&mut self, rkey: Key, now: Instant) {
+        loop {
+            let Some(ReceiverKind::WebSocket(conn)) =
+                self.receivers.get_mut(rkey).map(|r| &mut r.kind)
+            else {
+                return;
+            };
+            conn.handle_timeout(now);
+            self.drain_websocket(rkey);
+            let Some(r) = self.receivers.get_mut(rkey) else {
+                return;
+            };
+            let ReceiverKind::WebSocket(conn) = &mut r.kind else {
+                return;
+            };
+            let at = conn.poll_timeout();
+            // A close frame queued by the events (a failed connection, the
+            // echo of the client's) starts its timer at once.
+            if at.is_none_or(|at| at > now) {
+                self.ws_timers.set(rkey, &mut r.deadline, at);
+                return;
+            }
+        }
+    }
+
+    /// Hands the events of the WebSocket of `rkey` to the application.
+    fn drain_websocket(&mut self, rkey: Key) {
         loop {
             let Some(r) = self.receivers.get_mut(rkey) else {
                 return;
@@ -145,14 +188,14 @@ impl Server {
                         match parse_ws_messages(text.as_str()) {
                             Ok(messages) => self.deliver(skey, messages),
                             Err(e) => {
-                                self.fail_websocket(rkey, 1007, &e.to_string(), now);
+                                self.fail_websocket(rkey, 1007, &e.to_string());
                                 return;
                             }
                         }
                     }
                 }
                 Ok(Some(ws_proto::Event::Message(ws_proto::Message::Binary(_)))) => {
-                    self.fail_websocket(rkey, 1003, "Binary messages are not supported", now);
+                    self.fail_websocket(rkey, 1003, "Binary messages are not supported");
                     return;
                 }
                 Ok(Some(ws_proto::Event::Close(frame))) => {
@@ -182,7 +225,7 @@ impl Server {
     }
 
     /// Ends a WebSocket session for a client's error.
-    fn fail_websocket(&mut self, rkey: Key, code: u16, reason: &str, now: Instant) {
+    fn fail_websocket(&mut self, rkey: Key, code: u16, reason: &str) {
         let Some(r) = self.receivers.get_mut(rkey) else {
             return;
         };
@@ -191,17 +234,16 @@ impl Server {
             let _ = conn.close(Some(ws_proto::CloseCode(code)), reason);
         }
         self.close_session(skey, None, CloseReason::ProtocolError(reason.to_owned()));
-        self.wait_for_close(skey, now);
+        self.wait_for_close(skey);
         self.wake(rkey);
     }
 
-    /// A WebSocket sent its close frame at `now`: wait for the client's,
-    /// but not for ever. The session's deadline becomes `disconnectDelay`
-    /// from now, whatever heartbeat it had while open.
-    fn wait_for_close(&mut self, skey: Key, now: Instant) {
-        let at = now + self.config.disconnect_delay;
+    /// A WebSocket sent its close frame: its connection's close timeout
+    /// bounds the wait for the client's, so the session's own deadline (the
+    /// heartbeat it had while open) is dropped.
+    fn wait_for_close(&mut self, skey: Key) {
         if let Some(session) = self.sessions.get_mut(skey) {
-            self.timers.set(skey, &mut session.deadline, Some(at));
+            self.timers.set(skey, &mut session.deadline, None);
         }
     }
 
@@ -284,13 +326,15 @@ impl Server {
         let closing = conn.close_state() == ws_proto::CloseState::CloseSent;
         let end = r.ended || conn.close_state() == ws_proto::CloseState::Closed;
         if closing && !end && was_open {
-            self.wait_for_close(skey, now);
+            self.wait_for_close(skey);
         }
         let r = self.receivers.get_mut(rkey)?;
         if end {
             r.ended = true;
             r.end_taken = true;
         }
+        // Start the close timeout of a close frame just queued.
+        self.pump_websocket(rkey, now);
         if data.is_empty() && !end {
             return None;
         }

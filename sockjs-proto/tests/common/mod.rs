@@ -589,6 +589,9 @@ pub enum WsSeen {
     Close(Option<(u16, String)>),
     /// A pong, with its payload.
     Pong(Vec<u8>),
+    /// A ping, with its payload (the client's core queued the pong: see
+    /// [`WsClient::flush`]).
+    Ping(Vec<u8>),
 }
 
 /// A WebSocket client (ws-proto, masking with a fixed key) against a
@@ -693,6 +696,9 @@ impl WsClient {
                 }
                 Ok(Some(ws_proto::Event::Pong(payload))) => {
                     seen.push(WsSeen::Pong(payload.to_vec()));
+                }
+                Ok(Some(ws_proto::Event::Ping(payload))) => {
+                    seen.push(WsSeen::Ping(payload.to_vec()));
                 }
                 Ok(Some(other)) => panic!("unexpected {other:?}"),
                 Ok(None) => break,
