@@ -25,7 +25,7 @@ use adapter_core::server::{
     Server, ServerBuilder, Session, SessionSender, SockJsEndpoint, WebSocketEndpoint,
 };
 use adapter_core::sockjs_proto::{AllowedOrigins, Config, DEFAULT_CLIENT_LIBRARY_URL};
-use adapter_core::Executor;
+use adapter_core::{CloseCode, Executor};
 use futures_util::StreamExt as _;
 
 /// The demo page served at `/`, as served with the default options: it
@@ -81,7 +81,7 @@ async fn echo(mut session: Session) {
 
 /// Closes the session as soon as it opens.
 async fn close(session: Session) {
-    let _ = session.close(3000, "Go away!");
+    let _ = session.close(CloseCode::GO_AWAY, "Go away!");
 }
 
 /// A message `n` answers with `2^n` `x` characters; `n` outside 0..=19 (or

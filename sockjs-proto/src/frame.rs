@@ -22,6 +22,8 @@
 //! one buffer and write its own framing (`<frame>\n`,
 //! `data: <frame>\r\n\r\n`) around the frame without copying.
 
+use ws_proto::CloseCode;
+
 /// The open frame, sent once when a session is created.
 pub const OPEN: &str = "o";
 
@@ -72,9 +74,9 @@ pub fn encode_messages<'a>(messages: impl IntoIterator<Item = &'a str>, out: &mu
 
 /// Appends a close frame: `c[<code>,<reason>]`, the reason escaped with
 /// [`escape_json_string`], e.g. `c[3000,"Go away!"]`.
-pub fn encode_close(code: u16, reason: &str, out: &mut String) {
+pub fn encode_close(code: CloseCode, reason: &str, out: &mut String) {
     out.push_str("c[");
-    push_decimal(code, out);
+    push_decimal(code.0, out);
     out.push(',');
     escape_json_string(reason, out);
     out.push(']');
@@ -358,7 +360,7 @@ mod tests {
 
     fn close(code: u16, reason: &str) -> String {
         let mut out = String::new();
-        encode_close(code, reason, &mut out);
+        encode_close(CloseCode(code), reason, &mut out);
         out
     }
 

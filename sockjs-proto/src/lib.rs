@@ -19,5 +19,6 @@ pub use http::{reason_phrase, Header, Request, Response, Version};
 pub use origin::AllowedOrigins;
 pub use route::Route;
 pub use server::{Answer, RequestSession, SendError, Server, SessionView};
-pub use session::{CloseFrame, CloseReason, Event, Output, ReceiverId, SessionId};
+pub use session::{CloseReason, Event, Output, ReceiverId, SessionId};
 pub use transport::Transport;
+pub use ws_proto::{CloseCode, CloseFrame};

@@ -4,11 +4,12 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::net::IpAddr;
 
-use ws_proto::SendQueue;
+use ws_proto::{CloseCode, CloseFrame, ProtocolError, SendQueue, Timeout};
 
 use crate::config::Config;
 
 use crate::frame::{encode_messages, HEARTBEAT};
+use crate::json::PayloadError;
 use crate::slab::Key;
 use crate::timers::Deadline;
 use crate::transport::{Delivery, Transport};
@@ -55,65 +56,19 @@ impl ReceiverId {
     }
 }
 
-/// A close frame's code and reason.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CloseFrame {
-    /// The code: 3000-4999 for applications, 1000-2999 for SockJS itself.
-    pub code: u16,
-    /// The reason.
-    pub reason: String,
-}
-
-impl CloseFrame {
-    /// A close frame.
-    pub fn new(code: u16, reason: impl Into<String>) -> Self {
-        Self {
-            code,
-            reason: reason.into(),
-        }
-    }
-
-    /// `c[3000,"Go away!"]`: what an application close sends by default.
-    pub fn go_away() -> Self {
-        Self::new(3000, "Go away!")
-    }
-
-    /// `c[2010,"Another connection still open"]`.
-    pub(crate) fn another_connection() -> Self {
-        Self::new(2010, "Another connection still open")
-    }
-
-    /// `c[1002,"Connection interrupted"]`.
-    pub(crate) fn interrupted() -> Self {
-        Self::new(1002, "Connection interrupted")
-    }
-
-    /// `c[4500,"Session message cache overflow"]`: the session can no longer
-    /// deliver every message (Spring's 4500, "not reliable").
-    pub(crate) fn not_reliable() -> Self {
-        Self::new(4500, "Session message cache overflow")
-    }
-
-    /// `c[4500,"Send buffer overflow"]`: a send would have taken the
-    /// session's buffered bytes over `send_buffer_size_limit`.
-    pub(crate) fn buffer_overflow() -> Self {
-        Self::new(4500, "Send buffer overflow")
-    }
-
-    /// `c[1001,"Server shutting down"]`.
-    pub(crate) fn going_away() -> Self {
-        Self::new(1001, "Server shutting down")
-    }
-}
-
-/// Why a session closed.
+/// Why a session closed: the typed cause, and with [`frame`](Self::frame)
+/// the close frame it puts on the wire.
+///
+/// One frame per cause, so that what the client was told and what the
+/// application is told are the same code and reason.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum CloseReason {
     /// The application closed it with this frame.
     Application(CloseFrame),
-    /// The client closed its WebSocket (with this code, if it gave one).
-    ClientClosed(Option<u16>),
+    /// The client closed its WebSocket with this code (`None`: a close
+    /// frame without one); the server echoed its close frame.
+    ClientClosed(Option<CloseCode>),
     /// A receiving request or WebSocket went away before the server ended
     /// it: `c[1002,"Connection interrupted"]`.
     Interrupted,
@@ -126,10 +81,75 @@ pub enum CloseReason {
     /// `send_buffer_size_limit` (with the `Terminate` strategy): closed
     /// with 4500.
     BufferOverflow,
-    /// The client broke the protocol (broken JSON, a WebSocket violation).
-    ProtocolError(String),
+    /// The client sent a message that is not JSON on a `websocket`
+    /// transport: the WebSocket closed with 1007 (Spring's `BAD_DATA`) and
+    /// the error's text.
+    BrokenJson(PayloadError),
+    /// The client sent a binary message on a websocket transport: the
+    /// WebSocket closed with 1003.
+    BinaryMessage,
+    /// The client broke RFC 6455 (the WebSocket closed with the error's
+    /// code), or did not answer a liveness ping
+    /// ([`ProtocolError::Timeout`]: the connection was dropped).
+    WebSocket(ProtocolError),
     /// The server shut down: `c[1001,"Server shutting down"]`.
     Shutdown,
+}
+
+impl CloseReason {
+    /// The close frame this cause puts on the wire, which is also what the
+    /// application is told: the SockJS `c[code,"reason"]` frame on HTTP
+    /// transports, the `c` frame and the WebSocket close frame (the same
+    /// code and reason, or 1000 where the code may not go in a WebSocket
+    /// close frame) on the `websocket` transport, the WebSocket close
+    /// frame on the raw one.
+    ///
+    /// Where nothing can be sent, it is what the application is told:
+    /// [`Interrupted`](Self::Interrupted) on a WebSocket that went away,
+    /// [`Expired`](Self::Expired) (1001 "Session expired", no receiver to
+    /// send to), a client's close without a code (1005), and a dead client
+    /// (1006 "No answer to ping"); 1005 and 1006 never go on the wire.
+    pub fn frame(&self) -> CloseFrame {
+        match self {
+            Self::Application(frame) => frame.clone(),
+            // The code the client sent and got back (its reason is not
+            // kept).
+            Self::ClientClosed(code) => CloseFrame::new(code.unwrap_or(CloseCode::NO_STATUS), ""),
+            Self::Interrupted => {
+                CloseFrame::new(CloseCode::PROTOCOL_ERROR, "Connection interrupted")
+            }
+            Self::Expired => CloseFrame::new(CloseCode::GOING_AWAY, "Session expired"),
+            Self::CacheOverflow => {
+                CloseFrame::new(CloseCode::NOT_RELIABLE, "Session message cache overflow")
+            }
+            Self::BufferOverflow => {
+                CloseFrame::new(CloseCode::NOT_RELIABLE, "Send buffer overflow")
+            }
+            Self::BrokenJson(e) => CloseFrame::new(CloseCode::INVALID_PAYLOAD, e.as_str()),
+            Self::BinaryMessage => CloseFrame::new(
+                CloseCode::UNSUPPORTED_DATA,
+                "Binary messages are not supported",
+            ),
+            Self::WebSocket(ProtocolError::Timeout(Timeout::Pong)) => {
+                CloseFrame::new(CloseCode::ABNORMAL, "No answer to ping")
+            }
+            Self::WebSocket(ProtocolError::Timeout(_)) => {
+                CloseFrame::new(CloseCode::ABNORMAL, "No answer to the close frame")
+            }
+            // The connection's close frame carries the code alone.
+            Self::WebSocket(e) => CloseFrame::new(e.close_code(), ""),
+            Self::Shutdown => CloseFrame::new(CloseCode::GOING_AWAY, "Server shutting down"),
+        }
+    }
+}
+
+/// `c[2010,"Another connection still open"]`: the answer to a second
+/// receiving request while one is attached (the session stays open).
+pub(crate) fn another_connection() -> CloseFrame {
+    CloseFrame::new(
+        CloseCode::ANOTHER_CONNECTION,
+        "Another connection still open",
+    )
 }
 
 /// What happened, for the application.
@@ -302,6 +322,59 @@ pub struct Output {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// One row per cause: the frame on the wire (or, where nothing can be
+    /// sent, what the application is told).
+    #[test]
+    fn every_close_reason_has_its_frame() {
+        let bye = CloseFrame::new(4000, "bye");
+        for (reason, code, text) in [
+            (CloseReason::Application(bye.clone()), 4000, "bye"),
+            (CloseReason::ClientClosed(Some(bye.code)), 4000, ""),
+            (CloseReason::ClientClosed(None), 1005, ""),
+            (CloseReason::Interrupted, 1002, "Connection interrupted"),
+            (CloseReason::Expired, 1001, "Session expired"),
+            (
+                CloseReason::CacheOverflow,
+                4500,
+                "Session message cache overflow",
+            ),
+            (CloseReason::BufferOverflow, 4500, "Send buffer overflow"),
+            (
+                CloseReason::BrokenJson(PayloadError::Broken),
+                1007,
+                "Broken JSON encoding.",
+            ),
+            (
+                CloseReason::BinaryMessage,
+                1003,
+                "Binary messages are not supported",
+            ),
+            (CloseReason::WebSocket(ProtocolError::InvalidUtf8), 1007, ""),
+            (
+                CloseReason::WebSocket(ProtocolError::UnmaskedFrame),
+                1002,
+                "",
+            ),
+            (
+                CloseReason::WebSocket(ProtocolError::Timeout(Timeout::Pong)),
+                1006,
+                "No answer to ping",
+            ),
+            (
+                CloseReason::WebSocket(ProtocolError::Timeout(Timeout::Close)),
+                1006,
+                "No answer to the close frame",
+            ),
+            (CloseReason::Shutdown, 1001, "Server shutting down"),
+        ] {
+            assert_eq!(reason.frame(), CloseFrame::new(code, text), "{reason:?}");
+        }
+        assert_eq!(
+            another_connection(),
+            CloseFrame::new(2010, "Another connection still open")
+        );
+    }
 
     #[test]
     fn ids_show_their_slot_and_generation() {

@@ -113,7 +113,7 @@ fn a_foreign_request_on_a_closed_session_gets_404_not_its_close_frame() {
     let mut s = server();
     let now = t0();
     let id = open_from(&mut s, HOME, None);
-    s.close(id, sockjs_proto::CloseFrame::go_away()).unwrap();
+    s.close(id, go_away()).unwrap();
     events(&mut s);
     let answer = s.handle_request(&receive_from("s", Transport::Xhr, AWAY), now);
     assert_refused(&mut s, answer, 1);

@@ -149,10 +149,10 @@ fn app_close_goes_to_the_receiver_and_every_later_request_until_removal() {
     let mut s = server();
     let now = t0();
     let (r, id) = open_xhr_streaming(&mut s, "s", now);
-    assert_eq!(s.close(id, CloseFrame::go_away()), Ok(()));
+    assert_eq!(s.close(id, go_away()), Ok(()));
     assert_eq!(
         closed(&events(&mut s)),
-        [CloseReason::Application(CloseFrame::go_away())]
+        [CloseReason::Application(go_away())]
     );
     assert_eq!(woken_output(&mut s, r, now), (format!("{GO_AWAY}\n"), true));
     assert_eq!(s.poll_output(r, now), None);
@@ -170,7 +170,7 @@ fn app_close_goes_to_the_receiver_and_every_later_request_until_removal() {
     }
     // The application cannot use it any more; the client cannot send.
     assert_eq!(s.send(id, "x"), Err(SendError::Closed));
-    assert_eq!(s.close(id, CloseFrame::go_away()), Err(SendError::Closed));
+    assert_eq!(s.close(id, go_away()), Err(SendError::Closed));
     assert_eq!(xhr_send(&mut s, "s", r#"["x"]"#, later).status, 404);
     assert!(events(&mut s).is_empty());
 
@@ -198,14 +198,14 @@ fn a_handler_that_closes_at_once_answers_o_then_the_close_frame() {
     // sockjs-protocol's `close` service, over xhr and jsonp.
     assert_eq!(xhr_now(&mut s, "x", now), "o\n");
     let id = opened(&events(&mut s));
-    s.close(id, CloseFrame::go_away()).unwrap();
+    s.close(id, go_away()).unwrap();
     assert_eq!(xhr_now(&mut s, "x", now), format!("{GO_AWAY}\n"));
     assert_eq!(xhr_now(&mut s, "x", now), format!("{GO_AWAY}\n"));
 
     let res = response(s.handle_request(&get(&url("j", "jsonp?c=x")), now));
     assert_eq!(body(&res), "/**/x(\"o\");\r\n");
     let id = opened(&events(&mut s));
-    s.close(id, CloseFrame::go_away()).unwrap();
+    s.close(id, go_away()).unwrap();
     for _ in 0..2 {
         let res = response(s.handle_request(&get(&url("j", "jsonp?c=x")), now));
         assert_eq!(body(&res), "/**/x(\"c[3000,\\\"Go away!\\\"]\");\r\n");
@@ -217,7 +217,7 @@ fn streaming_receivers_of_a_closing_handler_end_after_the_close_frame() {
     let mut s = server();
     let now = t0();
     let (r1, id) = open_xhr_streaming(&mut s, "s", now);
-    s.close(id, CloseFrame::go_away()).unwrap();
+    s.close(id, go_away()).unwrap();
     assert_eq!(
         woken_output(&mut s, r1, now),
         (format!("{GO_AWAY}\n"), true)
@@ -244,7 +244,7 @@ fn a_handler_that_closes_as_the_stream_opens_sends_o_then_the_close_frame_in_two
         let (target, method) = receiving_target("s", transport);
         let r = start_stream(&mut s, &req(method, &target), transport, true, now);
         let id = opened(&events(&mut s));
-        s.close(id, CloseFrame::go_away()).unwrap();
+        s.close(id, go_away()).unwrap();
         assert_eq!(
             drain_stream(&mut s, r, transport, now),
             ["o", GO_AWAY],
@@ -280,7 +280,7 @@ fn a_poll_waiting_when_the_app_closes_gets_the_close_frame() {
     let now = t0();
     let id = open_xhr(&mut s, "s", now);
     let (r, _) = poll(s.handle_request(&post(&url("s", "xhr")), now));
-    s.close(id, CloseFrame::go_away()).unwrap();
+    s.close(id, go_away()).unwrap();
     assert_eq!(woken_output(&mut s, r, now), (format!("{GO_AWAY}\n"), true));
     s.receiver_closed(r, now);
     assert_eq!(xhr_now(&mut s, "s", now), format!("{GO_AWAY}\n"));
@@ -362,7 +362,7 @@ fn waiting_messages_are_delivered_before_the_close_frame_to_a_poll() {
     let id = open_xhr(&mut s, "s", now);
     s.send(id, "a").unwrap();
     s.send(id, "b").unwrap();
-    s.close(id, CloseFrame::go_away()).unwrap();
+    s.close(id, go_away()).unwrap();
     assert_eq!(xhr_now(&mut s, "s", now), "a[\"a\",\"b\"]\n");
     assert_eq!(xhr_now(&mut s, "s", now), format!("{GO_AWAY}\n"));
     assert_eq!(xhr_now(&mut s, "s", now), format!("{GO_AWAY}\n"));
@@ -374,7 +374,7 @@ fn waiting_messages_are_delivered_before_the_close_frame_to_a_stream() {
     let now = t0();
     let id = open_xhr(&mut s, "s", now);
     s.send(id, "a").unwrap();
-    s.close(id, CloseFrame::go_away()).unwrap();
+    s.close(id, go_away()).unwrap();
     let answer = s.handle_request(&post(&url("s", "xhr_streaming")), now);
     assert_eq!(
         answer_frames(&mut s, answer, Transport::XhrStreaming, now),

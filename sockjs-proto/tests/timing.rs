@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use sockjs_proto::{
-    CloseFrame, CloseReason, Config, Event, ReceiverId, SendError, Server, SessionId, Transport,
+    CloseReason, Config, Event, ReceiverId, SendError, Server, SessionId, Transport,
 };
 
 const HB: Duration = Duration::from_secs(25);
@@ -43,7 +43,7 @@ fn a_stream_that_never_takes_its_close_frame_gets_the_end_alone_at_its_deadline(
     let mut s = server();
     let now = t0();
     let (r, id) = open_xhr_streaming(&mut s, "s", now);
-    s.close(id, CloseFrame::go_away()).unwrap();
+    s.close(id, go_away()).unwrap();
     assert_eq!(wakeups(&mut s), vec![r]);
     // The connection takes no bytes: its output is never pulled.
     assert_eq!(s.poll_timeout(), Some(now + HB));
@@ -227,7 +227,7 @@ fn a_closed_session_is_removed_exactly_at_disconnect_delay_after_its_receiver_le
     let now = t0();
     let (r, id) = open_xhr_streaming(&mut s, "s", now);
     let left = now + secs(2);
-    s.close(id, CloseFrame::go_away()).unwrap();
+    s.close(id, go_away()).unwrap();
     events(&mut s);
     assert!(woken_output(&mut s, r, left).1);
     s.receiver_closed(r, left);

@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use common::*;
 use sockjs_proto::{
-    Answer, CloseFrame, CloseReason, Config, Event, Request, SendError, Server, Transport,
+    json::PayloadError, Answer, CloseCode, CloseFrame, CloseReason, Config, Event, Request,
+    SendError, Server, Transport,
 };
 
 const HB: Duration = Duration::from_secs(25);
@@ -121,8 +122,13 @@ fn websocket_broken_json_closes_with_1007_and_ends_the_session() {
         events(&mut s),
         [Event::Closed {
             session: id,
-            reason: CloseReason::ProtocolError("Broken JSON encoding.".to_owned())
+            reason: CloseReason::BrokenJson(PayloadError::Broken)
         }]
+    );
+    // The application is told what the client got.
+    assert_eq!(
+        CloseReason::BrokenJson(PayloadError::Broken).frame(),
+        CloseFrame::new(1007, "Broken JSON encoding.")
     );
     assert_eq!(
         ws.recv(&mut s, now),
@@ -159,14 +165,18 @@ fn websocket_binary_messages_close_with_1003() {
     let (mut ws, _) = connect_sockjs(&mut s, "s");
     ws.conn.send_binary(b"[\"a\"]").unwrap();
     ws.flush(&mut s, now);
-    assert!(matches!(
-        closed(&events(&mut s))[..],
-        [CloseReason::ProtocolError(_)]
-    ));
-    assert!(matches!(
-        ws.recv(&mut s, now)[..],
-        [WsSeen::Close(Some((1003, _)))]
-    ));
+    let reasons = closed(&events(&mut s));
+    assert_eq!(reasons, [CloseReason::BinaryMessage]);
+    let wire = ws.recv(&mut s, now);
+    assert_eq!(
+        wire,
+        [WsSeen::Close(Some((
+            1003,
+            "Binary messages are not supported".to_owned()
+        )))]
+    );
+    let frame = reasons[0].frame();
+    assert_eq!(wire, [WsSeen::Close(Some((frame.code.0, frame.reason)))]);
 }
 
 #[test]
@@ -180,14 +190,20 @@ fn websocket_limits_come_from_the_config() {
     assert_eq!(messages(&echo(&mut s)), ["0123456789ab"]);
     assert_eq!(ws.recv(&mut s, now), [text(r#"a["0123456789ab"]"#)]);
     ws.send(&mut s, r#"["0123456789abc"]"#, now);
+    let reasons = closed(&events(&mut s));
     assert!(matches!(
-        closed(&events(&mut s))[..],
-        [CloseReason::ProtocolError(_)]
+        reasons[..],
+        [CloseReason::WebSocket(
+            ws_proto::ProtocolError::MessageTooLarge { max: 16, .. }
+        )]
     ));
-    assert!(matches!(
-        ws.recv(&mut s, now)[..],
-        [WsSeen::Close(Some((1009, _)))]
-    ));
+    // The code the client got, and no reason: the application is told
+    // the same.
+    assert_eq!(
+        ws.recv(&mut s, now),
+        [WsSeen::Close(Some((1009, String::new())))]
+    );
+    assert_eq!(reasons[0].frame(), CloseFrame::new(1009, ""));
 }
 
 #[test]
@@ -195,10 +211,10 @@ fn websocket_app_close_sends_the_c_frame_then_a_close_with_its_code() {
     let mut s = server();
     let now = t0();
     let (mut ws, id) = connect_sockjs(&mut s, "s");
-    s.close(id, CloseFrame::go_away()).unwrap();
+    s.close(id, go_away()).unwrap();
     assert_eq!(
         closed(&events(&mut s)),
-        [CloseReason::Application(CloseFrame::go_away())]
+        [CloseReason::Application(go_away())]
     );
     assert_eq!(
         ws.recv(&mut s, now),
@@ -223,7 +239,7 @@ fn websocket_close_handler_sends_o_then_c_then_closes() {
     let now = t0();
     let mut ws = WsClient::connect(&mut s, &url("s", "websocket"), now);
     let id = opened(&events(&mut s));
-    s.close(id, CloseFrame::go_away()).unwrap();
+    s.close(id, go_away()).unwrap();
     assert_eq!(
         ws.recv(&mut s, now),
         [
@@ -262,7 +278,7 @@ fn websocket_client_close_ends_the_session() {
         events(&mut s),
         [Event::Closed {
             session: id,
-            reason: CloseReason::ClientClosed(Some(1000))
+            reason: CloseReason::ClientClosed(Some(CloseCode::NORMAL))
         }]
     );
     // The server echoes the close (its code and reason) and is done.
@@ -390,7 +406,7 @@ fn a_closing_websocket_waits_the_close_timeout_for_the_clients_close() {
     let (mut ws, id) = connect_sockjs(&mut s, "s");
     // Closed a moment before a heartbeat would be due.
     let at = now + secs(24);
-    s.close(id, CloseFrame::go_away()).unwrap();
+    s.close(id, go_away()).unwrap();
     assert_eq!(wakeups(&mut s), vec![ws.receiver]);
     assert_eq!(ws.recv(&mut s, at).len(), 2);
     assert!(!ws.ended);
@@ -411,7 +427,7 @@ fn the_close_wait_is_not_moved_by_later_pulls() {
     let now = t0();
     let (mut ws, id) = connect_sockjs(&mut s, "s");
     let at = now + secs(3);
-    s.close(id, CloseFrame::go_away()).unwrap();
+    s.close(id, go_away()).unwrap();
     assert_eq!(wakeups(&mut s), vec![ws.receiver]);
     assert_eq!(ws.recv(&mut s, at).len(), 2);
     assert_eq!(s.poll_timeout(), Some(at + CLOSE_TIMEOUT));
@@ -574,7 +590,7 @@ fn raw_websocket_on_a_closing_handler_closes_with_its_code_and_reason() {
     let now = t0();
     let mut ws = WsClient::connect(&mut s, "/websocket", now);
     let id = opened(&events(&mut s));
-    s.close(id, CloseFrame::go_away()).unwrap();
+    s.close(id, go_away()).unwrap();
     assert_eq!(
         ws.recv(&mut s, now),
         [WsSeen::Close(Some((3000, "Go away!".to_owned())))]

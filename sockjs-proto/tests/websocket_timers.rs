@@ -8,7 +8,8 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::*;
-use sockjs_proto::{CloseFrame, CloseReason, Config, Event, Server};
+use sockjs_proto::{CloseCode, CloseFrame, CloseReason, Config, Event, Server};
+use ws_proto::{ProtocolError, Timeout};
 
 const INTERVAL: Duration = Duration::from_secs(10);
 const PONG_TIMEOUT: Duration = Duration::from_secs(3);
@@ -60,12 +61,18 @@ fn a_silent_client_is_pinged_after_the_interval_and_dropped_at_interval_plus_pon
         assert_eq!(s.poll_timeout(), Some(dead), "{path}");
         assert_nothing_at(&mut s, before(dead, NS));
         s.handle_timeout(dead);
+        let reasons = closed(&events(&mut s));
         assert_eq!(
-            closed(&events(&mut s)),
-            [CloseReason::ProtocolError(
-                "no answer to a liveness ping within the pong timeout".to_owned()
-            )],
+            reasons,
+            [CloseReason::WebSocket(ProtocolError::Timeout(
+                Timeout::Pong
+            ))],
             "{path}"
+        );
+        // Nothing went on the wire; the application is told 1006.
+        assert_eq!(
+            reasons[0].frame(),
+            CloseFrame::new(CloseCode::ABNORMAL, "No answer to ping")
         );
         assert_eq!(wakeups(&mut s), vec![ws.receiver]);
         // Nothing more is written: the connection is dropped.
@@ -161,7 +168,7 @@ fn the_wait_for_the_clients_close_is_the_websocket_close_timeout() {
     ws.recv(&mut s, now);
     let id = opened(&events(&mut s));
     let at = now + secs(7);
-    s.close(id, CloseFrame::go_away()).unwrap();
+    s.close(id, go_away()).unwrap();
     assert_eq!(wakeups(&mut s), vec![ws.receiver]);
     events(&mut s);
     assert_eq!(ws.recv(&mut s, at).len(), 2);
@@ -183,7 +190,7 @@ fn a_client_that_closes_first_ends_its_receiver_at_once_without_a_deadline_left(
     assert!(matches!(
         &events(&mut s)[..],
         [Event::Closed {
-            reason: CloseReason::ClientClosed(Some(4000)),
+            reason: CloseReason::ClientClosed(Some(CloseCode(4000))),
             ..
         }]
     ));

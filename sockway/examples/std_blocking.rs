@@ -40,7 +40,8 @@ use std::time::{Duration, Instant, SystemTime};
 use bytes::{Bytes, BytesMut};
 use sockway::http_proto::{self, encode_chunk, encode_head, encode_last_chunk, Framing};
 use sockway::sockjs_proto::{
-    self, AllowedOrigins, Answer, CloseFrame, Config, Event, Output, ReceiverId, Response,
+    self, AllowedOrigins, Answer, CloseCode, CloseFrame, Config, Event, Output, ReceiverId,
+    Response,
 };
 
 /// The most bytes taken from a socket in one read.
@@ -190,7 +191,7 @@ impl Hub {
             // (Errors say the session closed meanwhile: nothing to do.)
             match event {
                 Event::Opened { session, .. } if self.close_on_open => {
-                    let frame = CloseFrame::new(3000, "Go away!");
+                    let frame = CloseFrame::new(CloseCode::GO_AWAY, "Go away!");
                     let _ = self.server.close(session, frame);
                 }
                 Event::Message { session, text } => {

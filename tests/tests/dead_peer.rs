@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use adapter_core::server::{CloseStatus, Server, Session, SockJsEndpoint, WebSocketEndpoint};
 use adapter_core::sockjs_proto::{self, AllowedOrigins};
-use adapter_tokio::{Message, MessageKind};
+use adapter_tokio::{CloseCode, Message, MessageKind};
 use bytes::Bytes;
 use futures_util::StreamExt as _;
 use sockway_tests::loopback::{within, TestServer, WAIT};
@@ -58,7 +58,7 @@ async fn a_silent_peer_is_dropped_after_the_ping_goes_unanswered<R: ServerRuntim
     let elapsed = started.elapsed();
     assert_eq!(
         status,
-        Some(CloseStatus::new(CloseStatus::ABNORMAL, "No answer to ping"))
+        Some(CloseStatus::new(CloseCode::ABNORMAL, "No answer to ping"))
     );
     let least = INTERVAL + PONG_TIMEOUT;
     assert!(

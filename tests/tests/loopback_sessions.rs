@@ -836,6 +836,34 @@ async fn the_close_status_says_how_the_client_left<R: ServerRuntime>() {
     assert_ne!(rec.opened().await.id, id);
 }
 
+async fn the_close_status_is_the_close_frame_the_client_got<R: ServerRuntime>() {
+    let mut rec = Recording::start::<R>();
+    // Broken JSON (1007, Spring's BAD_DATA) and a binary message (1003) on
+    // a SockJS WebSocket: the handler is told the code and reason the
+    // client got.
+    for (session, bad, code) in [
+        ("bj", Message::from("[\"x"), 1007),
+        ("bb", Message::from(vec![1u8]), 1003),
+    ] {
+        let target = format!("/app/000/{session}/websocket");
+        let (mut ws, _) = adapter_tokio::connect_url(&rec.server.ws_url(&target))
+            .await
+            .unwrap();
+        assert_eq!(next_text(&mut ws).await, "o");
+        let id = rec.opened().await.id;
+        ws.send(bad).await.unwrap();
+        assert!(within(WAIT, "the end", ws.recv()).await.is_none());
+        let frame = ws.peer_close_frame().expect("a close frame").clone();
+        assert_eq!(frame.code, code);
+        match rec.report().await {
+            Report::Closed(i, Some(status), _, false) if i == id => {
+                assert_eq!(status, CloseStatus::new(frame.code, frame.reason));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+}
+
 sockway_tests::for_each_runtime! {
     a_session_knows_the_request_that_opened_it,
     a_refusing_interceptor_answers_its_response_and_opens_nothing,
@@ -845,4 +873,5 @@ sockway_tests::for_each_runtime! {
     concurrent_senders_deliver_every_message_once_in_order_per_task: multi_thread,
     session_close_sends_its_close_frame_on_every_transport,
     the_close_status_says_how_the_client_left,
+    the_close_status_is_the_close_frame_the_client_got,
 }

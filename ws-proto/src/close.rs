@@ -2,10 +2,16 @@
 
 use std::fmt;
 
-/// A close status code.
+/// A close status code: the one type for close codes from the wire up to
+/// the application, WebSocket and SockJS alike.
 ///
 /// Any `u16` can be held; [`CloseCode::is_valid_on_wire`] tells whether a
-/// code may appear in a close frame.
+/// code may appear in a WebSocket close frame (a SockJS `c[code,"reason"]`
+/// frame may carry any). The named codes are RFC 6455's and IANA's, then
+/// the ones SockJS servers use ([`GO_AWAY`](Self::GO_AWAY),
+/// [`ANOTHER_CONNECTION`](Self::ANOTHER_CONNECTION),
+/// [`NOT_RELIABLE`](Self::NOT_RELIABLE); SockJS's "Connection interrupted"
+/// is [`PROTOCOL_ERROR`](Self::PROTOCOL_ERROR), 1002).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct CloseCode(pub u16);
 
@@ -40,6 +46,17 @@ impl CloseCode {
     pub const BAD_GATEWAY: Self = Self(1014);
     /// 1015: the TLS handshake failed. Never sent.
     pub const TLS_HANDSHAKE: Self = Self(1015);
+    /// 2010: SockJS's "Another connection still open": a second receiving
+    /// request on a session that has one. Only in a SockJS `c` frame: not
+    /// valid in a WebSocket close frame.
+    pub const ANOTHER_CONNECTION: Self = Self(2010);
+    /// 3000: SockJS's customary application close, "Go away!" (3000-3999
+    /// are for libraries and frameworks).
+    pub const GO_AWAY: Self = Self(3000);
+    /// 4500: the session is not reliable: it could not deliver every
+    /// message (a cache or send buffer overflow, a send that took too
+    /// long); Spring's `SESSION_NOT_RELIABLE`.
+    pub const NOT_RELIABLE: Self = Self(4500);
 
     /// Whether this code may appear in a close frame: 1000-1003, 1007-1014
     /// (the codes defined by RFC 6455 and registered with IANA since), and
@@ -62,6 +79,18 @@ impl From<CloseCode> for u16 {
     }
 }
 
+impl PartialEq<u16> for CloseCode {
+    fn eq(&self, other: &u16) -> bool {
+        self.0 == *other
+    }
+}
+
+impl PartialEq<CloseCode> for u16 {
+    fn eq(&self, other: &CloseCode) -> bool {
+        *self == other.0
+    }
+}
+
 impl fmt::Display for CloseCode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.0.fmt(f)
@@ -72,7 +101,8 @@ impl fmt::Display for CloseCode {
 /// code takes two.
 pub const MAX_CLOSE_REASON: usize = 123;
 
-/// The body of a close frame that carried a status code.
+/// A close frame's code and reason: the body of a WebSocket close frame that
+/// carried a status code, or a SockJS `c[code,"reason"]` frame.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CloseFrame {
     /// The status code.
@@ -82,10 +112,11 @@ pub struct CloseFrame {
 }
 
 impl CloseFrame {
-    /// A close frame with a code and a reason.
-    pub fn new(code: CloseCode, reason: impl Into<String>) -> Self {
+    /// A close frame with a code (a [`CloseCode`], or its number) and a
+    /// reason.
+    pub fn new(code: impl Into<CloseCode>, reason: impl Into<String>) -> Self {
         Self {
-            code,
+            code: code.into(),
             reason: reason.into(),
         }
     }
@@ -105,5 +136,24 @@ mod tests {
         for never in [1004, 1005, 1006, 1015, 0, 999, 1016, 1100, 2000, 2999, 5000] {
             assert!(!CloseCode(never).is_valid_on_wire(), "{never}");
         }
+    }
+
+    #[test]
+    fn sockjs_codes_and_comparisons_with_numbers() {
+        assert_eq!(
+            [
+                CloseCode::ANOTHER_CONNECTION,
+                CloseCode::GO_AWAY,
+                CloseCode::NOT_RELIABLE
+            ],
+            [CloseCode(2010), CloseCode(3000), CloseCode(4500)]
+        );
+        assert!(!CloseCode::ANOTHER_CONNECTION.is_valid_on_wire());
+        assert!(CloseCode::GO_AWAY == 3000 && 4500 == CloseCode::NOT_RELIABLE);
+        assert!(CloseCode::GO_AWAY != 3001 && 1000 != CloseCode::GO_AWAY);
+        assert_eq!(
+            CloseFrame::new(4000, "x"),
+            CloseFrame::new(CloseCode(4000), "x")
+        );
     }
 }

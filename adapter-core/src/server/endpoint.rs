@@ -71,7 +71,7 @@ fn from_handler<H: Handler>(handler: H) -> HandlerFn {
             }
             let status = session
                 .close_status()
-                .unwrap_or_else(|| CloseStatus::new(CloseStatus::ABNORMAL, ""));
+                .unwrap_or_else(|| CloseStatus::new(ws_proto::CloseCode::ABNORMAL, ""));
             handler.on_close(&sender, &status).await;
         }
     })

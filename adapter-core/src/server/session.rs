@@ -12,7 +12,7 @@ use std::task::{Context, Poll, Waker};
 
 use futures_core::Stream;
 use futures_sink::Sink;
-use ws_proto::{Message, OverflowStrategy, SendQueue};
+use ws_proto::{CloseCode, CloseFrame, Message, OverflowStrategy, SendQueue};
 
 use super::sockjs::SockJsHub;
 
@@ -26,39 +26,32 @@ pub enum SessionTransport {
     SockJs(sockjs_proto::Transport),
 }
 
-/// How a session closed, or is to be closed: a WebSocket close code (SockJS
-/// close frames carry the same codes) and a reason.
+/// How a session closed, or is to be closed: a close code (the named ones
+/// are [`CloseCode`]'s, WebSocket's and SockJS's) and a reason. It is the
+/// close frame the client got, where one could be sent (1005 and 1006 mark
+/// the cases where none was: a client's close without a code, a connection
+/// that ended or a client that stopped answering).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct CloseStatus {
     /// The close code.
-    pub code: u16,
+    pub code: CloseCode,
     /// The reason, possibly empty.
     pub reason: String,
 }
 
 impl CloseStatus {
-    /// `1000`: normal closure.
-    pub const NORMAL: u16 = 1000;
-    /// `1001`: the server is going away.
-    pub const GOING_AWAY: u16 = 1001;
-    /// `1002`: protocol error (SockJS: the connection was interrupted).
-    pub const PROTOCOL_ERROR: u16 = 1002;
-    /// `1006`: the connection ended without a close handshake.
-    pub const ABNORMAL: u16 = 1006;
-    /// `1011`: a dead peer: no answer to the liveness ping.
-    pub const SERVER_ERROR: u16 = 1011;
-    /// `3000`: SockJS's customary "Go away!".
-    pub const GO_AWAY: u16 = 3000;
-    /// `4500`: the session is not reliable (its send buffer overflowed, or
-    /// a send took longer than the send time limit).
-    pub const NOT_RELIABLE: u16 = 4500;
-
-    /// A status with a code and a reason.
-    pub fn new(code: u16, reason: impl Into<String>) -> Self {
+    /// A status with a code (a [`CloseCode`], or its number) and a reason.
+    pub fn new(code: impl Into<CloseCode>, reason: impl Into<String>) -> Self {
         Self {
-            code,
+            code: code.into(),
             reason: reason.into(),
         }
+    }
+}
+
+impl From<CloseFrame> for CloseStatus {
+    fn from(frame: CloseFrame) -> Self {
+        Self::new(frame.code, frame.reason)
     }
 }
 
@@ -426,7 +419,7 @@ impl WsOutbox {
         }
         if st.queue.push(message).is_err() {
             st.close = Some(CloseStatus::new(
-                CloseStatus::NOT_RELIABLE,
+                CloseCode::NOT_RELIABLE,
                 "Send buffer overflow",
             ));
             st.queue.clear();
@@ -501,7 +494,7 @@ impl SessionSender {
     /// Closes the session: messages sent before are delivered first, then
     /// the close frame (`c[code,"reason"]` on SockJS, a WebSocket close
     /// frame otherwise).
-    pub fn close(&self, code: u16, reason: &str) -> Result<(), SendError> {
+    pub fn close(&self, code: impl Into<CloseCode>, reason: &str) -> Result<(), SendError> {
         let status = CloseStatus::new(code, reason);
         match &self.outlet {
             Outlet::SockJs(hub, id) => hub.close(*id, status),
@@ -536,7 +529,7 @@ impl Sink<Message> for SessionSender {
     }
 
     fn poll_close(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Result<(), SendError>> {
-        Poll::Ready(match self.close(CloseStatus::NORMAL, "") {
+        Poll::Ready(match self.close(CloseCode::NORMAL, "") {
             Ok(()) | Err(SendError::Closed) => Ok(()),
             Err(e) => Err(e),
         })
@@ -594,7 +587,7 @@ impl Session {
     }
 
     /// Closes the session; see [`SessionSender::close`].
-    pub fn close(&self, code: u16, reason: &str) -> Result<(), SendError> {
+    pub fn close(&self, code: impl Into<CloseCode>, reason: &str) -> Result<(), SendError> {
         self.sender.close(code, reason)
     }
 

@@ -11,9 +11,7 @@ use std::task::{Context, Poll, Waker};
 use std::time::Instant;
 
 use rand::SeedableRng as _;
-use sockjs_proto::{
-    Answer, CloseFrame, CloseReason, Event, Output, ReceiverId, RequestSession, SessionId,
-};
+use sockjs_proto::{Answer, CloseFrame, Event, Output, ReceiverId, RequestSession, SessionId};
 use tracing::Instrument as _;
 
 use super::endpoint::{Common, HandshakeRequest, SockJsEndpoint};
@@ -333,7 +331,7 @@ impl SockJsHub {
                 }
                 Event::Closed { session, reason } => {
                     if let Some(inbox) = st.inboxes.remove(&session) {
-                        let status = close_status(&reason);
+                        let status = CloseStatus::from(reason.frame());
                         tracing::debug!(%status, ?reason, "session closed");
                         inbox.close(status);
                     }
@@ -417,28 +415,5 @@ impl SockJsHub {
             tracing::debug!(parent: &span, "session opened");
             (self.spawn)(Box::pin((self.common.handler)(session).instrument(span)));
         }
-    }
-}
-
-/// How a SockJS close reason reads as a close status.
-fn close_status(reason: &CloseReason) -> CloseStatus {
-    match reason {
-        CloseReason::Application(frame) => CloseStatus::new(frame.code, frame.reason.clone()),
-        CloseReason::ClientClosed(code) => CloseStatus::new(code.unwrap_or(1005), ""),
-        CloseReason::Interrupted => {
-            CloseStatus::new(CloseStatus::PROTOCOL_ERROR, "Connection interrupted")
-        }
-        CloseReason::Expired => CloseStatus::new(CloseStatus::GOING_AWAY, "Session expired"),
-        CloseReason::CacheOverflow => {
-            CloseStatus::new(CloseStatus::NOT_RELIABLE, "Session message cache overflow")
-        }
-        CloseReason::BufferOverflow => {
-            CloseStatus::new(CloseStatus::NOT_RELIABLE, "Send buffer overflow")
-        }
-        CloseReason::ProtocolError(why) => {
-            CloseStatus::new(CloseStatus::PROTOCOL_ERROR, why.clone())
-        }
-        CloseReason::Shutdown => CloseStatus::new(CloseStatus::GOING_AWAY, "Server shutting down"),
-        _ => CloseStatus::new(CloseStatus::SERVER_ERROR, ""),
     }
 }

@@ -174,7 +174,7 @@ impl<S: Io, R: Runtime> Driver<'_, S, R> {
             if ob.queue.is_empty() {
                 if let Some(close) = &ob.close {
                     self.closing = true;
-                    let code = CloseCode::from(close.code);
+                    let code = close.code;
                     let code = if code.is_valid_on_wire() {
                         code
                     } else {
@@ -201,24 +201,23 @@ impl<S: Io, R: Runtime> Driver<'_, S, R> {
                 tracing::debug!(error = %e, "websocket error");
                 if let crate::Error::Protocol(e) = &e {
                     if e.close_code().is_valid_on_wire() {
-                        let code = u16::from(e.close_code());
-                        self.failed = Some(CloseStatus::new(code, e.to_string()));
+                        self.failed = Some(CloseStatus::new(e.close_code(), e.to_string()));
                     }
                 }
             }
             Step::Event(None) => {
                 return Some(match self.ws.peer_close_frame() {
                     _ if self.failed.is_some() => self.failed.take().expect("checked"),
-                    Some(frame) => CloseStatus::new(frame.code.into(), frame.reason.clone()),
+                    Some(frame) => CloseStatus::from(frame.clone()),
                     None => self.outbox.lock().close.clone().unwrap_or_else(|| {
-                        CloseStatus::new(CloseStatus::ABNORMAL, "Connection ended")
+                        CloseStatus::new(CloseCode::ABNORMAL, "Connection ended")
                     }),
                 });
             }
             Step::SendStalled => {
                 tracing::debug!("send time limit exceeded");
                 return Some(CloseStatus::new(
-                    CloseStatus::NOT_RELIABLE,
+                    CloseCode::NOT_RELIABLE,
                     "Send time limit exceeded",
                 ));
             }
@@ -232,13 +231,13 @@ impl<S: Io, R: Runtime> Driver<'_, S, R> {
     fn timed_out(&mut self, timeout: Timeout) -> CloseStatus {
         if timeout == Timeout::Pong {
             tracing::debug!("no answer to the liveness ping");
-            return CloseStatus::new(CloseStatus::ABNORMAL, "No answer to ping");
+            return CloseStatus::new(CloseCode::ABNORMAL, "No answer to ping");
         }
         // The client did not answer the close frame in time.
         self.outbox
             .lock()
             .close
             .clone()
-            .unwrap_or_else(|| CloseStatus::new(CloseStatus::GOING_AWAY, "Server shutting down"))
+            .unwrap_or_else(|| CloseStatus::new(CloseCode::GOING_AWAY, "Server shutting down"))
     }
 }

@@ -11,7 +11,8 @@ use crate::frame::{encode_close, OPEN};
 use crate::http::{not_found, text, Request, Response, TEXT_PLAIN};
 use crate::json::{jsonp_send_body, parse_messages};
 use crate::session::{
-    CloseFrame, Event, Output, Owner, Receiver, ReceiverId, ReceiverKind, Session, SessionId, State,
+    another_connection, Event, Output, Owner, Receiver, ReceiverId, ReceiverKind, Session,
+    SessionId, State,
 };
 use crate::slab::Key;
 use crate::timers::Deadline;
@@ -132,7 +133,7 @@ impl Server {
         let session = self.sessions.get_mut(key).expect("mapped sessions exist");
         let refusal = match &session.state {
             State::Closed(frame) => Some(frame.clone()),
-            State::Open if session.receiver.is_some() => Some(CloseFrame::another_connection()),
+            State::Open if session.receiver.is_some() => Some(another_connection()),
             State::Open => None,
         };
         let Some(frame) = refusal else {

@@ -4,6 +4,7 @@ use std::collections::{HashMap, VecDeque};
 use std::time::Instant;
 
 use bytes::Bytes;
+use ws_proto::CloseFrame;
 
 use crate::config::{Config, ConfigError};
 use crate::http::{
@@ -14,8 +15,7 @@ use crate::iframe;
 use crate::origin::AllowedOrigins;
 use crate::route::Route;
 use crate::session::{
-    CloseFrame, CloseReason, Event, Output, Receiver, ReceiverId, ReceiverKind, Session, SessionId,
-    State,
+    CloseReason, Event, Output, Receiver, ReceiverId, ReceiverKind, Session, SessionId, State,
 };
 use crate::slab::{Key, Slab};
 use crate::timers::{Deadline, DeadlineStore, Timers};
@@ -540,7 +540,7 @@ impl Server {
         match r.kind {
             ReceiverKind::WebSocket(_) => {
                 if self.sessions.get(skey).is_some_and(Session::is_open) {
-                    self.close_session(skey, None, CloseReason::Interrupted);
+                    self.close_session(skey, CloseReason::Interrupted);
                 }
                 self.remove_session(skey);
             }
@@ -548,11 +548,7 @@ impl Server {
                 let attached = self.sessions.get(skey).and_then(|s| s.receiver) == Some(receiver.0);
                 if attached {
                     if self.sessions.get(skey).is_some_and(Session::is_open) {
-                        self.close_session(
-                            skey,
-                            Some(CloseFrame::interrupted()),
-                            CloseReason::Interrupted,
-                        );
+                        self.close_session(skey, CloseReason::Interrupted);
                     }
                     self.detached(skey, now);
                 }
@@ -581,19 +577,11 @@ impl Server {
         // The message cache bounds what waits for the next request; while a
         // receiver is attached, the send buffer's byte limit does.
         if s.receiver.is_none() && s.pending.len() >= limit {
-            self.close_session(
-                key,
-                Some(CloseFrame::not_reliable()),
-                CloseReason::CacheOverflow,
-            );
+            self.close_session(key, CloseReason::CacheOverflow);
             return Err(SendError::CacheOverflow);
         }
         if s.pending.push(message.into()).is_err() {
-            self.close_session(
-                key,
-                Some(CloseFrame::buffer_overflow()),
-                CloseReason::BufferOverflow,
-            );
+            self.close_session(key, CloseReason::BufferOverflow);
             return Err(SendError::BufferOverflow);
         }
         if let Some(r) = s.receiver {
@@ -602,8 +590,9 @@ impl Server {
         Ok(())
     }
 
-    /// Closes a session with a close frame (`c[3000,"Go away!"]` is the
-    /// customary one). Messages sent before are delivered first; every later
+    /// Closes a session with a close frame (`c[3000,"Go away!"]`,
+    /// `CloseFrame::new(CloseCode::GO_AWAY, "Go away!")`, is the customary
+    /// one). Messages sent before are delivered first; every later
     /// request on the session gets the close frame until the session is
     /// removed, `disconnectDelay` after its last receiver.
     pub fn close(&mut self, session: SessionId, frame: CloseFrame) -> Result<(), SendError> {
@@ -614,8 +603,7 @@ impl Server {
         if !s.is_open() {
             return Err(SendError::Closed);
         }
-        let reason = CloseReason::Application(frame.clone());
-        self.close_session(session.0, Some(frame), reason);
+        self.close_session(session.0, CloseReason::Application(frame));
         Ok(())
     }
 
@@ -626,21 +614,21 @@ impl Server {
         let keys: Vec<Key> = self.sessions.keys().collect();
         for key in keys {
             if self.sessions.get(key).is_some_and(Session::is_open) {
-                self.close_session(key, Some(CloseFrame::going_away()), CloseReason::Shutdown);
+                self.close_session(key, CloseReason::Shutdown);
             }
         }
     }
 
-    /// Moves a session to closed (once), tells the application, and wakes its
-    /// receiver to deliver the close frame.
-    fn close_session(&mut self, key: Key, frame: Option<CloseFrame>, reason: CloseReason) {
+    /// Moves a session to closed (once) with the close frame of `reason`,
+    /// tells the application, and wakes its receiver to deliver the frame.
+    fn close_session(&mut self, key: Key, reason: CloseReason) {
         let Some(session) = self.sessions.get_mut(key) else {
             return;
         };
         if !session.is_open() {
             return;
         }
-        session.state = State::Closed(frame.unwrap_or_else(CloseFrame::go_away));
+        session.state = State::Closed(reason.frame());
         let receiver = session.receiver;
         self.events.push_back(Event::Closed {
             session: SessionId(key),
@@ -706,7 +694,7 @@ impl Server {
                     self.wake(rkey);
                 }
                 None if session.is_open() => {
-                    self.close_session(key, None, CloseReason::Expired);
+                    self.close_session(key, CloseReason::Expired);
                     self.remove_session(key);
                 }
                 None => self.remove_session(key),

@@ -10,8 +10,8 @@ use crate::frame::{encode_close, OPEN};
 use crate::http::{method_not_allowed, not_found, text, Request};
 use crate::json::parse_ws_messages;
 use crate::session::{
-    CloseFrame, CloseReason, Event, Output, Owner, Receiver, ReceiverId, ReceiverKind, Session,
-    SessionId, State,
+    CloseReason, Event, Output, Owner, Receiver, ReceiverId, ReceiverKind, Session, SessionId,
+    State,
 };
 use crate::slab::Key;
 use crate::timers::Deadline;
@@ -188,19 +188,19 @@ impl Server {
                         match parse_ws_messages(text.as_str()) {
                             Ok(messages) => self.deliver(skey, messages),
                             Err(e) => {
-                                self.fail_websocket(rkey, 1007, &e.to_string());
+                                self.fail_websocket(rkey, CloseReason::BrokenJson(e));
                                 return;
                             }
                         }
                     }
                 }
                 Ok(Some(ws_proto::Event::Message(ws_proto::Message::Binary(_)))) => {
-                    self.fail_websocket(rkey, 1003, "Binary messages are not supported");
+                    self.fail_websocket(rkey, CloseReason::BinaryMessage);
                     return;
                 }
                 Ok(Some(ws_proto::Event::Close(frame))) => {
-                    let code = frame.map(|f| f.code.0);
-                    self.close_session(skey, None, CloseReason::ClientClosed(code));
+                    let code = frame.map(|f| f.code);
+                    self.close_session(skey, CloseReason::ClientClosed(code));
                     self.wake(rkey);
                     return;
                 }
@@ -214,9 +214,9 @@ impl Server {
                     let reason = if e == ws_proto::ProtocolError::UnexpectedEof {
                         CloseReason::Interrupted
                     } else {
-                        CloseReason::ProtocolError(e.to_string())
+                        CloseReason::WebSocket(e)
                     };
-                    self.close_session(skey, None, reason);
+                    self.close_session(skey, reason);
                     self.wake(rkey);
                     return;
                 }
@@ -224,16 +224,19 @@ impl Server {
         }
     }
 
-    /// Ends a WebSocket session for a client's error.
-    fn fail_websocket(&mut self, rkey: Key, code: u16, reason: &str) {
+    /// Ends a WebSocket session for a client's error: the close frame that
+    /// `reason` gives goes on the wire, and the application is told the
+    /// same.
+    fn fail_websocket(&mut self, rkey: Key, reason: CloseReason) {
         let Some(r) = self.receivers.get_mut(rkey) else {
             return;
         };
         let skey = r.session;
         if let ReceiverKind::WebSocket(conn) = &mut r.kind {
-            let _ = conn.close(Some(ws_proto::CloseCode(code)), reason);
+            let frame = reason.frame();
+            let _ = conn.close(Some(frame.code), &frame.reason);
         }
-        self.close_session(skey, None, CloseReason::ProtocolError(reason.to_owned()));
+        self.close_session(skey, reason);
         self.wait_for_close(skey);
         self.wake(rkey);
     }
@@ -288,7 +291,7 @@ impl Server {
                 self.timers.set(skey, &mut session.deadline, Some(at));
             }
         } else {
-            close = Some(CloseFrame::going_away());
+            close = Some(CloseReason::Shutdown.frame());
         }
         let r = self.receivers.get_mut(rkey)?;
         let ReceiverKind::WebSocket(conn) = &mut r.kind else {
@@ -308,7 +311,7 @@ impl Server {
                     encode_close(frame.code, &frame.reason, &mut c);
                     let _ = conn.send_text(&c);
                 }
-                let code = ws_proto::CloseCode(frame.code);
+                let code = frame.code;
                 let (code, reason) = if code.is_valid_on_wire()
                     && frame.reason.len() <= ws_proto::MAX_CLOSE_REASON
                 {

@@ -709,6 +709,11 @@ impl WsClient {
     }
 }
 
+/// `c[3000,"Go away!"]`: SockJS's customary application close.
+pub fn go_away() -> sockjs_proto::CloseFrame {
+    sockjs_proto::CloseFrame::new(sockjs_proto::CloseCode::GO_AWAY, "Go away!")
+}
+
 /// `WsSeen::Text`.
 pub fn text(s: &str) -> WsSeen {
     WsSeen::Text(s.to_owned())
