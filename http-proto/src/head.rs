@@ -23,20 +23,14 @@ use crate::{HeadError, Limits, RequestError};
 pub struct HeadReader {
     limits: Limits,
     /// How far the buffer was searched for the end of the head, from its
-    /// start (after `blank`).
+    /// start (after the empty lines before a request line).
     scanned: usize,
-    /// The empty lines before a request line.
-    blank: usize,
 }
 
 impl HeadReader {
     /// A reader with these limits (`max_head_size` and `max_headers`).
     pub fn new(limits: Limits) -> Self {
-        Self {
-            limits,
-            scanned: 0,
-            blank: 0,
-        }
+        Self { limits, scanned: 0 }
     }
 
     /// The request head at the start of `buf` once it is complete:
@@ -46,11 +40,9 @@ impl HeadReader {
         &mut self,
         buf: &[u8],
     ) -> Result<Option<(Request<()>, usize)>, RequestError> {
-        if self.scanned == 0 {
-            // Until the request line starts, where it starts may move.
-            self.blank = leading_blank_lines(buf);
-        }
-        let start = self.blank;
+        // The empty lines before the request line: once it starts, their
+        // count no longer changes.
+        let start = leading_blank_lines(buf);
         let Some(end) = self
             .find_end(buf, start)
             .map_err(RequestError::HeadTooLarge)?
@@ -90,7 +82,6 @@ impl HeadReader {
         match find_head_end(window, &mut self.scanned) {
             Some(end) => {
                 self.scanned = 0;
-                self.blank = 0;
                 Ok(Some(start + end))
             }
             None if buf.len() >= max => Err(max),
