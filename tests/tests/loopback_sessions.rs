@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use adapter_core::http_proto::http::StatusCode;
 use adapter_core::server::{
     Attributes, CloseStatus, Handler, HandshakeInterceptor, HandshakeOutcome, HandshakeRequest,
     Rejection, SendError, Server, Session, SessionSender, SessionTransport, SockJsEndpoint,
@@ -117,7 +118,7 @@ impl HandshakeInterceptor for Interceptor {
     ) -> Result<(), Rejection> {
         self.before.fetch_add(1, Ordering::SeqCst);
         if request.header("x-deny").is_some() {
-            return Err(Rejection::new(403).body("nope"));
+            return Err(Rejection::new(StatusCode::FORBIDDEN).body("nope"));
         }
         if let Some(user) = request.cookie("user") {
             attributes.insert("user", user);
@@ -358,7 +359,10 @@ async fn a_refusing_interceptor_answers_its_response_and_opens_nothing<R: Server
     );
     assert_eq!(
         rec.outcome().await,
-        ("/app/000/no/xhr".to_owned(), HandshakeOutcome::Refused(403))
+        (
+            "/app/000/no/xhr".to_owned(),
+            HandshakeOutcome::Refused(StatusCode::FORBIDDEN)
+        )
     );
     rec.no_report().await;
     assert_eq!(rec.server.handle.sockjs_sessions(), 0);
@@ -377,7 +381,10 @@ async fn a_refusing_interceptor_answers_its_response_and_opens_nothing<R: Server
         assert!(refused.is_err(), "{target}: {refused:?}");
         assert_eq!(
             rec.outcome().await,
-            (target.to_owned(), HandshakeOutcome::Refused(403))
+            (
+                target.to_owned(),
+                HandshakeOutcome::Refused(StatusCode::FORBIDDEN)
+            )
         );
     }
     // Seen on the wire: the 403, not a 101.
@@ -451,7 +458,7 @@ async fn a_preflight_does_not_run_the_interceptors<R: ServerRuntime>() {
                 .interceptor(|request: &HandshakeRequest, _: &mut Attributes| {
                     match request.cookie("user") {
                         Some(_) => Ok(()),
-                        None => Err(Rejection::new(401)),
+                        None => Err(Rejection::new(StatusCode::UNAUTHORIZED)),
                     }
                 }),
         ),

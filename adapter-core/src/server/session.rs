@@ -142,11 +142,11 @@ pub(crate) struct SessionInfo {
     pub(crate) id: u64,
     pub(crate) sockjs_id: Option<String>,
     pub(crate) transport: SessionTransport,
-    pub(crate) target: String,
+    pub(crate) uri: http::Uri,
     pub(crate) remote_addr: SocketAddr,
     pub(crate) client_ip: IpAddr,
     pub(crate) principal: Option<String>,
-    pub(crate) headers: Vec<(String, String)>,
+    pub(crate) headers: http::HeaderMap,
     pub(crate) attributes: Attributes,
     pub(crate) protocol: Option<String>,
 }
@@ -170,17 +170,19 @@ macro_rules! session_info {
             self.info.transport
         }
 
-        /// The path of the request that opened the session.
-        pub fn path(&self) -> &str {
-            self.info
-                .target
-                .split_once('?')
-                .map_or(self.info.target.as_str(), |(path, _)| path)
+        /// The target of the request that opened the session.
+        pub fn uri(&self) -> &http::Uri {
+            &self.info.uri
         }
 
-        /// The query of the request that opened the session.
+        /// The path of the request that opened the session.
+        pub fn path(&self) -> &str {
+            self.info.uri.path()
+        }
+
+        /// The query of the request that opened the session (not decoded).
         pub fn query(&self) -> Option<&str> {
-            self.info.target.split_once('?').map(|(_, query)| query)
+            self.info.uri.query()
         }
 
         /// The peer's address (a proxy's, behind one).
@@ -201,17 +203,14 @@ macro_rules! session_info {
         }
 
         /// The headers of the request that opened the session.
-        pub fn headers(&self) -> &[(String, String)] {
+        pub fn headers(&self) -> &http::HeaderMap {
             &self.info.headers
         }
 
-        /// The first value of the header `name` (case-insensitive).
-        pub fn header(&self, name: &str) -> Option<&str> {
-            self.info
-                .headers
-                .iter()
-                .find(|(n, _)| n.eq_ignore_ascii_case(name))
-                .map(|(_, v)| v.as_str())
+        /// The first value of the header `name` (case-insensitive), if it
+        /// is UTF-8.
+        pub fn header(&self, name: impl http::header::AsHeaderName) -> Option<&str> {
+            http_proto::headers::str_value(&self.info.headers, name)
         }
 
         /// What the handshake interceptors stored.

@@ -10,9 +10,11 @@ use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::task::{Context, Poll, Waker};
 use std::time::Instant;
 
+use bytes::Bytes;
 use rand::SeedableRng as _;
 use sockjs_proto::{
-    Answer, CloseFrame, CloseReason, Event, Output, ReceiverId, RequestSession, SessionId,
+    Answer, CloseFrame, CloseReason, Event, Output, ReceiverId, RequestContext, RequestSession,
+    SessionId,
 };
 use tracing::Instrument as _;
 
@@ -108,10 +110,11 @@ impl SockJsHub {
     /// Which session a request concerns, and its inbox.
     pub(crate) fn request_session(
         &self,
-        req: &sockjs_proto::Request,
+        req: &http::Request<Bytes>,
+        ctx: &RequestContext,
     ) -> (RequestSession, Option<Arc<Inbox>>) {
         let st = self.lock();
-        let which = st.server.request_session(req);
+        let which = st.server.request_session(req, ctx);
         let inbox = match which {
             RequestSession::Receives(id) | RequestSession::Sends(id) => {
                 st.inboxes.get(&id).cloned()
@@ -124,18 +127,19 @@ impl SockJsHub {
     /// Runs a request through the core.
     pub(crate) fn handle(
         self: &Arc<Self>,
-        req: &sockjs_proto::Request,
+        req: &http::Request<Bytes>,
+        ctx: &RequestContext,
         context: OpenContext,
     ) -> Handled {
         let (handled, spawned) = {
             let mut st = self.lock();
-            let existing = match st.server.request_session(req) {
+            let existing = match st.server.request_session(req, ctx) {
                 RequestSession::Receives(id) | RequestSession::Sends(id) => {
                     st.inboxes.get(&id).cloned()
                 }
                 _ => None,
             };
-            let answer = st.server.handle_request(req, (self.now)());
+            let answer = st.server.handle_request(req, ctx, (self.now)());
             st.opening = Some(context);
             let spawned = self.dispatch(&mut st);
             st.opening = None;
@@ -360,9 +364,9 @@ impl SockJsHub {
         // context; an empty one keeps that an invariant, not a panic.
         let context = context.unwrap_or_else(|| OpenContext {
             request: HandshakeRequest {
-                method: String::new(),
-                target: String::new(),
-                headers: Vec::new(),
+                method: http::Method::GET,
+                uri: http::Uri::default(),
+                headers: http::HeaderMap::new(),
                 remote_addr: SocketAddr::from(([0, 0, 0, 0], 0)),
                 client_ip: std::net::Ipv4Addr::UNSPECIFIED.into(),
                 principal: None,
@@ -374,7 +378,7 @@ impl SockJsHub {
             id: self.ids.fetch_add(1, Ordering::Relaxed),
             sockjs_id,
             transport: SessionTransport::SockJs(transport),
-            target: request.target,
+            uri: request.uri,
             remote_addr: request.remote_addr,
             client_ip: request.client_ip,
             principal: request.principal,
