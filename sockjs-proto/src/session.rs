@@ -173,6 +173,9 @@ pub(crate) enum State {
     Closed(CloseFrame),
 }
 
+// The flags are independent of each other (owed frames, the id map, a
+// waiting sender): no state machine hides among them.
+#[allow(clippy::struct_excessive_bools)]
 #[derive(Debug)]
 pub(crate) struct Session {
     pub(crate) sockjs_id: String,
