@@ -1001,6 +1001,58 @@ fn drop_oldest_keeps_the_session_and_the_newest_messages() {
     assert!(s.session(id).unwrap().is_open());
 }
 
+#[test]
+fn a_waiting_sender_gets_room_back_when_a_poll_takes_the_messages() {
+    let config = Config::default()
+        .send_buffer_size_limit(10)
+        .http_message_cache_size(3);
+    let mut s = server_with(config);
+    let now = t0();
+    let id = open_xhr(&mut s, "s", now);
+    // Bytes: room until the limit is reached; a waited send may pass it by
+    // one message, and nothing closes the session.
+    assert_eq!(s.poll_room(id), Ok(true));
+    s.send_waited(id, "123456").unwrap();
+    assert_eq!(s.poll_room(id), Ok(true), "6 of 10 bytes");
+    s.send_waited(id, "789abcdef").unwrap();
+    assert_eq!(s.session(id).unwrap().pending_bytes(), 15);
+    assert_eq!(s.poll_room(id), Ok(false), "15 of 10 bytes");
+    assert!(events(&mut s).is_empty(), "no close, no room yet");
+    // The poll takes both messages: room again, said once.
+    assert_eq!(xhr_now(&mut s, "s", now), "a[\"123456\",\"789abcdef\"]\n");
+    assert_eq!(events(&mut s), [Event::Room { session: id }]);
+    assert_eq!(s.poll_room(id), Ok(true));
+    // Messages: the cache's count limit too.
+    for m in ["a", "b", "c"] {
+        s.send_waited(id, m).unwrap();
+    }
+    assert_eq!(s.poll_room(id), Ok(false), "3 of 3 messages");
+    assert_eq!(xhr_now(&mut s, "s", now), "a[\"a\",\"b\",\"c\"]\n");
+    assert_eq!(events(&mut s), [Event::Room { session: id }]);
+    assert!(s.session(id).unwrap().is_open());
+}
+
+#[test]
+fn room_is_announced_only_to_a_sender_that_waited() {
+    let mut s = server_with(Config::default().send_buffer_size_limit(4));
+    let now = t0();
+    let id = open_xhr(&mut s, "s", now);
+    s.send_waited(id, "12345").unwrap();
+    // Nobody asked for room: the poll taking the message says nothing.
+    assert_eq!(xhr_now(&mut s, "s", now), "a[\"12345\"]\n");
+    assert!(events(&mut s).is_empty());
+}
+
+#[test]
+fn a_closed_session_has_no_room_and_takes_no_waited_send() {
+    let mut s = server_with(Config::default());
+    let now = t0();
+    let id = open_xhr(&mut s, "s", now);
+    s.close(id, CloseFrame::new(3000, "Go away!")).unwrap();
+    assert_eq!(s.poll_room(id), Err(SendError::Closed));
+    assert_eq!(s.send_waited(id, "x"), Err(SendError::Closed));
+}
+
 // ---- which session a request concerns ----------------------------------------------
 
 #[test]

@@ -404,6 +404,20 @@ pub(crate) struct WsOutboxState {
     pub(crate) done: bool,
     /// The connection task, waiting for something to send.
     pub(crate) waker: Option<Waker>,
+    /// Senders waiting for room in the queue.
+    pub(crate) room_waiters: Vec<Waker>,
+}
+
+impl WsOutboxState {
+    /// Wakes the senders waiting for room if there is some, or if the
+    /// session no longer takes sends.
+    pub(crate) fn wake_room_waiters(&mut self) {
+        if self.queue.has_room() || self.done || self.close.is_some() {
+            for w in self.room_waiters.drain(..) {
+                w.wake();
+            }
+        }
+    }
 }
 
 impl WsOutbox {
@@ -414,6 +428,7 @@ impl WsOutbox {
                 close: None,
                 done: false,
                 waker: None,
+                room_waiters: Vec::new(),
             }),
         }
     }
@@ -436,6 +451,7 @@ impl WsOutbox {
             ));
             st.queue.clear();
             wake(&mut st.waker);
+            st.wake_room_waiters();
             return Err(SendError::Overflow);
         }
         wake(&mut st.waker);
@@ -448,6 +464,35 @@ impl WsOutbox {
             return Err(SendError::Closed);
         }
         st.close = Some(status);
+        wake(&mut st.waker);
+        st.wake_room_waiters();
+        Ok(())
+    }
+
+    /// Ready when the queue has room for a waiting sender (or the session
+    /// takes no more sends: an error).
+    fn poll_room(&self, cx: &mut Context<'_>) -> Poll<Result<(), SendError>> {
+        let mut st = self.lock();
+        if st.done || st.close.is_some() {
+            return Poll::Ready(Err(SendError::Closed));
+        }
+        if st.queue.has_room() {
+            return Poll::Ready(Ok(()));
+        }
+        if !st.room_waiters.iter().any(|w| w.will_wake(cx.waker())) {
+            st.room_waiters.push(cx.waker().clone());
+        }
+        Poll::Pending
+    }
+
+    /// Queues a message from a sender that waited for room: the overflow
+    /// strategy does not apply.
+    fn send_waited(&self, message: Message) -> Result<(), SendError> {
+        let mut st = self.lock();
+        if st.done || st.close.is_some() {
+            return Err(SendError::Closed);
+        }
+        st.queue.push_waited(message);
         wake(&mut st.waker);
         Ok(())
     }
@@ -466,14 +511,18 @@ fn wake(waker: &mut Option<Waker>) {
 
 /// Sends on a session; cloneable, so that many tasks can send at once.
 ///
-/// Sends never wait: a message goes into the session's send buffer (for a
-/// SockJS session, the core's message cache), which the connection drains
-/// at the pace of the client. The buffer is bounded
+/// [`send`](Self::send) never waits: a message goes into the session's
+/// send buffer (for a SockJS session, the core's message cache), which the
+/// connection drains at the pace of the client. The buffer is bounded
 /// ([`send_buffer_size_limit`](super::WebSocketEndpoint::send_buffer_size_limit)),
 /// and a send over the bound is handled by the overflow strategy: close the
 /// session with 4500 (the default) or drop the oldest waiting messages. A
 /// write to the client that takes longer than the send time limit closes
 /// the session too. These are Spring's concurrent-send decorator's rules.
+///
+/// [`send_async`](Self::send_async) and the [`Sink`] implementation wait
+/// instead while the buffer is over its bound: the producer goes at the
+/// client's pace, and nothing overflows.
 #[derive(Clone)]
 pub struct SessionSender {
     pub(crate) info: Arc<SessionInfo>,
@@ -503,6 +552,48 @@ impl SessionSender {
         }
     }
 
+    /// Sends a message once the session's send buffer has room, waiting
+    /// while it is over its limit: a producer that awaits this goes at the
+    /// pace of the client, and the overflow strategy never applies (the
+    /// buffer holds at most its limit plus this message). A WebSocket
+    /// handler that awaits it before reading the next message also stops
+    /// the reading of its socket meanwhile, so TCP holds a client that
+    /// sends without reading back.
+    ///
+    /// Errors as [`send`](Self::send), but never [`SendError::Overflow`].
+    pub async fn send_async(&self, message: impl Into<Message>) -> Result<(), SendError> {
+        let message = message.into();
+        if matches!(
+            (&self.outlet, &message),
+            (Outlet::SockJs(..), Message::Binary(_))
+        ) {
+            return Err(SendError::Binary);
+        }
+        std::future::poll_fn(|cx| self.poll_room(cx)).await?;
+        self.send_waited(message)
+    }
+
+    /// Ready when the send buffer has room (an error once the session takes
+    /// no more sends).
+    fn poll_room(&self, cx: &mut Context<'_>) -> Poll<Result<(), SendError>> {
+        match &self.outlet {
+            Outlet::SockJs(hub, id) => hub.poll_room(*id, cx),
+            Outlet::WebSocket(outbox) => outbox.poll_room(cx),
+        }
+    }
+
+    /// Sends a message after [`poll_room`](Self::poll_room) said there is
+    /// room.
+    fn send_waited(&self, message: Message) -> Result<(), SendError> {
+        match &self.outlet {
+            Outlet::SockJs(hub, id) => match message {
+                Message::Text(text) => hub.send_waited(*id, text.as_str()),
+                Message::Binary(_) => Err(SendError::Binary),
+            },
+            Outlet::WebSocket(outbox) => outbox.send_waited(message),
+        }
+    }
+
     /// Closes the session: messages sent before are delivered first, then
     /// the close frame (`c[code,"reason"]` on SockJS, a WebSocket close
     /// frame otherwise).
@@ -523,17 +614,20 @@ impl SessionSender {
     }
 }
 
-/// A sink that never waits (see [`SessionSender`]): `poll_ready` is always
-/// ready, `start_send` sends.
+/// A sink that waits for room: `poll_ready` is pending while the session's
+/// send buffer is over its limit, so `sink.send(message).await` slows the
+/// producer to the client's pace instead of failing (see
+/// [`SessionSender::send_async`]). `poll_flush` does not wait for the
+/// client.
 impl Sink<Message> for SessionSender {
     type Error = SendError;
 
-    fn poll_ready(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Result<(), SendError>> {
-        Poll::Ready(Ok(()))
+    fn poll_ready(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), SendError>> {
+        self.poll_room(cx)
     }
 
     fn start_send(self: Pin<&mut Self>, message: Message) -> Result<(), SendError> {
-        self.send(message)
+        self.send_waited(message)
     }
 
     fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Result<(), SendError>> {
@@ -596,6 +690,12 @@ impl Session {
     /// Sends a message; see [`SessionSender::send`].
     pub fn send(&self, message: impl Into<Message>) -> Result<(), SendError> {
         self.sender.send(message)
+    }
+
+    /// Sends a message once the send buffer has room; see
+    /// [`SessionSender::send_async`].
+    pub async fn send_async(&self, message: impl Into<Message>) -> Result<(), SendError> {
+        self.sender.send_async(message).await
     }
 
     /// Closes the session; see [`SessionSender::close`].

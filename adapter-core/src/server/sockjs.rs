@@ -52,6 +52,8 @@ struct HubState {
     /// The tasks waiting for a receiver's output.
     wakers: HashMap<ReceiverId, Waker>,
     inboxes: HashMap<SessionId, Arc<Inbox>>,
+    /// The senders waiting for room in a session's cache.
+    room_waiters: HashMap<SessionId, Vec<Waker>>,
     /// The context of the request being handled.
     opening: Option<OpenContext>,
     /// What the timer task sleeps until.
@@ -80,6 +82,7 @@ impl SockJsHub {
                 server,
                 wakers: HashMap::new(),
                 inboxes: HashMap::new(),
+                room_waiters: HashMap::new(),
                 opening: None,
                 armed: None,
             }),
@@ -243,6 +246,35 @@ impl SockJsHub {
         })
     }
 
+    /// Ready when the session's cache has room for a sender that waits
+    /// (an error once the session takes no more sends).
+    pub(crate) fn poll_room(
+        &self,
+        id: SessionId,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<(), SendError>> {
+        let mut st = self.lock();
+        match st.server.poll_room(id) {
+            Ok(true) => Poll::Ready(Ok(())),
+            Ok(false) => {
+                let waiters = st.room_waiters.entry(id).or_default();
+                if !waiters.iter().any(|w| w.will_wake(cx.waker())) {
+                    waiters.push(cx.waker().clone());
+                }
+                Poll::Pending
+            }
+            Err(_) => Poll::Ready(Err(SendError::Closed)),
+        }
+    }
+
+    /// Sends a message from a sender that waited for room.
+    pub(crate) fn send_waited(&self, id: SessionId, text: &str) -> Result<(), SendError> {
+        let mut st = self.lock();
+        let sent = st.server.send_waited(id, text);
+        let _ = self.dispatch(&mut st);
+        sent.map_err(|_| SendError::Closed)
+    }
+
     pub(crate) fn close(&self, id: SessionId, status: CloseStatus) -> Result<(), SendError> {
         let mut st = self.lock();
         let closed = st
@@ -329,7 +361,15 @@ impl SockJsHub {
                         inbox.push(ws_proto::Message::from(text));
                     }
                 }
+                Event::Room { session } => {
+                    for w in st.room_waiters.remove(&session).into_iter().flatten() {
+                        w.wake();
+                    }
+                }
                 Event::Closed { session, reason } => {
+                    for w in st.room_waiters.remove(&session).into_iter().flatten() {
+                        w.wake();
+                    }
                     if let Some(inbox) = st.inboxes.remove(&session) {
                         let status = close_status(&reason);
                         tracing::debug!(%status, ?reason, "session closed");

@@ -147,6 +147,7 @@ impl Server {
                     transport.wrap_frame(&a, &callback, &mut body);
                     *res.body_mut() = Bytes::from(body);
                     self.detached(key, now);
+                    self.room_regained(key);
                     return Answer::Response(res);
                 }
             }

@@ -503,10 +503,27 @@ impl Server {
         }
         let skey = r.session;
         let transport = r.transport;
-        if matches!(r.kind, ReceiverKind::WebSocket(_)) {
-            return self.websocket_output(rkey, skey, transport, now);
+        let output = if matches!(r.kind, ReceiverKind::WebSocket(_)) {
+            self.websocket_output(rkey, skey, transport, now)
+        } else {
+            self.http_output(rkey, now)
+        };
+        if output.is_some() {
+            self.room_regained(skey);
         }
-        self.http_output(rkey, now)
+        output
+    }
+
+    /// Tells a sender that waited for room that there is some again.
+    pub(super) fn room_regained(&mut self, skey: Key) {
+        if let Some(s) = self.sessions.get_mut(skey) {
+            if s.wants_room && s.has_room(self.config.http_message_cache_size) {
+                s.wants_room = false;
+                self.events.push_back(Event::Room {
+                    session: SessionId(skey),
+                });
+            }
+        }
     }
 
     fn take_end(&mut self, rkey: Key) -> Output {
@@ -605,6 +622,51 @@ impl Server {
             );
             return Err(SendError::BufferOverflow);
         }
+        if let Some(r) = s.receiver {
+            self.wake(r);
+        }
+        Ok(())
+    }
+
+    /// Whether `session` has room for a message from a sender that waits
+    /// rather than overflow (backpressure): fewer than
+    /// `httpMessageCacheSize` messages and fewer bytes than
+    /// `send_buffer_size_limit` wait for a receiver. `Ok(false)` also
+    /// promises an [`Event::Room`] once a receiver takes the waiting
+    /// messages; a closed session answers `Err` (and its
+    /// [`Event::Closed`] ends the wait).
+    pub fn poll_room(&mut self, session: SessionId) -> Result<bool, SendError> {
+        let limit = self.config.http_message_cache_size;
+        let s = self
+            .sessions
+            .get_mut(session.0)
+            .ok_or(SendError::UnknownSession)?;
+        if !s.is_open() {
+            return Err(SendError::Closed);
+        }
+        let room = s.has_room(limit);
+        s.wants_room |= !room;
+        Ok(room)
+    }
+
+    /// Sends a message from a sender that waited for
+    /// [`poll_room`](Self::poll_room): it is taken even if it carries the
+    /// session's cache past its limits, by this one message, and neither
+    /// limit closes the session. Use [`send`](Self::send) for senders that
+    /// do not wait.
+    pub fn send_waited(
+        &mut self,
+        session: SessionId,
+        message: impl Into<String>,
+    ) -> Result<(), SendError> {
+        let s = self
+            .sessions
+            .get_mut(session.0)
+            .ok_or(SendError::UnknownSession)?;
+        if !s.is_open() {
+            return Err(SendError::Closed);
+        }
+        s.pending.push_waited(message.into());
         if let Some(r) = s.receiver {
             self.wake(r);
         }
