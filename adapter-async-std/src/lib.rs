@@ -5,7 +5,7 @@ use std::io::{self, IoSlice};
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use bytes::BytesMut;
 use futures_io::{AsyncRead, AsyncWrite};
@@ -156,10 +156,6 @@ impl adapter_core::Executor for Smol {
     }
 }
 
-fn sleep(after: Duration) -> adapter_core::Task {
-    Box::pin(Sleep(async_io::Timer::after(after)))
-}
-
 /// A `futures-io` `AsyncRead + AsyncWrite` transport as the adapter core's
 /// [`Io`](adapter_core::Io).
 #[derive(Debug)]
@@ -255,7 +251,11 @@ pub async fn accept_with<S>(io: S, options: AcceptOptions) -> Result<WebSocketSt
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    adapter_core::accept_with(FuturesIo(io), options.timer(sleep)).await
+    adapter_core::accept_with(
+        FuturesIo(io),
+        options.clock(adapter_core::Clock::of::<AsyncIo>()),
+    )
+    .await
 }
 
 /// Opens a WebSocket connection on `io` with the default options; see
@@ -280,7 +280,12 @@ pub async fn connect_with<S>(
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    adapter_core::connect_with(FuturesIo(io), request, options.timer(sleep)).await
+    adapter_core::connect_with(
+        FuturesIo(io),
+        request,
+        options.clock(adapter_core::Clock::of::<AsyncIo>()),
+    )
+    .await
 }
 
 /// Connects to a plain `ws://host[:port][/path][?query]` URL over TCP with
@@ -296,5 +301,9 @@ pub async fn connect_url_with(
     url: &str,
     options: ConnectOptions,
 ) -> Result<(WebSocketStream<async_net::TcpStream>, Response), Error> {
-    adapter_core::connect_url_with::<AsyncIo>(url, options.timer(sleep)).await
+    adapter_core::connect_url_with::<AsyncIo>(
+        url,
+        options.clock(adapter_core::Clock::of::<AsyncIo>()),
+    )
+    .await
 }

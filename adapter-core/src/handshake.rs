@@ -17,7 +17,7 @@ use ws_proto::handshake::{
 };
 use ws_proto::Connection;
 
-use crate::options::{AcceptOptions, ConnectOptions};
+use crate::options::{filled, AcceptOptions, ConnectOptions};
 use crate::runtime::{shutdown, write_all, Io, Runtime};
 use crate::url::WsUrl;
 use crate::{Error, WebSocketStream};
@@ -75,7 +75,7 @@ where
     )
     .map_err(|e| io::Error::other(e.to_string()))?;
     write_all(&mut io, &head).await?;
-    let mut conn = Connection::server(options.config);
+    let mut conn = Connection::server(filled(&options.config, options.close_timeout));
     conn.receive(upgrade.trailing());
     Ok(WebSocketStream::new(io, conn, options.settings))
 }
@@ -143,7 +143,8 @@ where
         read_some(&mut io, &mut scratch, cap).await?;
         handshake.receive(&scratch);
     };
-    let mut conn = Connection::client(options.config, move || rng.next_u32().to_ne_bytes());
+    let config = filled(&options.config, options.close_timeout);
+    let mut conn = Connection::client(config, move || rng.next_u32().to_ne_bytes());
     conn.receive(&response.trailing);
     Ok((WebSocketStream::new(io, conn, options.settings), response))
 }

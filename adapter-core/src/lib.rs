@@ -11,6 +11,7 @@
 //! - [`server`]: SockJS and WebSocket endpoints on one listener, with
 //!   sessions, handlers, handshake interceptors and graceful shutdown.
 
+mod clock;
 mod error;
 mod handshake;
 mod options;
@@ -20,11 +21,12 @@ mod stream;
 mod sync;
 mod url;
 
+pub use clock::Clock;
 pub use error::Error;
 pub use handshake::{accept, accept_with, connect, connect_url, connect_url_with, connect_with};
 pub use options::{AcceptOptions, ConnectOptions};
 pub use runtime::{Executor, Io, Runtime, Task};
-pub use stream::{Settings, SleepFn, WebSocketStream};
+pub use stream::{Settings, WebSocketStream};
 
 pub use http;
 pub use http_proto;

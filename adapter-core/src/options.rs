@@ -7,7 +7,8 @@ use std::time::Duration;
 use ws_proto::handshake::{Limits, UpgradeRequest};
 use ws_proto::Config;
 
-use crate::stream::{Settings, SleepFn};
+use crate::clock::Clock;
+use crate::stream::Settings;
 
 /// Picks the subprotocol to answer an upgrade request with.
 type ProtocolChooser = dyn Fn(&UpgradeRequest) -> Option<String> + Send + Sync;
@@ -19,7 +20,7 @@ type ProtocolChooser = dyn Fn(&UpgradeRequest) -> Option<String> + Send + Sync;
 /// | [`config`](Self::config) | [`Config::default()`] |
 /// | [`limits`](Self::limits) | [`Limits::default()`] |
 /// | [`protocol`](Self::protocol) | no subprotocol |
-/// | [`close_timeout`](Self::close_timeout) | 5 s |
+/// | [`close_timeout`](Self::close_timeout) | [`Config::close_timeout`] (5 s) |
 /// | [`write_buffer_size`](Self::write_buffer_size) | 128 KiB |
 ///
 /// Cloning is cheap: build it once and clone it for every connection.
@@ -29,6 +30,7 @@ pub struct AcceptOptions {
     pub(crate) limits: Limits,
     pub(crate) protocol: Option<Arc<ProtocolChooser>>,
     pub(crate) settings: Settings,
+    pub(crate) close_timeout: Option<Duration>,
 }
 
 impl fmt::Debug for AcceptOptions {
@@ -38,16 +40,17 @@ impl fmt::Debug for AcceptOptions {
             .field("limits", &self.limits)
             .field("protocol", &self.protocol.as_ref().map(|_| "Fn"))
             .field("settings", &self.settings)
+            .field("close_timeout", &self.close_timeout)
             .finish()
     }
 }
 
 impl AcceptOptions {
-    /// The runtime's timer, for the close timeout. Adapters set it; set it
-    /// only when driving the core over a runtime of your own.
+    /// The runtime's clock, for the connection's timers. Adapters set it;
+    /// set it only when driving the core over a runtime of your own.
     #[must_use]
-    pub fn timer(mut self, sleep: SleepFn) -> Self {
-        self.settings.sleep = Some(sleep);
+    pub fn clock(mut self, clock: Clock) -> Self {
+        self.settings.clock = Some(clock);
         self
     }
 
@@ -96,11 +99,13 @@ impl AcceptOptions {
         })
     }
 
-    /// How long to wait for the peer to end the transport after the close
-    /// handshake.
+    /// How long the close handshake may take once this end sent its close
+    /// frame, until the client's close frame and end of file: sets
+    /// [`Config::close_timeout`] (whatever [`config`](Self::config) gives,
+    /// in either order).
     #[must_use]
     pub fn close_timeout(mut self, timeout: Duration) -> Self {
-        self.settings.close_timeout = timeout;
+        self.close_timeout = Some(timeout);
         self
     }
 
@@ -119,21 +124,22 @@ impl AcceptOptions {
 /// | --- | --- |
 /// | [`config`](Self::config) | [`Config::default()`] |
 /// | [`limits`](Self::limits) | [`Limits::default()`] |
-/// | [`close_timeout`](Self::close_timeout) | 5 s |
+/// | [`close_timeout`](Self::close_timeout) | [`Config::close_timeout`] (5 s) |
 /// | [`write_buffer_size`](Self::write_buffer_size) | 128 KiB |
 #[derive(Debug, Clone, Default)]
 pub struct ConnectOptions {
     pub(crate) config: Config,
     pub(crate) limits: Limits,
     pub(crate) settings: Settings,
+    pub(crate) close_timeout: Option<Duration>,
 }
 
 impl ConnectOptions {
-    /// The runtime's timer, for the close timeout. Adapters set it; set it
-    /// only when driving the core over a runtime of your own.
+    /// The runtime's clock, for the connection's timers. Adapters set it;
+    /// set it only when driving the core over a runtime of your own.
     #[must_use]
-    pub fn timer(mut self, sleep: SleepFn) -> Self {
-        self.settings.sleep = Some(sleep);
+    pub fn clock(mut self, clock: Clock) -> Self {
+        self.settings.clock = Some(clock);
         self
     }
 
@@ -151,11 +157,14 @@ impl ConnectOptions {
         self
     }
 
-    /// How long to wait for the server to end the transport after the
-    /// close handshake, before closing it anyway.
+    /// How long the close handshake may take once this end sent its close
+    /// frame, until the server's close frame and end of file (after which
+    /// the client closes the transport anyway): sets
+    /// [`Config::close_timeout`] (whatever [`config`](Self::config) gives,
+    /// in either order).
     #[must_use]
     pub fn close_timeout(mut self, timeout: Duration) -> Self {
-        self.settings.close_timeout = timeout;
+        self.close_timeout = Some(timeout);
         self
     }
 
@@ -166,4 +175,13 @@ impl ConnectOptions {
         self.settings.write_buffer_size = bytes;
         self
     }
+}
+
+/// `config` with the options that fill it.
+pub(crate) fn filled(config: &Config, close_timeout: Option<Duration>) -> Config {
+    let mut config = config.clone();
+    if let Some(timeout) = close_timeout {
+        config.close_timeout = timeout;
+    }
+    config
 }

@@ -12,14 +12,14 @@ use std::future::poll_fn;
 use std::io::{self, IoSlice};
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
-use std::time::Duration;
 
 use bytes::{Buf, Bytes, BytesMut};
 use futures_core::Stream;
 use futures_sink::Sink;
 use ws_proto::{CloseCode, CloseFrame, CloseState, Connection, Event, Message, MessageKind, Role};
 
-use crate::runtime::{Io, Task};
+use crate::clock::{Clock, ConnTimer};
+use crate::runtime::Io;
 use crate::Error;
 
 /// The first read reservation, and the smallest: what an idle connection
@@ -35,36 +35,31 @@ const KEEP_BUFFER: usize = 8 * 1024;
 /// The most chunks handed to one vectored write.
 const MAX_IOV: usize = 64;
 
-/// A timer of the runtime: completes after the duration.
-pub type SleepFn = fn(Duration) -> Task;
-
 /// Settings of a stream that are not the core's.
 #[derive(Debug, Clone, Copy)]
 pub struct Settings {
-    /// How long to wait for the transport to end after the close handshake.
-    pub(crate) close_timeout: Duration,
     /// Queued output at which [`Sink::poll_ready`] waits for the transport.
     pub(crate) write_buffer_size: usize,
-    /// The runtime's timer, for the close timeout (without one, a closed
-    /// stream does not wait for the peer's end of file).
-    pub(crate) sleep: Option<SleepFn>,
+    /// The runtime's clock, for the connection's timers (without one, no
+    /// timer runs and a closed stream does not wait for the peer's end of
+    /// file).
+    pub(crate) clock: Option<Clock>,
 }
 
 impl Default for Settings {
     fn default() -> Self {
         Self {
-            close_timeout: Duration::from_secs(5),
             write_buffer_size: 128 * 1024,
-            sleep: None,
+            clock: None,
         }
     }
 }
 
 impl Settings {
-    /// The default settings with the runtime's timer.
-    pub fn with_timer(sleep: SleepFn) -> Self {
+    /// The default settings with the runtime's clock.
+    pub fn with_clock(clock: Clock) -> Self {
         Self {
-            sleep: Some(sleep),
+            clock: Some(clock),
             ..Self::default()
         }
     }
@@ -101,11 +96,28 @@ impl Settings {
 ///
 /// Once both close frames went, a server shuts its side of the transport
 /// down at once; a client waits for the server to close first (RFC 6455
-/// §7.1.1), for at most the close timeout (5 s by default). Either then
-/// reads until the peer's end of file, bounded by the same timeout, so that
-/// unread input never turns the close into a reset. The close handshake
-/// itself (waiting for the peer's close frame) is not bounded here: wrap the
-/// reads in a timeout if the peer may never answer.
+/// §7.1.1). Either then reads until the peer's end of file, so that unread
+/// input never turns the close into a reset. The whole close handshake,
+/// from this end's close frame to the peer's end of file, is bounded by the
+/// core's [`Config::close_timeout`](ws_proto::Config::close_timeout) (5 s by
+/// default): past it, a peer that never sent its close frame makes the
+/// stream end with [`ProtocolError::Timeout`](ws_proto::ProtocolError::Timeout),
+/// and one that only kept the transport open ends it quietly.
+///
+/// # Time
+///
+/// A stream opened by an adapter has the runtime's clock and runs the
+/// core's timers ([`ws_proto::Connection::poll_timeout`]) while it is read:
+/// the close timeout, and with
+/// [`Config::ping_interval`](ws_proto::Config::ping_interval) the liveness
+/// check, which fails a dead peer with
+/// [`ProtocolError::Timeout`](ws_proto::ProtocolError::Timeout) and drops
+/// the transport. Everything the transport holds is read before a timer is
+/// handled, and a stream that stops reading because its peer does not read
+/// (more than the write buffer waits) tells the core so, so a live peer
+/// never looks dead; such a peer is then left to the close timeout or to a
+/// timeout around the writes. Between reads (while the stream is not
+/// polled) no timer runs.
 ///
 /// # Cancel safety
 ///
@@ -133,16 +145,14 @@ pub struct WebSocketStream<S> {
     read_eof: bool,
     /// The write half of the transport was shut down.
     shutdown: bool,
-    /// The deadline for the peer's end of file, once the close handshake is over.
-    linger: Option<Task>,
+    /// The one timer, armed at the core's `poll_timeout`.
+    timer: ConnTimer,
     /// Nothing more will be read.
     done: bool,
     /// An error to return once the transport is closed.
     error: Option<Error>,
     /// The close frame the peer sent.
     peer_close: Option<CloseFrame>,
-    /// Bytes read from the transport so far.
-    bytes_read: u64,
 }
 
 impl<S> fmt::Debug for WebSocketStream<S> {
@@ -162,12 +172,16 @@ where
 {
     /// Wraps a connection whose opening handshake is done: `conn` must
     /// already hold any bytes that followed the handshake. `settings`
-    /// carries the runtime's timer (adapters fill it in).
+    /// carries the runtime's clock (adapters fill it in); with it, the
+    /// connection's time starts now.
     pub fn from_connection(io: S, conn: Connection, settings: Settings) -> Self {
         Self::new(io, conn, settings)
     }
 
-    pub(crate) fn new(io: S, conn: Connection, settings: Settings) -> Self {
+    pub(crate) fn new(io: S, mut conn: Connection, settings: Settings) -> Self {
+        if let Some(clock) = settings.clock {
+            conn.handle_timeout((clock.now)());
+        }
         Self {
             io,
             conn,
@@ -179,11 +193,10 @@ where
             big_buffer: false,
             read_eof: false,
             shutdown: false,
-            linger: None,
+            timer: ConnTimer::default(),
             done: false,
             error: None,
             peer_close: None,
-            bytes_read: 0,
         }
     }
 
@@ -213,12 +226,6 @@ where
     /// The transport. Reading from or writing to it corrupts the stream.
     pub fn get_mut(&mut self) -> &mut S::Inner {
         self.io.get_mut()
-    }
-
-    /// Sets how long to wait for the peer to end the transport after the
-    /// close handshake (5 s by default).
-    pub fn set_close_timeout(&mut self, timeout: Duration) {
-        self.settings.close_timeout = timeout;
     }
 
     /// Sets how many bytes the [`Sink`] buffers before it waits for the
@@ -263,6 +270,12 @@ where
                 Ok(None) => {}
                 Err(e) => self.error = Some(e.into()),
             }
+            if self.conn.timed_out().is_some() {
+                // A timer ended the connection: nothing more is written,
+                // nothing more is waited for.
+                self.abandon();
+                continue;
+            }
             let written = match self.poll_flush_out(cx) {
                 Poll::Ready(Ok(())) => true,
                 Poll::Pending => false,
@@ -273,6 +286,9 @@ where
             };
             if self.conn.close_state() == CloseState::Closed {
                 if !written {
+                    if self.poll_timer(cx).is_ready() {
+                        continue;
+                    }
                     return Poll::Pending;
                 }
                 ready!(self.poll_close_transport(cx));
@@ -286,13 +302,45 @@ where
             }
             if !written && self.pending_out() >= self.settings.write_buffer_size {
                 // The peer does not read: stop reading too, rather than
-                // queueing pongs without bound.
+                // queueing pongs without bound (and tell the liveness check).
+                self.conn.set_reading_paused(true);
+                if self.poll_timer(cx).is_ready() {
+                    continue;
+                }
                 return Poll::Pending;
             }
-            if let Err(e) = ready!(self.poll_read_input(cx)) {
-                self.fail(e);
+            self.conn.set_reading_paused(false);
+            match self.poll_read_input(cx) {
+                Poll::Ready(Ok(())) => {}
+                Poll::Ready(Err(e)) => self.fail(e),
+                // Everything the transport held is read: now time.
+                Poll::Pending => {
+                    if self.poll_timer(cx).is_ready() {
+                        continue;
+                    }
+                    return Poll::Pending;
+                }
             }
         }
+    }
+
+    /// Polls the one timer: `Ready` when the core handled its time (drain
+    /// it again), `Pending` with the next deadline armed (or none, without
+    /// a clock).
+    fn poll_timer(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        match self.settings.clock {
+            Some(clock) => self.timer.poll(&mut self.conn, clock, cx),
+            None => Poll::Pending,
+        }
+    }
+
+    /// A timer ended the connection: drop what waits to be written and end
+    /// the stream (the transport closes when the stream is dropped).
+    fn abandon(&mut self) {
+        self.out.clear();
+        self.out_len = 0;
+        self.unflushed = false;
+        self.done = true;
     }
 
     /// A write failed. Once the close handshake is over (or failed) the
@@ -339,7 +387,6 @@ where
             self.big_buffer = true;
         }
         let n = ready!(self.io.poll_read_buf(cx, buf, want))?;
-        self.bytes_read += n as u64;
         if n == 0 {
             self.read_eof = true;
         } else if n >= want {
@@ -352,31 +399,27 @@ where
     }
 
     /// After the close handshake (or a failure): flush, shut down, and wait
-    /// (bounded) for the peer's end of file. I/O errors here are ignored:
-    /// the transport is going away either way.
+    /// for the peer's end of file, until the core's close timeout runs out.
+    /// I/O errors here are ignored: the transport is going away either way.
     fn poll_close_transport(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         let server = self.conn.role() == Role::Server;
         if server && !self.shutdown {
             let _ = ready!(self.io.poll_shutdown(cx));
             self.shutdown = true;
         }
-        if let (false, Some(sleep)) = (self.read_eof, self.settings.sleep) {
-            let timeout = self.settings.close_timeout;
-            let linger = self.linger.get_or_insert_with(|| sleep(timeout));
+        if !self.read_eof && self.settings.clock.is_some() {
             let mut scratch = [0u8; 512];
-            loop {
-                if linger.as_mut().poll(cx).is_ready() {
-                    break;
-                }
-                match ready!(self.io.poll_read(cx, &mut scratch)) {
-                    Ok(n) if n > 0 => {}
-                    Ok(_) | Err(_) => {
+            while self.conn.timed_out().is_none() {
+                match self.io.poll_read(cx, &mut scratch) {
+                    Poll::Ready(Ok(n)) if n > 0 => {}
+                    Poll::Ready(Ok(_) | Err(_)) => {
                         self.read_eof = true;
+                        self.conn.receive_eof();
                         break;
                     }
+                    Poll::Pending => ready!(self.poll_timer(cx)),
                 }
             }
-            self.linger = None;
         }
         if !self.shutdown {
             let _ = ready!(self.io.poll_shutdown(cx));
@@ -437,11 +480,6 @@ where
     /// driver does, and flushes with [`Self::poll_flush_out`]).
     pub(crate) fn conn_mut(&mut self) -> &mut Connection {
         &mut self.conn
-    }
-
-    /// Bytes read from the transport so far (any byte is a sign of life).
-    pub(crate) fn bytes_read(&self) -> u64 {
-        self.bytes_read
     }
 
     /// Bytes queued and not yet written.

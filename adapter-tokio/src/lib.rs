@@ -5,7 +5,7 @@ use std::io::{self, IoSlice};
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use bytes::{BufMut as _, BytesMut};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
@@ -100,10 +100,6 @@ impl adapter_core::Executor for Tokio {
     }
 }
 
-fn sleep(after: Duration) -> adapter_core::Task {
-    Box::pin(tokio::time::sleep(after))
-}
-
 /// A tokio `AsyncRead + AsyncWrite` transport as the adapter core's
 /// [`Io`](adapter_core::Io).
 #[derive(Debug)]
@@ -196,7 +192,11 @@ pub async fn accept_with<S>(io: S, options: AcceptOptions) -> Result<WebSocketSt
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    adapter_core::accept_with(TokioIo(io), options.timer(sleep)).await
+    adapter_core::accept_with(
+        TokioIo(io),
+        options.clock(adapter_core::Clock::of::<Tokio>()),
+    )
+    .await
 }
 
 /// Opens a WebSocket connection on `io` with the default options; see
@@ -221,7 +221,12 @@ pub async fn connect_with<S>(
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    adapter_core::connect_with(TokioIo(io), request, options.timer(sleep)).await
+    adapter_core::connect_with(
+        TokioIo(io),
+        request,
+        options.clock(adapter_core::Clock::of::<Tokio>()),
+    )
+    .await
 }
 
 /// Connects to a plain `ws://host[:port][/path][?query]` URL over TCP with
@@ -237,5 +242,6 @@ pub async fn connect_url_with(
     url: &str,
     options: ConnectOptions,
 ) -> Result<(WebSocketStream<tokio::net::TcpStream>, Response), Error> {
-    adapter_core::connect_url_with::<Tokio>(url, options.timer(sleep)).await
+    adapter_core::connect_url_with::<Tokio>(url, options.clock(adapter_core::Clock::of::<Tokio>()))
+        .await
 }

@@ -18,18 +18,29 @@
 //!   and it never fails, except with 1009 under the small limits;
 //! - delivery never stalls: a receiver that has not stopped always takes
 //!   more of the bytes waiting for it;
-//! - at the end, with no corruption and no EOF, all bytes are delivered:
-//!   every receiver that did not fail got everything its peer sent, and if
-//!   anyone sent a close frame both sides are `Closed`, or else both `Open`.
+//! - at the end, with no corruption, no EOF and no timeout, all bytes are
+//!   delivered: every receiver that did not fail got everything its peer
+//!   sent, and if anyone sent a close frame both sides are `Closed`, or else
+//!   both `Open`.
+//!
+//! Time is simulated: with `Setup::timers`, both sides ping after a silent
+//! interval and bound the close handshake. `Wait` jumps the clock from
+//! deadline to deadline, as a driver would. At each deadline, a side whose
+//! deadline is later must not change when `handle_timeout` is called early,
+//! and after `handle_timeout(now)` nothing may be due at `now` any more. A
+//! liveness ping joins the log of what the side sent; a side may fail with
+//! `Timeout::Pong` only if it pings, and with `Timeout::Close` only after it
+//! sent a close frame, and then has nothing more to send and no deadline.
 
 use std::collections::VecDeque;
+use std::time::{Duration, Instant};
 
 use arbitrary::{Arbitrary, Unstructured};
 use bytes::Bytes;
 use ws_proto::frame::MAX_CONTROL_PAYLOAD;
 use ws_proto::{
     CloseCode, CloseFrame, CloseState, Config, Connection, Event, Message, MessageKind,
-    ProtocolError, SendError, MAX_CLOSE_REASON,
+    ProtocolError, SendError, Timeout, MAX_CLOSE_REASON,
 };
 
 use crate::common::mask_keys;
@@ -131,6 +142,14 @@ pub enum Op {
         /// The bits to flip.
         xor: u8,
     },
+    /// Time passes: the clock moves `secs` seconds, from deadline to
+    /// deadline.
+    Wait {
+        /// How long.
+        secs: u8,
+    },
+    /// `set_reading_paused` on a side.
+    PauseReading(Side, bool),
 }
 
 /// How the pair is configured.
@@ -143,6 +162,9 @@ struct Setup {
     server_auto_pong: bool,
     /// Frames of 64 bytes, messages of 100, no extra input buffer.
     small_limits: bool,
+    /// Liveness pings (every 10 s from the client, 7 s from the server, a
+    /// 3 s pong timeout) and a 5 s close timeout.
+    timers: bool,
     mask_seed: u32,
 }
 
@@ -348,7 +370,9 @@ impl Peer {
                 Ok(None) => break,
                 Err(e) => {
                     assert_eq!(self.conn.close_state(), CloseState::Closed);
-                    if e != ProtocolError::UnexpectedEof && state == CloseState::Open {
+                    if let ProtocolError::Timeout(timeout) = e {
+                        self.check_timed_out(timeout);
+                    } else if e != ProtocolError::UnexpectedEof && state == CloseState::Open {
                         let close = CloseFrame::new(e.close_code(), "");
                         self.sent.push(Item::Close(Some(close)));
                     }
@@ -361,6 +385,57 @@ impl Peer {
             assert_eq!(self.conn.poll_event(), Ok(None), "an event after the end");
         }
         self.flush();
+    }
+
+    /// Time passes to `now`: acts if this side has a deadline by then, and
+    /// checks that an early call changes nothing.
+    fn tick(&mut self, now: Instant) {
+        let Some(due) = self.conn.poll_timeout() else {
+            return;
+        };
+        let pending = self.conn.pending_transmit();
+        let state = self.conn.close_state();
+        self.conn.handle_timeout(now);
+        if due > now {
+            assert_eq!(
+                self.conn.poll_timeout(),
+                Some(due),
+                "an early call moved it"
+            );
+            assert_eq!(self.conn.pending_transmit(), pending, "an early call wrote");
+            assert_eq!(self.conn.close_state(), state, "an early call closed");
+            return;
+        }
+        assert!(
+            self.conn.poll_timeout().is_none_or(|at| at > now),
+            "work left due at the instant handled"
+        );
+        if let Some(timeout) = self.conn.timed_out() {
+            self.check_timed_out(timeout);
+        } else if self.conn.pending_transmit() > pending {
+            assert_eq!(state, CloseState::Open, "a ping while closing");
+            assert!(self.conn.config().ping_interval.is_some());
+            self.sent.push(Item::Ping(Vec::new()));
+            self.auto_pong_at = None;
+        }
+        self.process();
+    }
+
+    /// A timer ended this side: it must have been running, and the side has
+    /// nothing more to send or to time.
+    fn check_timed_out(&self, timeout: Timeout) {
+        match timeout {
+            Timeout::Pong => assert!(self.conn.config().ping_interval.is_some()),
+            Timeout::Close => assert!(
+                self.sent.iter().any(|i| matches!(i, Item::Close(_))),
+                "a close timeout without a close frame"
+            ),
+            _ => panic!("unknown timeout {timeout:?}"),
+        }
+        assert_eq!(self.conn.timed_out(), Some(timeout));
+        assert_eq!(self.conn.close_state(), CloseState::Closed);
+        assert_eq!(self.conn.pending_transmit(), 0, "output after a timeout");
+        assert_eq!(self.conn.poll_timeout(), None, "a deadline after a timeout");
     }
 
     fn on_event(&mut self, state: CloseState, event: Event) {
@@ -432,12 +507,21 @@ impl Peer {
 struct Pair {
     peers: [Peer; 2],
     small_limits: bool,
+    /// The simulated clock.
+    now: Instant,
 }
 
 impl Pair {
     fn new(setup: &Setup) -> Self {
-        let config = |streaming, auto_pong| {
+        let config = |streaming, auto_pong, interval| {
             let c = Config::default().streaming(streaming).auto_pong(auto_pong);
+            let c = if setup.timers {
+                c.ping_interval(Duration::from_secs(interval))
+                    .pong_timeout(Duration::from_secs(3))
+                    .close_timeout(Duration::from_secs(5))
+            } else {
+                c
+            };
             if setup.small_limits {
                 c.max_frame_size(64)
                     .max_message_size(100)
@@ -446,18 +530,53 @@ impl Pair {
                 c
             }
         };
-        let client = Connection::client(
-            config(setup.client_streaming, setup.client_auto_pong),
+        let mut client = Connection::client(
+            config(setup.client_streaming, setup.client_auto_pong, 10),
             mask_keys(setup.mask_seed),
         );
-        let server = Connection::server(config(setup.server_streaming, setup.server_auto_pong));
+        let mut server =
+            Connection::server(config(setup.server_streaming, setup.server_auto_pong, 7));
+        // A base instant; from here on time only moves by hand.
+        #[allow(clippy::disallowed_methods)]
+        let now = Instant::now();
+        client.handle_timeout(now);
+        server.handle_timeout(now);
         Self {
             peers: [
                 Peer::new(client, setup.client_auto_pong),
                 Peer::new(server, setup.server_auto_pong),
             ],
             small_limits: setup.small_limits,
+            now,
         }
+    }
+
+    /// Moves the clock `by`, acting on every deadline on the way.
+    fn wait(&mut self, by: Duration) {
+        let until = self.now + by;
+        loop {
+            let next = self
+                .peers
+                .iter()
+                .filter_map(|p| p.conn.poll_timeout())
+                .min()
+                .map(|at| at.max(self.now));
+            match next {
+                Some(at) if at <= until => {
+                    self.now = at;
+                    for peer in &mut self.peers {
+                        peer.tick(at);
+                    }
+                }
+                _ => break,
+            }
+        }
+        self.now = until;
+    }
+
+    /// Whether a timer ended either side.
+    fn timed_out(&self) -> bool {
+        self.peers.iter().any(|p| p.conn.timed_out().is_some())
     }
 
     /// The sender and the receiver of the bytes from `from`.
@@ -595,6 +714,12 @@ impl Pair {
                     assert!(receiver.done, "end of file did not end the connection");
                 }
             }
+            Op::Wait { secs } => self.wait(Duration::from_secs(u64::from(*secs))),
+            Op::PauseReading(side, paused) => {
+                let conn = &mut self.peer(*side).conn;
+                conn.set_reading_paused(*paused);
+                assert_eq!(conn.is_reading_paused(), *paused);
+            }
             Op::Corrupt { from, at, xor } => {
                 let (sender, receiver) = self.ends(*from);
                 if *xor != 0 && !sender.queue.is_empty() {
@@ -628,7 +753,7 @@ impl Pair {
             receiver.received
         );
         match &receiver.error {
-            None | Some(ProtocolError::UnexpectedEof) => {}
+            None | Some(ProtocolError::UnexpectedEof | ProtocolError::Timeout(_)) => {}
             Some(ProtocolError::FrameTooLarge { .. } | ProtocolError::MessageTooLarge { .. })
                 if small_limits => {}
             Some(e) => panic!("the bytes from {from:?} were refused: {e}"),
@@ -656,8 +781,9 @@ pub fn run(data: &[u8]) {
     while pair.deliver_all(Side::Client) + pair.deliver_all(Side::Server) > 0 {}
     pair.check(Side::Client);
     pair.check(Side::Server);
+    let timed_out = pair.timed_out();
     let [client, server] = &pair.peers;
-    if client.corrupted || server.corrupted || client.eof || server.eof {
+    if client.corrupted || server.corrupted || client.eof || server.eof || timed_out {
         return;
     }
     for (sender, receiver) in [(client, server), (server, client)] {

@@ -1,7 +1,10 @@
 //! Dead-peer detection on a plain WebSocket endpoint: a ping after an idle
 //! interval, the connection dropped when nothing at all comes back within
 //! the pong timeout; any byte received counts as a sign of life, so a slow
-//! but busy transfer is never cut.
+//! but busy transfer is never cut; and a handler that falls behind (the
+//! client's bytes wait unread) never makes a live client look dead. The
+//! timers themselves are pinned on simulated time by ws-proto's tests
+//! (`ws-proto/tests/timers.rs`); these check that the endpoint runs them.
 
 use std::time::Duration;
 
@@ -102,8 +105,40 @@ async fn a_slow_busy_transfer_is_never_cut<R: ServerRuntime>() {
     assert_eq!(echo.unwrap().unwrap(), Message::Binary(Bytes::from(sent)));
 }
 
+async fn a_live_client_is_kept_while_its_handler_falls_behind<R: ServerRuntime>() {
+    let (tx, mut closed) = mpsc::unbounded_channel();
+    // An echo that takes six intervals over each message: meanwhile it asks
+    // for nothing, and the client's bytes (its pongs) wait unread.
+    let slow = move |mut session: Session| {
+        let tx = tx.clone();
+        async move {
+            while let Some(message) = session.next().await {
+                sockway_tests::runtime::sleep(INTERVAL * 6).await;
+                if session.send(message).is_err() {
+                    break;
+                }
+            }
+            let _ = tx.send(session.close_status());
+        }
+    };
+    let endpoint = WebSocketEndpoint::new(slow)
+        .allowed_origins(AllowedOrigins::Any)
+        .ping_interval(INTERVAL)
+        .pong_timeout(PONG_TIMEOUT);
+    let server = TestServer::start(Server::<R>::builder().websocket("/slow", endpoint));
+    let (mut ws, _) = adapter_tokio::connect_url(&server.ws_url("/slow"))
+        .await
+        .unwrap();
+    ws.send("take your time").await.unwrap();
+    // The client reads (its core answers any ping) until the echo comes.
+    let echo = within(WAIT, "the echo", ws.recv()).await;
+    assert_eq!(echo.unwrap().unwrap(), Message::from("take your time"));
+    assert!(closed.try_recv().is_err(), "the live client was dropped");
+}
+
 sockway_tests::for_each_runtime! {
     a_silent_peer_is_dropped_after_the_ping_goes_unanswered,
     a_peer_that_answers_pings_stays,
     a_slow_busy_transfer_is_never_cut,
+    a_live_client_is_kept_while_its_handler_falls_behind,
 }

@@ -1,9 +1,10 @@
 //! Each adapter's WebSocket stream over an in-memory pipe
 //! (`tokio::io::duplex` for tokio, `sockway_tests::pipe` over `futures-io`
 //! for async-std): tiny buffers that cut every read and write into pieces,
-//! raw peers that send exactly the bytes a test needs, and the close
-//! timeout (in tokio's simulated time for tokio, whose timers are tokio's;
-//! in real time for async-std).
+//! raw peers that send exactly the bytes a test needs, and the core's
+//! timers as the stream runs them (the close timeout, the liveness check;
+//! in tokio's simulated time for tokio, whose timers are tokio's; in real
+//! time for async-std).
 
 use std::io;
 use std::pin::Pin;
@@ -12,7 +13,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use adapter_core::ws_proto::frame::OpCode;
-use adapter_core::ws_proto::ProtocolError;
+use adapter_core::ws_proto::{ProtocolError, Timeout};
 use adapter_core::{
     AcceptOptions, ClientRequest, CloseCode, CloseFrame, Config, ConnectOptions, Error, Event,
     Message, MessageKind,
@@ -192,6 +193,133 @@ async fn a_client_waits_for_the_servers_eof_at_most_the_close_timeout<A: Adapter
         );
         // The client shut its side down: the server's read ends.
         server.await.unwrap();
+    })
+    .await;
+}
+
+async fn a_client_with_a_ping_interval_drops_a_silent_server<A: Adapter>() {
+    // Simulated time on tokio; real time on async-std.
+    const INTERVAL: Duration = Duration::from_millis(300);
+    const PONG_TIMEOUT: Duration = Duration::from_millis(200);
+    within(async {
+        let (a, mut b) = A::pipe(1024);
+        // A server that reads the ping but never answers anything.
+        let server = tokio::spawn(async move {
+            raw_server_handshake(&mut b).await;
+            let ping = read_n(&mut b, 2 + 4).await;
+            assert_eq!(ping[..2], [0x89, 0x80], "an empty masked ping");
+            let mut rest = Vec::new();
+            b.read_to_end(&mut rest).await.unwrap();
+            rest
+        });
+        let config = Config::default()
+            .ping_interval(INTERVAL)
+            .pong_timeout(PONG_TIMEOUT);
+        let options = ConnectOptions::default().config(config);
+        let start = tokio::time::Instant::now();
+        let (mut ws, _) = a
+            .connect_with(ClientRequest::new("localhost", "/"), options)
+            .await
+            .unwrap();
+        let end = ws.recv().await;
+        let waited = start.elapsed();
+        assert!(
+            matches!(
+                end,
+                Some(Err(Error::Protocol(ProtocolError::Timeout(Timeout::Pong))))
+            ),
+            "{end:?}"
+        );
+        let least = INTERVAL + PONG_TIMEOUT;
+        assert!(
+            waited >= least && waited < least + Duration::from_millis(400),
+            "{waited:?}"
+        );
+        assert!(ws.recv().await.is_none());
+        // Nothing more went out: no close frame after the ping.
+        drop(ws);
+        assert_eq!(server.await.unwrap(), b"");
+    })
+    .await;
+}
+
+async fn an_unanswered_close_ends_the_stream_after_the_close_timeout<A: Adapter>() {
+    const CLOSE_TIMEOUT: Duration = Duration::from_millis(500);
+    within(async {
+        let (a, mut b) = A::pipe(1024);
+        // A server that reads the close frame and never answers it.
+        let server = tokio::spawn(async move {
+            raw_server_handshake(&mut b).await;
+            let close = read_n(&mut b, 2 + 4 + 2).await;
+            assert_eq!(close[0], 0x88);
+            let mut rest = Vec::new();
+            b.read_to_end(&mut rest).await.unwrap();
+        });
+        let options = ConnectOptions::default().close_timeout(CLOSE_TIMEOUT);
+        let (mut ws, _) = a
+            .connect_with(ClientRequest::new("localhost", "/"), options)
+            .await
+            .unwrap();
+        ws.close(CloseCode::NORMAL, "").await.unwrap();
+        let start = tokio::time::Instant::now();
+        let end = ws.recv().await;
+        let waited = start.elapsed();
+        assert!(
+            matches!(
+                end,
+                Some(Err(Error::Protocol(ProtocolError::Timeout(Timeout::Close))))
+            ),
+            "{end:?}"
+        );
+        assert!(
+            waited >= CLOSE_TIMEOUT && waited < CLOSE_TIMEOUT + Duration::from_millis(400),
+            "{waited:?}"
+        );
+        assert!(ws.recv().await.is_none());
+        drop(ws);
+        server.await.unwrap();
+    })
+    .await;
+}
+
+async fn a_close_stuck_behind_unread_output_is_given_up_after_the_close_timeout<A: Adapter>() {
+    const CLOSE_TIMEOUT: Duration = Duration::from_millis(500);
+    const MOMENT: Duration = Duration::from_millis(10);
+    within(async {
+        let (a, mut b) = A::pipe(1024);
+        // A server that completes the handshake and then reads nothing.
+        let server = tokio::spawn(async move {
+            raw_server_handshake(&mut b).await;
+            b
+        });
+        let options = ConnectOptions::default().close_timeout(CLOSE_TIMEOUT);
+        let (mut ws, _) = a
+            .connect_with(ClientRequest::new("localhost", "/"), options)
+            .await
+            .unwrap();
+        let server = server.await.unwrap();
+        // Both writes get stuck; their frames stay queued (cancel-safe).
+        let big = Message::Binary(Bytes::from(pattern(1024 * 1024)));
+        let sent = tokio::time::timeout(MOMENT, ws.send(big)).await;
+        assert!(sent.is_err(), "the server reads nothing: {sent:?}");
+        let closed = tokio::time::timeout(MOMENT, ws.close(CloseCode::NORMAL, "")).await;
+        assert!(closed.is_err(), "{closed:?}");
+        let start = tokio::time::Instant::now();
+        let end = ws.recv().await;
+        let waited = start.elapsed();
+        assert!(
+            matches!(
+                end,
+                Some(Err(Error::Protocol(ProtocolError::Timeout(Timeout::Close))))
+            ),
+            "{end:?}"
+        );
+        assert!(
+            waited >= CLOSE_TIMEOUT && waited < CLOSE_TIMEOUT + Duration::from_millis(400),
+            "{waited:?}"
+        );
+        assert!(ws.recv().await.is_none());
+        drop(server);
     })
     .await;
 }
@@ -440,6 +568,9 @@ sockway_tests::for_each_adapter! {
     invalid_utf8_fails_before_the_rest_of_the_frame_arrives,
     a_cancelled_read_loses_nothing: paused,
     a_client_waits_for_the_servers_eof_at_most_the_close_timeout: paused,
+    a_client_with_a_ping_interval_drops_a_silent_server: paused,
+    an_unanswered_close_ends_the_stream_after_the_close_timeout: paused,
+    a_close_stuck_behind_unread_output_is_given_up_after_the_close_timeout: paused,
     eof_in_the_middle_of_a_frame_is_unexpected_eof,
     eof_during_the_handshake_is_an_io_error,
     streaming_mode_hands_out_fragments_through_next_event,

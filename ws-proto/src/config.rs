@@ -1,4 +1,6 @@
-//! Limits and behaviour switches, with documented defaults.
+//! Limits, behaviour switches and timers, with documented defaults.
+
+use std::time::Duration;
 
 use crate::frame::{MAX_CONTROL_PAYLOAD, MAX_HEADER_LEN};
 
@@ -12,6 +14,12 @@ use crate::frame::{MAX_CONTROL_PAYLOAD, MAX_HEADER_LEN};
 /// | [`auto_pong`](Self::auto_pong) | `true` |
 /// | [`streaming`](Self::streaming) | `false` |
 /// | [`allowed_rsv`](Self::allowed_rsv) | `0` (no extension) |
+/// | [`ping_interval`](Self::ping_interval) | `None` (no liveness check) |
+/// | [`pong_timeout`](Self::pong_timeout) | 10 s |
+/// | [`close_timeout`](Self::close_timeout) | 5 s |
+///
+/// The three timers run only in a connection that is given time: see
+/// [`Connection::handle_timeout`](crate::Connection::handle_timeout).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Config {
@@ -39,6 +47,24 @@ pub struct Config {
     /// negotiated extension defines; any other reserved bit fails the
     /// connection with 1002.
     pub allowed_rsv: u8,
+    /// Dead-peer detection: when a whole interval passes with no byte
+    /// received, a ping goes out; when nothing at all comes back within
+    /// [`pong_timeout`](Self::pong_timeout), the connection fails with
+    /// [`Timeout::Pong`](crate::Timeout::Pong) and nothing more is sent.
+    /// Any byte received counts (a pong, data, a slow fragment), so a slow
+    /// but busy transfer is never cut; an interval in which the embedder
+    /// paused reading ([`Connection::set_reading_paused`](crate::Connection::set_reading_paused))
+    /// or the input buffer was full counts as alive. `None`: no pings.
+    pub ping_interval: Option<Duration>,
+    /// How long a liveness ping waits for any byte from the peer.
+    pub pong_timeout: Duration,
+    /// How long the close handshake may take once this end queued its
+    /// close frame (a [`close`](crate::Connection::close), the close a
+    /// protocol error calls for, or the echo of the peer's close): until
+    /// the peer's close frame and, after it, the end of the transport
+    /// ([`receive_eof`](crate::Connection::receive_eof)). Past it the
+    /// connection is over: see [`Timeout::Close`](crate::Timeout::Close).
+    pub close_timeout: Duration,
 }
 
 const MIB: usize = 1024 * 1024;
@@ -52,6 +78,9 @@ impl Default for Config {
             auto_pong: true,
             streaming: false,
             allowed_rsv: 0,
+            ping_interval: None,
+            pong_timeout: Duration::from_secs(10),
+            close_timeout: Duration::from_secs(5),
         }
     }
 }
@@ -96,6 +125,28 @@ impl Config {
     #[must_use]
     pub fn allowed_rsv(mut self, bits: u8) -> Self {
         self.allowed_rsv = bits & 0b111;
+        self
+    }
+
+    /// Sets [`ping_interval`](Self::ping_interval): pings after `interval`
+    /// of silence.
+    #[must_use]
+    pub fn ping_interval(mut self, interval: Duration) -> Self {
+        self.ping_interval = Some(interval);
+        self
+    }
+
+    /// Sets [`pong_timeout`](Self::pong_timeout).
+    #[must_use]
+    pub fn pong_timeout(mut self, timeout: Duration) -> Self {
+        self.pong_timeout = timeout;
+        self
+    }
+
+    /// Sets [`close_timeout`](Self::close_timeout).
+    #[must_use]
+    pub fn close_timeout(mut self, timeout: Duration) -> Self {
+        self.close_timeout = timeout;
         self
     }
 

@@ -13,6 +13,10 @@ use crate::message::{Event, Fragment, Message, MessageKind, Utf8Bytes};
 use crate::outgoing::{Outgoing, Payload};
 use crate::utf8::{InvalidUtf8, Utf8Validator};
 
+pub(crate) mod timers;
+
+use timers::Clock;
+
 /// Which end of the connection this is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Role {
@@ -132,22 +136,70 @@ struct Assembly {
 ///   [`ping`](Self::ping), [`pong`](Self::pong), [`close`](Self::close).
 /// - Output: [`poll_event`](Self::poll_event) for what the peer sent, and
 ///   [`poll_transmit`](Self::poll_transmit) for the bytes to write.
+/// - Time: [`handle_timeout`](Self::handle_timeout) in,
+///   [`poll_timeout`](Self::poll_timeout) out, and
+///   [`set_reading_paused`](Self::set_reading_paused) for the liveness check.
 /// - Getters: [`close_state`](Self::close_state),
+///   [`timed_out`](Self::timed_out),
 ///   [`receive_capacity`](Self::receive_capacity),
 ///   [`pending_transmit`](Self::pending_transmit).
 ///
 /// # Drain order
 ///
-/// After every input, call [`poll_event`](Self::poll_event) until it returns
-/// `Ok(None)` or an error, then [`poll_transmit`](Self::poll_transmit) until
-/// it returns `None` (events can queue output: pongs, the close echo, the
-/// close frame that a protocol error sends). After every command, drain
-/// [`poll_transmit`](Self::poll_transmit). Decoding happens inside
+/// After every input, and after [`handle_timeout`](Self::handle_timeout),
+/// call [`poll_event`](Self::poll_event) until it returns `Ok(None)` or an
+/// error, then [`poll_transmit`](Self::poll_transmit) until it returns
+/// `None` (events can queue output: pongs, the close echo, the close frame
+/// that a protocol error sends; time can queue a ping). After every command,
+/// drain [`poll_transmit`](Self::poll_transmit). Then re-arm the one timer
+/// at [`poll_timeout`](Self::poll_timeout). Decoding happens inside
 /// `poll_event`, so input that is not drained is never decoded and the
 /// buffer, bounded by [`Config::max_buffered_input`], is the only backlog.
 ///
 /// Once [`close_state`](Self::close_state) is [`CloseState::Closed`] and the
-/// output is drained, close the transport.
+/// output is drained, close the transport: a server at once; a client
+/// after the server's end of file ([`receive_eof`](Self::receive_eof)), or
+/// when [`timed_out`](Self::timed_out) says the close timeout ran out. When
+/// a timer ended the connection (`timed_out` is `Some`), close the
+/// transport at once without waiting for writes.
+///
+/// # Time
+///
+/// The connection reads no clock; three timers run on the time it is given
+/// ([`Config::ping_interval`], [`Config::pong_timeout`],
+/// [`Config::close_timeout`]):
+///
+/// 1. Call `handle_timeout(now)` once when the connection starts. Until
+///    then it knows no time, and `poll_timeout` is `None`.
+/// 2. Keep one timer armed at `poll_timeout()`. When it fires, call
+///    `handle_timeout(now)` and drain as above.
+/// 3. `poll_timeout` names exactly the instant at which `handle_timeout`
+///    makes progress: an earlier call, or a second call at the same
+///    instant, does nothing. Calling it more often is harmless.
+///
+/// Input and commands take no `now`. When one of them queues a close frame
+/// ([`close`](Self::close), the close a protocol error calls for inside
+/// `poll_event`, the echo of the peer's close), the close timeout is marked
+/// to start, and `poll_timeout` answers the latest `now` the connection was
+/// given, which is past: due at once. The next `handle_timeout(now)` starts
+/// it from that `now`. So after every input and command, re-read
+/// `poll_timeout` (str0m's rule: drain until the timeout). This keeps time
+/// out of the calls that are made per byte and per message, where only
+/// this one rare transition would need it, and keeps every deadline exact:
+/// it counts from the `handle_timeout` that started it, which the driver
+/// makes as soon as `poll_timeout` asks.
+///
+/// The liveness check samples: at each check it compares the bytes
+/// received (any byte, decoded or not) with those at the previous check,
+/// so input needs no `now`. A check interval in which nothing arrived sends
+/// a ping and the next check comes [`Config::pong_timeout`] later; when
+/// still nothing arrived, the connection fails with
+/// [`Timeout::Pong`](crate::Timeout::Pong). A peer silent from the start
+/// is failed exactly `ping_interval + pong_timeout` after the first
+/// `handle_timeout`; a ping goes out between one and two intervals after
+/// the last byte. An embedder that stops reading because its application
+/// is behind says so with [`set_reading_paused`](Self::set_reading_paused),
+/// so that a live peer never looks dead.
 ///
 /// # Example
 ///
@@ -190,6 +242,13 @@ pub struct Connection {
     /// only the most recent one), so a peer that floods pings and never
     /// reads cannot grow the output.
     pending_pong: Option<Bytes>,
+    /// Input bytes decoded (or dropped) so far: with the buffered ones,
+    /// every byte received, which the liveness check counts.
+    consumed: u64,
+    /// Time: the latest `now`, the timers, what ended the connection.
+    clock: Clock,
+    /// A failure found by `handle_timeout`, for the next `poll_event`.
+    pending_error: Option<ProtocolError>,
 }
 
 impl fmt::Debug for Connection {
@@ -230,6 +289,9 @@ impl Connection {
             input_done: false,
             mask_keys,
             pending_pong: None,
+            consumed: 0,
+            clock: Clock::default(),
+            pending_error: None,
         }
     }
 
@@ -286,13 +348,23 @@ impl Connection {
         self.eof = true;
     }
 
+    /// Every byte received so far, decoded or still buffered.
+    fn received(&self) -> u64 {
+        self.consumed + self.input.len() as u64
+    }
+
     /// Decodes the next event from the input.
     ///
     /// `Ok(None)` means more input is needed (or none will be read any more).
     /// An error fails the connection: the close frame it calls for is queued
     /// for [`poll_transmit`](Self::poll_transmit), and later calls return
-    /// `Ok(None)`.
+    /// `Ok(None)`. A connection that a timer failed in
+    /// [`handle_timeout`](Self::handle_timeout) reports it here, once, as
+    /// [`ProtocolError::Timeout`], with nothing queued.
     pub fn poll_event(&mut self) -> Result<Option<Event>, ProtocolError> {
+        if let Some(error) = self.pending_error.take() {
+            return Err(error);
+        }
         // Checked before decoding: the buffer only shrinks while decoding,
         // and a check on an incomplete frame could never see it over a
         // limit that is at least one maximal frame.
@@ -311,6 +383,7 @@ impl Connection {
                     Ok(Some((header, len))) => {
                         let text = self.check_header(&header).map_err(|e| self.fail(e))?;
                         self.input.advance(len);
+                        self.consumed += len as u64;
                         self.frame = Some(Incoming {
                             header,
                             unmasked: 0,
@@ -335,6 +408,7 @@ impl Connection {
             }
             let frame = self.frame.take().expect("checked above");
             let payload = self.input.split_to(len).freeze();
+            self.consumed += len as u64;
             if let Some(event) = self.on_frame(frame, payload)? {
                 return Ok(Some(event));
             }
@@ -631,6 +705,7 @@ impl Connection {
     }
 
     fn write_close(&mut self, code: Option<CloseCode>, reason: &str) {
+        self.close_queued();
         let mut body = [0u8; MAX_CONTROL_PAYLOAD];
         let len = match code {
             None => 0,

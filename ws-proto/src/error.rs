@@ -2,13 +2,15 @@
 //! API ([`SendError`]) are different types.
 
 use crate::close::CloseCode;
+use crate::connection::timers::Timeout;
 
 /// The peer broke RFC 6455, or a configured limit, while sending frames.
 ///
 /// The connection is failed: a close frame with [`ProtocolError::close_code`]
 /// is queued for the peer (except for [`ProtocolError::UnexpectedEof`], where
-/// nothing can be sent), no more input is read, and the transport should be
-/// closed once the output is flushed.
+/// nothing can be sent, and [`ProtocolError::Timeout`], where nothing more is
+/// sent), no more input is read, and the transport should be closed once
+/// the output is flushed (at once after a timeout).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ProtocolError {
@@ -81,19 +83,23 @@ pub enum ProtocolError {
     /// The transport ended before the close handshake.
     #[error("connection ended without a close handshake")]
     UnexpectedEof,
+    /// A timer ran out: the peer answered neither a liveness ping nor our
+    /// close frame in time. Nothing more is sent: drop the transport.
+    #[error("{0}")]
+    Timeout(Timeout),
 }
 
 impl ProtocolError {
     /// The close code this violation calls for: 1002 for framing errors,
     /// 1007 for invalid UTF-8, 1009 for limits, and 1006 (never sent, only
-    /// reported) for an abrupt end.
+    /// reported) for an abrupt end or a timeout.
     pub fn close_code(&self) -> CloseCode {
         match self {
             Self::InvalidUtf8 | Self::InvalidCloseReason => CloseCode::INVALID_PAYLOAD,
             Self::FrameTooLarge { .. }
             | Self::MessageTooLarge { .. }
             | Self::InputBufferFull { .. } => CloseCode::MESSAGE_TOO_BIG,
-            Self::UnexpectedEof => CloseCode::ABNORMAL,
+            Self::UnexpectedEof | Self::Timeout(_) => CloseCode::ABNORMAL,
             _ => CloseCode::PROTOCOL_ERROR,
         }
     }

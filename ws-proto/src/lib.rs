@@ -14,6 +14,7 @@ mod utf8;
 
 pub use close::{CloseCode, CloseFrame, MAX_CLOSE_REASON};
 pub use config::Config;
+pub use connection::timers::Timeout;
 pub use connection::{CloseState, Connection, MaskKeys, Role};
 pub use error::{ProtocolError, SendError};
 pub use message::{Event, Fragment, Message, MessageKind, Utf8Bytes};

@@ -358,7 +358,7 @@ async fn upgrade_websocket<R: Executor>(
         );
         return;
     }
-    let mut conn = ws_proto::Connection::server(endpoint.config.clone());
+    let mut conn = ws_proto::Connection::server(endpoint.connection_config());
     conn.receive(&http.take_upgraded());
     let info = Arc::new(SessionInfo {
         id: shared.next_id(),

@@ -443,7 +443,7 @@ pub struct WebSocketEndpoint {
     pub(crate) send_buffer_size_limit: usize,
     pub(crate) overflow_strategy: OverflowStrategy,
     pub(crate) ping_interval: Option<Duration>,
-    pub(crate) pong_timeout: Duration,
+    pub(crate) pong_timeout: Option<Duration>,
     pub(crate) common: Common,
 }
 
@@ -471,16 +471,31 @@ impl WebSocketEndpoint {
             send_buffer_size_limit: 512 * 1024,
             overflow_strategy: OverflowStrategy::Terminate,
             ping_interval: None,
-            pong_timeout: Duration::from_secs(10),
+            pong_timeout: None,
             common: Common::new(handler),
         }
     }
 
-    /// The WebSocket limits and behaviour (frame and message sizes...).
+    /// The WebSocket limits, behaviour and timers (frame and message sizes,
+    /// the close timeout...). [`ping_interval`](Self::ping_interval) and
+    /// [`pong_timeout`](Self::pong_timeout), set before or after, fill it.
     #[must_use]
     pub fn config(mut self, config: ws_proto::Config) -> Self {
         self.config = config;
         self
+    }
+
+    /// The configuration of each connection: [`config`](Self::config)
+    /// filled with the endpoint's timer options.
+    pub(crate) fn connection_config(&self) -> ws_proto::Config {
+        let mut config = self.config.clone();
+        if let Some(interval) = self.ping_interval {
+            config.ping_interval = Some(interval);
+        }
+        if let Some(timeout) = self.pong_timeout {
+            config.pong_timeout = timeout;
+        }
+        config
     }
 
     /// Subprotocols the endpoint speaks, in order of preference; the first
@@ -521,8 +536,11 @@ impl WebSocketEndpoint {
 
     /// Dead-peer detection: when nothing was received for `interval`, send
     /// a ping; when nothing (a pong or any data) comes back within the pong
-    /// timeout, drop the connection. Any byte received counts, so a slow
-    /// but busy transfer is never cut. Off by default.
+    /// timeout, drop the connection, and the session closes with 1006 "No
+    /// answer to ping". Any byte received counts, so a slow but busy
+    /// transfer is never cut, and while the handler is behind (the client's
+    /// bytes wait unread) no ping goes out. Off by default. Sets
+    /// [`Config::ping_interval`](ws_proto::Config::ping_interval).
     #[must_use]
     pub fn ping_interval(mut self, interval: Duration) -> Self {
         self.ping_interval = Some(interval);
@@ -530,9 +548,10 @@ impl WebSocketEndpoint {
     }
 
     /// How long to wait for an answer to a liveness ping (10 s by default).
+    /// Sets [`Config::pong_timeout`](ws_proto::Config::pong_timeout).
     #[must_use]
     pub fn pong_timeout(mut self, timeout: Duration) -> Self {
-        self.pong_timeout = timeout;
+        self.pong_timeout = Some(timeout);
         self
     }
 

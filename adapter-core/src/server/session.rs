@@ -343,12 +343,6 @@ impl Inbox {
         std::future::poll_fn(|cx| self.poll_demand(cx)).await;
     }
 
-    /// Whether [`poll_demand`](Self::poll_demand) would be ready.
-    pub(crate) fn has_demand(&self) -> bool {
-        let st = self.lock();
-        st.waiting || st.dropped || st.closed.is_some()
-    }
-
     /// The reader is gone: what comes in is dropped from now on.
     fn reader_dropped(&self) {
         let mut st = self.lock();

@@ -1,5 +1,7 @@
 //! A plain WebSocket session: drives a [`WebSocketStream`] between the
-//! client, the session's inbox and its outbox.
+//! client, the session's inbox and its outbox, with one timer at the
+//! connection's `poll_timeout` (its liveness check and close timeout live in
+//! the core) and one for the send time limit.
 
 use std::future::{poll_fn, Future};
 use std::marker::PhantomData;
@@ -8,30 +10,27 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use ws_proto::{CloseCode, Event};
+use ws_proto::{CloseCode, CloseState, Event, ProtocolError, Timeout};
 
 use super::endpoint::WebSocketEndpoint;
 use super::session::{CloseStatus, Inbox, WsOutbox};
+use crate::clock::{Clock, ConnTimer};
 use crate::runtime::{Io, Runtime};
 use crate::sync::Stop;
 use crate::WebSocketStream;
 
-/// How long the peer has to answer a close frame.
-const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
 /// Output queued in the connection at which the outbox is left alone.
 const WRITE_LIMIT: usize = 64 * 1024;
 
 /// What woke the driver.
 enum Step {
     Event(Option<Result<Event, crate::Error>>),
-    /// The liveness timer fired.
-    Liveness,
+    /// The connection handled its time (a ping may wait to be written).
+    Time,
     /// A write has been stuck for the send time limit.
     SendStalled,
     /// The server is shutting down.
     Shutdown,
-    /// The peer did not finish the close handshake in time.
-    CloseTimeout,
 }
 
 type Timer<R> = Pin<Box<<R as Runtime>::Sleep>>;
@@ -50,14 +49,11 @@ struct Driver<'a, S, R: Runtime> {
     shutting_down: bool,
     /// A close frame was queued.
     closing: bool,
-    close_deadline: Option<Timer<R>>,
     /// Since when the pending write has been stuck.
     stall: Option<Timer<R>>,
-    liveness: Option<Timer<R>>,
-    /// The bytes read when the liveness timer was last armed.
-    seen: u64,
-    /// A liveness ping went out and nothing came since.
-    pinged: bool,
+    /// The connection's one timer, and the runtime's clock it runs on.
+    timer: ConnTimer,
+    clock: Clock,
     /// The close the server sent because the client broke the protocol.
     failed: Option<CloseStatus>,
 }
@@ -71,8 +67,10 @@ pub(crate) async fn drive<S: Io, R: Runtime>(
     outbox: Arc<WsOutbox>,
     stop: Arc<Stop>,
 ) {
+    let mut ws = ws;
+    // The connection's time starts now.
+    ws.conn_mut().handle_timeout(R::now());
     let mut driver = Driver::<S, R> {
-        seen: ws.bytes_read(),
         ws,
         endpoint,
         inbox,
@@ -81,10 +79,9 @@ pub(crate) async fn drive<S: Io, R: Runtime>(
         runtime: PhantomData,
         shutting_down: false,
         closing: false,
-        close_deadline: None,
         stall: None,
-        liveness: endpoint.ping_interval.map(timer::<R>),
-        pinged: false,
+        timer: ConnTimer::default(),
+        clock: Clock::of::<R>(),
         failed: None,
     };
     let status = loop {
@@ -134,30 +131,32 @@ impl<S: Io, R: Runtime> Driver<'_, S, R> {
         if !self.shutting_down && self.shutdown.as_mut().poll(cx).is_ready() {
             return Poll::Ready(Step::Shutdown);
         }
-        if self.closing {
-            let deadline = self
-                .close_deadline
-                .get_or_insert_with(|| timer::<R>(CLOSE_TIMEOUT));
-            if deadline.as_mut().poll(cx).is_ready() {
-                return Poll::Ready(Step::CloseTimeout);
-            }
-        }
-        if let Some(timer) = self.liveness.as_mut() {
-            if timer.as_mut().poll(cx).is_ready() {
-                return Poll::Ready(Step::Liveness);
-            }
-        }
-        // Reads, one message at a time as the handler asks for them.
-        if self.inbox.poll_demand(cx).is_ready() {
+        // Reads, one message at a time as the handler asks for them. While
+        // it does not, the client's bytes wait unread: the liveness check
+        // is told so. A closed connection has no message left, only its
+        // end (or the timeout that ended it), which is read regardless.
+        let demand = self.inbox.poll_demand(cx).is_ready();
+        self.ws.conn_mut().set_reading_paused(!demand);
+        if demand {
             // The handler put its answers to the last message into the
             // outbox before it asked for the next one, perhaps on another
             // thread since `take_outbox` ran above: take them into the
             // connection first, so that what the next frames bring (a
             // protocol error's close) cannot overtake them.
             self.take_outbox(cx);
+        }
+        if demand || self.ws.close_state() == CloseState::Closed {
             if let Poll::Ready(event) = self.ws.poll_next_event(cx) {
                 return Poll::Ready(Step::Event(event));
             }
+        }
+        // Time, once what the transport held has been read.
+        if self
+            .timer
+            .poll(self.ws.conn_mut(), self.clock, cx)
+            .is_ready()
+        {
+            return Poll::Ready(Step::Time);
         }
         Poll::Pending
     }
@@ -197,8 +196,12 @@ impl<S: Io, R: Runtime> Driver<'_, S, R> {
     fn handle(&mut self, step: Step) -> Option<CloseStatus> {
         match step {
             Step::Event(Some(Ok(Event::Message(message)))) => self.inbox.push(message),
-            // Pings, pongs and the close frame: the core answered them.
-            Step::Event(Some(Ok(_))) => {}
+            // Pings, pongs and the close frame: the core answered them. Time:
+            // what it queued (a ping) is written on the next step.
+            Step::Event(Some(Ok(_))) | Step::Time => {}
+            Step::Event(Some(Err(crate::Error::Protocol(ProtocolError::Timeout(timeout))))) => {
+                return Some(self.timed_out(timeout));
+            }
             Step::Event(Some(Err(e))) => {
                 tracing::debug!(error = %e, "websocket error");
                 if let crate::Error::Protocol(e) = &e {
@@ -225,36 +228,22 @@ impl<S: Io, R: Runtime> Driver<'_, S, R> {
                 ));
             }
             Step::Shutdown => self.shutting_down = true,
-            Step::CloseTimeout => {
-                return Some(self.outbox.lock().close.clone().unwrap_or_else(|| {
-                    CloseStatus::new(CloseStatus::GOING_AWAY, "Server shutting down")
-                }));
-            }
-            Step::Liveness => return self.liveness(),
         }
         None
     }
 
-    /// The liveness timer fired: alive if anything was read since it was
-    /// armed; else ping, and after another silent pong timeout, give up.
-    fn liveness(&mut self) -> Option<CloseStatus> {
-        let interval = self.endpoint.ping_interval?;
-        let read = self.ws.bytes_read();
-        let busy = !self.inbox.has_demand();
-        let next = if read != self.seen || busy {
-            // Alive, or not read from because the handler is busy.
-            self.seen = read;
-            self.pinged = false;
-            interval
-        } else if !self.pinged {
-            self.pinged = true;
-            let _ = self.ws.conn_mut().ping(b"");
-            self.endpoint.pong_timeout
-        } else {
+    /// A timer of the connection ended the session; the transport is
+    /// dropped with nothing more written.
+    fn timed_out(&mut self, timeout: Timeout) -> CloseStatus {
+        if timeout == Timeout::Pong {
             tracing::debug!("no answer to the liveness ping");
-            return Some(CloseStatus::new(CloseStatus::ABNORMAL, "No answer to ping"));
-        };
-        self.liveness = Some(timer::<R>(next));
-        None
+            return CloseStatus::new(CloseStatus::ABNORMAL, "No answer to ping");
+        }
+        // The client did not answer the close frame in time.
+        self.outbox
+            .lock()
+            .close
+            .clone()
+            .unwrap_or_else(|| CloseStatus::new(CloseStatus::GOING_AWAY, "Server shutting down"))
     }
 }
