@@ -54,6 +54,9 @@ fi
 step "the fuzz targets build (fuzz/ is a workspace of its own)"
 cargo check -q --locked --manifest-path fuzz/Cargo.toml --all-targets
 
+step "the benchmark tools build (bench/ is a workspace of its own)"
+cargo check -q --locked --manifest-path bench/Cargo.toml --all-targets
+
 step "Autobahn report checker: its own tests"
 python3 scripts/autobahn/check_test.py
 

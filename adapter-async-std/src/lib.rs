@@ -11,7 +11,7 @@ use bytes::BytesMut;
 use futures_io::{AsyncRead, AsyncWrite};
 
 pub use adapter_core::{
-    http_proto, sockjs_proto, ws_proto, AcceptOptions, ClientRequest, CloseCode, CloseFrame,
+    http, http_proto, sockjs_proto, ws_proto, AcceptOptions, ClientRequest, CloseCode, CloseFrame,
     CloseState, Config, ConnectOptions, Error, Event, Limits, Message, MessageKind, Response,
     UpgradeRequest, Utf8Bytes,
 };

@@ -65,8 +65,16 @@ where
         .protocol
         .as_ref()
         .and_then(|choose| choose(&upgrade));
-    let response = upgrade.accept(protocol.as_deref(), &[])?;
-    write_all(&mut io, &response).await?;
+    let response = upgrade.accept(protocol.as_deref(), http::HeaderMap::new())?;
+    let mut head = BytesMut::new();
+    http_proto::encode_response(
+        &response,
+        http_proto::BodyKind::None,
+        http_proto::Exchange::default(),
+        &mut head,
+    )
+    .map_err(|e| io::Error::other(e.to_string()))?;
+    write_all(&mut io, &head).await?;
     let mut conn = Connection::server(filled(&options.config, options.close_timeout));
     conn.receive(upgrade.trailing());
     Ok(WebSocketStream::new(io, conn, options.settings))

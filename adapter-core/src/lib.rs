@@ -28,6 +28,7 @@ pub use options::{AcceptOptions, ConnectOptions};
 pub use runtime::{Executor, Io, Runtime, Task};
 pub use stream::{Settings, WebSocketStream};
 
+pub use http;
 pub use http_proto;
 pub use sockjs_proto;
 pub use ws_proto;

@@ -11,7 +11,7 @@ use bytes::{BufMut as _, BytesMut};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 pub use adapter_core::{
-    http_proto, sockjs_proto, ws_proto, AcceptOptions, ClientRequest, CloseCode, CloseFrame,
+    http, http_proto, sockjs_proto, ws_proto, AcceptOptions, ClientRequest, CloseCode, CloseFrame,
     CloseState, Config, ConnectOptions, Error, Event, Limits, Message, MessageKind, Response,
     UpgradeRequest, Utf8Bytes,
 };

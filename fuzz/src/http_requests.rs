@@ -36,21 +36,64 @@
 //! - `encode_chunk` pieces of each body (and of the input pieces), ended by
 //!   `encode_last_chunk`, decode back to the same bytes through a fresh
 //!   `ServerConn`;
-//! - `encode_head` with the input pieces as header values, header names and
-//!   reason phrases, and with each request's headers, fails exactly as
-//!   documented (status, reason, name, value, framing header, in that
-//!   order), and otherwise writes CRLF-terminated lines only (no bare CR or
-//!   LF: no header injection), one per header, with the framing and
-//!   `Connection` headers the framing calls for; `httparse` reads it back
-//!   when the values hold no control characters.
+//! - `encode_response` with the input pieces as header values, header
+//!   names and statuses (where the `http` crate takes them), and with each
+//!   request's headers, fails exactly as documented (a framing header), and
+//!   otherwise writes CRLF-terminated lines only (no bare CR or LF: no
+//!   header injection), one per header with its name in title case, with
+//!   the framing and `Connection` headers the body kind and the exchange
+//!   call for; `httparse` reads it back.
 
 use std::collections::HashSet;
 
 use bytes::{Bytes, BytesMut};
+use http_proto::http::{self, HeaderMap, HeaderName, HeaderValue, StatusCode, Uri, Version};
 use http_proto::{
-    encode_chunk, encode_head, encode_last_chunk, EncodeError, Framing, Header, Limits, Request,
-    RequestError, ServerConn,
+    encode_chunk, encode_last_chunk, encode_response, expects_continue, is_upgrade, BodyKind,
+    EncodeError, Exchange, Framing, Limits, RequestError, ServerConn,
 };
+
+/// What is compared of a request: its parts, and what `http_proto` says of
+/// it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Request {
+    /// The method.
+    pub method: http::Method,
+    /// The target.
+    pub uri: Uri,
+    /// HTTP/1.0 or HTTP/1.1.
+    pub version: Version,
+    /// The fields in order.
+    pub headers: HeaderMap,
+    /// The body, de-chunked.
+    pub body: Bytes,
+    /// [`Exchange::of`]: the connection stays open.
+    pub keep_alive: bool,
+    /// [`expects_continue`].
+    pub expects_continue: bool,
+    /// [`is_upgrade`].
+    pub upgrade: bool,
+}
+
+impl Request {
+    fn of(req: &http::Request<Bytes>) -> Self {
+        Self {
+            method: req.method().clone(),
+            uri: req.uri().clone(),
+            version: req.version(),
+            headers: req.headers().clone(),
+            body: req.body().clone(),
+            keep_alive: Exchange::of(req).keep_alive,
+            expects_continue: expects_continue(req),
+            upgrade: is_upgrade(req),
+        }
+    }
+}
+
+/// `conn.poll_request()`, the request made comparable.
+fn poll(conn: &mut ServerConn) -> Result<Option<Request>, RequestError> {
+    conn.poll_request().map(|r| r.as_ref().map(Request::of))
+}
 
 use crate::common;
 
@@ -115,7 +158,7 @@ pub fn run(data: &[u8]) {
 
     for request in &whole.requests {
         chunk_round_trip(&request.body, *chunking);
-        encode_request_headers(request);
+        encode_request_headers(request, *chunking);
     }
     for piece in pieces.iter().take(4) {
         chunk_round_trip(piece, *chunking);
@@ -140,20 +183,23 @@ fn check_request(request: &Request, limits: &Limits) {
         request.body.len(),
         limits.max_body_size
     );
-    assert!(request.version <= 1);
+    assert!(matches!(
+        request.version,
+        Version::HTTP_10 | Version::HTTP_11
+    ));
     assert!(request.headers.len() <= limits.max_headers);
 }
 
 /// Checks a connection that gave `error`: it keeps giving it, buffers and
 /// takes nothing.
 fn check_failed(conn: &mut ServerConn, error: &RequestError, more: &[u8]) {
-    assert_eq!(conn.poll_request().as_ref(), Err(error));
+    assert_eq!(poll(conn).as_ref(), Err(error));
     assert_eq!(conn.receive_capacity(), 0);
     assert_eq!(conn.buffered(), 0);
     assert!(!conn.poll_continue());
     conn.receive(more);
     assert_eq!(conn.buffered(), 0);
-    assert_eq!(conn.poll_request().as_ref(), Err(error));
+    assert_eq!(poll(conn).as_ref(), Err(error));
     // The error's answer is a whole response that closes.
     let response = error.response();
     let mut headers = [httparse::EMPTY_HEADER; 8];
@@ -172,12 +218,12 @@ fn check_failed(conn: &mut ServerConn, error: &RequestError, more: &[u8]) {
 
 /// Checks a connection after a request without keep-alive: nothing more.
 fn check_done(conn: &mut ServerConn, more: &[u8]) {
-    assert_eq!(conn.poll_request(), Ok(None));
+    assert_eq!(poll(conn), Ok(None));
     assert_eq!(conn.receive_capacity(), 0);
     assert_eq!(conn.buffered(), 0);
     conn.receive(more);
     assert_eq!(conn.buffered(), 0);
-    assert_eq!(conn.poll_request(), Ok(None));
+    assert_eq!(poll(conn), Ok(None));
     assert!(!conn.poll_continue());
 }
 
@@ -189,7 +235,7 @@ fn feed_whole(input: &[u8], limits: &Limits, decline: bool, expected: &model::Mo
     conn.receive(input);
     let mut out = Outcome::default();
     loop {
-        match conn.poll_request() {
+        match poll(&mut conn) {
             Ok(Some(request)) => {
                 check_request(&request, limits);
                 let i = out.requests.len();
@@ -211,7 +257,7 @@ fn feed_whole(input: &[u8], limits: &Limits, decline: bool, expected: &model::Mo
                     break;
                 }
                 if request.upgrade {
-                    assert_eq!(conn.poll_request(), Ok(None), "read past an upgrade");
+                    assert_eq!(poll(&mut conn), Ok(None), "read past an upgrade");
                     assert_eq!(conn.receive_capacity(), 0);
                     if decline {
                         conn.decline_upgrade();
@@ -282,7 +328,7 @@ fn feed_pieces(
             rest = &rest[n..];
             assert!(conn.buffered() <= total, "buffered past the limits");
             loop {
-                match conn.poll_request() {
+                match poll(&mut conn) {
                     Ok(Some(request)) => {
                         check_request(&request, limits);
                         let i = out.requests.len();
@@ -298,7 +344,7 @@ fn feed_pieces(
                             break 'pieces;
                         }
                         if request.upgrade {
-                            assert_eq!(conn.poll_request(), Ok(None), "read past an upgrade");
+                            assert_eq!(poll(&mut conn), Ok(None), "read past an upgrade");
                             assert_eq!(conn.receive_capacity(), 0);
                             assert!(!conn.poll_continue());
                             if decline {
@@ -382,69 +428,88 @@ fn chunk_round_trip(data: &[u8], chunking: u8) {
         .poll_request()
         .expect("valid chunks")
         .expect("complete");
-    assert_eq!(&request.body[..], data, "chunks do not round-trip");
+    assert_eq!(&request.body()[..], data, "chunks do not round-trip");
     assert_eq!(conn.buffered(), 0);
-    assert_eq!(conn.poll_request(), Ok(None));
+    assert_eq!(poll(&mut conn), Ok(None));
 }
 
-/// The error `encode_head` documents for these arguments, if any.
-fn encode_error(status: u16, reason: &str, headers: &[(&str, &str)]) -> Option<EncodeError> {
-    if !(100..=999).contains(&status) {
-        return Some(EncodeError::Status(status));
-    }
-    if reason
-        .bytes()
-        .any(|b| (b < 0x20 && b != b'\t') || b == 0x7f)
-    {
-        return Some(EncodeError::Reason);
-    }
-    for &(name, value) in headers {
-        let tchar = |b: u8| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b);
-        if name.is_empty() || !name.bytes().all(tchar) {
-            return Some(EncodeError::HeaderName(name.to_owned()));
-        }
-        if value.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0) {
-            return Some(EncodeError::HeaderValue(name.to_owned()));
-        }
-        let lower = name.to_ascii_lowercase();
-        if lower == "content-length" || lower == "transfer-encoding" {
-            return Some(EncodeError::FramingHeader(name.to_owned()));
-        }
-    }
-    None
+/// The header name in title case, as `encode_response` documents it.
+fn title_case(name: &HeaderName) -> String {
+    const SPELLED: &[&str] = &[
+        "WebSocket",
+        "ETag",
+        "WWW",
+        "MD5",
+        "DNT",
+        "XSS",
+        "TE",
+        "CSP",
+        "UA",
+    ];
+    name.as_str()
+        .split('-')
+        .map(|word| {
+            if let Some(spelled) = SPELLED.iter().find(|s| s.eq_ignore_ascii_case(word)) {
+                return (*spelled).to_owned();
+            }
+            let mut w = word.to_owned();
+            if let Some(first) = w.get_mut(..1) {
+                first.make_ascii_uppercase();
+            }
+            w
+        })
+        .collect::<Vec<_>>()
+        .join("-")
 }
 
-/// Calls `encode_head` and checks it: fails exactly as documented, and
+/// Calls `encode_response` and checks it: fails exactly as documented, and
 /// otherwise writes the lines it should, CRLF-terminated, nothing injected.
-fn check_encode_head(
-    status: u16,
-    reason: &str,
-    headers: &[(&str, &str)],
-    framing: Framing,
-    version: u8,
-    keep_alive: bool,
-) {
+fn check_encode(status: StatusCode, headers: &HeaderMap, body: BodyKind, exchange: Exchange) {
+    let mut res = http::Response::new(());
+    *res.status_mut() = status;
+    *res.headers_mut() = headers.clone();
     let mut out = BytesMut::from(&b"previous"[..]);
-    let result = encode_head(
-        status, reason, headers, framing, version, keep_alive, &mut out,
-    );
-    let expected = encode_error(status, reason, headers);
-    let used = match (result, expected) {
-        (Err(got), Some(want)) => {
-            assert_eq!(got, want, "encode_head refused for another reason");
+    let result = encode_response(&res, body, exchange, &mut out);
+    let framing_header = [
+        http::header::CONTENT_LENGTH,
+        http::header::TRANSFER_ENCODING,
+    ]
+    .into_iter()
+    .find(|n| headers.contains_key(n));
+    let encoded = match (result, framing_header) {
+        (Err(got), Some(name)) => {
+            assert_eq!(got, EncodeError::FramingHeader(name));
             assert_eq!(&out[..], b"previous", "wrote on error");
             return;
         }
-        (Ok(used), None) => used,
-        (got, want) => panic!("encode_head gave {got:?}, expected {want:?}"),
+        (Ok(encoded), None) => encoded,
+        (got, want) => panic!("encode_response gave {got:?}, expected a refusal of {want:?}"),
     };
     let head = &out[b"previous".len()..];
 
-    let want_framing = match framing {
-        Framing::Chunked if version == 0 => Framing::CloseDelimited,
-        f => f,
+    // The documented table.
+    let no_body = status.is_informational() || status == 204 || status == 304;
+    let http10 = exchange.version == Version::HTTP_10;
+    let (length, framing) = match body {
+        _ if no_body => (None, Framing::None),
+        BodyKind::None => (Some(0), Framing::None),
+        BodyKind::Length(n) if exchange.head => (Some(n), Framing::None),
+        BodyKind::Length(n) => (Some(n), Framing::Length(n)),
+        BodyKind::Stream if exchange.head => (None, Framing::None),
+        BodyKind::Stream if http10 => (None, Framing::CloseDelimited),
+        BodyKind::Stream => (None, Framing::Chunked),
     };
-    assert_eq!(used, want_framing);
+    assert_eq!(encoded.framing, framing);
+    let lists = |token: &str| {
+        headers
+            .get_all(http::header::CONNECTION)
+            .iter()
+            .flat_map(|v| v.as_bytes().split(|&b| b == b','))
+            .any(|e| e.trim_ascii().eq_ignore_ascii_case(token.as_bytes()))
+    };
+    let keep_alive = exchange.keep_alive && !lists("close") && framing != Framing::CloseDelimited;
+    assert_eq!(encoded.keep_alive, keep_alive && status != 101);
+
     // No bare CR or LF: every line ends with CRLF, and the head with an
     // empty line, the only one.
     for (i, &b) in head.iter().enumerate() {
@@ -463,30 +528,30 @@ fn check_encode_head(
         lines.iter().all(|l| !l.is_empty()),
         "an empty line in the head"
     );
-    let mut want: Vec<Vec<u8>> = vec![format!("HTTP/1.1 {status} {reason}").into_bytes()];
-    want.extend(
-        headers
-            .iter()
-            .map(|(n, v)| format!("{n}: {v}").into_bytes()),
-    );
-    match used {
-        Framing::Length(n) => want.push(format!("Content-Length: {n}").into_bytes()),
-        Framing::Chunked => want.push(b"Transfer-Encoding: chunked".to_vec()),
-        Framing::CloseDelimited | Framing::None => {}
+    let reason = status.canonical_reason().unwrap_or("");
+    let mut want: Vec<Vec<u8>> =
+        vec![format!("HTTP/1.1 {} {reason}", status.as_u16()).into_bytes()];
+    for (name, value) in headers {
+        let mut line = format!("{}: ", title_case(name)).into_bytes();
+        line.extend_from_slice(value.as_bytes());
+        want.push(line);
     }
-    if !keep_alive || used == Framing::CloseDelimited {
-        want.push(b"Connection: close".to_vec());
-    } else if version == 0 {
-        want.push(b"Connection: keep-alive".to_vec());
+    if let Some(n) = length {
+        want.push(format!("Content-Length: {n}").into_bytes());
+    }
+    if framing == Framing::Chunked {
+        want.push(b"Transfer-Encoding: chunked".to_vec());
+    }
+    if !status.is_informational() {
+        if !keep_alive && !lists("close") {
+            want.push(b"Connection: close".to_vec());
+        } else if keep_alive && http10 && !lists("keep-alive") {
+            want.push(b"Connection: keep-alive".to_vec());
+        }
     }
     assert_eq!(lines, want, "the head's lines");
 
-    // httparse reads it back when nothing in it is a control character
-    // (encode_head refuses only CR, LF and NUL in values).
-    let clean = |s: &str| s.bytes().all(|b| b == b'\t' || (b >= 0x20 && b != 0x7f));
-    if !headers.iter().all(|(_, v)| clean(v)) {
-        return;
-    }
+    // httparse reads it back.
     let mut parsed = vec![httparse::EMPTY_HEADER; headers.len() + 3];
     let mut res = httparse::Response::new(&mut parsed);
     assert_eq!(
@@ -495,87 +560,79 @@ fn check_encode_head(
         "httparse rejects {:?}",
         String::from_utf8_lossy(head)
     );
-    assert_eq!(res.code, Some(status));
+    assert_eq!(res.code, Some(status.as_u16()));
     for (got, (name, value)) in res.headers.iter().zip(headers) {
-        assert_eq!(got.name, *name);
-        assert_eq!(got.value, value.trim_matches([' ', '\t']).as_bytes());
+        assert!(got.name.eq_ignore_ascii_case(name.as_str()));
+        assert_eq!(got.value, value.as_bytes().trim_ascii());
     }
 }
 
-/// `encode_head` with a piece of the input as a header value, as a header
-/// name and as the reason phrase.
-fn encode_piece(piece: &[u8]) {
-    let text = String::from_utf8_lossy(piece);
-    let first = piece.first().copied().unwrap_or(0);
-    let status = match piece {
-        [a, b, ..] => u16::from_le_bytes([*a, *b]) % 1100,
-        _ => 200,
+/// The body kind and exchange a byte picks.
+fn kind_and_exchange(first: u8, length: u64) -> (BodyKind, Exchange) {
+    let body = match first % 3 {
+        0 => BodyKind::Length(length),
+        1 => BodyKind::Stream,
+        _ => BodyKind::None,
     };
-    let framing = match first % 4 {
-        0 => Framing::Length(piece.len() as u64),
-        1 => Framing::Chunked,
-        2 => Framing::CloseDelimited,
-        _ => Framing::None,
+    let mut exchange = Exchange::default();
+    exchange.version = if first & 0x80 != 0 {
+        Version::HTTP_10
+    } else {
+        Version::HTTP_11
     };
-    let version = first >> 7;
-    let keep_alive = first & 0x40 != 0;
-    check_encode_head(
-        200,
-        "OK",
-        &[("X-Fuzz", &text)],
-        framing,
-        version,
-        keep_alive,
-    );
-    check_encode_head(
-        200,
-        "OK",
-        &[("Set-Cookie", "a=b"), (&text, "value"), ("X-Fuzz", &text)],
-        framing,
-        1 - version,
-        !keep_alive,
-    );
-    check_encode_head(status, &text, &[], framing, version, keep_alive);
+    exchange.head = first & 0x20 != 0;
+    if first & 0x40 == 0 {
+        exchange = exchange.closing();
+    }
+    (body, exchange)
 }
 
-/// `encode_head` with a request's headers (values made UTF-8).
-fn encode_request_headers(request: &Request) {
-    let values: Vec<(String, String)> = request
-        .headers
-        .iter()
-        .map(|h: &Header| {
-            (
-                h.name.clone(),
-                String::from_utf8_lossy(&h.value).into_owned(),
-            )
-        })
-        .collect();
-    let headers: Vec<(&str, &str)> = values
-        .iter()
-        .map(|(n, v)| (n.as_str(), v.as_str()))
-        .collect();
-    let framing = Framing::Length(request.body.len() as u64);
-    check_encode_head(
-        200,
-        &request.method,
-        &headers,
-        framing,
-        request.version,
-        request.keep_alive,
-    );
-    check_encode_head(
-        101,
-        "Switching Protocols",
-        &headers,
-        Framing::None,
-        request.version,
-        request.keep_alive,
+/// `encode_response` with a piece of the input as a header value, as a
+/// header name and as the status, where the `http` crate takes them (it
+/// refuses CR, LF and NUL in values, and names that are not tokens).
+fn encode_piece(piece: &[u8]) {
+    let first = piece.first().copied().unwrap_or(0);
+    let status = match piece {
+        [a, b, ..] => StatusCode::from_u16(u16::from_le_bytes([*a, *b]) % 1100).ok(),
+        _ => None,
+    }
+    .unwrap_or(StatusCode::OK);
+    let (body, exchange) = kind_and_exchange(first, piece.len() as u64);
+    let value = HeaderValue::from_bytes(piece);
+    if piece.iter().any(|&b| matches!(b, b'\r' | b'\n' | 0)) {
+        assert!(
+            value.is_err(),
+            "the http crate takes CR, LF or NUL in a value"
+        );
+    }
+    let mut headers = HeaderMap::new();
+    if let Ok(value) = &value {
+        headers.append("x-fuzz", value.clone());
+    }
+    check_encode(StatusCode::OK, &headers, body, exchange);
+    headers.insert(http::header::SET_COOKIE, HeaderValue::from_static("a=b"));
+    if let Ok(name) = HeaderName::from_bytes(piece) {
+        headers.append(name, HeaderValue::from_static("value"));
+    }
+    check_encode(status, &headers, body, exchange);
+}
+
+/// `encode_response` with a request's headers.
+fn encode_request_headers(request: &Request, chunking: u8) {
+    let (body, mut exchange) = kind_and_exchange(chunking, request.body.len() as u64);
+    exchange.version = request.version;
+    check_encode(StatusCode::OK, &request.headers, body, exchange);
+    check_encode(
+        StatusCode::SWITCHING_PROTOCOLS,
+        &request.headers,
+        BodyKind::None,
+        exchange,
     );
 }
 
 /// A reference model of what `ServerConn` documents, over the whole input.
 pub mod model {
-    use super::{Bytes, Header, Limits, Request, RequestError};
+    use super::{http, Bytes, HeaderMap, Limits, Request, RequestError, Uri, Version};
 
     /// How the model's connection ended.
     #[derive(Debug, Clone, PartialEq, Eq)]
@@ -676,6 +733,12 @@ pub mod model {
             .any(|e| e.eq_ignore_ascii_case(token.as_bytes()))
     }
 
+    /// A header field as the model reads it.
+    struct Header {
+        name: String,
+        value: Vec<u8>,
+    }
+
     /// How a body is delimited.
     enum Framing {
         Length(usize),
@@ -755,6 +818,11 @@ pub mod model {
         }
         let version = req.version.expect("complete");
         assert!(version <= 1);
+        // The `http` crate's types: a target `Uri` refuses is refused;
+        // names and values httparse takes, it takes too.
+        let Ok(uri) = Uri::try_from(req.path.expect("complete")) else {
+            return Step::Fail(RequestError::Target);
+        };
         let headers: Vec<Header> = req
             .headers
             .iter()
@@ -785,11 +853,22 @@ pub mod model {
                     && h.value.eq_ignore_ascii_case(b"100-continue")
             });
         let upgrade = count(&headers, "upgrade") > 0 && has(&headers, "connection", "upgrade");
+        let mut map = HeaderMap::new();
+        for h in &headers {
+            let name = http::HeaderName::from_bytes(h.name.as_bytes()).expect("a token");
+            let value = http::HeaderValue::from_bytes(&h.value).expect("a field value");
+            map.append(name, value);
+        }
         let request = Request {
-            method: req.method.expect("complete").to_owned(),
-            target: req.path.expect("complete").to_owned(),
-            version,
-            headers,
+            method: http::Method::from_bytes(req.method.expect("complete").as_bytes())
+                .expect("a token"),
+            uri,
+            version: if version == 0 {
+                Version::HTTP_10
+            } else {
+                Version::HTTP_11
+            },
+            headers: map,
             body: Bytes::new(),
             keep_alive,
             expects_continue,

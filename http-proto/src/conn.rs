@@ -1,10 +1,16 @@
-//! [`ServerConn`]: requests read from one connection's bytes.
+//! [`ServerConn`]: requests read from one connection's bytes, and the
+//! responses to them encoded with the connection's keep-alive state.
 
-use bytes::{Buf as _, BytesMut};
+use bytes::{Buf as _, Bytes, BytesMut};
+use http::{Request, Response, Version};
 
 use crate::chunked::ChunkedDecoder;
-use crate::request::{has_token, list, values};
-use crate::{Header, Limits, Request, RequestError};
+use crate::head::leading_blank_lines;
+use crate::headers::{list, values};
+use crate::{
+    encode_response, expects_continue, is_upgrade, BodyKind, EncodeError, Exchange, Framing,
+    HeadReader, Limits, RequestError,
+};
 
 /// How the body of the request being read is delimited.
 #[derive(Debug)]
@@ -22,7 +28,7 @@ enum State {
     Head,
     /// The head is read; reading its body.
     Body {
-        request: Box<Request>,
+        request: Box<Request<()>>,
         body: Body,
         /// `Expect: 100-continue` not yet reported by `poll_continue`.
         continue_pending: bool,
@@ -38,30 +44,43 @@ enum State {
 }
 
 /// The server side of one HTTP/1.x connection: reads requests, head and
-/// body, from partial input.
+/// body, from partial input, and encodes the responses to them, keeping
+/// the connection's keep-alive state (h11's model).
 ///
 /// Input: [`receive`](Self::receive) the bytes read from the socket (no
 /// more than [`receive_capacity`](Self::receive_capacity)). Output: drain
 /// [`poll_request`](Self::poll_request) until `Ok(None)`, then ask
 /// [`poll_continue`](Self::poll_continue) whether to write
-/// [`CONTINUE_100`](crate::CONTINUE_100).
+/// [`CONTINUE_100`](crate::CONTINUE_100). Command: answer each request
+/// with [`encode_response`](Self::encode_response) before polling the next
+/// (a pipelining caller that polls ahead uses the free
+/// [`encode_response`](crate::encode_response) with
+/// [`Exchange::of`] the request instead), and ask
+/// [`keep_alive`](Self::keep_alive) whether to read on.
 ///
+/// - Requests are `http::Request<Bytes>`: the body de-chunked, empty
+///   without `Content-Length` or chunking. Whether one asks for an upgrade
+///   or a `100 Continue`: [`is_upgrade`](crate::is_upgrade),
+///   [`expects_continue`](crate::expects_continue).
 /// - Pipelined requests stay buffered; each `poll_request` gives the next.
-/// - After a request without [`keep_alive`](Request::keep_alive), nothing
-///   more is read.
-/// - After an [`upgrade`](Request::upgrade) request, `poll_request` gives
-///   `Ok(None)`: answer 101 and [`take_upgraded`](Self::take_upgraded) the
-///   bytes that followed it, or refuse and
-///   [`decline_upgrade`](Self::decline_upgrade).
+/// - The connection ends after a request that does not keep it open
+///   ([`Exchange::keep_alive`]), or a response that ends it (`Connection:
+///   close`, a close-delimited body): then nothing more is read.
+/// - After an upgrade request, `poll_request` gives `Ok(None)`: answer 101
+///   and [`take_upgraded`](Self::take_upgraded) the bytes that followed
+///   it, or refuse and [`decline_upgrade`](Self::decline_upgrade).
 /// - After an error, every `poll_request` gives it again and input is
 ///   dropped: write its [`response`](RequestError::response) and close.
 #[derive(Debug)]
 pub struct ServerConn {
     limits: Limits,
     buf: BytesMut,
-    /// How far `buf` was searched for the end of the head.
-    scanned: usize,
+    head: HeadReader,
     state: State,
+    /// The request being answered, or the default one between requests.
+    exchange: Exchange,
+    /// Whether a response ended the connection.
+    closed: bool,
 }
 
 impl Default for ServerConn {
@@ -76,8 +95,10 @@ impl ServerConn {
         Self {
             limits,
             buf: BytesMut::new(),
-            scanned: 0,
+            head: HeadReader::new(limits),
             state: State::Head,
+            exchange: Exchange::default(),
+            closed: false,
         }
     }
 
@@ -86,8 +107,8 @@ impl ServerConn {
         &self.limits
     }
 
-    /// Buffers bytes read from the connection. Dropped after an error or a
-    /// request without keep-alive.
+    /// Buffers bytes read from the connection. Dropped after an error or
+    /// once the connection ends.
     pub fn receive(&mut self, data: &[u8]) {
         match self.state {
             State::Failed(_) | State::Done => {}
@@ -97,8 +118,8 @@ impl ServerConn {
 
     /// How many more bytes to read before draining `poll_request`: room up
     /// to one maximal head and body (head, body and chunk line limits
-    /// together); 0 after an error, a request without keep-alive, or while
-    /// an upgrade is pending.
+    /// together); 0 after an error, once the connection ends, or while an
+    /// upgrade is pending.
     pub fn receive_capacity(&self) -> usize {
         match self.state {
             State::Failed(_) | State::Done | State::Upgraded { .. } => 0,
@@ -121,7 +142,7 @@ impl ServerConn {
     /// The next complete request, `Ok(None)` if more input is needed (or
     /// nothing more will be read), or the error to answer.
     #[must_use = "a request or an error to answer"]
-    pub fn poll_request(&mut self) -> Result<Option<Request>, RequestError> {
+    pub fn poll_request(&mut self) -> Result<Option<Request<Bytes>>, RequestError> {
         match self.advance() {
             Ok(r) => Ok(r),
             Err(e) => {
@@ -145,12 +166,54 @@ impl ServerConn {
         }
     }
 
+    /// Encodes the response to the last request [`poll_request`] gave (see
+    /// [`encode_response`](crate::encode_response) for the framing and
+    /// headers), and says how to write its body.
+    ///
+    /// A final response that ends the connection (the request did not keep
+    /// it open, the response says `Connection: close`, the body is
+    /// close-delimited) ends reading: [`keep_alive`](Self::keep_alive) is
+    /// then false. A 101 leaves the pending upgrade to
+    /// [`take_upgraded`](Self::take_upgraded).
+    ///
+    /// [`poll_request`]: Self::poll_request
+    pub fn encode_response<B>(
+        &mut self,
+        res: &Response<B>,
+        body: BodyKind,
+        out: &mut BytesMut,
+    ) -> Result<Framing, EncodeError> {
+        let encoded = encode_response(res, body, self.exchange, out)?;
+        if res.status().is_informational() {
+            return Ok(encoded.framing);
+        }
+        self.exchange = Exchange::default();
+        if !encoded.keep_alive {
+            self.end();
+        }
+        Ok(encoded.framing)
+    }
+
+    /// Ends the connection after the next response (a server that stops,
+    /// or times a request out): it says `Connection: close`, and nothing
+    /// more is read.
+    pub fn close(&mut self) {
+        self.exchange = self.exchange.closing();
+        self.end();
+    }
+
+    /// Whether the connection may carry another request: false once a
+    /// request or a response ended it, or the peer broke the protocol.
+    pub fn keep_alive(&self) -> bool {
+        !self.closed && !matches!(self.state, State::Failed(_) | State::Done)
+    }
+
     /// Resumes reading requests after a refused upgrade (unless the
-    /// request was without [`keep_alive`](Request::keep_alive): then
-    /// nothing more is read).
+    /// request did not keep the connection open: then nothing more is
+    /// read).
     pub fn decline_upgrade(&mut self) {
         if let State::Upgraded { keep_alive } = self.state {
-            if keep_alive {
+            if keep_alive && !self.closed {
                 self.state = State::Head;
             } else {
                 self.state = State::Done;
@@ -165,7 +228,16 @@ impl ServerConn {
         self.buf
     }
 
-    fn advance(&mut self) -> Result<Option<Request>, RequestError> {
+    /// Nothing more is read.
+    fn end(&mut self) {
+        self.closed = true;
+        if !matches!(self.state, State::Upgraded { .. } | State::Failed(_)) {
+            self.state = State::Done;
+            self.buf.clear();
+        }
+    }
+
+    fn advance(&mut self) -> Result<Option<Request<Bytes>>, RequestError> {
         loop {
             match &mut self.state {
                 State::Failed(e) => return Err(e.clone()),
@@ -174,7 +246,7 @@ impl ServerConn {
                     let Some((request, body)) = self.read_head()? else {
                         return Ok(None);
                     };
-                    let continue_pending = request.expects_continue;
+                    let continue_pending = expects_continue(&request);
                     self.state = State::Body {
                         request: Box::new(request),
                         body,
@@ -196,104 +268,49 @@ impl ServerConn {
                             }
                         }
                     };
-                    let State::Body { mut request, .. } =
+                    let State::Body { request, .. } =
                         std::mem::replace(&mut self.state, State::Head)
                     else {
                         unreachable!("in the body state")
                     };
-                    request.body = data.freeze();
-                    if request.upgrade {
-                        self.state = State::Upgraded {
-                            keep_alive: request.keep_alive,
-                        };
-                    } else if !request.keep_alive {
+                    let request = request.map(|()| data.freeze());
+                    self.exchange = Exchange::of(&request);
+                    let keep_alive = self.exchange.keep_alive;
+                    if is_upgrade(&request) {
+                        self.state = State::Upgraded { keep_alive };
+                    } else if !keep_alive {
                         self.state = State::Done;
                         self.buf.clear();
                     }
-                    return Ok(Some(*request));
+                    return Ok(Some(request));
                 }
             }
         }
     }
 
     /// Reads a head if a whole one is buffered, and decides its framing.
-    fn read_head(&mut self) -> Result<Option<(Request, Body)>, RequestError> {
-        if self.scanned == 0 {
-            // RFC 9112 §2.2: ignore empty lines before a request line.
-            let blank = self
-                .buf
-                .iter()
-                .take_while(|&&b| b == b'\r' || b == b'\n')
-                .count();
-            self.buf.advance(blank);
+    fn read_head(&mut self) -> Result<Option<(Request<()>, Body)>, RequestError> {
+        // Empty lines before a request line are dropped as they come, not
+        // buffered (RFC 9112 §2.2).
+        if self.head.is_fresh() {
+            self.buf.advance(leading_blank_lines(&self.buf));
         }
-        let max = self.limits.max_head_size;
-        let Some(end) = find_head_end(&self.buf[..self.buf.len().min(max)], &mut self.scanned)
-        else {
-            if self.buf.len() >= max {
-                return Err(RequestError::HeadTooLarge(max));
-            }
+        let Some((request, len)) = self.head.read_request(&self.buf)? else {
             return Ok(None);
         };
-        self.scanned = 0;
-        let head = self.buf.split_to(end);
-        let mut parsed = vec![httparse::EMPTY_HEADER; self.limits.max_headers];
-        let mut req = httparse::Request::new(&mut parsed);
-        match req.parse(&head) {
-            Ok(httparse::Status::Complete(_)) => {}
-            Err(httparse::Error::TooManyHeaders) => return Err(RequestError::TooManyHeaders),
-            // 505 only for a well-formed version we do not speak; anything
-            // else where the version belongs is a malformed request line.
-            Err(httparse::Error::Version) if names_a_version(&head) => {
-                return Err(RequestError::Version)
-            }
-            Ok(httparse::Status::Partial) | Err(_) => return Err(RequestError::Malformed),
-        }
-        let version = req.version.unwrap_or_default();
-        let headers: Vec<Header> = req
-            .headers
-            .iter()
-            .map(|h| Header {
-                name: h.name.to_owned(),
-                value: h.value.trim_ascii().to_vec(),
-            })
-            .collect();
-        let hosts = values(&headers, "host").count();
-        if hosts > 1 || (version == 1 && hosts == 0) {
+        self.buf.advance(len);
+        let headers = request.headers();
+        let hosts = values(headers, "host").count();
+        if hosts > 1 || (request.version() == Version::HTTP_11 && hosts == 0) {
             return Err(RequestError::Host);
         }
-        let body = framing(&headers, self.limits.max_body_size)?;
-        // RFC 9112 §6.1: an HTTP/1.0 message with Transfer-Encoding has
-        // faulty framing; read it, then close.
-        let te_on_http10 = version == 0 && values(&headers, "transfer-encoding").next().is_some();
-        let keep_alive = if te_on_http10 {
-            false
-        } else if version == 1 {
-            !has_token(&headers, "connection", "close")
-        } else {
-            has_token(&headers, "connection", "keep-alive")
-                && !has_token(&headers, "connection", "close")
-        };
-        let expects_continue = version == 1
-            && values(&headers, "expect").any(|v| v.eq_ignore_ascii_case(b"100-continue"));
-        let upgrade = values(&headers, "upgrade").next().is_some()
-            && has_token(&headers, "connection", "upgrade");
-        let request = Request {
-            method: req.method.unwrap_or_default().to_owned(),
-            target: req.path.unwrap_or_default().to_owned(),
-            version,
-            headers,
-            body: bytes::Bytes::new(),
-            keep_alive,
-            expects_continue,
-            upgrade,
-        };
+        let body = framing(headers, self.limits.max_body_size)?;
         Ok(Some((request, body)))
     }
 }
 
 /// How the body is delimited (RFC 9112 §6.3, for requests).
-fn framing(headers: &[Header], max_body: u64) -> Result<Body, RequestError> {
+fn framing(headers: &http::HeaderMap, max_body: u64) -> Result<Body, RequestError> {
     let has_te = values(headers, "transfer-encoding").next().is_some();
     let mut length: Option<u64> = None;
     for v in values(headers, "content-length") {
@@ -335,34 +352,4 @@ fn framing(headers: &[Header], max_body: u64) -> Result<Body, RequestError> {
         )),
         None => Ok(Body::Length(0)),
     }
-}
-
-/// The length of the head at the start of `buf` if it ends there (at an
-/// empty line, CRLF or bare LF), searching from `*scanned` on.
-fn find_head_end(buf: &[u8], scanned: &mut usize) -> Option<usize> {
-    for i in *scanned..buf.len() {
-        if buf[i] == b'\n'
-            && ((i >= 1 && buf[i - 1] == b'\n') || (i >= 2 && &buf[i - 2..i] == b"\n\r"))
-        {
-            return Some(i + 1);
-        }
-    }
-    *scanned = buf.len();
-    None
-}
-
-/// Whether the request line of `head` is `METHOD TARGET HTTP/<d>.<d>`.
-fn names_a_version(head: &[u8]) -> bool {
-    let line_end = head.iter().position(|&b| b == b'\n').unwrap_or(head.len());
-    let line = head[..line_end]
-        .strip_suffix(b"\r")
-        .unwrap_or(&head[..line_end]);
-    let mut parts = line.split(|&b| b == b' ');
-    let (Some(_), Some(_), Some(version), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return false;
-    };
-    matches!(version, [b'H', b'T', b'T', b'P', b'/', major, b'.', minor]
-        if major.is_ascii_digit() && minor.is_ascii_digit())
 }

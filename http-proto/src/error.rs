@@ -1,5 +1,5 @@
-//! A peer's violations ([`RequestError`]) and local misuse of the encoder
-//! ([`EncodeError`]).
+//! A peer's violations ([`RequestError`], [`HeadError`]) and local misuse
+//! of the encoder ([`EncodeError`]).
 
 /// Why a request was refused, and what to answer before closing.
 ///
@@ -11,6 +11,11 @@ pub enum RequestError {
     /// The head is not valid HTTP/1.x.
     #[error("malformed HTTP request head")]
     Malformed,
+    /// The request target is not a URI the `http` crate takes: `<` or `>`
+    /// anywhere, a backquote in the path, `"` in the query (bytes that
+    /// `httparse` lets through).
+    #[error("invalid request target")]
+    Target,
     /// The head is larger than [`Limits::max_head_size`](crate::Limits).
     #[error("request head larger than {0} bytes")]
     HeadTooLarge(usize),
@@ -85,24 +90,28 @@ impl RequestError {
     }
 }
 
+/// Why a response head was refused (by a client reading one).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum HeadError {
+    /// The head is not a valid HTTP/1.x response head.
+    #[error("malformed HTTP response head")]
+    Malformed,
+    /// The head is larger than [`Limits::max_head_size`](crate::Limits).
+    #[error("response head larger than {0} bytes")]
+    TooLarge(usize),
+    /// The head has more than [`Limits::max_headers`](crate::Limits) fields.
+    #[error("too many header fields")]
+    TooManyHeaders,
+}
+
 /// A response the encoder refused to write; nothing was written.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum EncodeError {
-    /// The status is not three digits (100 to 999).
-    #[error("invalid status {0}")]
-    Status(u16),
-    /// The reason phrase holds CR, LF, NUL or another control character.
-    #[error("invalid reason phrase")]
-    Reason,
-    /// A header name is not a token.
-    #[error("invalid header name {0:?}")]
-    HeaderName(String),
-    /// The value of the named header holds CR, LF or NUL.
-    #[error("invalid value for header {0:?}")]
-    HeaderValue(String),
-    /// `Content-Length` or `Transfer-Encoding` was passed as a header:
-    /// framing is chosen by [`Framing`](crate::Framing).
-    #[error("header {0:?} is set by the framing")]
-    FramingHeader(String),
+    /// `Content-Length` or `Transfer-Encoding` is among the response's
+    /// headers: the framing is the encoder's (see
+    /// [`encode_response`](crate::encode_response)).
+    #[error("header {0} is set by the framing")]
+    FramingHeader(http::HeaderName),
 }

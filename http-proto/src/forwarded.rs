@@ -13,7 +13,9 @@
 use std::net::IpAddr;
 use std::str::FromStr;
 
-use crate::request::Header;
+use http::HeaderMap;
+
+use crate::headers::values;
 
 /// A set of addresses: one address, or a CIDR block such as `10.0.0.0/8`
 /// or `fd00::/8`.
@@ -113,18 +115,14 @@ fn prefix_eq(a: &[u8], b: &[u8], prefix: u8) -> bool {
 /// (every field of the chosen header, in order); the client is the
 /// rightmost address that is not a trusted proxy. Otherwise, and with
 /// nothing trusted, it is `peer`.
-pub fn client_ip(headers: &[Header], peer: IpAddr, trusted: &[IpRange]) -> IpAddr {
+pub fn client_ip(headers: &HeaderMap, peer: IpAddr, trusted: &[IpRange]) -> IpAddr {
     let peer = peer.to_canonical();
     let is_trusted = |ip: IpAddr| trusted.iter().any(|range| range.contains(ip));
     if !is_trusted(peer) {
         return peer;
     }
-    let fields = |name: &'static str| {
-        headers
-            .iter()
-            .filter(move |h| h.name.eq_ignore_ascii_case(name))
-            .filter_map(|h| std::str::from_utf8(&h.value).ok())
-    };
+    let fields =
+        |name: &'static str| values(headers, name).filter_map(|v| std::str::from_utf8(v).ok());
     let hops: Vec<&str> = if fields("forwarded").next().is_some() {
         fields("forwarded")
             .flat_map(|v| v.split(','))
@@ -180,11 +178,17 @@ fn parse_node(node: &str) -> Option<IpAddr> {
 mod tests {
     use super::*;
 
-    fn h(name: &str, value: &str) -> Header {
-        Header {
-            name: name.to_owned(),
-            value: value.as_bytes().to_vec(),
+    fn h(name: &'static str, value: &str) -> (&'static str, String) {
+        (name, value.to_owned())
+    }
+
+    /// The fields as a map, in order.
+    fn map<const N: usize>(fields: [(&'static str, String); N]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (name, value) in fields {
+            map.append(name, value.parse().unwrap());
         }
+        map
     }
 
     fn ip(s: &str) -> IpAddr {
@@ -234,8 +238,11 @@ mod tests {
             h("Forwarded", "for=5.6.7.8"),
         ];
         let peer = ip("203.0.113.9");
-        assert_eq!(client_ip(&headers, peer, &[]), peer);
-        assert_eq!(client_ip(&headers, peer, &ranges(&["10.0.0.0/8"])), peer);
+        assert_eq!(client_ip(&map(headers.clone()), peer, &[]), peer);
+        assert_eq!(
+            client_ip(&map(headers.clone()), peer, &ranges(&["10.0.0.0/8"])),
+            peer
+        );
     }
 
     #[test]
@@ -247,17 +254,20 @@ mod tests {
             h("X-Forwarded-For", "10.1.1.1"),
         ];
         assert_eq!(
-            client_ip(&headers, ip("10.0.0.2"), &trusted),
+            client_ip(&map(headers.clone()), ip("10.0.0.2"), &trusted),
             ip("198.51.100.7")
         );
         // A proxy that received it straight from the client.
         let headers = [h("x-forwarded-for", " 198.51.100.7 ")];
         assert_eq!(
-            client_ip(&headers, ip("10.0.0.2"), &trusted),
+            client_ip(&map(headers.clone()), ip("10.0.0.2"), &trusted),
             ip("198.51.100.7")
         );
         // No header: the proxy itself.
-        assert_eq!(client_ip(&[], ip("10.0.0.2"), &trusted), ip("10.0.0.2"));
+        assert_eq!(
+            client_ip(&HeaderMap::new(), ip("10.0.0.2"), &trusted),
+            ip("10.0.0.2")
+        );
     }
 
     #[test]
@@ -273,7 +283,7 @@ mod tests {
         for (value, expected) in cases {
             let headers = [h("X-Forwarded-For", "9.9.9.9"), h("Forwarded", value)];
             assert_eq!(
-                client_ip(&headers, ip("127.0.0.1"), &trusted),
+                client_ip(&map(headers.clone()), ip("127.0.0.1"), &trusted),
                 ip(expected),
                 "{value}"
             );
@@ -286,14 +296,14 @@ mod tests {
         for value in ["unknown", "_hidden", "garbage:port", ""] {
             let headers = [h("X-Forwarded-For", &format!("198.51.100.7, {value}"))];
             assert_eq!(
-                client_ip(&headers, ip("10.0.0.2"), &trusted),
+                client_ip(&map(headers.clone()), ip("10.0.0.2"), &trusted),
                 ip("10.0.0.2"),
                 "{value:?}"
             );
         }
         let headers = [h("Forwarded", "for=unknown")];
         assert_eq!(
-            client_ip(&headers, ip("10.0.0.2"), &trusted),
+            client_ip(&map(headers.clone()), ip("10.0.0.2"), &trusted),
             ip("10.0.0.2")
         );
     }
@@ -303,13 +313,13 @@ mod tests {
         let trusted = ranges(&["10.0.0.0/8", "172.16.0.0/12"]);
         let headers = [h("X-Forwarded-For", "198.51.100.7, 172.16.5.5, 10.9.9.9")];
         assert_eq!(
-            client_ip(&headers, ip("10.0.0.2"), &trusted),
+            client_ip(&map(headers.clone()), ip("10.0.0.2"), &trusted),
             ip("198.51.100.7")
         );
         // Every hop trusted: the leftmost one is as far as it goes.
         let headers = [h("X-Forwarded-For", "10.3.3.3, 10.9.9.9")];
         assert_eq!(
-            client_ip(&headers, ip("10.0.0.2"), &trusted),
+            client_ip(&map(headers.clone()), ip("10.0.0.2"), &trusted),
             ip("10.3.3.3")
         );
     }
@@ -319,11 +329,11 @@ mod tests {
         let trusted = ranges(&["127.0.0.1"]);
         let headers = [h("X-Forwarded-For", "::ffff:198.51.100.7")];
         assert_eq!(
-            client_ip(&headers, ip("::ffff:127.0.0.1"), &trusted),
+            client_ip(&map(headers.clone()), ip("::ffff:127.0.0.1"), &trusted),
             ip("198.51.100.7")
         );
         assert_eq!(
-            client_ip(&[], ip("::ffff:198.51.100.7"), &[]),
+            client_ip(&HeaderMap::new(), ip("::ffff:198.51.100.7"), &[]),
             ip("198.51.100.7")
         );
     }

@@ -1,79 +1,83 @@
-//! A request as read from the connection.
+//! What a request says beyond its method, target and headers: whether it
+//! asks for an upgrade or a `100 Continue`, and the facts of it that decide
+//! how a response to it is framed ([`Exchange`]).
 
-use bytes::Bytes;
+use http::{HeaderMap, Method, Request, Version};
 
-/// One header field, as received.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Header {
-    /// The name, as sent (compare it case-insensitively).
-    pub name: String,
-    /// The value, with surrounding whitespace removed.
-    pub value: Vec<u8>,
+use crate::headers::{has_token, values};
+
+/// Whether `req` asks to switch protocols: an `Upgrade` header with
+/// `Connection: upgrade`.
+pub fn is_upgrade<B>(req: &Request<B>) -> bool {
+    let headers = req.headers();
+    values(headers, "upgrade").next().is_some() && has_token(headers, "connection", "upgrade")
 }
 
-/// A complete request: head and decoded body.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Request {
-    /// The method, e.g. `POST`.
-    pub method: String,
-    /// The request target, e.g. `/echo/000/abc/xhr_send`.
-    pub target: String,
-    /// The minor HTTP version: 1 for HTTP/1.1, 0 for HTTP/1.0.
-    pub version: u8,
-    /// The header fields in order.
-    pub headers: Vec<Header>,
-    /// The body, de-chunked; empty without `Content-Length` or chunking.
-    pub body: Bytes,
-    /// Whether the connection stays open after the response: HTTP/1.1
-    /// unless `Connection: close`, HTTP/1.0 only with
-    /// `Connection: keep-alive` (and never with `Transfer-Encoding`, RFC
-    /// 9112 §6.1).
+/// Whether `req` is an HTTP/1.1 request with `Expect: 100-continue`.
+pub fn expects_continue<B>(req: &Request<B>) -> bool {
+    req.version() == Version::HTTP_11
+        && values(req.headers(), "expect").any(|v| v.eq_ignore_ascii_case(b"100-continue"))
+}
+
+/// What the framing of a response depends on in the request it answers:
+/// the request's version, whether it was `HEAD`, and whether its sender
+/// keeps the connection open.
+///
+/// [`ServerConn`](crate::ServerConn) records the exchange of each request
+/// it gives; [`encode_response`](crate::encode_response) takes one for
+/// responses written without a connection (or to pipelined requests).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Exchange {
+    /// The request's version: HTTP/1.0 gets close-delimited streams and
+    /// `Connection: keep-alive`. Anything but HTTP/1.0 counts as HTTP/1.1.
+    pub version: Version,
+    /// The request was `HEAD`: the response has its headers and no body.
+    pub head: bool,
+    /// The request leaves the connection open: HTTP/1.1 unless
+    /// `Connection: close`, HTTP/1.0 only with `Connection: keep-alive`
+    /// (and never with `Transfer-Encoding`, RFC 9112 §6.1).
     pub keep_alive: bool,
-    /// `Expect: 100-continue` on an HTTP/1.1 request.
-    pub expects_continue: bool,
-    /// An `Upgrade` header with `Connection: upgrade`.
-    pub upgrade: bool,
 }
 
-impl Request {
-    /// The first value of the header `name` (case-insensitive).
-    pub fn header(&self, name: &str) -> Option<&[u8]> {
-        self.headers
-            .iter()
-            .find(|h| h.name.eq_ignore_ascii_case(name))
-            .map(|h| h.value.as_slice())
-    }
-
-    /// Every value of the header `name` (case-insensitive).
-    pub fn header_values<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a [u8]> + 'a {
-        values(&self.headers, name)
+impl Default for Exchange {
+    /// An HTTP/1.1 `GET` that keeps the connection open.
+    fn default() -> Self {
+        Self {
+            version: Version::HTTP_11,
+            head: false,
+            keep_alive: true,
+        }
     }
 }
 
-/// Every value of the header `name`.
-pub(crate) fn values<'a>(
-    headers: &'a [Header],
-    name: &'a str,
-) -> impl Iterator<Item = &'a [u8]> + 'a {
-    headers
-        .iter()
-        .filter(move |h| h.name.eq_ignore_ascii_case(name))
-        .map(|h| h.value.as_slice())
+impl Exchange {
+    /// The exchange of `req`.
+    pub fn of<B>(req: &Request<B>) -> Self {
+        Self {
+            version: req.version(),
+            head: req.method() == Method::HEAD,
+            keep_alive: keep_alive(req.version(), req.headers()),
+        }
+    }
+
+    /// The same exchange, ending the connection after its response.
+    #[must_use]
+    pub fn closing(mut self) -> Self {
+        self.keep_alive = false;
+        self
+    }
 }
 
-/// Every element of the comma-separated lists in the headers `name`, trimmed,
-/// empty elements skipped.
-pub(crate) fn list<'a>(
-    headers: &'a [Header],
-    name: &'a str,
-) -> impl Iterator<Item = &'a [u8]> + 'a {
-    values(headers, name)
-        .flat_map(|v| v.split(|&b| b == b','))
-        .map(<[u8]>::trim_ascii)
-        .filter(|e| !e.is_empty())
-}
-
-/// Whether the lists in the headers `name` hold `token` (case-insensitive).
-pub(crate) fn has_token(headers: &[Header], name: &str, token: &str) -> bool {
-    list(headers, name).any(|e| e.eq_ignore_ascii_case(token.as_bytes()))
+/// Whether a request of `version` with `headers` keeps the connection open.
+pub(crate) fn keep_alive(version: Version, headers: &HeaderMap) -> bool {
+    if version == Version::HTTP_10 {
+        // RFC 9112 §6.1: an HTTP/1.0 message with Transfer-Encoding has
+        // faulty framing; read it, then close.
+        values(headers, "transfer-encoding").next().is_none()
+            && has_token(headers, "connection", "keep-alive")
+            && !has_token(headers, "connection", "close")
+    } else {
+        !has_token(headers, "connection", "close")
+    }
 }

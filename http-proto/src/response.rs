@@ -1,10 +1,25 @@
-//! Response encoding: the head with its framing headers, and chunks.
-
-use std::fmt::Write as _;
+//! Response encoding: the framing chosen from the response and its body,
+//! the head with the framing headers, and chunks.
+//!
+//! | status, request | [`BodyKind::Length`]`(n)` | [`BodyKind::Stream`] | [`BodyKind::None`] |
+//! | --- | --- | --- | --- |
+//! | 1xx, 204, 304 | no framing header, no body | same | same |
+//! | answer to `HEAD` | `Content-Length: n`, no body | no framing header, no body | `Content-Length: 0` |
+//! | HTTP/1.1 request | `Content-Length: n` | `Transfer-Encoding: chunked` | `Content-Length: 0` |
+//! | HTTP/1.0 request | `Content-Length: n` | close-delimited | `Content-Length: 0` |
+//!
+//! Then `Connection`: `close` when the connection ends after this response
+//! (the request did not keep it open, the response says `Connection:
+//! close`, or the body is close-delimited), `keep-alive` when an HTTP/1.0
+//! connection stays open; neither on a 1xx response, nor when the
+//! response's own `Connection` header already says it.
 
 use bytes::{BufMut as _, BytesMut};
+use http::header::{CONNECTION, CONTENT_LENGTH, TRANSFER_ENCODING};
+use http::{HeaderName, Response, StatusCode, Version};
 
-use crate::EncodeError;
+use crate::headers::has_token;
+use crate::{EncodeError, Exchange};
 
 /// The interim response to write when [`ServerConn::poll_continue`]
 /// says so.
@@ -12,83 +27,156 @@ use crate::EncodeError;
 /// [`ServerConn::poll_continue`]: crate::ServerConn::poll_continue
 pub const CONTINUE_100: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
 
-/// How a response body is delimited.
+/// What follows a response head, as the caller knows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyKind {
+    /// No body: `Content-Length: 0` where the status allows a body.
+    None,
+    /// A body of exactly this many bytes.
+    Length(u64),
+    /// A body of unknown length, written piece by piece as it comes.
+    Stream,
+}
+
+/// How the body after an encoded head is delimited: how to write it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Framing {
-    /// `Content-Length: n`.
+    /// `Content-Length: n`: write exactly `n` bytes.
     Length(u64),
     /// `Transfer-Encoding: chunked`: write the body with [`encode_chunk`]
-    /// and end it with [`encode_last_chunk`]. HTTP/1.0 gets
-    /// [`CloseDelimited`](Self::CloseDelimited) instead.
+    /// and end it with [`encode_last_chunk`].
     Chunked,
-    /// The body ends when the connection closes: adds `Connection: close`.
+    /// The body ends when the connection closes: write it as it is, then
+    /// close.
     CloseDelimited,
-    /// No body and no length header: for 1xx (101), 204 and 304.
+    /// Write no body (1xx, 204, 304, an answer to `HEAD`, an empty body).
     None,
 }
 
-/// Writes a response head to `out`, with the headers `framing` needs, and
-/// gives the framing actually used: [`Framing::Chunked`] becomes
-/// [`Framing::CloseDelimited`] for HTTP/1.0 (`version` is the request's
-/// minor version).
+/// What [`encode_response`] wrote.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Encoded {
+    /// How to write the body.
+    pub framing: Framing,
+    /// Whether the connection carries another request after this response
+    /// (never after a 101: the connection leaves HTTP).
+    pub keep_alive: bool,
+}
+
+/// Writes the head of `res` (its body is not looked at) to `out`, with the
+/// framing headers that `body` and `exchange` call for (see the table in
+/// the module doc), and says how to write the body.
 ///
 /// The status line always reads `HTTP/1.1` (the server's version, RFC 9110
-/// §6.2). `Connection: close` is added when `keep_alive` is false or the
-/// body is close-delimited; `Connection: keep-alive` for a kept-alive
-/// HTTP/1.0 connection. `Content-Length` and `Transfer-Encoding` may not be
-/// passed in `headers`. Nothing is written on error.
-pub fn encode_head(
-    status: u16,
-    reason: &str,
-    headers: &[(&str, &str)],
-    framing: Framing,
-    version: u8,
-    keep_alive: bool,
+/// §6.2) and the status's canonical reason phrase (none for a status
+/// without one). Header names are written in title case (`Content-Type`),
+/// with `WebSocket`, `ETag`, `WWW` and a few more as they are customarily
+/// spelled; fields in the order of `res.headers()`. `Content-Length` and
+/// `Transfer-Encoding` belong to the encoder: a response carrying either is
+/// refused, and nothing is written. Names and values cannot hold CR, LF or
+/// NUL: the `http` crate's types refuse them.
+pub fn encode_response<B>(
+    res: &Response<B>,
+    body: BodyKind,
+    exchange: Exchange,
     out: &mut BytesMut,
-) -> Result<Framing, EncodeError> {
-    if !(100..=999).contains(&status) {
-        return Err(EncodeError::Status(status));
-    }
-    if reason.bytes().any(|b| b.is_ascii_control() && b != b'\t') {
-        return Err(EncodeError::Reason);
-    }
-    for &(name, value) in headers {
-        if !is_token(name) {
-            return Err(EncodeError::HeaderName(name.to_owned()));
-        }
-        if value.bytes().any(|b| matches!(b, b'\r' | b'\n' | 0)) {
-            return Err(EncodeError::HeaderValue(name.to_owned()));
-        }
-        if name.eq_ignore_ascii_case("content-length")
-            || name.eq_ignore_ascii_case("transfer-encoding")
-        {
-            return Err(EncodeError::FramingHeader(name.to_owned()));
+) -> Result<Encoded, EncodeError> {
+    let headers = res.headers();
+    for name in [CONTENT_LENGTH, TRANSFER_ENCODING] {
+        if headers.contains_key(&name) {
+            return Err(EncodeError::FramingHeader(name));
         }
     }
-    let framing = match framing {
-        Framing::Chunked if version == 0 => Framing::CloseDelimited,
-        f => f,
+    let status = res.status();
+    let http10 = exchange.version == Version::HTTP_10;
+    let (length, framing) = if has_no_body(status) {
+        (None, Framing::None)
+    } else {
+        match body {
+            BodyKind::None => (Some(0), Framing::None),
+            BodyKind::Length(n) if exchange.head => (Some(n), Framing::None),
+            BodyKind::Length(n) => (Some(n), Framing::Length(n)),
+            BodyKind::Stream if exchange.head => (None, Framing::None),
+            BodyKind::Stream if http10 => (None, Framing::CloseDelimited),
+            BodyKind::Stream => (None, Framing::Chunked),
+        }
     };
-    let mut head = String::with_capacity(64);
-    let _ = write!(head, "HTTP/1.1 {status} {reason}\r\n");
-    for &(name, value) in headers {
-        let _ = write!(head, "{name}: {value}\r\n");
+    let says_close = has_token(headers, CONNECTION, "close");
+    let keep_alive = exchange.keep_alive && !says_close && framing != Framing::CloseDelimited;
+
+    out.reserve(64 + headers.len() * 32);
+    out.put_slice(b"HTTP/1.1 ");
+    out.put_slice(status.as_str().as_bytes());
+    out.put_u8(b' ');
+    out.put_slice(status.canonical_reason().unwrap_or("").as_bytes());
+    out.put_slice(b"\r\n");
+    for (name, value) in headers {
+        put_title_case(name, out);
+        out.put_slice(b": ");
+        out.put_slice(value.as_bytes());
+        out.put_slice(b"\r\n");
     }
-    match framing {
-        Framing::Length(n) => {
-            let _ = write!(head, "Content-Length: {n}\r\n");
+    if let Some(n) = length {
+        out.put_slice(b"Content-Length: ");
+        out.put_slice(n.to_string().as_bytes());
+        out.put_slice(b"\r\n");
+    }
+    if framing == Framing::Chunked {
+        out.put_slice(b"Transfer-Encoding: chunked\r\n");
+    }
+    if !status.is_informational() {
+        if !keep_alive && !says_close {
+            out.put_slice(b"Connection: close\r\n");
+        } else if keep_alive && http10 && !has_token(headers, CONNECTION, "keep-alive") {
+            out.put_slice(b"Connection: keep-alive\r\n");
         }
-        Framing::Chunked => head.push_str("Transfer-Encoding: chunked\r\n"),
-        Framing::CloseDelimited | Framing::None => {}
     }
-    if !keep_alive || framing == Framing::CloseDelimited {
-        head.push_str("Connection: close\r\n");
-    } else if version == 0 {
-        head.push_str("Connection: keep-alive\r\n");
+    out.put_slice(b"\r\n");
+    Ok(Encoded {
+        framing,
+        keep_alive: keep_alive && status != StatusCode::SWITCHING_PROTOCOLS,
+    })
+}
+
+/// 1xx, 204 and 304 have no body and no length (RFC 9110 §6.4.1).
+fn has_no_body(status: StatusCode) -> bool {
+    status.is_informational()
+        || status == StatusCode::NO_CONTENT
+        || status == StatusCode::NOT_MODIFIED
+}
+
+/// Words of header names not spelled in plain title case.
+const SPELLED: &[&str] = &[
+    "WebSocket",
+    "ETag",
+    "WWW",
+    "MD5",
+    "DNT",
+    "XSS",
+    "TE",
+    "CSP",
+    "UA",
+];
+
+/// Writes `name` in title case: each `-`-separated word capitalized,
+/// except the words in [`SPELLED`], which are written as spelled there
+/// (`sec-websocket-accept` is `Sec-WebSocket-Accept`, `etag` is `ETag`).
+fn put_title_case(name: &HeaderName, out: &mut BytesMut) {
+    for (i, word) in name.as_str().split('-').enumerate() {
+        if i > 0 {
+            out.put_u8(b'-');
+        }
+        if let Some(spelled) = SPELLED.iter().find(|s| s.eq_ignore_ascii_case(word)) {
+            out.put_slice(spelled.as_bytes());
+            continue;
+        }
+        let mut bytes = word.bytes();
+        if let Some(first) = bytes.next() {
+            out.put_u8(first.to_ascii_uppercase());
+        }
+        out.extend(bytes);
     }
-    head.push_str("\r\n");
-    out.put_slice(head.as_bytes());
-    Ok(framing)
 }
 
 /// Writes `data` as one chunk; nothing for empty data (an empty chunk
@@ -107,11 +195,4 @@ pub fn encode_chunk(data: &[u8], out: &mut BytesMut) {
 /// Writes the last chunk, ending a chunked body with no trailers.
 pub fn encode_last_chunk(out: &mut BytesMut) {
     out.put_slice(b"0\r\n\r\n");
-}
-
-/// Whether `s` is an RFC 9110 token.
-pub(crate) fn is_token(s: &str) -> bool {
-    !s.is_empty()
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
 }

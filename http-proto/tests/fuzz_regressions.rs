@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{bytewise, whole};
+use common::{bytewise, poll, whole};
 use http_proto::{Limits, RequestError, ServerConn};
 
 /// A declined upgrade of a request without keep-alive (here `Connection:
@@ -28,12 +28,12 @@ fn declined_upgrade_without_keep_alive_reads_nothing_more() {
         let mut conn = ServerConn::new(Limits::default());
         conn.receive(head);
         conn.receive(b"GET /next HTTP/1.1\r\nHost: a\r\n\r\n");
-        let request = conn.poll_request().unwrap().expect("the upgrade request");
+        let request = poll(&mut conn).unwrap().expect("the upgrade request");
         assert!(request.upgrade);
         assert_eq!(request.keep_alive, keep_alive);
-        assert_eq!(conn.poll_request(), Ok(None));
+        assert_eq!(poll(&mut conn), Ok(None));
         conn.decline_upgrade();
-        let next = conn.poll_request().unwrap();
+        let next = poll(&mut conn).unwrap();
         if keep_alive {
             assert_eq!(next.expect("the next request").target, "/next");
         } else {
@@ -41,7 +41,7 @@ fn declined_upgrade_without_keep_alive_reads_nothing_more() {
             assert_eq!(conn.receive_capacity(), 0);
             assert_eq!(conn.buffered(), 0);
             conn.receive(b"GET /more HTTP/1.1\r\nHost: a\r\n\r\n");
-            assert_eq!(conn.poll_request(), Ok(None));
+            assert_eq!(poll(&mut conn), Ok(None));
         }
     }
 }

@@ -7,8 +7,9 @@
 
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
-use sockjs_proto::{Answer, Config, Request, Server};
+use sockjs_proto::{Answer, Config, RequestContext, Server};
 
 /// A server with `n` sessions, each with an attached streaming receiver
 /// opened one microsecond after the previous one, so heartbeats fall due one
@@ -20,8 +21,10 @@ fn server_with(n: usize) -> (Server, Instant) {
     let t0 = Instant::now();
     for i in 0..n {
         let now = t0 + Duration::from_micros(i as u64);
-        let req = Request::new("POST", format!("/echo/000/s{i}/xhr_streaming"));
-        let answer = server.handle_request(&req, now);
+        let req = http::Request::post(format!("/echo/000/s{i}/xhr_streaming"))
+            .body(Bytes::new())
+            .expect("a valid request");
+        let answer = server.handle_request(&req, &RequestContext::default(), now);
         assert!(matches!(answer, Answer::Stream { .. }));
     }
     while server.poll_event().is_some() {}

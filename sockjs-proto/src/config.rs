@@ -93,9 +93,10 @@ pub struct Config {
     pub overflow_strategy: OverflowStrategy,
     /// Bind each session to the client that opened it: a later request on
     /// the session must carry the same principal
-    /// ([`Request::principal`](crate::Request::principal)) or, when the
-    /// session was opened without one, come from the same IP address
-    /// ([`Request::remote_ip`](crate::Request::remote_ip)); any other gets
+    /// ([`RequestContext::principal`](crate::RequestContext::principal)) or,
+    /// when the session was opened without one, come from the same IP
+    /// address ([`RequestContext::client_ip`](crate::RequestContext::client_ip));
+    /// any other gets
     /// 404 and changes nothing. Session ids travel in URLs (logs, proxies,
     /// referrers): without this, whoever learns one can read or post into
     /// that session. Spring 7.0.8 applies the same rule.

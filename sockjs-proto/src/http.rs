@@ -1,40 +1,31 @@
-//! The HTTP request a SockJS server core sees, and the responses it gives.
+//! The HTTP requests a SockJS server core sees, and the responses it gives:
+//! the `http` crate's types, with [`RequestContext`] for what is not HTTP.
 //!
 //! The core does not parse or write HTTP/1.1 itself: an HTTP layer hands it
-//! a whole [`Request`] (head and body) and writes the [`Response`] it gets
-//! back, choosing `Content-Length`, chunked or close-delimited framing.
+//! a whole `http::Request<Bytes>` (head and body) and writes the
+//! `http::Response<Bytes>` it gets back, choosing `Content-Length`, chunked
+//! or close-delimited framing (`http-proto` does).
 
+use std::borrow::Cow;
 use std::fmt::Write as _;
 use std::net::IpAddr;
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
-pub use ws_proto::handshake::Header;
+use http::header::{
+    HeaderName, HeaderValue, ACCESS_CONTROL_ALLOW_CREDENTIALS, ACCESS_CONTROL_ALLOW_HEADERS,
+    ACCESS_CONTROL_ALLOW_METHODS, ACCESS_CONTROL_ALLOW_ORIGIN, ACCESS_CONTROL_MAX_AGE,
+    ACCESS_CONTROL_REQUEST_HEADERS, ALLOW, CACHE_CONTROL, CONTENT_TYPE, EXPIRES, ORIGIN, VARY,
+};
+use http::{HeaderMap, Method, StatusCode};
 
-/// The HTTP version of a request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Version {
-    /// HTTP/1.0: streaming responses are close-delimited.
-    Http10,
-    /// HTTP/1.1: streaming responses are chunked.
-    Http11,
-}
-
-/// A complete HTTP request.
+/// What the core needs to know of a request besides its HTTP: the wall
+/// clock, and who sent it. The core never reads a clock nor looks at
+/// sockets.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Request {
-    /// The method, e.g. `POST`.
-    pub method: String,
-    /// The request target: path and query, e.g. `/echo/000/abc/xhr`.
-    pub target: String,
-    /// The HTTP version.
-    pub version: Version,
-    /// The header fields in order.
-    pub headers: Vec<Header>,
-    /// The body (empty for GET).
-    pub body: Bytes,
-    /// The wall-clock time the request arrived, for `Expires` headers. The
-    /// core never reads a clock.
+#[non_exhaustive]
+pub struct RequestContext {
+    /// The wall-clock time the request arrived, for `Expires` headers.
     pub date: SystemTime,
     /// The authenticated user who sent the request, if the embedder knows
     /// one (a name or any stable id). A session opened with a principal
@@ -43,21 +34,23 @@ pub struct Request {
     /// The IP address of the client (the peer's, or the one a trusted proxy
     /// forwarded). A session opened without a principal answers only
     /// requests from the same address.
-    pub remote_ip: Option<IpAddr>,
+    pub client_ip: Option<IpAddr>,
 }
 
-impl Request {
-    /// A request with no headers and no body, dated at the Unix epoch.
-    pub fn new(method: impl Into<String>, target: impl Into<String>) -> Self {
+impl Default for RequestContext {
+    /// Dated at the Unix epoch, with no principal and no address.
+    fn default() -> Self {
+        Self::new(SystemTime::UNIX_EPOCH)
+    }
+}
+
+impl RequestContext {
+    /// A request that arrived at `date`, with no principal and no address.
+    pub fn new(date: SystemTime) -> Self {
         Self {
-            method: method.into(),
-            target: target.into(),
-            version: Version::Http11,
-            headers: Vec::new(),
-            body: Bytes::new(),
-            date: SystemTime::UNIX_EPOCH,
+            date,
             principal: None,
-            remote_ip: None,
+            client_ip: None,
         }
     }
 
@@ -70,202 +63,89 @@ impl Request {
 
     /// Sets the client's IP address.
     #[must_use]
-    pub fn remote_ip(mut self, ip: IpAddr) -> Self {
-        self.remote_ip = Some(ip);
+    pub fn client_ip(mut self, ip: IpAddr) -> Self {
+        self.client_ip = Some(ip);
         self
     }
+}
 
-    /// Adds a header.
-    #[must_use]
-    pub fn header(mut self, name: &str, value: &str) -> Self {
-        self.headers.push(Header {
-            name: name.to_owned(),
-            value: value.as_bytes().to_vec(),
-        });
-        self
+/// A response of the core.
+pub(crate) type Response = http::Response<Bytes>;
+
+/// A request as the core reads it: the HTTP request and its context.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Req<'a> {
+    pub(crate) http: &'a http::Request<Bytes>,
+    pub(crate) ctx: &'a RequestContext,
+}
+
+impl<'a> Req<'a> {
+    pub(crate) fn method(&self) -> &'a Method {
+        self.http.method()
     }
 
-    /// Sets the body.
-    #[must_use]
-    pub fn body(mut self, body: impl Into<Bytes>) -> Self {
-        self.body = body.into();
-        self
+    pub(crate) fn headers(&self) -> &'a HeaderMap {
+        self.http.headers()
     }
 
-    /// Sets the HTTP version.
-    #[must_use]
-    pub fn version(mut self, version: Version) -> Self {
-        self.version = version;
-        self
+    pub(crate) fn body(&self) -> &'a Bytes {
+        self.http.body()
     }
 
-    /// Sets the arrival date.
-    #[must_use]
-    pub fn date(mut self, date: SystemTime) -> Self {
-        self.date = date;
-        self
-    }
-
-    /// The first value of header `name` (case-insensitive), if it is UTF-8.
-    pub fn header_str(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|h| h.name.eq_ignore_ascii_case(name))
-            .and_then(|h| std::str::from_utf8(&h.value).ok())
+    /// The first value of header `name`, if it is UTF-8.
+    pub(crate) fn header_str(&self, name: impl http::header::AsHeaderName) -> Option<&'a str> {
+        http_proto::headers::str_value(self.headers(), name)
     }
 
     /// The path, without the query.
-    pub fn path(&self) -> &str {
-        self.target.split_once('?').map_or(&self.target, |(p, _)| p)
+    pub(crate) fn path(&self) -> &'a str {
+        self.http.uri().path()
     }
 
-    /// The query, without the `?`.
-    pub fn query(&self) -> Option<&str> {
-        self.target.split_once('?').map(|(_, q)| q)
-    }
-
-    /// The percent-decoded value of query parameter `name`, if present.
-    pub fn query_param(&self, name: &str) -> Option<String> {
-        self.query()?.split('&').find_map(|pair| {
-            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            (percent_decode(k)? == name)
-                .then(|| percent_decode(v))
-                .flatten()
-        })
+    /// The decoded value of query parameter `name`, if present (see
+    /// `http_proto::query`).
+    pub(crate) fn query_param(&self, name: &str) -> Option<Cow<'a, str>> {
+        http_proto::query::param(self.http.uri().query()?, name)
     }
 
     /// The value of cookie `name` in the `Cookie` headers.
-    pub fn cookie(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .filter(|h| h.name.eq_ignore_ascii_case("cookie"))
-            .filter_map(|h| std::str::from_utf8(&h.value).ok())
-            .flat_map(|v| v.split(';'))
-            .find_map(|pair| {
-                let (k, v) = pair.trim().split_once('=')?;
-                (k.trim() == name).then(|| v.trim())
-            })
-    }
-
-    /// The request head as ws-proto's handshake sees it.
-    pub(crate) fn to_ws_request(&self) -> ws_proto::handshake::Request {
-        ws_proto::handshake::Request {
-            method: self.method.clone(),
-            target: self.target.clone(),
-            version: match self.version {
-                Version::Http10 => 0,
-                Version::Http11 => 1,
-            },
-            headers: self.headers.clone(),
-        }
+    pub(crate) fn cookie(&self, name: &str) -> Option<&'a str> {
+        http_proto::headers::cookie(self.headers(), name)
     }
 }
 
-/// Decodes `%XX` escapes and `+` as space; `None` for a bad escape or
-/// invalid UTF-8.
-pub(crate) fn percent_decode(s: &str) -> Option<String> {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'%' => {
-                let hex = bytes.get(i + 1..i + 3)?;
-                let hex = std::str::from_utf8(hex).ok()?;
-                out.push(u8::from_str_radix(hex, 16).ok()?);
-                i += 3;
-            }
-            b'+' => {
-                out.push(b' ');
-                i += 1;
-            }
-            b => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8(out).ok()
+/// Building the core's responses.
+pub(crate) trait Build: Sized {
+    /// Appends a header. Every value the core writes is its own constant,
+    /// a number, a date, or a checked one: a value that is not a valid
+    /// field value is left out.
+    fn header(&mut self, name: HeaderName, value: impl AsRef<str>) -> &mut Self;
+
+    /// Sets `Content-Type` and the body.
+    fn with_body(self, content_type: &'static str, body: impl Into<Bytes>) -> Self;
 }
 
-/// A response: status, headers and body.
-///
-/// For a streaming answer the body is the first part of the stream (the
-/// prelude and the first frames); for a whole answer it is all of it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Response {
-    /// The status code.
-    pub status: u16,
-    /// The header fields, without framing headers (`Content-Length`,
-    /// `Transfer-Encoding`, `Connection`): the HTTP layer adds those.
-    pub headers: Vec<(&'static str, String)>,
-    /// The body.
-    pub body: Bytes,
-}
-
-impl Response {
-    pub(crate) fn new(status: u16) -> Self {
-        Self {
-            status,
-            headers: Vec::new(),
-            body: Bytes::new(),
+impl Build for Response {
+    fn header(&mut self, name: HeaderName, value: impl AsRef<str>) -> &mut Self {
+        if let Ok(value) = HeaderValue::from_bytes(value.as_ref().as_bytes()) {
+            self.headers_mut().append(name, value);
         }
-    }
-
-    pub(crate) fn header(&mut self, name: &'static str, value: impl Into<String>) -> &mut Self {
-        self.headers.push((name, value.into()));
         self
     }
 
-    pub(crate) fn with_body(mut self, content_type: &str, body: impl Into<Bytes>) -> Self {
-        self.header("Content-Type", content_type);
-        self.body = body.into();
+    fn with_body(mut self, content_type: &'static str, body: impl Into<Bytes>) -> Self {
+        self.headers_mut()
+            .append(CONTENT_TYPE, HeaderValue::from_static(content_type));
+        *self.body_mut() = body.into();
         self
-    }
-
-    /// The first value of header `name` (case-insensitive).
-    pub fn header_value(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-
-    /// The reason phrase of the status.
-    pub fn reason(&self) -> &'static str {
-        reason_phrase(self.status)
     }
 }
 
-/// The standard reason phrase of a status code.
-pub fn reason_phrase(status: u16) -> &'static str {
-    match status {
-        101 => "Switching Protocols",
-        200 => "OK",
-        204 => "No Content",
-        304 => "Not Modified",
-        400 => "Bad Request",
-        401 => "Unauthorized",
-        402 => "Payment Required",
-        403 => "Forbidden",
-        404 => "Not Found",
-        405 => "Method Not Allowed",
-        407 => "Proxy Authentication Required",
-        408 => "Request Timeout",
-        409 => "Conflict",
-        410 => "Gone",
-        413 => "Payload Too Large",
-        426 => "Upgrade Required",
-        429 => "Too Many Requests",
-        431 => "Request Header Fields Too Large",
-        451 => "Unavailable For Legal Reasons",
-        500 => "Internal Server Error",
-        501 => "Not Implemented",
-        502 => "Bad Gateway",
-        503 => "Service Unavailable",
-        504 => "Gateway Timeout",
-        _ => "",
-    }
+/// A response with `status`, no headers and no body.
+pub(crate) fn response(status: u16) -> Response {
+    let mut res = Response::new(Bytes::new());
+    *res.status_mut() = StatusCode::from_u16(status).expect("the core's own status");
+    res
 }
 
 pub(crate) const TEXT_PLAIN: &str = "text/plain; charset=UTF-8";
@@ -279,51 +159,46 @@ pub(crate) const ONE_YEAR: Duration = Duration::from_secs(31_536_000);
 /// for a response cached for a year.
 pub(crate) fn cache_for_a_year(res: &mut Response, date: SystemTime) {
     res.header(
-        "Cache-Control",
+        CACHE_CONTROL,
         format!("public, max-age={}", ONE_YEAR.as_secs()),
     );
-    res.header("Expires", httpdate::fmt_http_date(date + ONE_YEAR));
+    res.header(EXPIRES, httpdate::fmt_http_date(date + ONE_YEAR));
 }
 
 /// `Cache-Control` for a response that must never be cached.
 pub(crate) fn no_cache(res: &mut Response) {
-    res.header("Cache-Control", NO_CACHE);
+    res.header(CACHE_CONTROL, NO_CACHE);
 }
 
 /// The CORS headers: the request's `Origin` echoed (or `*` without one),
 /// credentials allowed with an origin, requested headers echoed.
-pub(crate) fn cors(res: &mut Response, req: &Request) {
-    // Only values that are valid in a response header are echoed: one with
-    // CR, LF or another control character would split or corrupt the head.
-    match req.header_str("origin").filter(|v| is_field_value(v)) {
+pub(crate) fn cors(res: &mut Response, req: Req<'_>) {
+    // Only UTF-8 values are echoed. None holds CR, LF or another control
+    // character but tab, which would split or corrupt the head: the `http`
+    // crate's `HeaderValue` refuses them.
+    match req.header_str(ORIGIN) {
         Some(origin) => {
-            res.header("Access-Control-Allow-Origin", origin);
-            res.header("Access-Control-Allow-Credentials", "true");
-            res.header("Vary", "Origin");
+            res.header(ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+            res.header(ACCESS_CONTROL_ALLOW_CREDENTIALS, "true");
+            res.header(VARY, "Origin");
         }
         None => {
-            res.header("Access-Control-Allow-Origin", "*");
+            res.header(ACCESS_CONTROL_ALLOW_ORIGIN, "*");
         }
     }
-    if let Some(h) = req.header_str("access-control-request-headers") {
-        if !h.trim().is_empty() && is_field_value(h) {
-            res.header("Access-Control-Allow-Headers", h);
+    if let Some(h) = req.header_str(ACCESS_CONTROL_REQUEST_HEADERS) {
+        if !h.trim().is_empty() {
+            res.header(ACCESS_CONTROL_ALLOW_HEADERS, h);
         }
     }
-}
-
-/// Whether `value` may be written as a header value as is: no control
-/// character but horizontal tab (RFC 9110 `field-value`).
-fn is_field_value(value: &str) -> bool {
-    !value.bytes().any(|b| b.is_ascii_control() && b != b'\t')
 }
 
 /// A 204 answer to a CORS preflight, cached for a year.
-pub(crate) fn preflight(req: &Request, methods: &str, with_cors: bool) -> Response {
-    let mut res = Response::new(204);
-    cache_for_a_year(&mut res, req.date);
-    res.header("Access-Control-Max-Age", ONE_YEAR.as_secs().to_string());
-    res.header("Access-Control-Allow-Methods", methods);
+pub(crate) fn preflight(req: Req<'_>, methods: &str, with_cors: bool) -> Response {
+    let mut res = response(204);
+    cache_for_a_year(&mut res, req.ctx.date);
+    res.header(ACCESS_CONTROL_MAX_AGE, ONE_YEAR.as_secs().to_string());
+    res.header(ACCESS_CONTROL_ALLOW_METHODS, methods);
     if with_cors {
         cors(&mut res, req);
     }
@@ -332,7 +207,7 @@ pub(crate) fn preflight(req: &Request, methods: &str, with_cors: bool) -> Respon
 
 /// A plain-text error answer.
 pub(crate) fn text(status: u16, body: &str) -> Response {
-    let mut res = Response::new(status);
+    let mut res = response(status);
     no_cache(&mut res);
     res.with_body(TEXT_PLAIN, Bytes::copy_from_slice(body.as_bytes()))
 }
@@ -344,8 +219,8 @@ pub(crate) fn not_found() -> Response {
 
 /// 405 with `Allow`, no `Content-Type` and no body.
 pub(crate) fn method_not_allowed(allow: &str) -> Response {
-    let mut res = Response::new(405);
-    res.header("Allow", allow);
+    let mut res = response(405);
+    res.header(ALLOW, allow);
     res
 }
 
@@ -366,22 +241,53 @@ pub(crate) fn etag_of(data: &[u8]) -> String {
 mod tests {
     use super::*;
 
+    fn request(target: &str, headers: &[(&str, &[u8])]) -> http::Request<Bytes> {
+        let mut req = http::Request::new(Bytes::new());
+        *req.uri_mut() = target.parse().unwrap();
+        for (name, value) in headers {
+            req.headers_mut().append(
+                HeaderName::from_bytes(name.as_bytes()).unwrap(),
+                HeaderValue::from_bytes(value).unwrap(),
+            );
+        }
+        req
+    }
+
     #[test]
     fn query_parameters_are_percent_decoded() {
-        let r = Request::new("GET", "/a/b/c/htmlfile?x=1&c=%63allback&d=a+b");
+        let http = request("/a/b/c/htmlfile?x=1&c=%63allback&d=a+b", &[]);
+        let ctx = RequestContext::default();
+        let r = Req {
+            http: &http,
+            ctx: &ctx,
+        };
         assert_eq!(r.path(), "/a/b/c/htmlfile");
         assert_eq!(r.query_param("c").as_deref(), Some("callback"));
         assert_eq!(r.query_param("d").as_deref(), Some("a b"));
         assert_eq!(r.query_param("x").as_deref(), Some("1"));
         assert_eq!(r.query_param("y"), None);
-        assert_eq!(Request::new("GET", "/x?c=%zz").query_param("c"), None);
+        let http = request("/x", &[]);
+        assert_eq!(
+            Req {
+                http: &http,
+                ctx: &ctx
+            }
+            .query_param("c"),
+            None
+        );
     }
 
     #[test]
     fn cookies_are_found_among_several() {
-        let r = Request::new("GET", "/")
-            .header("Cookie", "a=1; JSESSIONID=abcdef")
-            .header("Cookie", "b=2");
+        let http = request(
+            "/",
+            &[("Cookie", b"a=1; JSESSIONID=abcdef"), ("Cookie", b"b=2")],
+        );
+        let ctx = RequestContext::default();
+        let r = Req {
+            http: &http,
+            ctx: &ctx,
+        };
         assert_eq!(r.cookie("JSESSIONID"), Some("abcdef"));
         assert_eq!(r.cookie("b"), Some("2"));
         assert_eq!(r.cookie("c"), None);
@@ -389,78 +295,55 @@ mod tests {
 
     #[test]
     fn cors_never_echoes_control_characters() {
-        let mut res = Response::new(200);
-        let req = Request::new("OPTIONS", "/")
-            .header("Origin", "http://a.example\r\nSet-Cookie: x=1")
-            .header("Access-Control-Request-Headers", "x-a\0");
-        cors(&mut res, &req);
-        assert_eq!(res.header_value("access-control-allow-origin"), Some("*"));
-        assert_eq!(res.header_value("access-control-allow-headers"), None);
+        let ctx = RequestContext::default();
+        let http = request(
+            "/",
+            &[
+                ("Origin", b"http://a.example\xff"),
+                ("Access-Control-Request-Headers", b"x-a\xfe"),
+            ],
+        );
+        let mut res = response(200);
+        cors(
+            &mut res,
+            Req {
+                http: &http,
+                ctx: &ctx,
+            },
+        );
+        assert_eq!(res.headers()[ACCESS_CONTROL_ALLOW_ORIGIN], "*");
+        assert!(!res.headers().contains_key(ACCESS_CONTROL_ALLOW_HEADERS));
 
-        let mut res = Response::new(200);
-        let req = Request::new("OPTIONS", "/")
-            .header("Origin", "http://a.example")
-            .header("Access-Control-Request-Headers", "x-a,\tx-b");
-        cors(&mut res, &req);
-        assert_eq!(
-            res.header_value("access-control-allow-origin"),
-            Some("http://a.example")
+        let http = request(
+            "/",
+            &[
+                ("Origin", b"http://a.example"),
+                ("Access-Control-Request-Headers", b"x-a,\tx-b"),
+            ],
+        );
+        let mut res = response(200);
+        cors(
+            &mut res,
+            Req {
+                http: &http,
+                ctx: &ctx,
+            },
         );
         assert_eq!(
-            res.header_value("access-control-allow-headers"),
-            Some("x-a,\tx-b")
+            res.headers()[ACCESS_CONTROL_ALLOW_ORIGIN],
+            "http://a.example"
         );
-    }
-
-    #[test]
-    fn every_status_has_its_reason_phrase() {
-        let table = [
-            (101, "Switching Protocols"),
-            (200, "OK"),
-            (204, "No Content"),
-            (304, "Not Modified"),
-            (400, "Bad Request"),
-            (401, "Unauthorized"),
-            (402, "Payment Required"),
-            (403, "Forbidden"),
-            (404, "Not Found"),
-            (405, "Method Not Allowed"),
-            (407, "Proxy Authentication Required"),
-            (408, "Request Timeout"),
-            (409, "Conflict"),
-            (410, "Gone"),
-            (413, "Payload Too Large"),
-            (426, "Upgrade Required"),
-            (429, "Too Many Requests"),
-            (431, "Request Header Fields Too Large"),
-            (451, "Unavailable For Legal Reasons"),
-            (500, "Internal Server Error"),
-            (501, "Not Implemented"),
-            (502, "Bad Gateway"),
-            (503, "Service Unavailable"),
-            (504, "Gateway Timeout"),
-            // Statuses without a phrase here get an empty one.
-            (100, ""),
-            (418, ""),
-            (599, ""),
-        ];
-        for (status, phrase) in table {
-            assert_eq!(reason_phrase(status), phrase, "{status}");
-            assert_eq!(Response::new(status).reason(), phrase, "{status}");
-        }
+        assert_eq!(res.headers()[ACCESS_CONTROL_ALLOW_HEADERS], "x-a,\tx-b");
+        // The `http` crate refuses control characters in values: a request
+        // cannot carry them to be echoed.
+        assert!(HeaderValue::from_bytes(b"http://a.example\r\nSet-Cookie: x=1").is_err());
     }
 
     #[test]
     fn expires_is_a_year_after_the_request() {
-        let mut res = Response::new(204);
+        let mut res = response(204);
         cache_for_a_year(&mut res, SystemTime::UNIX_EPOCH);
-        assert_eq!(
-            res.header_value("expires"),
-            Some("Fri, 01 Jan 1971 00:00:00 GMT")
-        );
-        assert_eq!(
-            res.header_value("cache-control"),
-            Some("public, max-age=31536000")
-        );
+        assert_eq!(res.headers()[EXPIRES], "Fri, 01 Jan 1971 00:00:00 GMT");
+        assert_eq!(res.headers()[CACHE_CONTROL], "public, max-age=31536000");
     }
 }

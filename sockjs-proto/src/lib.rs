@@ -15,7 +15,7 @@ mod transport;
 mod ws;
 
 pub use config::{Config, ConfigError, DEFAULT_CLIENT_LIBRARY_URL};
-pub use http::{reason_phrase, Header, Request, Response, Version};
+pub use http::RequestContext;
 pub use origin::AllowedOrigins;
 pub use route::Route;
 pub use server::{Answer, RequestSession, SendError, Server, SessionView};

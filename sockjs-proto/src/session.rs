@@ -171,6 +171,13 @@ pub enum Event {
         /// The message.
         text: String,
     },
+    /// A session whose sender waited for room (see
+    /// [`Server::poll_room`](crate::Server::poll_room)) has room again: its
+    /// waiting messages were taken by a receiver.
+    Room {
+        /// The session.
+        session: SessionId,
+    },
     /// A session closed; it takes no more sends.
     Closed {
         /// The session.
@@ -186,6 +193,9 @@ pub(crate) enum State {
     Closed(CloseFrame),
 }
 
+// The flags are independent of each other (owed frames, the id map, a
+// waiting sender): no state machine hides among them.
+#[allow(clippy::struct_excessive_bools)]
 #[derive(Debug)]
 pub(crate) struct Session {
     pub(crate) sockjs_id: String,
@@ -202,6 +212,9 @@ pub(crate) struct Session {
     pub(crate) open_due: bool,
     /// Whether the session is in the id map (HTTP transports).
     pub(crate) mapped: bool,
+    /// A sender found no room ([`Server::poll_room`](crate::Server::poll_room))
+    /// and waits for [`Event::Room`].
+    pub(crate) wants_room: bool,
     /// The client that opened the session; later requests must come from
     /// it (see [`Config::bind_sessions_to_client`](crate::Config::bind_sessions_to_client)).
     pub(crate) owner: Owner,
@@ -247,8 +260,15 @@ impl Session {
             heartbeat_due: false,
             open_due: false,
             mapped,
+            wants_room: false,
             owner,
         }
+    }
+
+    /// Whether a waiting sender may add a message: fewer than `cache_size`
+    /// messages and fewer bytes than the send buffer's limit wait.
+    pub(crate) fn has_room(&self, cache_size: usize) -> bool {
+        self.pending.len() < cache_size && self.pending.has_room()
     }
 
     pub(crate) fn is_open(&self) -> bool {

@@ -7,7 +7,7 @@ mod common;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use common::*;
-use sockjs_proto::{Answer, Config, Event, Request, RequestSession, Server, Transport};
+use sockjs_proto::{Answer, Config, Event, RequestSession, Server, Transport};
 
 const HOME: IpAddr = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1));
 const AWAY: IpAddr = IpAddr::V4(Ipv4Addr::new(198, 51, 100, 7));
@@ -32,7 +32,7 @@ fn open_from(s: &mut Server, ip: IpAddr, principal: Option<&str>) -> sockjs_prot
     if let Some(p) = principal {
         r = r.principal(p);
     }
-    let res = response(s.handle_request(&r, t0()));
+    let res = response(s.handle(&r, t0()));
     assert_eq!(body(&res), "o\n");
     opened(&events(s))
 }
@@ -41,7 +41,7 @@ fn open_from(s: &mut Server, ip: IpAddr, principal: Option<&str>) -> sockjs_prot
 #[track_caller]
 fn assert_refused(s: &mut Server, answer: Answer, sessions: usize) {
     let res = response(answer);
-    assert_eq!(res.status, 404, "{res:?}");
+    assert_eq!(res.status(), 404, "{res:?}");
     assert_eq!(events(s), vec![]);
     assert_eq!(wakeups(s), vec![]);
     assert_eq!(s.session_count(), sessions);
@@ -56,16 +56,16 @@ fn sends_from_another_address_get_404_and_are_not_delivered() {
         let foreign = post(&url("s", transport))
             .body(r#"["stolen"]"#)
             .remote_ip(AWAY);
-        assert_eq!(s.request_session(&foreign), RequestSession::None);
-        let answer = s.handle_request(&foreign, now);
+        assert_eq!(s.session_of(&foreign), RequestSession::None);
+        let answer = s.handle(&foreign, now);
         assert_refused(&mut s, answer, 1);
     }
     // The owner's sends still go through, from any port of its address.
     let own = post(&url("s", "xhr_send"))
         .body(r#"["mine"]"#)
         .remote_ip(HOME);
-    assert_eq!(s.request_session(&own), RequestSession::Sends(id));
-    assert_eq!(response(s.handle_request(&own, now)).status, 204);
+    assert_eq!(s.session_of(&own), RequestSession::Sends(id));
+    assert_eq!(response(s.handle(&own, now)).status(), 204);
     assert_eq!(messages(&events(&mut s)), ["mine"]);
 }
 
@@ -77,13 +77,13 @@ fn receiving_requests_from_another_address_get_404_on_every_transport() {
         let id = open_from(&mut s, HOME, None);
         s.send(id, "secret").unwrap();
         let foreign = receive_from("s", transport, AWAY);
-        assert_eq!(s.request_session(&foreign), RequestSession::None);
-        let answer = s.handle_request(&foreign, now);
+        assert_eq!(s.session_of(&foreign), RequestSession::None);
+        let answer = s.handle(&foreign, now);
         assert_refused(&mut s, answer, 1);
         // Nothing was taken, nothing interrupted: the owner gets it all.
         assert_eq!(s.session(id).unwrap().pending(), 1, "{transport:?}");
         assert!(s.session(id).unwrap().is_open());
-        let res = response(s.handle_request(&receive_from("s", Transport::Xhr, HOME), now));
+        let res = response(s.handle(&receive_from("s", Transport::Xhr, HOME), now));
         assert_eq!(body(&res), "a[\"secret\"]\n", "{transport:?}");
     }
 }
@@ -98,7 +98,7 @@ fn a_foreign_request_does_not_disturb_the_attached_receiver() {
     let id = opened(&events(&mut s));
     // Not "another connection still open": not found at all.
     for transport in RECEIVING {
-        let answer = s.handle_request(&receive_from("s", transport, AWAY), now);
+        let answer = s.handle(&receive_from("s", transport, AWAY), now);
         assert_refused(&mut s, answer, 1);
     }
     s.send(id, "x").unwrap();
@@ -115,9 +115,9 @@ fn a_foreign_request_on_a_closed_session_gets_404_not_its_close_frame() {
     let id = open_from(&mut s, HOME, None);
     s.close(id, go_away()).unwrap();
     events(&mut s);
-    let answer = s.handle_request(&receive_from("s", Transport::Xhr, AWAY), now);
+    let answer = s.handle(&receive_from("s", Transport::Xhr, AWAY), now);
     assert_refused(&mut s, answer, 1);
-    let res = response(s.handle_request(&receive_from("s", Transport::Xhr, HOME), now));
+    let res = response(s.handle(&receive_from("s", Transport::Xhr, HOME), now));
     assert_eq!(body(&res), "c[3000,\"Go away!\"]\n");
 }
 
@@ -128,17 +128,17 @@ fn an_ipv4_mapped_ipv6_address_is_the_same_client() {
     open_from(&mut s, HOME, None);
     let mapped = IpAddr::V6(Ipv4Addr::new(192, 0, 2, 1).to_ipv6_mapped());
     let res = response(
-        s.handle_request(
+        s.handle(
             &post(&url("s", "xhr_send"))
                 .body(r#"["x"]"#)
                 .remote_ip(mapped),
             now,
         ),
     );
-    assert_eq!(res.status, 204);
+    assert_eq!(res.status(), 204);
     // A different IPv6 address is not.
     let other = IpAddr::V6(Ipv6Addr::LOCALHOST);
-    let answer = s.handle_request(
+    let answer = s.handle(
         &post(&url("s", "xhr_send"))
             .body(r#"["y"]"#)
             .remote_ip(other),
@@ -155,12 +155,12 @@ fn a_session_with_a_principal_answers_that_principal_from_any_address() {
     open_from(&mut s, HOME, Some("alice"));
     let send = |ip: IpAddr| post(&url("s", "xhr_send")).body(r#"["hi"]"#).remote_ip(ip);
     // Alice from elsewhere (a phone that changed networks): hers.
-    let res = response(s.handle_request(&send(AWAY).principal("alice"), now));
-    assert_eq!(res.status, 204);
+    let res = response(s.handle(&send(AWAY).principal("alice"), now));
+    assert_eq!(res.status(), 204);
     assert_eq!(messages(&events(&mut s)), ["hi"]);
     // Bob, or nobody, from Alice's own address: not theirs.
     for foreign in [send(HOME).principal("bob"), send(HOME)] {
-        let answer = s.handle_request(&foreign, now);
+        let answer = s.handle(&foreign, now);
         assert_refused(&mut s, answer, 1);
     }
 }
@@ -172,7 +172,7 @@ fn an_anonymous_session_is_bound_by_address_even_if_a_principal_comes_later() {
     let now = t0();
     open_from(&mut s, HOME, None);
     let res = response(
-        s.handle_request(
+        s.handle(
             &post(&url("s", "xhr_send"))
                 .body(r#"["x"]"#)
                 .remote_ip(HOME)
@@ -180,8 +180,8 @@ fn an_anonymous_session_is_bound_by_address_even_if_a_principal_comes_later() {
             now,
         ),
     );
-    assert_eq!(res.status, 204);
-    let answer = s.handle_request(
+    assert_eq!(res.status(), 204);
+    let answer = s.handle(
         &post(&url("s", "xhr_send"))
             .body(r#"["y"]"#)
             .remote_ip(AWAY)
@@ -197,11 +197,11 @@ fn binding_can_be_turned_off() {
     let mut s = server_with(Config::default().bind_sessions_to_client(false));
     let now = t0();
     let id = open_from(&mut s, HOME, Some("alice"));
-    let res = response(s.handle_request(
+    let res = response(s.handle(
         &post(&url("s", "xhr_send")).body(r#"["x"]"#).remote_ip(AWAY),
         now,
     ));
-    assert_eq!(res.status, 204);
+    assert_eq!(res.status(), 204);
     assert_eq!(
         events(&mut s),
         [Event::Message {
@@ -218,11 +218,11 @@ fn without_a_client_identity_nothing_is_bound() {
     let mut s = server();
     let now = t0();
     open_xhr(&mut s, "s", now);
-    let res = response(s.handle_request(
+    let res = response(s.handle(
         &post(&url("s", "xhr_send")).body(r#"["x"]"#).remote_ip(AWAY),
         now,
     ));
-    assert_eq!(res.status, 204);
+    assert_eq!(res.status(), 204);
 }
 
 #[test]
@@ -230,6 +230,6 @@ fn a_request_without_an_address_is_foreign_to_a_bound_session() {
     let mut s = server();
     let now = t0();
     open_from(&mut s, HOME, None);
-    let answer = s.handle_request(&post(&url("s", "xhr_send")).body(r#"["x"]"#), now);
+    let answer = s.handle(&post(&url("s", "xhr_send")).body(r#"["x"]"#), now);
     assert_refused(&mut s, answer, 1);
 }

@@ -109,7 +109,7 @@ impl Client {
 
     fn receive(&mut self, transport: Transport) {
         let (target, method) = receiving_target("s", transport);
-        let answer = self.s.handle_request(&req(method, &target), self.now);
+        let answer = self.s.handle(&req(method, &target), self.now);
         if self.receiver.is_some() {
             // One receiver at a time: this one is refused, the first is not
             // disturbed.
@@ -123,12 +123,12 @@ impl Client {
         match answer {
             Answer::Response(res) => {
                 // Answered at once: a poll with waiting messages.
-                assert_eq!(res.status, 200);
-                self.take(transport, &res.body, true);
+                assert_eq!(res.status(), 200);
+                self.take(transport, res.body(), true);
                 self.detached_at = Some(self.now);
             }
             Answer::Poll { receiver, response } => {
-                assert!(response.body.is_empty());
+                assert!(response.body().is_empty());
                 self.receiver = Some((receiver, transport));
             }
             Answer::Stream { receiver, response } => {

@@ -7,7 +7,6 @@ mod common;
 use common::*;
 use sockjs_proto::{
     AllowedOrigins, Answer, CloseFrame, CloseReason, Config, Event, SendError, Server, Transport,
-    Version,
 };
 
 const GO_AWAY: &str = "c[3000,\"Go away!\"]";
@@ -24,8 +23,8 @@ fn prelude() -> String {
 #[test]
 fn a_new_session_answers_o_and_tells_the_application() {
     let mut s = server();
-    let res = response(s.handle_request(&post(&url("s", "xhr")), t0()));
-    assert_eq!(res.status, 200);
+    let res = response(s.handle(&post(&url("s", "xhr")), t0()));
+    assert_eq!(res.status(), 200);
     assert_eq!(body(&res), "o\n");
     let events = events(&mut s);
     let [Event::Opened { session, transport }] = events[..] else {
@@ -52,7 +51,7 @@ fn every_receiving_transport_opens_a_session_with_o() {
         let mut s = server();
         let now = t0();
         let (target, method) = receiving_target("s", transport);
-        match s.handle_request(&req(method, &target), now) {
+        match s.handle(&req(method, &target), now) {
             Answer::Response(res) => {
                 assert_eq!(body(&res), frame, "{transport:?}");
                 assert_eq!(frames(transport, body(&res), true), ["o"]);
@@ -88,9 +87,9 @@ fn second_receiver_gets_2010_and_first_is_undisturbed() {
     let mut s = server();
     let now = t0();
     open_xhr(&mut s, "s", now);
-    let (first, _) = poll(s.handle_request(&post(&url("s", "xhr")), now));
-    let second = response(s.handle_request(&post(&url("s", "xhr")), now));
-    assert_eq!(second.status, 200);
+    let (first, _) = poll(s.handle(&post(&url("s", "xhr")), now));
+    let second = response(s.handle(&post(&url("s", "xhr")), now));
+    assert_eq!(second.status(), 200);
     assert_eq!(header(&second, "Content-Type"), JAVASCRIPT);
     assert_eq!(body(&second), format!("{ANOTHER}\n"));
     assert!(events(&mut s).is_empty(), "the session is not closed");
@@ -111,8 +110,8 @@ fn second_streaming_receiver_gets_prelude_and_2010_and_ends() {
     let (first, _) = open_xhr_streaming(&mut s, "s", now);
     // The refusal is a stream of its own: the prelude, then the close frame
     // as a chunk of its own, then the end.
-    let (second, res) = stream(s.handle_request(&post(&url("s", "xhr_streaming")), now));
-    assert_eq!(res.status, 200);
+    let (second, res) = stream(s.handle(&post(&url("s", "xhr_streaming")), now));
+    assert_eq!(res.status(), 200);
     assert_eq!(body(&res), prelude());
     assert_eq!(wakeups(&mut s), [second]);
     assert_eq!(
@@ -122,12 +121,12 @@ fn second_streaming_receiver_gets_prelude_and_2010_and_ends() {
     assert_eq!(s.poll_output(second, now), None);
     s.receiver_closed(second, now);
     // Other transports are refused in their own framing.
-    let res = response(s.handle_request(&get(&url("s", "jsonp?c=cb")), now));
+    let res = response(s.handle(&get(&url("s", "jsonp?c=cb")), now));
     assert_eq!(
         body(&res),
         "/**/cb(\"c[2010,\\\"Another connection still open\\\"]\");\r\n"
     );
-    let answer = s.handle_request(&get(&url("s", "eventsource")), now);
+    let answer = s.handle(&get(&url("s", "eventsource")), now);
     assert_eq!(
         answer_frames(&mut s, answer, Transport::EventSource, now),
         [ANOTHER]
@@ -161,17 +160,17 @@ fn app_close_goes_to_the_receiver_and_every_later_request_until_removal() {
     let later = now + secs(1);
     assert_eq!(xhr_now(&mut s, "s", later), format!("{GO_AWAY}\n"));
     assert_eq!(xhr_now(&mut s, "s", later), format!("{GO_AWAY}\n"));
-    let res = response(s.handle_request(&get(&url("s", "jsonp?c=x")), later));
+    let res = response(s.handle(&get(&url("s", "jsonp?c=x")), later));
     assert_eq!(body(&res), "/**/x(\"c[3000,\\\"Go away!\\\"]\");\r\n");
     for transport in [Transport::XhrStreaming, Transport::EventSource] {
         let (target, method) = receiving_target("s", transport);
-        let answer = s.handle_request(&req(method, &target), later);
+        let answer = s.handle(&req(method, &target), later);
         assert_eq!(answer_frames(&mut s, answer, transport, later), [GO_AWAY]);
     }
     // The application cannot use it any more; the client cannot send.
     assert_eq!(s.send(id, "x"), Err(SendError::Closed));
     assert_eq!(s.close(id, go_away()), Err(SendError::Closed));
-    assert_eq!(xhr_send(&mut s, "s", r#"["x"]"#, later).status, 404);
+    assert_eq!(xhr_send(&mut s, "s", r#"["x"]"#, later).status(), 404);
     assert!(events(&mut s).is_empty());
 
     // Removed disconnectDelay after the receiver left, not before.
@@ -202,12 +201,12 @@ fn a_handler_that_closes_at_once_answers_o_then_the_close_frame() {
     assert_eq!(xhr_now(&mut s, "x", now), format!("{GO_AWAY}\n"));
     assert_eq!(xhr_now(&mut s, "x", now), format!("{GO_AWAY}\n"));
 
-    let res = response(s.handle_request(&get(&url("j", "jsonp?c=x")), now));
+    let res = response(s.handle(&get(&url("j", "jsonp?c=x")), now));
     assert_eq!(body(&res), "/**/x(\"o\");\r\n");
     let id = opened(&events(&mut s));
     s.close(id, go_away()).unwrap();
     for _ in 0..2 {
-        let res = response(s.handle_request(&get(&url("j", "jsonp?c=x")), now));
+        let res = response(s.handle(&get(&url("j", "jsonp?c=x")), now));
         assert_eq!(body(&res), "/**/x(\"c[3000,\\\"Go away!\\\"]\");\r\n");
     }
 }
@@ -222,7 +221,7 @@ fn streaming_receivers_of_a_closing_handler_end_after_the_close_frame() {
         woken_output(&mut s, r1, now),
         (format!("{GO_AWAY}\n"), true)
     );
-    let answer = s.handle_request(&post(&url("s", "xhr_streaming")), now);
+    let answer = s.handle(&post(&url("s", "xhr_streaming")), now);
     assert_eq!(
         answer_frames(&mut s, answer, Transport::XhrStreaming, now),
         [GO_AWAY]
@@ -250,7 +249,7 @@ fn a_handler_that_closes_as_the_stream_opens_sends_o_then_the_close_frame_in_two
             ["o", GO_AWAY],
             "{transport:?}"
         );
-        let answer = s.handle_request(&req(method, &target), now);
+        let answer = s.handle(&req(method, &target), now);
         assert_eq!(answer_frames(&mut s, answer, transport, now), [GO_AWAY]);
     }
 }
@@ -279,7 +278,7 @@ fn a_poll_waiting_when_the_app_closes_gets_the_close_frame() {
     let mut s = server();
     let now = t0();
     let id = open_xhr(&mut s, "s", now);
-    let (r, _) = poll(s.handle_request(&post(&url("s", "xhr")), now));
+    let (r, _) = poll(s.handle(&post(&url("s", "xhr")), now));
     s.close(id, go_away()).unwrap();
     assert_eq!(woken_output(&mut s, r, now), (format!("{GO_AWAY}\n"), true));
     s.receiver_closed(r, now);
@@ -375,7 +374,7 @@ fn waiting_messages_are_delivered_before_the_close_frame_to_a_stream() {
     let id = open_xhr(&mut s, "s", now);
     s.send(id, "a").unwrap();
     s.close(id, go_away()).unwrap();
-    let answer = s.handle_request(&post(&url("s", "xhr_streaming")), now);
+    let answer = s.handle(&post(&url("s", "xhr_streaming")), now);
     assert_eq!(
         answer_frames(&mut s, answer, Transport::XhrStreaming, now),
         ["a[\"a\"]", GO_AWAY]
@@ -445,14 +444,14 @@ fn an_interrupted_stream_closes_the_session_with_1002() {
     let mut s = server();
     let now = t0();
     let (r1, _) = open_xhr_streaming(&mut s, "s", now);
-    let answer = s.handle_request(&post(&url("s", "xhr_streaming")), now);
+    let answer = s.handle(&post(&url("s", "xhr_streaming")), now);
     assert_eq!(
         answer_frames(&mut s, answer, Transport::XhrStreaming, now),
         [ANOTHER]
     );
     s.receiver_closed(r1, now);
     assert_eq!(closed(&events(&mut s)), [CloseReason::Interrupted]);
-    let answer = s.handle_request(&post(&url("s", "xhr_streaming")), now);
+    let answer = s.handle(&post(&url("s", "xhr_streaming")), now);
     assert_eq!(
         answer_frames(&mut s, answer, Transport::XhrStreaming, now),
         [INTERRUPTED]
@@ -465,7 +464,7 @@ fn an_interrupted_poll_closes_the_session_with_1002() {
     let mut s = server();
     let now = t0();
     let id = open_xhr(&mut s, "s", now);
-    let (r1, _) = poll(s.handle_request(&post(&url("s", "xhr")), now));
+    let (r1, _) = poll(s.handle(&post(&url("s", "xhr")), now));
     assert_eq!(xhr_now(&mut s, "s", now), format!("{ANOTHER}\n"));
     s.receiver_closed(r1, now);
     assert_eq!(closed(&events(&mut s)), [CloseReason::Interrupted]);
@@ -481,7 +480,7 @@ fn a_receiver_the_core_ended_does_not_interrupt() {
     let mut s = server();
     let now = t0();
     let id = open_xhr(&mut s, "s", now);
-    let (r, _) = poll(s.handle_request(&post(&url("s", "xhr")), now));
+    let (r, _) = poll(s.handle(&post(&url("s", "xhr")), now));
     s.send(id, "x").unwrap();
     assert_eq!(
         woken_output(&mut s, r, now),
@@ -490,7 +489,7 @@ fn a_receiver_the_core_ended_does_not_interrupt() {
     s.receiver_closed(r, now);
     assert!(events(&mut s).is_empty());
     assert!(s.session(id).unwrap().is_open());
-    let (r, _) = poll(s.handle_request(&post(&url("s", "xhr")), now));
+    let (r, _) = poll(s.handle(&post(&url("s", "xhr")), now));
     assert_eq!(s.poll_output(r, now), None);
 }
 
@@ -520,7 +519,7 @@ fn xhr_streaming_ends_once_frames_reach_the_limit() {
     let msg = format!("\"{}\"", "x".repeat(128));
     for i in 0..31 {
         let sent = xhr_send(&mut s, "s", &format!("[{msg}]"), now);
-        assert_eq!(sent.status, 204);
+        assert_eq!(sent.status(), 204);
         echo(&mut s);
         // 2 + 30 * 134 = 4022 bytes after 30 messages, 4156 after 31.
         assert_eq!(
@@ -533,7 +532,7 @@ fn xhr_streaming_ends_once_frames_reach_the_limit() {
     s.receiver_closed(r, now);
     assert!(events(&mut s).is_empty());
     // The client opens a new one on the same session: no `o` this time.
-    let (r2, res) = stream(s.handle_request(&post(&url("s", "xhr_streaming")), now));
+    let (r2, res) = stream(s.handle(&post(&url("s", "xhr_streaming")), now));
     assert_eq!(body(&res), prelude());
     assert_eq!(wakeups(&mut s), vec![]);
     xhr_send(&mut s, "s", r#"["y"]"#, now);
@@ -644,25 +643,25 @@ fn the_http_version_does_not_change_the_answers() {
     let answer = |version| {
         let mut s = server();
         let now = t0();
-        let a = s.handle_request(&post(&url("s", "xhr_streaming")).version(version), now);
-        let b = s.handle_request(&post(&url("t", "xhr")).version(version), now);
-        let c = s.handle_request(&get("/info").version(version), now);
-        (a, b, c)
+        let a = s.handle(&post(&url("s", "xhr_streaming")).version(version), now);
+        let b = s.handle(&post(&url("t", "xhr")).version(version), now);
+        let c = s.handle(&get("/info").version(version), now);
+        [summary(&a), summary(&b), summary(&c)]
     };
-    assert_eq!(answer(Version::Http10), answer(Version::Http11));
+    assert_eq!(
+        answer(http::Version::HTTP_10),
+        answer(http::Version::HTTP_11)
+    );
 }
 
 // ---- the session cookie -----------------------------------------------------------------
 
 /// Every transport response on a fresh server, with `cookie` as the
 /// request's `Cookie` header.
-fn transport_responses(
-    config: Config,
-    cookie: Option<&str>,
-) -> Vec<(String, sockjs_proto::Response)> {
+fn transport_responses(config: Config, cookie: Option<&str>) -> Vec<(String, Response)> {
     let mut s = server_with(config);
     let now = t0();
-    let with = |r: sockjs_proto::Request| match cookie {
+    let with = |r: Request| match cookie {
         Some(c) => r.header("Cookie", c),
         None => r,
     };
@@ -696,13 +695,13 @@ fn transport_responses(
     requests
         .into_iter()
         .map(|(name, r)| {
-            let res = match s.handle_request(&r, now) {
+            let res = match s.handle(&r, now) {
                 Answer::Response(res)
                 | Answer::Stream { response: res, .. }
                 | Answer::Poll { response: res, .. } => res,
                 other @ Answer::Upgrade { .. } => panic!("{other:?}"),
             };
-            assert!(res.status < 300, "{name}: {res:?}");
+            assert!(res.status().as_u16() < 300, "{name}: {res:?}");
             (name.to_owned(), res)
         })
         .collect()
@@ -736,6 +735,12 @@ fn the_session_cookie_echoes_the_request_cookie() {
 fn a_session_cookie_that_is_empty_or_not_a_token_becomes_dummy() {
     for value in ["", "a b", "a\tb", "a\u{1}b", "a\u{7f}b", "\u{e9}"] {
         let cookie = format!("JSESSIONID={value}");
+        if value.bytes().any(|b| b.is_ascii_control() && b != b'\t') {
+            // The `http` crate's types refuse a control character: no
+            // request carries it to the core.
+            assert!(http::HeaderValue::from_bytes(cookie.as_bytes()).is_err());
+            continue;
+        }
         for (name, res) in transport_responses(Config::default(), Some(&cookie)) {
             assert_eq!(
                 header(&res, "Set-Cookie"),
@@ -769,8 +774,8 @@ fn no_session_cookie_on_info_greeting_or_iframe() {
         get("/"),
     ] {
         let r = r.header("Cookie", "JSESSIONID=abcdef");
-        let res = response(s.handle_request(&r, t0()));
-        assert!(res.status < 300, "{res:?}");
+        let res = response(s.handle(&r, t0()));
+        assert!(res.status().as_u16() < 300, "{res:?}");
         assert_no_header(&res, "Set-Cookie");
     }
 }
@@ -778,7 +783,7 @@ fn no_session_cookie_on_info_greeting_or_iframe() {
 // ---- allowed origins -----------------------------------------------------------------------
 
 /// A request of every kind that checks the origin, for session `s`.
-fn origin_checked_requests() -> Vec<(&'static str, sockjs_proto::Request)> {
+fn origin_checked_requests() -> Vec<(&'static str, Request)> {
     let ws = |path: &str| ws_request(&format!("{PREFIX}{path}"), &[]).1;
     vec![
         ("GET info", get("/info")),
@@ -797,9 +802,9 @@ fn origin_checked_requests() -> Vec<(&'static str, sockjs_proto::Request)> {
 }
 
 /// Sets `Origin` and replaces `Host` with `example.com`.
-fn from(r: sockjs_proto::Request, origin: Option<&str>) -> sockjs_proto::Request {
+fn from(r: Request, origin: Option<&str>) -> Request {
     let mut r = r;
-    r.headers.retain(|h| !h.name.eq_ignore_ascii_case("host"));
+    r.http.headers_mut().remove("host");
     let r = r.header("Host", "example.com");
     match origin {
         Some(o) => r.header("Origin", o),
@@ -810,8 +815,8 @@ fn from(r: sockjs_proto::Request, origin: Option<&str>) -> sockjs_proto::Request
 fn accepted(answer: &Answer) -> bool {
     match answer {
         Answer::Response(res) => {
-            assert_ne!(res.status, 403, "{res:?}");
-            res.status < 300
+            assert_ne!(res.status(), 403, "{res:?}");
+            res.status().as_u16() < 300
         }
         Answer::Stream { .. } | Answer::Poll { .. } | Answer::Upgrade { .. } => true,
     }
@@ -827,23 +832,23 @@ fn a_foreign_origin_is_403_everywhere() {
     ] {
         let mut s = server();
         for (name, r) in origin_checked_requests() {
-            let res = response(s.handle_request(&from(r, Some(origin)), t0()));
-            assert_eq!(res.status, 403, "{name} {origin}");
+            let res = response(s.handle(&from(r, Some(origin)), t0()));
+            assert_eq!(res.status(), 403, "{name} {origin}");
             assert_text(&res, 403, "Forbidden");
             assert_no_cors(&res);
         }
         // And the send halves, to a session that exists.
         open_xhr(&mut s, "s", t0());
-        let res = response(s.handle_request(
+        let res = response(s.handle(
             &from(post(&url("s", "xhr_send")).body(r#"["x"]"#), Some(origin)),
             t0(),
         ));
-        assert_eq!(res.status, 403);
-        let res = response(s.handle_request(
+        assert_eq!(res.status(), 403);
+        let res = response(s.handle(
             &from(post(&url("s", "jsonp_send")).body(r#"["x"]"#), Some(origin)),
             t0(),
         ));
-        assert_eq!(res.status, 403);
+        assert_eq!(res.status(), 403);
         assert_eq!(s.session_count(), 1);
         assert!(events(&mut s).is_empty());
     }
@@ -859,7 +864,7 @@ fn the_same_origin_and_no_origin_pass() {
     ] {
         for (name, r) in origin_checked_requests() {
             let mut s = server();
-            let answer = s.handle_request(&from(r, origin), t0());
+            let answer = s.handle(&from(r, origin), t0());
             assert!(accepted(&answer), "{name} {origin:?}: {answer:?}");
         }
     }
@@ -885,12 +890,12 @@ fn listed_origins_and_patterns_pass_and_others_are_403() {
     ] {
         for (name, r) in origin_checked_requests() {
             let mut s = server_with(Config::default().allowed_origins(list.clone()));
-            let answer = s.handle_request(&from(r, Some(origin)), t0());
+            let answer = s.handle(&from(r, Some(origin)), t0());
             if ok {
                 assert!(accepted(&answer), "{name} {origin}: {answer:?}");
             } else {
                 assert!(
-                    matches!(answer, Answer::Response(ref res) if res.status == 403),
+                    matches!(answer, Answer::Response(ref res) if res.status() == 403),
                     "{name} {origin}: {answer:?}"
                 );
             }
@@ -903,7 +908,7 @@ fn any_origin_passes_with_a_star() {
     for (name, r) in origin_checked_requests() {
         let mut s =
             server_with(Config::default().allowed_origins(AllowedOrigins::from_list(["*"])));
-        let answer = s.handle_request(&from(r, Some("http://anything.test")), t0());
+        let answer = s.handle(&from(r, Some("http://anything.test")), t0());
         assert!(accepted(&answer), "{name}: {answer:?}");
     }
 }
@@ -916,17 +921,17 @@ fn max_sessions_refuses_one_more_with_503() {
     let now = t0();
     let a = open_xhr(&mut s, "a", now);
     open_xhr(&mut s, "b", now);
-    let res = response(s.handle_request(&post(&url("c", "xhr")), now));
-    assert_eq!(res.status, 503);
-    let res = response(s.handle_request(&post(&url("c", "xhr_streaming")), now));
-    assert_eq!(res.status, 503);
-    let res = response(s.handle_request(&ws_request(&format!("{PREFIX}/websocket"), &[]).1, now));
-    assert_eq!(res.status, 503);
-    let res = response(s.handle_request(
+    let res = response(s.handle(&post(&url("c", "xhr")), now));
+    assert_eq!(res.status(), 503);
+    let res = response(s.handle(&post(&url("c", "xhr_streaming")), now));
+    assert_eq!(res.status(), 503);
+    let res = response(s.handle(&ws_request(&format!("{PREFIX}/websocket"), &[]).1, now));
+    assert_eq!(res.status(), 503);
+    let res = response(s.handle(
         &ws_request(&format!("{PREFIX}{}", url("c", "websocket")), &[]).1,
         now,
     ));
-    assert_eq!(res.status, 503);
+    assert_eq!(res.status(), 503);
     assert!(events(&mut s).is_empty());
     assert_eq!(s.session_count(), 2);
     // The sessions there still work.
@@ -945,16 +950,16 @@ fn max_sessions_refuses_one_more_with_503() {
 fn a_refused_request_opens_no_session() {
     let mut s: Server = server();
     let now = t0();
-    response(s.handle_request(&get(&url("s", "jsonp")), now));
+    response(s.handle(&get(&url("s", "jsonp")), now));
     response(
-        s.handle_request(
+        s.handle(
             &post(&url("s", "xhr"))
                 .header("Origin", "http://evil.com")
                 .header("Host", "example.com"),
             now,
         ),
     );
-    assert_eq!(xhr_send(&mut s, "s", r#"["x"]"#, now).status, 404);
+    assert_eq!(xhr_send(&mut s, "s", r#"["x"]"#, now).status(), 404);
     assert_eq!(s.session_count(), 0);
     assert!(events(&mut s).is_empty());
 }
@@ -996,6 +1001,58 @@ fn drop_oldest_keeps_the_session_and_the_newest_messages() {
     assert!(s.session(id).unwrap().is_open());
 }
 
+#[test]
+fn a_waiting_sender_gets_room_back_when_a_poll_takes_the_messages() {
+    let config = Config::default()
+        .send_buffer_size_limit(10)
+        .http_message_cache_size(3);
+    let mut s = server_with(config);
+    let now = t0();
+    let id = open_xhr(&mut s, "s", now);
+    // Bytes: room until the limit is reached; a waited send may pass it by
+    // one message, and nothing closes the session.
+    assert_eq!(s.poll_room(id), Ok(true));
+    s.send_waited(id, "123456").unwrap();
+    assert_eq!(s.poll_room(id), Ok(true), "6 of 10 bytes");
+    s.send_waited(id, "789abcdef").unwrap();
+    assert_eq!(s.session(id).unwrap().pending_bytes(), 15);
+    assert_eq!(s.poll_room(id), Ok(false), "15 of 10 bytes");
+    assert!(events(&mut s).is_empty(), "no close, no room yet");
+    // The poll takes both messages: room again, said once.
+    assert_eq!(xhr_now(&mut s, "s", now), "a[\"123456\",\"789abcdef\"]\n");
+    assert_eq!(events(&mut s), [Event::Room { session: id }]);
+    assert_eq!(s.poll_room(id), Ok(true));
+    // Messages: the cache's count limit too.
+    for m in ["a", "b", "c"] {
+        s.send_waited(id, m).unwrap();
+    }
+    assert_eq!(s.poll_room(id), Ok(false), "3 of 3 messages");
+    assert_eq!(xhr_now(&mut s, "s", now), "a[\"a\",\"b\",\"c\"]\n");
+    assert_eq!(events(&mut s), [Event::Room { session: id }]);
+    assert!(s.session(id).unwrap().is_open());
+}
+
+#[test]
+fn room_is_announced_only_to_a_sender_that_waited() {
+    let mut s = server_with(Config::default().send_buffer_size_limit(4));
+    let now = t0();
+    let id = open_xhr(&mut s, "s", now);
+    s.send_waited(id, "12345").unwrap();
+    // Nobody asked for room: the poll taking the message says nothing.
+    assert_eq!(xhr_now(&mut s, "s", now), "a[\"12345\"]\n");
+    assert!(events(&mut s).is_empty());
+}
+
+#[test]
+fn a_closed_session_has_no_room_and_takes_no_waited_send() {
+    let mut s = server_with(Config::default());
+    let now = t0();
+    let id = open_xhr(&mut s, "s", now);
+    s.close(id, CloseFrame::new(3000, "Go away!")).unwrap();
+    assert_eq!(s.poll_room(id), Err(SendError::Closed));
+    assert_eq!(s.send_waited(id, "x"), Err(SendError::Closed));
+}
+
 // ---- which session a request concerns ----------------------------------------------
 
 #[test]
@@ -1003,47 +1060,44 @@ fn request_session_tells_opening_requests_from_those_of_existing_sessions() {
     use sockjs_proto::RequestSession;
     let mut s = server();
     let now = t0();
-    assert_eq!(s.request_session(&get("/info")), RequestSession::None);
-    assert_eq!(s.request_session(&get("/")), RequestSession::None);
+    assert_eq!(s.session_of(&get("/info")), RequestSession::None);
+    assert_eq!(s.session_of(&get("/")), RequestSession::None);
     assert_eq!(
-        s.request_session(&post(&url("s", "xhr"))),
+        s.session_of(&post(&url("s", "xhr"))),
         RequestSession::Opens(Transport::Xhr)
     );
     assert_eq!(
-        s.request_session(&post(&url("s", "xhr_send"))),
+        s.session_of(&post(&url("s", "xhr_send"))),
         RequestSession::None
     );
     assert_eq!(
-        s.request_session(&get(&url("s", "websocket"))),
+        s.session_of(&get(&url("s", "websocket"))),
         RequestSession::Opens(Transport::WebSocket)
     );
     assert_eq!(
-        s.request_session(&get("/websocket")),
+        s.session_of(&get("/websocket")),
         RequestSession::Opens(Transport::RawWebSocket)
     );
     let id = open_xhr(&mut s, "s", now);
     assert_eq!(
-        s.request_session(&post(&url("s", "xhr_send"))),
+        s.session_of(&post(&url("s", "xhr_send"))),
         RequestSession::Sends(id)
     );
     assert_eq!(
-        s.request_session(&post(&url("s", "jsonp_send"))),
+        s.session_of(&post(&url("s", "jsonp_send"))),
         RequestSession::Sends(id)
     );
     for receiving in ["xhr", "xhr_streaming", "eventsource", "htmlfile", "jsonp"] {
         assert_eq!(
-            s.request_session(&req("GET", &url("s", receiving))),
+            s.session_of(&req("GET", &url("s", receiving))),
             RequestSession::Receives(id),
             "{receiving}"
         );
     }
     // Every WebSocket is a session of its own.
     assert_eq!(
-        s.request_session(&get(&url("s", "websocket"))),
+        s.session_of(&get(&url("s", "websocket"))),
         RequestSession::Opens(Transport::WebSocket)
     );
-    assert_eq!(
-        s.request_session(&get("/other/000/s/xhr")),
-        RequestSession::None
-    );
+    assert_eq!(s.session_of(&get("/other/000/s/xhr")), RequestSession::None);
 }

@@ -105,7 +105,7 @@ fn a_poll_ends_with_h_at_heartbeat_time() {
     open_xhr(&mut s, "s", now);
     assert_eq!(s.poll_timeout(), Some(now + DD));
     let at = now + secs(1);
-    let (r, _) = poll(s.handle_request(&post(&url("s", "xhr")), at));
+    let (r, _) = poll(s.handle(&post(&url("s", "xhr")), at));
     // The expiry is off while the poll waits.
     assert_eq!(s.poll_timeout(), Some(at + HB));
     assert_nothing_at(&mut s, now + DD);
@@ -122,9 +122,9 @@ fn a_poll_ends_with_h_at_heartbeat_time() {
 fn a_jsonp_poll_ends_with_h_at_heartbeat_time() {
     let mut s = server();
     let now = t0();
-    response(s.handle_request(&get(&url("s", "jsonp?c=cb")), now));
+    response(s.handle(&get(&url("s", "jsonp?c=cb")), now));
     events(&mut s);
-    let (r, _) = poll(s.handle_request(&get(&url("s", "jsonp?c=cb")), now));
+    let (r, _) = poll(s.handle(&get(&url("s", "jsonp?c=cb")), now));
     assert_nothing_at(&mut s, before(now + HB, NS));
     s.handle_timeout(now + HB);
     assert_eq!(
@@ -194,7 +194,7 @@ fn a_session_without_receiver_expires_exactly_at_disconnect_delay() {
     assert_eq!(s.session_count(), 0);
     assert!(s.session(id).is_none());
     assert_eq!(s.poll_timeout(), None);
-    assert_eq!(xhr_send(&mut s, "s", r#"["x"]"#, now + DD).status, 404);
+    assert_eq!(xhr_send(&mut s, "s", r#"["x"]"#, now + DD).status(), 404);
     assert_eq!(s.send(id, "x"), Err(SendError::UnknownSession));
     // The id is free again.
     assert_ne!(open_xhr(&mut s, "s", now + DD), id);
@@ -205,7 +205,7 @@ fn expiry_counts_from_when_the_last_receiver_left() {
     let mut s = server();
     let now = t0();
     let id = open_xhr(&mut s, "s", now);
-    let (r, _) = poll(s.handle_request(&post(&url("s", "xhr")), now + secs(1)));
+    let (r, _) = poll(s.handle(&post(&url("s", "xhr")), now + secs(1)));
     s.send(id, "x").unwrap();
     let left = now + secs(3);
     assert_eq!(
@@ -389,7 +389,7 @@ impl Driver {
                 sim.ws = Some(ws);
             }
             Kind::Stream => {
-                let (r, _) = stream(self.s.handle_request(&req(method, &sim.target), now));
+                let (r, _) = stream(self.s.handle(&req(method, &sim.target), now));
                 // Its open frame, pulled at once.
                 let out = output(&mut self.s, r, now);
                 assert!(!out.end);
@@ -397,11 +397,11 @@ impl Driver {
                 sim.deadline = Some(now + HB);
             }
             Kind::Poll => {
-                response(self.s.handle_request(&req(method, &sim.target), now));
+                response(self.s.handle(&req(method, &sim.target), now));
                 sim.repoll(&mut self.s, now);
             }
             Kind::Idle => {
-                response(self.s.handle_request(&req(method, &sim.target), now));
+                response(self.s.handle(&req(method, &sim.target), now));
                 sim.deadline = Some(now + DD);
             }
         }
@@ -519,7 +519,7 @@ impl Sim {
         if let Some(r) = self.receiver.take() {
             s.receiver_closed(r, now);
         }
-        let (r, _) = poll(s.handle_request(&req(self.method, &self.target), now));
+        let (r, _) = poll(s.handle(&req(self.method, &self.target), now));
         self.receiver = Some(r);
         self.deadline = Some(now + HB);
     }

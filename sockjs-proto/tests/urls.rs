@@ -13,8 +13,8 @@ use sockjs_proto::{AllowedOrigins, Config, Server, DEFAULT_CLIENT_LIBRARY_URL};
 fn greeting_is_welcome_text_with_and_without_slash() {
     let mut s = server();
     for path in ["", "/"] {
-        let res = response(s.handle_request(&get(path), t0()));
-        assert_eq!(res.status, 200, "{path:?}");
+        let res = response(s.handle(&get(path), t0()));
+        assert_eq!(res.status(), 200, "{path:?}");
         assert_eq!(header(&res, "Content-Type"), TEXT_PLAIN);
         assert_eq!(body(&res), "Welcome to SockJS!\n");
         assert_no_header(&res, "Set-Cookie");
@@ -26,7 +26,7 @@ fn greeting_other_methods_are_405_allow_get() {
     let mut s = server();
     for method in ["POST", "PUT", "DELETE", "OPTIONS"] {
         for path in ["", "/"] {
-            assert_405(&response(s.handle_request(&req(method, path), t0())), "GET");
+            assert_405(&response(s.handle(&req(method, path), t0())), "GET");
         }
     }
 }
@@ -34,7 +34,7 @@ fn greeting_other_methods_are_405_allow_get() {
 #[test]
 fn greeting_ignores_the_query() {
     let mut s = server();
-    let res = response(s.handle_request(&get("/?t=1"), t0()));
+    let res = response(s.handle(&get("/?t=1"), t0()));
     assert_eq!(body(&res), "Welcome to SockJS!\n");
 }
 
@@ -43,8 +43,8 @@ fn paths_outside_the_prefix_are_not_matched_and_are_404() {
     let mut s = server();
     for path in ["/echoes", "/other", "/", "/ech", "/echo.html"] {
         assert!(!s.matches(path), "{path}");
-        let res = response(s.handle_request(&sockjs_proto::Request::new("GET", path), t0()));
-        assert_eq!(res.status, 404, "{path}");
+        let res = response(s.handle(&Request::new("GET", path), t0()));
+        assert_eq!(res.status(), 404, "{path}");
     }
     for path in ["/echo", "/echo/", "/echo/info", "/echo/a/b/c"] {
         assert!(s.matches(path), "{path}");
@@ -60,8 +60,8 @@ macro_rules! not_found {
         fn $name() {
             let mut s = server();
             for method in ["GET", "POST"] {
-                let res = response(s.handle_request(&req(method, $path), t0()));
-                assert_eq!(res.status, 404, "{method} {}", $path);
+                let res = response(s.handle(&req(method, $path), t0()));
+                assert_eq!(res.status(), 404, "{method} {}", $path);
             }
             assert_eq!(s.session_count(), 0);
             assert!(events(&mut s).is_empty());
@@ -103,8 +103,8 @@ not_found! {
 fn any_server_and_session_id_without_dots_is_accepted() {
     let mut s = server();
     for part in ["/a/a", "/_/_", "/1/1", "/abcdefgh_i-j%20/abcdefg_i-j%20"] {
-        let res = response(s.handle_request(&post(&format!("{part}/xhr")), t0()));
-        assert_eq!(res.status, 200, "{part}");
+        let res = response(s.handle(&post(&format!("{part}/xhr")), t0()));
+        assert_eq!(res.status(), 200, "{part}");
         assert_eq!(body(&res), "o\n", "{part}");
     }
     assert_eq!(s.session_count(), 4);
@@ -114,17 +114,17 @@ fn any_server_and_session_id_without_dots_is_accepted() {
 fn the_server_id_is_ignored() {
     let mut s = server();
     let now = t0();
-    let res = response(s.handle_request(&post("/000/sess/xhr"), now));
+    let res = response(s.handle(&post("/000/sess/xhr"), now));
     assert_eq!(body(&res), "o\n");
-    let res = response(s.handle_request(&post("/000/sess/xhr_send").body(r#"["a"]"#), now));
-    assert_eq!(res.status, 204);
-    assert!(res.body.is_empty());
+    let res = response(s.handle(&post("/000/sess/xhr_send").body(r#"["a"]"#), now));
+    assert_eq!(res.status(), 204);
+    assert!(res.body().is_empty());
     echo(&mut s);
-    let res = response(s.handle_request(&post("/999/sess/xhr"), now));
+    let res = response(s.handle(&post("/999/sess/xhr"), now));
     assert_eq!(body(&res), "a[\"a\"]\n");
     // The send half too.
-    let res = response(s.handle_request(&post("/123/sess/xhr_send").body(r#"["b"]"#), now));
-    assert_eq!(res.status, 204);
+    let res = response(s.handle(&post("/123/sess/xhr_send").body(r#"["b"]"#), now));
+    assert_eq!(res.status(), 204);
     assert_eq!(messages(&events(&mut s)), ["b"]);
     assert_eq!(s.session_count(), 1);
 }
@@ -135,7 +135,7 @@ macro_rules! wrong_method {
         #[test]
         fn $name() {
             let mut s = server();
-            let res = response(s.handle_request(&req($method, &url("s", $transport)), t0()));
+            let res = response(s.handle(&req($method, &url("s", $transport)), t0()));
             assert_405(&res, $allow);
             assert_eq!(s.session_count(), 0);
         }
@@ -158,8 +158,8 @@ wrong_method! {
 
 // ---- /info ---------------------------------------------------------------
 
-fn info_json(s: &mut Server, r: &sockjs_proto::Request) -> (sockjs_proto::Response, String, u32) {
-    let res = response(s.handle_request(r, t0()));
+fn info_json(s: &mut Server, r: &Request) -> (Response, String, u32) {
+    let res = response(s.handle(r, t0()));
     let text = body(&res).to_owned();
     let (head, entropy) = text.rsplit_once(",\"entropy\":").expect("an entropy field");
     let entropy: u32 = entropy
@@ -173,7 +173,7 @@ fn info_json(s: &mut Server, r: &sockjs_proto::Request) -> (sockjs_proto::Respon
 fn info_is_json_not_cached_without_cookie_with_cors() {
     let mut s = server();
     let (res, fields, _) = info_json(&mut s, &get("/info").header("Cookie", "JSESSIONID=abc"));
-    assert_eq!(res.status, 200);
+    assert_eq!(res.status(), 200);
     assert_eq!(
         header(&res, "Content-Type"),
         "application/json; charset=UTF-8"
@@ -256,8 +256,8 @@ fn info_cors_echoes_an_allowed_origin_with_credentials() {
     let r = get("/info")
         .header("Host", "example.com:8081")
         .header("Origin", "http://example.com:8081");
-    let res = response(s.handle_request(&r, t0()));
-    assert_eq!(res.status, 200);
+    let res = response(s.handle(&r, t0()));
+    assert_eq!(res.status(), 200);
     assert_cors(&res, Some("http://example.com:8081"));
     assert_eq!(header(&res, "Vary"), "Origin");
 }
@@ -265,8 +265,8 @@ fn info_cors_echoes_an_allowed_origin_with_credentials() {
 #[test]
 fn info_cors_keeps_a_null_origin() {
     let mut s = server_with(Config::default().allowed_origins(AllowedOrigins::Any));
-    let res = response(s.handle_request(&get("/info").header("Origin", "null"), t0()));
-    assert_eq!(res.status, 200);
+    let res = response(s.handle(&get("/info").header("Origin", "null"), t0()));
+    assert_eq!(res.status(), 200);
     assert_cors(&res, Some("null"));
 }
 
@@ -278,12 +278,12 @@ fn info_has_no_cors_headers_when_suppressed() {
             .allowed_origins(AllowedOrigins::Any),
     );
     for r in [get("/info"), get("/info").header("Origin", "http://x")] {
-        let res = response(s.handle_request(&r, t0()));
-        assert_eq!(res.status, 200);
+        let res = response(s.handle(&r, t0()));
+        assert_eq!(res.status(), 200);
         assert_no_cors(&res);
     }
-    let res = response(s.handle_request(&options("/info").header("Origin", "http://x"), t0()));
-    assert_eq!(res.status, 204);
+    let res = response(s.handle(&options("/info").header("Origin", "http://x"), t0()));
+    assert_eq!(res.status(), 204);
     assert_eq!(header(&res, "Access-Control-Allow-Methods"), "OPTIONS, GET");
     assert_no_header(&res, "Access-Control-Allow-Origin");
 }
@@ -293,7 +293,7 @@ fn info_other_methods_are_405() {
     let mut s = server();
     for method in ["POST", "PUT", "DELETE"] {
         assert_405(
-            &response(s.handle_request(&req(method, "/info"), t0())),
+            &response(s.handle(&req(method, "/info"), t0())),
             "OPTIONS, GET",
         );
     }
@@ -312,14 +312,14 @@ fn info_options_is_204_cached_for_a_year_with_cors() {
         if let Some(o) = origin {
             r = r.header("Origin", o);
         }
-        let res = response(s.handle_request(&r, t0()));
-        assert_eq!(res.status, 204, "{origin:?}");
+        let res = response(s.handle(&r, t0()));
+        assert_eq!(res.status(), 204, "{origin:?}");
         assert_eq!(header(&res, "Access-Control-Allow-Methods"), "OPTIONS, GET");
         assert_cached_for_a_year(&res, date());
         let max_age: u64 = header(&res, "Access-Control-Max-Age").parse().unwrap();
         assert!(max_age >= 1_000_000, "{max_age}");
         assert_eq!(max_age, 31_536_000);
-        assert!(res.body.is_empty());
+        assert!(res.body().is_empty());
         assert_no_header(&res, "Content-Type");
         assert_no_header(&res, "Set-Cookie");
         assert_cors(&res, origin);
@@ -330,7 +330,7 @@ fn info_options_is_204_cached_for_a_year_with_cors() {
 #[test]
 fn info_options_expires_a_year_after_the_request_date() {
     let mut s = server();
-    let res = response(s.handle_request(&options("/info").date(date()), t0()));
+    let res = response(s.handle(&options("/info").date(date()), t0()));
     // 2020-09-13 12:26:40 UTC plus 365 days.
     assert_eq!(header(&res, "Expires"), "Mon, 13 Sep 2021 12:26:40 GMT");
 }
@@ -338,12 +338,12 @@ fn info_options_expires_a_year_after_the_request_date() {
 #[test]
 fn info_options_echoes_requested_headers() {
     let mut s = server();
-    let res = response(s.handle_request(
+    let res = response(s.handle(
         &options("/info").header("Access-Control-Request-Headers", "a, b, c"),
         t0(),
     ));
     assert_eq!(header(&res, "Access-Control-Allow-Headers"), "a, b, c");
-    let res = response(s.handle_request(
+    let res = response(s.handle(
         &options("/info").header("Access-Control-Request-Headers", ""),
         t0(),
     ));
@@ -384,8 +384,8 @@ macro_rules! iframe_names {
         #[test]
         fn $name() {
             let mut s = server();
-            let res = response(s.handle_request(&get($path).date(date()), t0()));
-            assert_eq!(res.status, 200, "{}", $path);
+            let res = response(s.handle(&get($path).date(date()), t0()));
+            assert_eq!(res.status(), 200, "{}", $path);
             assert_eq!(header(&res, "Content-Type"), TEXT_HTML);
             assert_eq!(body(&res), iframe_page(DEFAULT_CLIENT_LIBRARY_URL));
             assert_cached_for_a_year(&res, date());
@@ -410,7 +410,7 @@ iframe_names! {
 fn iframe_page_loads_the_configured_client_library() {
     let url = "https://example.com/js/sockjs-1.6.1.min.js";
     let mut s = server_with(Config::default().client_library_url(url));
-    let res = response(s.handle_request(&get("/iframe.html"), t0()));
+    let res = response(s.handle(&get("/iframe.html"), t0()));
     let page = body(&res);
     assert_eq!(page, iframe_page(url));
     assert!(page.contains(&format!("<script src=\"{url}\"></script>")));
@@ -420,18 +420,13 @@ fn iframe_page_loads_the_configured_client_library() {
 #[test]
 fn iframe_etag_is_stable_and_follows_the_page() {
     let mut s = server();
-    let etag = |s: &mut Server| {
-        header(
-            &response(s.handle_request(&get("/iframe.html"), t0())),
-            "ETag",
-        )
-        .to_owned()
-    };
+    let etag =
+        |s: &mut Server| header(&response(s.handle(&get("/iframe.html"), t0())), "ETag").to_owned();
     let first = etag(&mut s);
     assert_eq!(etag(&mut s), first);
     assert!(first.starts_with('"') && first.ends_with('"'), "{first}");
     // Every name, every query: the same page and tag.
-    let res = response(s.handle_request(&get("/iframe-0.1.2.html?t=1"), t0()));
+    let res = response(s.handle(&get("/iframe-0.1.2.html?t=1"), t0()));
     assert_eq!(header(&res, "ETag"), first);
     let mut other = server_with(Config::default().client_library_url("/sockjs.js"));
     assert_ne!(etag(&mut other), first);
@@ -440,60 +435,55 @@ fn iframe_etag_is_stable_and_follows_the_page() {
 #[test]
 fn iframe_if_none_match_is_304_without_content_type_or_body() {
     let mut s = server();
-    let etag = header(
-        &response(s.handle_request(&get("/iframe.html"), t0())),
-        "ETag",
-    )
-    .to_owned();
+    let etag = header(&response(s.handle(&get("/iframe.html"), t0())), "ETag").to_owned();
     let res = response(
-        s.handle_request(
+        s.handle(
             &get("/iframe.html")
                 .header("If-None-Match", &etag)
                 .date(date()),
             t0(),
         ),
     );
-    assert_eq!(res.status, 304);
+    assert_eq!(res.status(), 304);
     assert_no_header(&res, "Content-Type");
-    assert!(res.body.is_empty());
+    assert!(res.body().is_empty());
     assert_eq!(header(&res, "ETag"), etag);
     assert_cached_for_a_year(&res, date());
     assert_no_header(&res, "Set-Cookie");
     // A stale tag gets the page.
-    let res =
-        response(s.handle_request(&get("/iframe.html").header("If-None-Match", "\"x\""), t0()));
-    assert_eq!(res.status, 200);
+    let res = response(s.handle(&get("/iframe.html").header("If-None-Match", "\"x\""), t0()));
+    assert_eq!(res.status(), 200);
     assert_eq!(body(&res), iframe_page(DEFAULT_CLIENT_LIBRARY_URL));
 }
 
 #[test]
 fn iframe_never_sets_a_cookie() {
     let mut s = server_with(Config::default().session_cookie_needed(true));
-    let res = response(s.handle_request(
+    let res = response(s.handle(
         &get("/iframe.html").header("Cookie", "JSESSIONID=abc"),
         t0(),
     ));
-    assert_eq!(res.status, 200);
+    assert_eq!(res.status(), 200);
     assert_no_header(&res, "Set-Cookie");
 }
 
 #[test]
 fn iframe_x_frame_options_is_sameorigin_by_default() {
     let mut s = server();
-    let res = response(s.handle_request(&get("/iframe.html"), t0()));
+    let res = response(s.handle(&get("/iframe.html"), t0()));
     assert_eq!(header(&res, "X-Frame-Options"), "SAMEORIGIN");
-    let res = response(s.handle_request(&get("/iframe.html"), t0()));
+    let res = response(s.handle(&get("/iframe.html"), t0()));
     let etag = header(&res, "ETag").to_owned();
-    let res = response(s.handle_request(&get("/iframe.html").header("If-None-Match", &etag), t0()));
-    assert_eq!(res.status, 304);
+    let res = response(s.handle(&get("/iframe.html").header("If-None-Match", &etag), t0()));
+    assert_eq!(res.status(), 304);
     assert_eq!(header(&res, "X-Frame-Options"), "SAMEORIGIN");
 }
 
 #[test]
 fn iframe_has_no_x_frame_options_with_any_origin() {
     let mut s = server_with(Config::default().allowed_origins(AllowedOrigins::Any));
-    let res = response(s.handle_request(&get("/iframe.html"), t0()));
-    assert_eq!(res.status, 200);
+    let res = response(s.handle(&get("/iframe.html"), t0()));
+    assert_eq!(res.status(), 200);
     assert_no_header(&res, "X-Frame-Options");
 }
 
@@ -502,8 +492,8 @@ fn iframe_is_404_with_a_restricted_origin_list() {
     let mut s = server_with(
         Config::default().allowed_origins(AllowedOrigins::from_list(["https://app.example.com"])),
     );
-    let res = response(s.handle_request(&get("/iframe.html"), t0()));
-    assert_eq!(res.status, 404);
+    let res = response(s.handle(&get("/iframe.html"), t0()));
+    assert_eq!(res.status(), 404);
 }
 
 #[test]
@@ -511,7 +501,7 @@ fn iframe_other_methods_are_405() {
     let mut s = server();
     for method in ["POST", "PUT", "OPTIONS"] {
         assert_405(
-            &response(s.handle_request(&req(method, "/iframe.html"), t0())),
+            &response(s.handle(&req(method, "/iframe.html"), t0())),
             "GET",
         );
     }

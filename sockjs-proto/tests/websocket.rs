@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use common::*;
 use sockjs_proto::{
-    json::PayloadError, Answer, CloseCode, CloseFrame, CloseReason, Config, Event, Request,
-    SendError, Server, Transport,
+    json::PayloadError, Answer, CloseCode, CloseFrame, CloseReason, Config, Event, SendError,
+    Server, Transport,
 };
 
 const HB: Duration = Duration::from_secs(25);
@@ -328,7 +328,7 @@ fn a_websocket_session_is_not_reachable_over_http() {
     let mut s = server();
     let now = t0();
     let (_ws, _) = connect_sockjs(&mut s, "s");
-    assert_eq!(xhr_send(&mut s, "s", r#"["x"]"#, now).status, 404);
+    assert_eq!(xhr_send(&mut s, "s", r#"["x"]"#, now).status(), 404);
     // An HTTP session with the same id is another session.
     assert_eq!(xhr_now(&mut s, "s", now), "o\n");
     assert_eq!(s.session_count(), 2);
@@ -547,7 +547,7 @@ fn websocket_selects_the_first_offered_subprotocol_it_speaks() {
         &format!("{PREFIX}{}", url("s", "websocket")),
         &[("Sec-WebSocket-Protocol", "v10.stomp, v11.stomp, v12.stomp")],
     );
-    let (_, head) = upgrade(s.handle_request(&r, t0()));
+    let (_, head) = upgrade(s.handle(&r, t0()));
     let head = std::str::from_utf8(&head).unwrap();
     assert!(
         head.contains("\r\nSec-WebSocket-Protocol: v12.stomp\r\n"),
@@ -617,7 +617,7 @@ fn get_without_upgrade_is_400_can_upgrade_only_to_websocket() {
                 .header("Upgrade", "h2c")
                 .header("Connection", "Upgrade"),
         ] {
-            let res = response(s.handle_request(&r, t0()));
+            let res = response(s.handle(&r, t0()));
             assert_text(&res, 400, "Can \"Upgrade\" only to \"WebSocket\".");
         }
     }
@@ -628,10 +628,10 @@ fn get_without_upgrade_is_400_can_upgrade_only_to_websocket() {
 fn sockjs_upgrade_answers_come_before_other_faults_such_as_a_missing_host() {
     let mut s = server();
     for path in ws_paths() {
-        let res = response(s.handle_request(&get(&path), t0()));
+        let res = response(s.handle(&get(&path), t0()));
         assert_text(&res, 400, "Can \"Upgrade\" only to \"WebSocket\".");
         let r = get(&path).header("Upgrade", "websocket");
-        let res = response(s.handle_request(&r, t0()));
+        let res = response(s.handle(&r, t0()));
         assert_text(&res, 400, "\"Connection\" must be \"Upgrade\".");
     }
     assert_eq!(s.session_count(), 0);
@@ -645,7 +645,7 @@ fn connection_close_is_400_connection_must_be_upgrade() {
             .header("Host", "localhost")
             .header("Upgrade", "WebSocket")
             .header("Connection", "close");
-        let res = response(s.handle_request(&r, t0()));
+        let res = response(s.handle(&r, t0()));
         assert_text(&res, 400, "\"Connection\" must be \"Upgrade\".");
     }
 }
@@ -661,7 +661,7 @@ fn post_to_websocket_is_405_allow_get_without_content_type_or_body() {
                 .header("Connection", "Upgrade"),
             post(&path),
         ] {
-            assert_405(&response(s.handle_request(&r, t0())), "GET");
+            assert_405(&response(s.handle(&r, t0())), "GET");
         }
     }
 }
@@ -671,7 +671,7 @@ fn websocket_disabled_is_404() {
     let mut s = server_with(Config::default().web_socket_enabled(false));
     for path in ws_paths() {
         let (_, r) = ws_request(&format!("{PREFIX}{path}"), &[]);
-        assert_eq!(response(s.handle_request(&r, t0())).status, 404, "{path}");
+        assert_eq!(response(s.handle(&r, t0())).status(), 404, "{path}");
     }
     assert_eq!(s.session_count(), 0);
 }
@@ -682,7 +682,7 @@ fn websocket_disabled_leaves_the_http_transports_alone() {
     let now = t0();
     let id = open_xhr(&mut s, "s", now);
     assert_eq!(
-        xhr_send(&mut s, "s", r#"["a"]"#, now).status,
+        xhr_send(&mut s, "s", r#"["a"]"#, now).status(),
         204,
         "xhr_send"
     );
@@ -705,7 +705,7 @@ fn hybi(version: &str, connection: &str) -> Request {
 fn websocket_versions_7_8_and_13_are_accepted() {
     for version in ["7", "8", "13"] {
         let mut s = server();
-        let (_, head) = upgrade(s.handle_request(&hybi(version, "Upgrade"), t0()));
+        let (_, head) = upgrade(s.handle(&hybi(version, "Upgrade"), t0()));
         let head = std::str::from_utf8(&head).unwrap();
         assert!(
             head.starts_with("HTTP/1.1 101 Switching Protocols\r\n"),
@@ -723,14 +723,14 @@ fn websocket_versions_7_8_and_13_are_accepted() {
 #[test]
 fn other_websocket_versions_are_426() {
     let mut s = server();
-    let res = response(s.handle_request(&hybi("9", "Upgrade"), t0()));
-    assert_eq!(res.status, 426);
+    let res = response(s.handle(&hybi("9", "Upgrade"), t0()));
+    assert_eq!(res.status(), 426);
     assert_eq!(header(&res, "Sec-WebSocket-Version"), "13");
 }
 
 #[test]
 fn firefox_602_connection_keep_alive_upgrade_is_accepted() {
     let mut s = server();
-    let answer = s.handle_request(&hybi("7", "keep-alive, Upgrade"), t0());
+    let answer = s.handle(&hybi("7", "keep-alive, Upgrade"), t0());
     assert!(matches!(answer, Answer::Upgrade { .. }), "{answer:?}");
 }

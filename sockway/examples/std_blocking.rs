@@ -38,11 +38,15 @@ use std::thread;
 use std::time::{Duration, Instant, SystemTime};
 
 use bytes::{Bytes, BytesMut};
-use sockway::http_proto::{self, encode_chunk, encode_head, encode_last_chunk, Framing};
+use sockway::http_proto::http::{self, header, HeaderValue, StatusCode};
+use sockway::http_proto::{self, encode_chunk, encode_last_chunk, BodyKind, Framing};
 use sockway::sockjs_proto::{
     self, AllowedOrigins, Answer, CloseCode, CloseFrame, Config, Event, Output, ReceiverId,
-    Response,
+    RequestContext,
 };
+
+/// A response of the core.
+type Response = http::Response<Bytes>;
 
 /// The most bytes taken from a socket in one read.
 const READ_CHUNK: usize = 16 * 1024;
@@ -221,10 +225,6 @@ struct Conn {
     http: http_proto::ServerConn,
     /// Rung by the hub when a receiver of this connection has output.
     signal: Arc<Signal>,
-    /// The request being answered: its HTTP minor version, and whether the
-    /// connection stays open after it.
-    version: u8,
-    keep_alive: bool,
 }
 
 impl Conn {
@@ -241,20 +241,21 @@ impl Conn {
                     break;
                 }
             };
-            (self.version, self.keep_alive) = (req.version, req.keep_alive);
-            let path = req.target.split('?').next().unwrap_or_default();
+            let path = req.uri().path();
             let endpoint = endpoints.iter().find(|e| lock(&e.hub).server.matches(path));
             let keep_alive = if let Some(endpoint) = endpoint {
-                self.sockjs(req, endpoint)
+                self.sockjs(&req, endpoint)
             } else {
-                if req.upgrade {
+                if http_proto::is_upgrade(&req) {
                     self.http.decline_upgrade();
                 }
-                self.respond(&Response {
-                    status: 404,
-                    headers: vec![("Content-Type", "text/plain; charset=UTF-8".to_owned())],
-                    body: Bytes::from_static(b"Not Found"),
-                })
+                let mut res = Response::new(Bytes::from_static(b"Not Found"));
+                *res.status_mut() = StatusCode::NOT_FOUND;
+                res.headers_mut().insert(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("text/plain; charset=UTF-8"),
+                );
+                self.respond(&res)
             };
             if !keep_alive {
                 break;
@@ -265,7 +266,7 @@ impl Conn {
 
     /// Reads the next request. `Ok(None)`: the client closed, or idled past
     /// the keep-alive timeout. `Err`: the response to write before closing.
-    fn read_request(&mut self) -> Result<Option<http_proto::Request>, Vec<u8>> {
+    fn read_request(&mut self) -> Result<Option<http::Request<Bytes>>, Vec<u8>> {
         const TIMED_OUT: &[u8] =
             b"HTTP/1.1 408 Request Timeout\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
         let mut started = (self.http.buffered() > 0).then(now);
@@ -305,12 +306,12 @@ impl Conn {
     }
 
     /// Answers a request under an endpoint; `true` to keep the connection.
-    fn sockjs(&mut self, req: http_proto::Request, endpoint: &Arc<Endpoint>) -> bool {
-        let upgrade = req.upgrade;
+    fn sockjs(&mut self, req: &http::Request<Bytes>, endpoint: &Arc<Endpoint>) -> bool {
+        let upgrade = http_proto::is_upgrade(req);
         let peer = self.sock.peer_addr().ok().map(|a| a.ip());
-        let req = to_sockjs(req, peer);
+        let ctx = context(peer);
         let answer = endpoint.call(|hub, now| {
-            let answer = hub.server.handle_request(&req, now);
+            let answer = hub.server.handle_request(req, &ctx, now);
             // Register before `dispatch` runs: a WebSocket's `o` is due at once.
             if let Answer::Stream { receiver, .. }
             | Answer::Poll { receiver, .. }
@@ -329,7 +330,16 @@ impl Conn {
             Answer::Stream { receiver, response } => self.stream(endpoint, receiver, &response),
             Answer::Poll { receiver, response } => self.long_poll(endpoint, receiver, response),
             Answer::Upgrade { receiver, response } => {
-                self.websocket(endpoint, receiver, &response);
+                let mut head = BytesMut::new();
+                if self
+                    .http
+                    .encode_response(&response, BodyKind::None, &mut head)
+                    .is_ok()
+                {
+                    self.websocket(endpoint, receiver, &head);
+                } else {
+                    endpoint.receiver_closed(receiver);
+                }
                 false
             }
         }
@@ -338,7 +348,11 @@ impl Conn {
     /// A streaming response: chunked, or close-delimited for HTTP/1.0.
     fn stream(&mut self, endpoint: &Endpoint, receiver: ReceiverId, res: &Response) -> bool {
         let mut out = BytesMut::new();
-        let head = self.head(res, Framing::Chunked, &mut out);
+        // The core's headers are its own, checked values: this cannot fail.
+        let head = self
+            .http
+            .encode_response(res, BodyKind::Stream, &mut out)
+            .ok();
         let chunked = head == Some(Framing::Chunked);
         let body = |data: &[u8], out: &mut BytesMut| {
             if chunked {
@@ -347,7 +361,7 @@ impl Conn {
                 out.extend_from_slice(data);
             }
         };
-        body(&res.body, &mut out);
+        body(res.body(), &mut out);
         let mut alive = head.is_some() && self.sock.write_all(&out).is_ok();
         while alive {
             let Some(first) = self.next_output(endpoint, receiver, true) else {
@@ -375,7 +389,7 @@ impl Conn {
             }
         }
         endpoint.receiver_closed(receiver);
-        alive && chunked && self.keep_alive
+        alive && self.http.keep_alive()
     }
 
     /// A long poll: the response waits for its body (one frame, with `end`).
@@ -385,7 +399,7 @@ impl Conn {
         while let Some(output) = self.next_output(endpoint, receiver, true) {
             body.extend_from_slice(&output.data);
             if output.end {
-                res.body = body.freeze();
+                *res.body_mut() = body.freeze();
                 keep_alive = self.respond(&res);
                 break;
             }
@@ -460,35 +474,15 @@ impl Conn {
         }
     }
 
-    /// Writes `res`'s head with `framing` (chunked becomes close-delimited
-    /// for HTTP/1.0), and says which. The core's headers are its own,
-    /// checked values: this cannot fail.
-    fn head(&self, res: &Response, framing: Framing, out: &mut BytesMut) -> Option<Framing> {
-        let headers: Vec<_> = res.headers.iter().map(|(n, v)| (*n, v.as_str())).collect();
-        encode_head(
-            res.status,
-            res.reason(),
-            &headers,
-            framing,
-            self.version,
-            self.keep_alive,
-            out,
-        )
-        .ok()
-    }
-
-    /// Writes a whole response, with `Content-Length` (no body for 204 and
-    /// 304); `true` to keep the connection.
+    /// Writes a whole response, with `Content-Length` (no body for 204,
+    /// 304 and answers to `HEAD`); `true` to keep the connection.
     fn respond(&mut self, res: &Response) -> bool {
-        let framing = match res.status {
-            204 | 304 => Framing::None,
-            _ => Framing::Length(res.body.len() as u64),
-        };
         let mut out = BytesMut::new();
-        if let Some(Framing::Length(_)) = self.head(res, framing, &mut out) {
-            out.extend_from_slice(&res.body);
+        let length = BodyKind::Length(res.body().len() as u64);
+        if let Ok(Framing::Length(_)) = self.http.encode_response(res, length, &mut out) {
+            out.extend_from_slice(res.body());
         }
-        self.sock.write_all(&out).is_ok() && self.keep_alive
+        self.sock.write_all(&out).is_ok() && self.http.keep_alive()
     }
 }
 
@@ -525,27 +519,14 @@ fn client_gone(sock: &TcpStream) -> bool {
     sock.set_nonblocking(false).is_err() || gone
 }
 
-/// The request as the SockJS core sees it, from the client at `peer` (which
-/// the core binds each session to).
-fn to_sockjs(req: http_proto::Request, peer: Option<IpAddr>) -> sockjs_proto::Request {
-    let headers = req.headers.into_iter();
-    sockjs_proto::Request {
-        method: req.method,
-        target: req.target,
-        version: match req.version {
-            0 => sockjs_proto::Version::Http10,
-            _ => sockjs_proto::Version::Http11,
-        },
-        headers: headers
-            .map(|h| sockjs_proto::Header {
-                name: h.name,
-                value: h.value,
-            })
-            .collect(),
-        body: req.body,
-        date: wall_clock(),
-        principal: None,
-        remote_ip: peer,
+/// What the SockJS core needs besides the request: the date (for
+/// `Expires`) and the client at `peer` (which the core binds each session
+/// to).
+fn context(peer: Option<IpAddr>) -> RequestContext {
+    let ctx = RequestContext::new(wall_clock());
+    match peer {
+        Some(ip) => ctx.client_ip(ip),
+        None => ctx,
     }
 }
 
@@ -604,8 +585,6 @@ fn main() -> io::Result<()> {
                 sock,
                 http: http_proto::ServerConn::new(limits),
                 signal: Arc::default(),
-                version: 1,
-                keep_alive: false,
             };
             conn.serve(&endpoints[..]);
             open.fetch_sub(1, Ordering::Relaxed);

@@ -1,6 +1,8 @@
 #![doc = include_str!("../README.md")]
 
 pub use http_proto;
+/// The `http` crate: the types of every request and response here.
+pub use http_proto::http;
 pub use sockjs_proto;
 pub use ws_proto;
 

@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use adapter_core::http_proto::http::StatusCode;
 use adapter_core::server::{
     Attributes, CloseStatus, Handler, HandshakeInterceptor, HandshakeOutcome, HandshakeRequest,
     Rejection, SendError, Server, Session, SessionSender, SessionTransport, SockJsEndpoint,
@@ -117,7 +118,7 @@ impl HandshakeInterceptor for Interceptor {
     ) -> Result<(), Rejection> {
         self.before.fetch_add(1, Ordering::SeqCst);
         if request.header("x-deny").is_some() {
-            return Err(Rejection::new(403).body("nope"));
+            return Err(Rejection::new(StatusCode::FORBIDDEN).body("nope"));
         }
         if let Some(user) = request.cookie("user") {
             attributes.insert("user", user);
@@ -358,7 +359,10 @@ async fn a_refusing_interceptor_answers_its_response_and_opens_nothing<R: Server
     );
     assert_eq!(
         rec.outcome().await,
-        ("/app/000/no/xhr".to_owned(), HandshakeOutcome::Refused(403))
+        (
+            "/app/000/no/xhr".to_owned(),
+            HandshakeOutcome::Refused(StatusCode::FORBIDDEN)
+        )
     );
     rec.no_report().await;
     assert_eq!(rec.server.handle.sockjs_sessions(), 0);
@@ -377,7 +381,10 @@ async fn a_refusing_interceptor_answers_its_response_and_opens_nothing<R: Server
         assert!(refused.is_err(), "{target}: {refused:?}");
         assert_eq!(
             rec.outcome().await,
-            (target.to_owned(), HandshakeOutcome::Refused(403))
+            (
+                target.to_owned(),
+                HandshakeOutcome::Refused(StatusCode::FORBIDDEN)
+            )
         );
     }
     // Seen on the wire: the 403, not a 101.
@@ -451,7 +458,7 @@ async fn a_preflight_does_not_run_the_interceptors<R: ServerRuntime>() {
                 .interceptor(|request: &HandshakeRequest, _: &mut Attributes| {
                     match request.cookie("user") {
                         Some(_) => Ok(()),
-                        None => Err(Rejection::new(401)),
+                        None => Err(Rejection::new(StatusCode::UNAUTHORIZED)),
                     }
                 }),
         ),
@@ -864,6 +871,79 @@ async fn the_close_status_is_the_close_frame_the_client_got<R: ServerRuntime>() 
     }
 }
 
+/// A producer that waits for room (`send_async` and the `Sink`) goes at the
+/// client's pace instead of overflowing: 300 messages into a SockJS session
+/// whose cache holds 4 messages and 64 bytes, read by xhr polls, and into a
+/// WebSocket whose send buffer holds 64 bytes. Every message arrives once,
+/// in order, and the session stays open. With `send`, the first would close
+/// on the 5th message (4500), the second on the 3rd.
+async fn a_waiting_sender_never_overflows_a_small_buffer<R: ServerRuntime>() {
+    use futures_util::SinkExt;
+    const COUNT: usize = 300;
+    let push = |mut session: Session| async move {
+        let mut sender = session.sender();
+        for i in 0..COUNT {
+            if i % 2 == 0 {
+                session.send_async(format!("m{i:03}")).await.expect("open");
+            } else {
+                // The `Sink` (the inherent `send` does not wait).
+                SinkExt::send(&mut sender, Message::from(format!("m{i:03}")))
+                    .await
+                    .expect("open");
+            }
+        }
+        session.send_async("done").await.expect("open");
+        while session.next().await.is_some() {}
+    };
+    let server = TestServer::start(
+        Server::<R>::builder()
+            .sockjs(
+                "/push",
+                SockJsEndpoint::new(push).config(
+                    Config::default()
+                        .session_cookie_needed(false)
+                        .http_message_cache_size(4)
+                        .send_buffer_size_limit(64),
+                ),
+            )
+            .websocket(
+                "/pushws",
+                WebSocketEndpoint::new(push).send_buffer_size_limit(64),
+            ),
+    );
+    let expected: Vec<String> = (0..COUNT)
+        .map(|i| format!("m{i:03}"))
+        .chain(["done".to_owned()])
+        .collect();
+
+    // xhr polling: each poll takes what waits, at most 4 messages.
+    let mut client = server.client().await;
+    assert_eq!(client.post("/push/000/p/xhr", "").await.text(), "o\n");
+    let mut received = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while received.len() < expected.len() && Instant::now() < deadline {
+        let body = client.post("/push/000/p/xhr", "").await.text().to_owned();
+        assert!(body.starts_with("a["), "only messages, no close: {body:?}");
+        let messages = frame_messages(body.trim_end());
+        assert!(messages.len() <= 5, "the cache's bound, plus one: {body:?}");
+        received.extend(messages);
+    }
+    assert_eq!(received, expected);
+
+    // WebSocket.
+    let (mut ws, _) = adapter_tokio::connect_url(&server.ws_url("/pushws"))
+        .await
+        .unwrap();
+    let mut received = Vec::new();
+    while received.len() < expected.len() {
+        match within(WAIT, "an echo", ws.recv()).await {
+            Some(Ok(Message::Text(text))) => received.push(text.as_str().to_owned()),
+            other => panic!("a text message, not {other:?}"),
+        }
+    }
+    assert_eq!(received, expected);
+}
+
 sockway_tests::for_each_runtime! {
     a_session_knows_the_request_that_opened_it,
     a_refusing_interceptor_answers_its_response_and_opens_nothing,
@@ -874,4 +954,5 @@ sockway_tests::for_each_runtime! {
     session_close_sends_its_close_frame_on_every_transport,
     the_close_status_says_how_the_client_left,
     the_close_status_is_the_close_frame_the_client_got,
+    a_waiting_sender_never_overflows_a_small_buffer: multi_thread,
 }

@@ -508,6 +508,127 @@ async fn websocket_burst_past_the_write_limit_is_delivered_in_full<R: ServerRunt
     );
 }
 
+/// The most a client that never reads may write into the ready server's
+/// WebSocket echo before TCP holds it back: the send buffer (512 KiB), the
+/// connection's output (64 KiB), one message in the handler, and the
+/// kernel's socket buffers both ways (a few MiB each on loopback). A server
+/// that kept reading would take far more: before the echo waited for room,
+/// it buffered 64 MiB, then read and dropped what came after.
+const HELD_BACK_LIMIT: usize = 48 * MIB;
+
+/// The ready server's WebSocket echo (`/ws`) to a client that sends 64 KiB
+/// messages and never reads: the echo waits for room in the send buffer
+/// before it reads the next message, so the server stops reading the
+/// socket. The client's writes stall early, the server's memory stays
+/// flat, the session stays open, and once the client reads, every echo
+/// arrives, in order.
+async fn websocket_echo_holds_back_a_client_that_does_not_read<R: ServerRuntime>() {
+    use adapter_core::ws_proto::frame::OpCode;
+    use sockway_tests::peer::{client_frame, read_head, read_server_frame, KEY};
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    let (server, before) = flood_server::<R>().await;
+    let addr = server.addr();
+    let mut tcp = slow_socket(addr).await;
+    let request = format!(
+        "GET /ws HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: {KEY}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    );
+    tcp.write_all(request.as_bytes())
+        .await
+        .expect("the upgrade");
+    let head = within(Duration::from_secs(5), "the 101", read_head(&mut tcp)).await;
+    assert!(head.starts_with("HTTP/1.1 101 "), "{head}");
+    let (mut rd, mut wr) = tcp.into_split();
+
+    // The writer: message `i` carries `i` in its first 8 bytes.
+    let written = Arc::new(AtomicUsize::new(0));
+    let stop = Arc::new(AtomicBool::new(false));
+    let most = 8 * HELD_BACK_LIMIT / FLOOD_MESSAGE;
+    let writer = tokio::spawn({
+        let (written, stop) = (Arc::clone(&written), Arc::clone(&stop));
+        async move {
+            for i in 0..most {
+                if stop.load(Ordering::SeqCst) {
+                    break;
+                }
+                let mut payload = vec![0x5a_u8; FLOOD_MESSAGE];
+                payload[..8].copy_from_slice(&(i as u64).to_le_bytes());
+                let frame = client_frame(OpCode::Binary, true, &payload);
+                if wr.write_all(&frame).await.is_err() {
+                    break;
+                }
+                written.store(i + 1, Ordering::SeqCst);
+            }
+            written.load(Ordering::SeqCst)
+        }
+    });
+
+    // Until the writes stall: no progress for a whole second.
+    let pid = server.pid();
+    let ((), peak) = peak_rss(pid, async {
+        let mut last = usize::MAX;
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            let now = written.load(Ordering::SeqCst);
+            if now == last || now == most {
+                return;
+            }
+            last = now;
+        }
+        panic!("the client's writes never stalled");
+    })
+    .await;
+    let stalled_at = written.load(Ordering::SeqCst);
+    assert!(
+        stalled_at > 0 && stalled_at * FLOOD_MESSAGE < HELD_BACK_LIMIT,
+        "the server took {stalled_at} messages of 64 KiB ({} MiB) from a client that does \
+         not read",
+        stalled_at * FLOOD_MESSAGE / MIB
+    );
+    assert_serving(addr).await;
+
+    // Now the client reads: every echo, in order, and the writer finishes
+    // the message it was in.
+    stop.store(true, Ordering::SeqCst);
+    let (indices_tx, mut indices) = tokio::sync::mpsc::unbounded_channel();
+    let reader = tokio::spawn(async move {
+        loop {
+            let (first, payload) = read_server_frame(&mut rd).await;
+            assert_eq!(first, 0x82, "a binary echo");
+            assert_eq!(payload.len(), FLOOD_MESSAGE);
+            let index = u64::from_le_bytes(payload[..8].try_into().expect("8 bytes"));
+            if indices_tx.send(index).is_err() {
+                return;
+            }
+        }
+    });
+    let sent = within(Duration::from_secs(10), "the writer's end", writer)
+        .await
+        .expect("the writer");
+    for expected in 0..sent as u64 {
+        let index = within(Duration::from_secs(10), "an echo", indices.recv())
+            .await
+            .expect("the reader is alive");
+        assert_eq!(index, expected, "every echo once, in order");
+    }
+    reader.abort();
+    let rss = Rss {
+        before,
+        peak,
+        after: server.rss_kib(),
+    };
+    report::<R>(
+        &format!(
+            "WebSocket echo to a client that does not read: its writes stalled after \
+             {stalled_at} messages of 64 KiB; {sent} echoed once it read"
+        ),
+        &rss,
+    );
+}
+
 sockway_tests::for_each_runtime! {
     websocket_overflow_with_terminate_closes_the_session_with_4500: multi_thread,
     websocket_overflow_with_drop_oldest_keeps_the_session_open: multi_thread,
@@ -515,4 +636,5 @@ sockway_tests::for_each_runtime! {
     xhr_streaming_slow_reader_session_ends: multi_thread,
     xhr_streaming_reader_that_comes_back_gets_the_close_frame: multi_thread,
     websocket_burst_past_the_write_limit_is_delivered_in_full: multi_thread,
+    websocket_echo_holds_back_a_client_that_does_not_read: multi_thread,
 }

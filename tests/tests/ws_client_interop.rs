@@ -223,8 +223,8 @@ async fn subprotocol_negotiation<A: Adapter>() {
         assert_eq!(response.protocol.as_deref(), Some("chat.v2"));
         let selected: Vec<_> = response
             .headers
+            .get_all("sec-websocket-protocol")
             .iter()
-            .filter(|h| h.name.eq_ignore_ascii_case("sec-websocket-protocol"))
             .collect();
         assert_eq!(selected.len(), 1, "{:?}", response.headers);
         round_trip::<A>(&mut ws, Message::from("with a subprotocol")).await;

@@ -298,7 +298,7 @@ async fn subprotocol_is_chosen_from_the_offer_and_the_request_is_visible<A: Adap
         let seen = Arc::new(Mutex::new(None));
         let target = Arc::clone(&seen);
         let options = AcceptOptions::default().protocol(move |request| {
-            *target.lock().unwrap() = Some(request.request().target.clone());
+            *target.lock().unwrap() = Some(request.request().uri().to_string());
             request.protocols().iter().find(|p| *p == "chat").cloned()
         });
         let (addr, server) =

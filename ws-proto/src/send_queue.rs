@@ -110,6 +110,23 @@ impl<M: QueueItem> SendQueue<M> {
         }
     }
 
+    /// Whether the queue holds less than its limit: a producer that waits
+    /// for room (backpressure, instead of the overflow strategy) waits
+    /// while this is false, then hands its message to
+    /// [`push_waited`](Self::push_waited).
+    pub fn has_room(&self) -> bool {
+        self.bytes < self.limit
+    }
+
+    /// Appends a message from a producer that waited for
+    /// [`has_room`](Self::has_room): it is taken even if it carries the
+    /// queue past its limit, so such a queue holds at most its limit plus
+    /// one message, and the overflow strategy never applies.
+    pub fn push_waited(&mut self, message: M) {
+        self.bytes += message.queued_size();
+        self.items.push_back(message);
+    }
+
     /// Takes the oldest message.
     pub fn pop(&mut self) -> Option<M> {
         let message = self.items.pop_front()?;
@@ -189,6 +206,27 @@ mod tests {
         assert_eq!(back, "x");
         assert_eq!(q.iter().collect::<Vec<_>>(), ["0123456789"]);
         assert_eq!(q.bytes(), 10);
+    }
+
+    #[test]
+    fn a_waited_push_goes_past_the_limit_by_one_message_and_room_comes_back_on_pop() {
+        for strategy in [OverflowStrategy::Terminate, OverflowStrategy::DropOldest] {
+            let mut q = queue(10, strategy);
+            assert!(q.has_room());
+            q.push_waited("0123456".into());
+            assert!(q.has_room(), "7 of 10 bytes");
+            q.push_waited("789abc".into());
+            assert_eq!(
+                (q.len(), q.bytes()),
+                (2, 13),
+                "nothing dropped, none refused"
+            );
+            assert!(!q.has_room(), "13 of 10 bytes");
+            assert_eq!(q.pop().as_deref(), Some("0123456"));
+            assert!(q.has_room(), "6 of 10 bytes");
+            q.push_waited("defg".into());
+            assert!(!q.has_room(), "exactly at the limit is full");
+        }
     }
 
     #[test]

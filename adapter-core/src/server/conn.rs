@@ -8,8 +8,10 @@ use std::task::{Context, Poll};
 use std::time::{Duration, SystemTime};
 
 use bytes::{Bytes, BytesMut};
-use http_proto::{encode_chunk, encode_head, encode_last_chunk, Framing, ServerConn};
-use sockjs_proto::{Answer, ReceiverId, RequestSession};
+use http::header::{HeaderValue, ALLOW, CONTENT_TYPE, HOST, ORIGIN};
+use http::{HeaderMap, Method, Request, Response, StatusCode};
+use http_proto::{encode_chunk, encode_last_chunk, is_upgrade, BodyKind, Framing, ServerConn};
+use sockjs_proto::{Answer, ReceiverId, RequestContext, RequestSession};
 use tracing::Instrument as _;
 use ws_proto::handshake::UpgradeRequest;
 
@@ -48,51 +50,28 @@ pub(crate) async fn serve<R: Executor>(mut io: R::Tcp, remote: SocketAddr, share
                 return;
             }
         };
-        let path = req.target.split('?').next().unwrap_or_default().to_owned();
-        tracing::trace!(method = %req.method, target = %req.target, "request");
+        let path = req.uri().path().to_owned();
+        tracing::trace!(method = %req.method(), target = %req.uri(), "request");
+        let upgrade = is_upgrade(&req);
         let next = if let Some(endpoint) = shared.websockets.get(&path) {
-            if req.upgrade {
+            if upgrade {
                 return upgrade_websocket::<R>(io, http, req, remote, Arc::clone(endpoint), shared)
                     .await;
             }
             // The refusal says `Connection: close`: close.
-            let response = ws_refusal(&req);
+            let response = ws_refusal(&req, &mut http);
             let _ = write_all::<R>(&mut io, &response, &shared).await;
             Next::Close
         } else if let Some(hub) = shared.sockjs_for(&path) {
             let hub = Arc::clone(hub);
             sockjs::<R>(&mut io, &mut http, req, remote, &hub, &shared).await
         } else {
-            if req.upgrade {
+            if upgrade {
                 http.decline_upgrade();
             }
-            let (status, content_type, body) = match shared.pages.get(&path) {
-                Some(page) if req.method == "GET" || req.method == "HEAD" => {
-                    (200, page.content_type.as_str(), page.body.clone())
-                }
-                Some(_) => (405, "text/plain", Bytes::from_static(b"Method Not Allowed")),
-                None => (404, "text/plain", Bytes::from_static(b"Not Found")),
-            };
-            let mut out = BytesMut::new();
-            let head_only = req.method == "HEAD";
-            let mut headers = vec![("Content-Type", content_type)];
-            if status == 405 {
-                headers.push(("Allow", "GET, HEAD"));
-            }
-            let _ = encode_head(
-                status,
-                sockjs_proto::reason_phrase(status),
-                &headers,
-                Framing::Length(body.len() as u64),
-                req.version,
-                req.keep_alive,
-                &mut out,
-            );
-            if !head_only {
-                out.extend_from_slice(&body);
-            }
+            let out = page(&req, shared.pages.get(&path), &mut http);
             match write_all::<R>(&mut io, &out, &shared).await {
-                Next::KeepAlive if req.keep_alive => Next::KeepAlive,
+                Next::KeepAlive if http.keep_alive() => Next::KeepAlive,
                 _ => Next::Close,
             }
         };
@@ -106,6 +85,59 @@ pub(crate) async fn serve<R: Executor>(mut io: R::Tcp, remote: SocketAddr, share
     }
 }
 
+/// The answer to a request for a plain page: 200 (no body for `HEAD`), 405
+/// for another method, 404 for no page.
+fn page(req: &Request<Bytes>, page: Option<&super::Page>, http: &mut ServerConn) -> BytesMut {
+    let get = req.method() == Method::GET || req.method() == Method::HEAD;
+    let (status, content_type, body) = match page {
+        Some(page) if get => (
+            StatusCode::OK,
+            page.content_type.as_str(),
+            page.body.clone(),
+        ),
+        Some(_) => (
+            StatusCode::METHOD_NOT_ALLOWED,
+            "text/plain",
+            Bytes::from_static(b"Method Not Allowed"),
+        ),
+        None => (
+            StatusCode::NOT_FOUND,
+            "text/plain",
+            Bytes::from_static(b"Not Found"),
+        ),
+    };
+    let mut res = Response::new(body);
+    *res.status_mut() = status;
+    if let Ok(value) = HeaderValue::from_str(content_type) {
+        res.headers_mut().insert(CONTENT_TYPE, value);
+    }
+    if status == StatusCode::METHOD_NOT_ALLOWED {
+        res.headers_mut()
+            .insert(ALLOW, HeaderValue::from_static("GET, HEAD"));
+    }
+    encode_whole(&res, http)
+}
+
+/// Encodes a whole response with its body (none where the framing says so:
+/// 204, 304, an answer to `HEAD`); a response the encoder refuses becomes a
+/// bare 500.
+fn encode_whole(res: &Response<Bytes>, http: &mut ServerConn) -> BytesMut {
+    let mut out = BytesMut::new();
+    let length = BodyKind::Length(res.body().len() as u64);
+    match http.encode_response(res, length, &mut out) {
+        Ok(Framing::None) => {}
+        Ok(_) => out.extend_from_slice(res.body()),
+        Err(e) => {
+            tracing::debug!(error = %e, "response refused by the encoder");
+            out.clear();
+            let mut bare = Response::new(());
+            *bare.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+            let _ = http.encode_response(&bare, BodyKind::None, &mut out);
+        }
+    }
+    out
+}
+
 /// Reads the next request: `Ok(None)` when the client closed or stayed idle
 /// past the keep-alive timeout (or the server is stopping), `Err` with the
 /// response to write when the request is bad or too slow.
@@ -113,7 +145,7 @@ async fn read_request<R: Executor>(
     io: &mut R::Tcp,
     http: &mut ServerConn,
     shared: &Shared,
-) -> Result<Option<http_proto::Request>, Vec<u8>> {
+) -> Result<Option<Request<Bytes>>, Vec<u8>> {
     let options = &shared.options;
     let mut started = (http.buffered() > 0).then(R::now);
     loop {
@@ -157,7 +189,7 @@ async fn read_request<R: Executor>(
             Read::TimedOut if idle => return Ok(None),
             Read::TimedOut => {
                 tracing::debug!("request not complete within the time limit");
-                return Err(request_timeout());
+                return Err(request_timeout(http));
             }
         }
     }
@@ -188,20 +220,14 @@ fn poll_receive<S: Io>(io: &mut S, http: &mut ServerConn, cx: &mut Context<'_>) 
     }
 }
 
-fn request_timeout() -> Vec<u8> {
-    let mut out = BytesMut::new();
-    let body = "Request Timeout";
-    let _ = encode_head(
-        408,
-        "Request Timeout",
-        &[("Content-Type", "text/plain")],
-        Framing::Length(body.len() as u64),
-        1,
-        false,
-        &mut out,
-    );
-    out.extend_from_slice(body.as_bytes());
-    out.to_vec()
+/// 408, closing the connection.
+fn request_timeout(http: &mut ServerConn) -> Vec<u8> {
+    http.close();
+    let mut res = Response::new(Bytes::from_static(b"Request Timeout"));
+    *res.status_mut() = StatusCode::REQUEST_TIMEOUT;
+    res.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("text/plain"));
+    encode_whole(&res, http).to_vec()
 }
 
 /// Writes `data` within the send time limit of the server.
@@ -224,26 +250,17 @@ async fn write_within<R: Executor>(io: &mut R::Tcp, data: &[u8], limit: Duration
 /// The request as interceptors see it: the client's address behind trusted
 /// proxies, and the principal the endpoint's resolver finds.
 fn handshake_request(
-    req: &http_proto::Request,
+    req: &Request<Bytes>,
     remote: SocketAddr,
     shared: &Shared,
     principal: Option<&PrincipalFn>,
 ) -> HandshakeRequest {
     let client_ip =
-        http_proto::client_ip(&req.headers, remote.ip(), &shared.options.trusted_proxies);
+        http_proto::client_ip(req.headers(), remote.ip(), &shared.options.trusted_proxies);
     let mut hreq = HandshakeRequest {
-        method: req.method.clone(),
-        target: req.target.clone(),
-        headers: req
-            .headers
-            .iter()
-            .map(|h| {
-                (
-                    h.name.clone(),
-                    String::from_utf8_lossy(&h.value).into_owned(),
-                )
-            })
-            .collect(),
+        method: req.method().clone(),
+        uri: req.uri().clone(),
+        headers: req.headers().clone(),
         remote_addr: remote,
         client_ip,
         principal: None,
@@ -252,77 +269,51 @@ fn handshake_request(
     hreq
 }
 
-fn rejection_response(rejection: &Rejection, version: u8, keep_alive: bool) -> BytesMut {
-    let mut out = BytesMut::new();
-    let mut headers: Vec<(&str, &str)> = rejection
-        .headers
-        .iter()
-        .map(|(n, v)| (n.as_str(), v.as_str()))
-        .collect();
-    headers.push(("Content-Type", "text/plain; charset=UTF-8"));
-    let status = rejection.status;
-    if encode_head(
-        status,
-        sockjs_proto::reason_phrase(status),
-        &headers,
-        Framing::Length(rejection.body.len() as u64),
-        version,
-        keep_alive,
-        &mut out,
-    )
-    .is_err()
-    {
-        out.clear();
-        let _ = encode_head(
-            500,
-            "Internal Server Error",
-            &[],
-            Framing::Length(0),
-            version,
-            keep_alive,
-            &mut out,
-        );
-        return out;
-    }
-    out.extend_from_slice(rejection.body.as_bytes());
-    out
+/// An interceptor's refusal, as the answer to the request being read.
+fn rejection_response(rejection: &Rejection, http: &mut ServerConn) -> BytesMut {
+    encode_whole(&rejection.to_response(), http)
 }
 
 // ---- plain WebSocket ------------------------------------------------------------
 
 /// The answer to a request on a WebSocket endpoint that is no upgrade.
-fn ws_refusal(req: &http_proto::Request) -> Vec<u8> {
-    match UpgradeRequest::validate(ws_request(req)) {
-        Err(e) => e.response(),
-        Ok(_) => rejection_response(&Rejection::new(400), req.version, false).to_vec(),
+fn ws_refusal(req: &Request<Bytes>, http: &mut ServerConn) -> Vec<u8> {
+    if let Err(e) = UpgradeRequest::validate(req) {
+        return e.response();
     }
+    http.close();
+    rejection_response(&Rejection::new(StatusCode::BAD_REQUEST), http).to_vec()
 }
 
-fn ws_request(req: &http_proto::Request) -> ws_proto::handshake::Request {
-    ws_proto::handshake::Request {
-        method: req.method.clone(),
-        target: req.target.clone(),
-        version: req.version,
-        headers: req
-            .headers
-            .iter()
-            .map(|h| ws_proto::handshake::Header {
-                name: h.name.clone(),
-                value: h.value.clone(),
-            })
-            .collect(),
-    }
+/// Refuses an upgrade with `rejection` (after the interceptors run) and
+/// closes.
+async fn refuse_upgrade<R: Executor>(
+    io: &mut R::Tcp,
+    http: &mut ServerConn,
+    rejection: &Rejection,
+    interceptors: &[Arc<dyn super::endpoint::HandshakeInterceptor>],
+    hreq: &HandshakeRequest,
+    shared: &Shared,
+) {
+    run_after(
+        interceptors,
+        hreq,
+        HandshakeOutcome::Refused(rejection.status()),
+    );
+    http.close();
+    let response = rejection_response(rejection, http);
+    let _ = write_all::<R>(io, &response, shared).await;
 }
 
 async fn upgrade_websocket<R: Executor>(
     mut io: R::Tcp,
-    http: ServerConn,
-    req: http_proto::Request,
+    mut http: ServerConn,
+    req: Request<Bytes>,
     remote: SocketAddr,
     endpoint: Arc<super::WebSocketEndpoint>,
     shared: Arc<Shared>,
 ) {
-    let upgrade = match UpgradeRequest::validate(ws_request(&req)) {
+    let upgrade = match UpgradeRequest::validate(&req) {
         Ok(upgrade) => upgrade,
         Err(e) => {
             tracing::debug!(error = %e, "upgrade refused");
@@ -330,35 +321,20 @@ async fn upgrade_websocket<R: Executor>(
             return;
         }
     };
-    let origin = req
-        .header("origin")
-        .map(|o| String::from_utf8_lossy(o).into_owned());
-    let host = req
-        .header("host")
-        .map(|h| String::from_utf8_lossy(h).into_owned());
+    let headers = req.headers();
+    let origin = http_proto::headers::str_value(headers, ORIGIN);
+    let host = http_proto::headers::str_value(headers, HOST);
     let interceptors = &endpoint.common.interceptors;
     let hreq = handshake_request(&req, remote, &shared, endpoint.common.principal.as_ref());
-    let refuse = |rejection: Rejection| {
-        run_after(
-            interceptors,
-            &hreq,
-            HandshakeOutcome::Refused(rejection.status),
-        );
-        rejection_response(&rejection, req.version, false)
-    };
-    if !endpoint
-        .allowed_origins
-        .allows(origin.as_deref(), host.as_deref())
-    {
-        let response = refuse(Rejection::new(403));
-        let _ = write_all::<R>(&mut io, &response, &shared).await;
+    if !endpoint.allowed_origins.allows(origin, host) {
+        let rejection = Rejection::new(StatusCode::FORBIDDEN);
+        refuse_upgrade::<R>(&mut io, &mut http, &rejection, interceptors, &hreq, &shared).await;
         return;
     }
     let attributes = match run_before(interceptors, &hreq) {
         Ok(attributes) => attributes,
         Err(rejection) => {
-            let response = refuse(rejection);
-            let _ = write_all::<R>(&mut io, &response, &shared).await;
+            refuse_upgrade::<R>(&mut io, &mut http, &rejection, interceptors, &hreq, &shared).await;
             return;
         }
     };
@@ -367,13 +343,19 @@ async fn upgrade_websocket<R: Executor>(
         .iter()
         .find(|p| upgrade.protocols().contains(p))
         .cloned();
-    let Ok(head) = upgrade.accept(protocol.as_deref(), &[]) else {
-        let response = refuse(Rejection::new(500));
-        let _ = write_all::<R>(&mut io, &response, &shared).await;
+    let Ok(response) = upgrade.accept(protocol.as_deref(), HeaderMap::new()) else {
+        let rejection = Rejection::new(StatusCode::INTERNAL_SERVER_ERROR);
+        refuse_upgrade::<R>(&mut io, &mut http, &rejection, interceptors, &hreq, &shared).await;
         return;
     };
+    let mut head = BytesMut::new();
+    let _ = http.encode_response(&response, BodyKind::None, &mut head);
     if let Next::Close = write_all::<R>(&mut io, &head, &shared).await {
-        run_after(interceptors, &hreq, HandshakeOutcome::Refused(101));
+        run_after(
+            interceptors,
+            &hreq,
+            HandshakeOutcome::Refused(StatusCode::SWITCHING_PROTOCOLS),
+        );
         return;
     }
     let mut conn = ws_proto::Connection::server(endpoint.connection_config());
@@ -382,7 +364,7 @@ async fn upgrade_websocket<R: Executor>(
         id: shared.next_id(),
         sockjs_id: None,
         transport: SessionTransport::WebSocket,
-        target: req.target.clone(),
+        uri: req.uri().clone(),
         remote_addr: remote,
         client_ip: hreq.client_ip,
         principal: hreq.principal.clone(),
@@ -422,92 +404,36 @@ async fn upgrade_websocket<R: Executor>(
 
 // ---- SockJS -------------------------------------------------------------------
 
-fn to_sockjs(req: http_proto::Request, hreq: &HandshakeRequest) -> sockjs_proto::Request {
+/// What the core needs besides the request: the wall clock (for
+/// `Expires`), the principal and the client's address.
+fn context(hreq: &HandshakeRequest) -> RequestContext {
     // The adapter is where the wall clock is read (for `Expires`).
     #[allow(clippy::disallowed_methods)]
     let date = SystemTime::now();
-    sockjs_proto::Request {
-        method: req.method,
-        target: req.target,
-        version: if req.version == 0 {
-            sockjs_proto::Version::Http10
-        } else {
-            sockjs_proto::Version::Http11
-        },
-        headers: req
-            .headers
-            .into_iter()
-            .map(|h| sockjs_proto::Header {
-                name: h.name,
-                value: h.value,
-            })
-            .collect(),
-        body: req.body,
-        date,
-        principal: hreq.principal.clone(),
-        remote_ip: Some(hreq.client_ip),
-    }
-}
-
-/// Encodes a whole response.
-fn encode_response(
-    res: &sockjs_proto::Response,
-    version: u8,
-    keep_alive: bool,
-    out: &mut BytesMut,
-) -> Framing {
-    let headers: Vec<(&str, &str)> = res.headers.iter().map(|(n, v)| (*n, v.as_str())).collect();
-    let framing = match res.status {
-        204 | 304 => Framing::None,
-        _ => Framing::Length(res.body.len() as u64),
-    };
-    if let Ok(framing) = encode_head(
-        res.status,
-        res.reason(),
-        &headers,
-        framing,
-        version,
-        keep_alive,
-        out,
-    ) {
-        if framing != Framing::None {
-            out.extend_from_slice(&res.body);
-        }
-        framing
-    } else {
-        // The core's headers are its own constants and checked values.
-        let _ = encode_head(
-            500,
-            "Internal Server Error",
-            &[],
-            Framing::Length(0),
-            version,
-            false,
-            out,
-        );
-        Framing::Length(0)
+    let ctx = RequestContext::new(date).client_ip(hreq.client_ip);
+    match &hreq.principal {
+        Some(principal) => ctx.principal(principal.clone()),
+        None => ctx,
     }
 }
 
 async fn sockjs<R: Executor>(
     io: &mut R::Tcp,
     http: &mut ServerConn,
-    req: http_proto::Request,
+    req: Request<Bytes>,
     remote: SocketAddr,
     hub: &Arc<SockJsHub>,
     shared: &Arc<Shared>,
 ) -> Next {
-    let version = req.version;
-    let keep_alive = req.keep_alive;
-    let upgrade = req.upgrade;
+    let upgrade = is_upgrade(&req);
     let hreq = handshake_request(&req, remote, shared, hub.common.principal.as_ref());
-    let sreq = to_sockjs(req, &hreq);
-    let (which, inbox) = hub.request_session(&sreq);
+    let ctx = context(&hreq);
+    let (which, inbox) = hub.request_session(&req, &ctx);
     let interceptors = &hub.common.interceptors;
     let mut attributes = Attributes::default();
     // A CORS preflight opens nothing, and carries no credentials: an
     // interceptor that checks them would refuse it.
-    let opens = matches!(which, RequestSession::Opens(_)) && sreq.method != "OPTIONS";
+    let opens = matches!(which, RequestSession::Opens(_)) && req.method() != Method::OPTIONS;
     if opens {
         match run_before(interceptors, &hreq) {
             Ok(a) => attributes = a,
@@ -518,10 +444,13 @@ async fn sockjs<R: Executor>(
                 run_after(
                     interceptors,
                     &hreq,
-                    HandshakeOutcome::Refused(rejection.status),
+                    HandshakeOutcome::Refused(rejection.status()),
                 );
-                let out = rejection_response(&rejection, version, keep_alive);
-                return write_all::<R>(io, &out, shared).await;
+                let out = rejection_response(&rejection, http);
+                return match write_all::<R>(io, &out, shared).await {
+                    Next::KeepAlive if http.keep_alive() => Next::KeepAlive,
+                    _ => Next::Close,
+                };
             }
         }
     }
@@ -534,12 +463,12 @@ async fn sockjs<R: Executor>(
         request: hreq.clone(),
         attributes,
     };
-    let handled = hub.handle(&sreq, context);
+    let handled = hub.handle(&req, &ctx, context);
     if opens {
         let outcome = match (&handled.opened, &handled.answer) {
             (Some(id), _) => HandshakeOutcome::Opened(*id),
-            (None, Answer::Response(res)) => HandshakeOutcome::Refused(res.status),
-            (None, _) => HandshakeOutcome::Refused(500),
+            (None, Answer::Response(res)) => HandshakeOutcome::Refused(res.status()),
+            (None, _) => HandshakeOutcome::Refused(StatusCode::INTERNAL_SERVER_ERROR),
         };
         run_after(interceptors, &hreq, outcome);
     }
@@ -550,32 +479,27 @@ async fn sockjs<R: Executor>(
     }
     match handled.answer {
         Answer::Response(res) => {
-            if let (true, Some(inbox), 200..=299) = (sends, &handled.inbox, res.status) {
+            if let (true, Some(inbox), true) = (sends, &handled.inbox, res.status().is_success()) {
                 // Answer once the handler took the messages and came back for
                 // more: its immediate replies then reach the next poll.
                 let _ = timeout::<R, _>(hub.handler_wait, inbox.demand()).await;
             }
-            let mut out = BytesMut::new();
-            encode_response(&res, version, keep_alive, &mut out);
+            let out = encode_whole(&res, http);
             match write_all::<R>(io, &out, shared).await {
-                Next::KeepAlive if keep_alive => Next::KeepAlive,
+                Next::KeepAlive if http.keep_alive() => Next::KeepAlive,
                 _ => Next::Close,
             }
         }
         Answer::Stream { receiver, response } => {
-            stream::<R>(
-                io, http, hub, receiver, &response, version, keep_alive, limit,
-            )
-            .await
+            stream::<R>(io, http, hub, receiver, &response, limit).await
         }
         Answer::Poll { receiver, response } => {
-            long_poll::<R>(
-                io, http, hub, receiver, response, version, keep_alive, limit,
-            )
-            .await
+            long_poll::<R>(io, http, hub, receiver, response, limit).await
         }
         Answer::Upgrade { receiver, response } => {
-            sockjs_websocket::<R>(io, http, hub, receiver, &response, handled.inbox, limit).await;
+            let mut head = BytesMut::new();
+            let _ = http.encode_response(&response, BodyKind::None, &mut head);
+            sockjs_websocket::<R>(io, http, hub, receiver, &head, handled.inbox, limit).await;
             Next::Close
         }
     }
@@ -620,35 +544,29 @@ fn poll_client<S: Io>(io: &mut S, http: &mut ServerConn, cx: &mut Context<'_>) -
     Poll::Pending
 }
 
-#[allow(clippy::too_many_arguments)]
 async fn stream<R: Executor>(
     io: &mut R::Tcp,
     http: &mut ServerConn,
     hub: &SockJsHub,
     receiver: ReceiverId,
-    response: &sockjs_proto::Response,
-    version: u8,
-    keep_alive: bool,
+    response: &Response<Bytes>,
     limit: Duration,
 ) -> Next {
-    let headers: Vec<(&str, &str)> = response
-        .headers
-        .iter()
-        .map(|(n, v)| (*n, v.as_str()))
-        .collect();
     let mut out = BytesMut::new();
-    let Ok(framing) = encode_head(
-        response.status,
-        response.reason(),
-        &headers,
-        Framing::Chunked,
-        version,
-        keep_alive,
-        &mut out,
-    ) else {
+    let Ok(framing) = http.encode_response(response, BodyKind::Stream, &mut out) else {
         hub.receiver_closed(receiver);
         return Next::Close;
     };
+    if framing == Framing::None {
+        // An answer to `HEAD`: the head alone.
+        hub.receiver_closed(receiver);
+        let written = write_within::<R>(io, &out, limit).await;
+        return if written && http.keep_alive() {
+            Next::KeepAlive
+        } else {
+            Next::Close
+        };
+    }
     // Chunked (HTTP/1.1): the prelude and then every frame each in a chunk
     // of its own, since clients read streams chunk by chunk; what is ready
     // at once still goes out in one write.
@@ -660,7 +578,7 @@ async fn stream<R: Executor>(
             out.extend_from_slice(data);
         }
     };
-    body(&response.body, &mut out);
+    body(response.body(), &mut out);
     if !write_within::<R>(io, &out, limit).await {
         hub.receiver_closed(receiver);
         return Next::Close;
@@ -685,7 +603,7 @@ async fn stream<R: Executor>(
         }
         if end {
             hub.receiver_closed(receiver);
-            return if chunked && keep_alive {
+            return if http.keep_alive() {
                 Next::KeepAlive
             } else {
                 Next::Close
@@ -694,15 +612,12 @@ async fn stream<R: Executor>(
     }
 }
 
-#[allow(clippy::too_many_arguments)]
 async fn long_poll<R: Executor>(
     io: &mut R::Tcp,
     http: &mut ServerConn,
     hub: &SockJsHub,
     receiver: ReceiverId,
-    mut response: sockjs_proto::Response,
-    version: u8,
-    keep_alive: bool,
+    mut response: Response<Bytes>,
     limit: Duration,
 ) -> Next {
     let mut body = BytesMut::new();
@@ -720,12 +635,11 @@ async fn long_poll<R: Executor>(
             break;
         }
     }
-    response.body = body.freeze();
-    let mut out = BytesMut::new();
-    encode_response(&response, version, keep_alive, &mut out);
+    *response.body_mut() = body.freeze();
+    let out = encode_whole(&response, http);
     let written = write_within::<R>(io, &out, limit).await;
     hub.receiver_closed(receiver);
-    if written && keep_alive {
+    if written && http.keep_alive() {
         Next::KeepAlive
     } else {
         Next::Close

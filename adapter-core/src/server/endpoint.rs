@@ -6,7 +6,12 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
+use std::borrow::Cow;
+
+use bytes::Bytes;
 use futures_core::Stream;
+use http::header::AsHeaderName;
+use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri};
 use sockjs_proto::AllowedOrigins;
 use ws_proto::{Message, OverflowStrategy};
 
@@ -78,12 +83,13 @@ fn from_handler<H: Handler>(handler: H) -> HandlerFn {
 }
 
 /// The request that opens a session, as handshake interceptors see it
-/// (and as the principal resolver sees every request of an endpoint).
+/// (and as the principal resolver sees every request of an endpoint): the
+/// `http` crate's method, URI and headers, and who sent it.
 #[derive(Debug, Clone)]
 pub struct HandshakeRequest {
-    pub(crate) method: String,
-    pub(crate) target: String,
-    pub(crate) headers: Vec<(String, String)>,
+    pub(crate) method: Method,
+    pub(crate) uri: Uri,
+    pub(crate) headers: HeaderMap,
     pub(crate) remote_addr: SocketAddr,
     pub(crate) client_ip: IpAddr,
     pub(crate) principal: Option<String>,
@@ -91,53 +97,46 @@ pub struct HandshakeRequest {
 
 impl HandshakeRequest {
     /// The method (`GET` for WebSocket, `POST` for most SockJS transports).
-    pub fn method(&self) -> &str {
+    pub fn method(&self) -> &Method {
         &self.method
+    }
+
+    /// The request target.
+    pub fn uri(&self) -> &Uri {
+        &self.uri
     }
 
     /// The path, without the query.
     pub fn path(&self) -> &str {
-        self.target
-            .split_once('?')
-            .map_or(self.target.as_str(), |(p, _)| p)
+        self.uri.path()
     }
 
-    /// The query, if any.
+    /// The query, if any (not decoded).
     pub fn query(&self) -> Option<&str> {
-        self.target.split_once('?').map(|(_, q)| q)
+        self.uri.query()
     }
 
-    /// The value of the query parameter `name` (not percent-decoded).
-    pub fn query_param(&self, name: &str) -> Option<&str> {
-        self.query()?.split('&').find_map(|pair| {
-            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            (k == name).then_some(v)
-        })
+    /// The value of the query parameter `name`, decoded as HTML forms and
+    /// sockjs-node decode it (see `http_proto::query`: `+` is a space,
+    /// `%XX` a byte, a bad escape stays as it is).
+    pub fn query_param(&self, name: &str) -> Option<Cow<'_, str>> {
+        http_proto::query::param(self.query()?, name)
     }
 
-    /// The header fields (values that are not UTF-8 are replaced lossily).
-    pub fn headers(&self) -> &[(String, String)] {
+    /// The header fields.
+    pub fn headers(&self) -> &HeaderMap {
         &self.headers
     }
 
-    /// The first value of the header `name` (case-insensitive).
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+    /// The first value of the header `name` (case-insensitive), if it is
+    /// UTF-8.
+    pub fn header(&self, name: impl AsHeaderName) -> Option<&str> {
+        http_proto::headers::str_value(&self.headers, name)
     }
 
-    /// The value of the cookie `name`.
+    /// The value of the cookie `name` in the `Cookie` headers.
     pub fn cookie(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .filter(|(n, _)| n.eq_ignore_ascii_case("cookie"))
-            .flat_map(|(_, v)| v.split(';'))
-            .find_map(|pair| {
-                let (k, v) = pair.trim().split_once('=')?;
-                (k == name).then_some(v)
-            })
+        http_proto::headers::cookie(&self.headers, name)
     }
 
     /// The peer's address (a proxy's, behind one).
@@ -160,22 +159,23 @@ impl HandshakeRequest {
 }
 
 /// An interceptor's refusal: the HTTP response the client gets instead of a
-/// session.
+/// session (its body in plain text).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rejection {
-    pub(crate) status: u16,
-    pub(crate) headers: Vec<(String, String)>,
+    pub(crate) status: StatusCode,
+    /// Boxed: an interceptor's `Err` stays small (a refusal is rare).
+    pub(crate) headers: Box<HeaderMap>,
     pub(crate) body: String,
 }
 
 impl Rejection {
     /// A refusal with this status (e.g. 401, 403) and its reason phrase as
     /// the body.
-    pub fn new(status: u16) -> Self {
+    pub fn new(status: StatusCode) -> Self {
         Self {
             status,
-            headers: Vec::new(),
-            body: sockjs_proto::reason_phrase(status).to_owned(),
+            headers: Box::default(),
+            body: status.canonical_reason().unwrap_or_default().to_owned(),
         }
     }
 
@@ -186,16 +186,37 @@ impl Rejection {
         self
     }
 
-    /// Adds a header (e.g. `WWW-Authenticate`).
+    /// Adds a header (e.g. `WWW-Authenticate`). `Content-Length` and
+    /// `Transfer-Encoding` are the HTTP layer's: a refusal that carries
+    /// either is answered with a bare 500 instead.
     #[must_use]
-    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
-        self.headers.push((name.into(), value.into()));
+    pub fn header(mut self, name: HeaderName, value: HeaderValue) -> Self {
+        self.headers.append(name, value);
         self
     }
 
     /// The status.
-    pub fn status(&self) -> u16 {
+    pub fn status(&self) -> StatusCode {
         self.status
+    }
+
+    /// The headers.
+    pub fn headers(&self) -> &HeaderMap {
+        &self.headers
+    }
+
+    /// The response to write: the headers, `Content-Type: text/plain;
+    /// charset=UTF-8` and the body.
+    pub(crate) fn to_response(&self) -> http::Response<Bytes> {
+        let mut res = http::Response::new(Bytes::from(self.body.clone()));
+        *res.status_mut() = self.status;
+        let headers = res.headers_mut();
+        headers.clone_from(&*self.headers);
+        headers.append(
+            http::header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; charset=UTF-8"),
+        );
+        res
     }
 }
 
@@ -206,7 +227,7 @@ pub enum HandshakeOutcome {
     /// A session opened with this id.
     Opened(u64),
     /// The request was answered with this status and no session.
-    Refused(u16),
+    Refused(StatusCode),
 }
 
 /// Runs around the request that opens a session (Spring's

@@ -135,11 +135,11 @@ pub(crate) struct SessionInfo {
     pub(crate) id: u64,
     pub(crate) sockjs_id: Option<String>,
     pub(crate) transport: SessionTransport,
-    pub(crate) target: String,
+    pub(crate) uri: http::Uri,
     pub(crate) remote_addr: SocketAddr,
     pub(crate) client_ip: IpAddr,
     pub(crate) principal: Option<String>,
-    pub(crate) headers: Vec<(String, String)>,
+    pub(crate) headers: http::HeaderMap,
     pub(crate) attributes: Attributes,
     pub(crate) protocol: Option<String>,
 }
@@ -163,17 +163,19 @@ macro_rules! session_info {
             self.info.transport
         }
 
-        /// The path of the request that opened the session.
-        pub fn path(&self) -> &str {
-            self.info
-                .target
-                .split_once('?')
-                .map_or(self.info.target.as_str(), |(path, _)| path)
+        /// The target of the request that opened the session.
+        pub fn uri(&self) -> &http::Uri {
+            &self.info.uri
         }
 
-        /// The query of the request that opened the session.
+        /// The path of the request that opened the session.
+        pub fn path(&self) -> &str {
+            self.info.uri.path()
+        }
+
+        /// The query of the request that opened the session (not decoded).
         pub fn query(&self) -> Option<&str> {
-            self.info.target.split_once('?').map(|(_, query)| query)
+            self.info.uri.query()
         }
 
         /// The peer's address (a proxy's, behind one).
@@ -194,17 +196,14 @@ macro_rules! session_info {
         }
 
         /// The headers of the request that opened the session.
-        pub fn headers(&self) -> &[(String, String)] {
+        pub fn headers(&self) -> &http::HeaderMap {
             &self.info.headers
         }
 
-        /// The first value of the header `name` (case-insensitive).
-        pub fn header(&self, name: &str) -> Option<&str> {
-            self.info
-                .headers
-                .iter()
-                .find(|(n, _)| n.eq_ignore_ascii_case(name))
-                .map(|(_, v)| v.as_str())
+        /// The first value of the header `name` (case-insensitive), if it
+        /// is UTF-8.
+        pub fn header(&self, name: impl http::header::AsHeaderName) -> Option<&str> {
+            http_proto::headers::str_value(&self.info.headers, name)
         }
 
         /// What the handshake interceptors stored.
@@ -392,6 +391,20 @@ pub(crate) struct WsOutboxState {
     pub(crate) done: bool,
     /// The connection task, waiting for something to send.
     pub(crate) waker: Option<Waker>,
+    /// Senders waiting for room in the queue.
+    pub(crate) room_waiters: Vec<Waker>,
+}
+
+impl WsOutboxState {
+    /// Wakes the senders waiting for room if there is some, or if the
+    /// session no longer takes sends.
+    pub(crate) fn wake_room_waiters(&mut self) {
+        if self.queue.has_room() || self.done || self.close.is_some() {
+            for w in self.room_waiters.drain(..) {
+                w.wake();
+            }
+        }
+    }
 }
 
 impl WsOutbox {
@@ -402,6 +415,7 @@ impl WsOutbox {
                 close: None,
                 done: false,
                 waker: None,
+                room_waiters: Vec::new(),
             }),
         }
     }
@@ -424,6 +438,7 @@ impl WsOutbox {
             ));
             st.queue.clear();
             wake(&mut st.waker);
+            st.wake_room_waiters();
             return Err(SendError::Overflow);
         }
         wake(&mut st.waker);
@@ -436,6 +451,35 @@ impl WsOutbox {
             return Err(SendError::Closed);
         }
         st.close = Some(status);
+        wake(&mut st.waker);
+        st.wake_room_waiters();
+        Ok(())
+    }
+
+    /// Ready when the queue has room for a waiting sender (or the session
+    /// takes no more sends: an error).
+    fn poll_room(&self, cx: &mut Context<'_>) -> Poll<Result<(), SendError>> {
+        let mut st = self.lock();
+        if st.done || st.close.is_some() {
+            return Poll::Ready(Err(SendError::Closed));
+        }
+        if st.queue.has_room() {
+            return Poll::Ready(Ok(()));
+        }
+        if !st.room_waiters.iter().any(|w| w.will_wake(cx.waker())) {
+            st.room_waiters.push(cx.waker().clone());
+        }
+        Poll::Pending
+    }
+
+    /// Queues a message from a sender that waited for room: the overflow
+    /// strategy does not apply.
+    fn send_waited(&self, message: Message) -> Result<(), SendError> {
+        let mut st = self.lock();
+        if st.done || st.close.is_some() {
+            return Err(SendError::Closed);
+        }
+        st.queue.push_waited(message);
         wake(&mut st.waker);
         Ok(())
     }
@@ -454,14 +498,18 @@ fn wake(waker: &mut Option<Waker>) {
 
 /// Sends on a session; cloneable, so that many tasks can send at once.
 ///
-/// Sends never wait: a message goes into the session's send buffer (for a
-/// SockJS session, the core's message cache), which the connection drains
-/// at the pace of the client. The buffer is bounded
+/// [`send`](Self::send) never waits: a message goes into the session's
+/// send buffer (for a SockJS session, the core's message cache), which the
+/// connection drains at the pace of the client. The buffer is bounded
 /// ([`send_buffer_size_limit`](super::WebSocketEndpoint::send_buffer_size_limit)),
 /// and a send over the bound is handled by the overflow strategy: close the
 /// session with 4500 (the default) or drop the oldest waiting messages. A
 /// write to the client that takes longer than the send time limit closes
 /// the session too. These are Spring's concurrent-send decorator's rules.
+///
+/// [`send_async`](Self::send_async) and the [`Sink`] implementation wait
+/// instead while the buffer is over its bound: the producer goes at the
+/// client's pace, and nothing overflows.
 #[derive(Clone)]
 pub struct SessionSender {
     pub(crate) info: Arc<SessionInfo>,
@@ -491,6 +539,48 @@ impl SessionSender {
         }
     }
 
+    /// Sends a message once the session's send buffer has room, waiting
+    /// while it is over its limit: a producer that awaits this goes at the
+    /// pace of the client, and the overflow strategy never applies (the
+    /// buffer holds at most its limit plus this message). A WebSocket
+    /// handler that awaits it before reading the next message also stops
+    /// the reading of its socket meanwhile, so TCP holds a client that
+    /// sends without reading back.
+    ///
+    /// Errors as [`send`](Self::send), but never [`SendError::Overflow`].
+    pub async fn send_async(&self, message: impl Into<Message>) -> Result<(), SendError> {
+        let message = message.into();
+        if matches!(
+            (&self.outlet, &message),
+            (Outlet::SockJs(..), Message::Binary(_))
+        ) {
+            return Err(SendError::Binary);
+        }
+        std::future::poll_fn(|cx| self.poll_room(cx)).await?;
+        self.send_waited(message)
+    }
+
+    /// Ready when the send buffer has room (an error once the session takes
+    /// no more sends).
+    fn poll_room(&self, cx: &mut Context<'_>) -> Poll<Result<(), SendError>> {
+        match &self.outlet {
+            Outlet::SockJs(hub, id) => hub.poll_room(*id, cx),
+            Outlet::WebSocket(outbox) => outbox.poll_room(cx),
+        }
+    }
+
+    /// Sends a message after [`poll_room`](Self::poll_room) said there is
+    /// room.
+    fn send_waited(&self, message: Message) -> Result<(), SendError> {
+        match &self.outlet {
+            Outlet::SockJs(hub, id) => match message {
+                Message::Text(text) => hub.send_waited(*id, text.as_str()),
+                Message::Binary(_) => Err(SendError::Binary),
+            },
+            Outlet::WebSocket(outbox) => outbox.send_waited(message),
+        }
+    }
+
     /// Closes the session: messages sent before are delivered first, then
     /// the close frame (`c[code,"reason"]` on SockJS, a WebSocket close
     /// frame otherwise).
@@ -511,17 +601,20 @@ impl SessionSender {
     }
 }
 
-/// A sink that never waits (see [`SessionSender`]): `poll_ready` is always
-/// ready, `start_send` sends.
+/// A sink that waits for room: `poll_ready` is pending while the session's
+/// send buffer is over its limit, so `sink.send(message).await` slows the
+/// producer to the client's pace instead of failing (see
+/// [`SessionSender::send_async`]). `poll_flush` does not wait for the
+/// client.
 impl Sink<Message> for SessionSender {
     type Error = SendError;
 
-    fn poll_ready(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Result<(), SendError>> {
-        Poll::Ready(Ok(()))
+    fn poll_ready(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), SendError>> {
+        self.poll_room(cx)
     }
 
     fn start_send(self: Pin<&mut Self>, message: Message) -> Result<(), SendError> {
-        self.send(message)
+        self.send_waited(message)
     }
 
     fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Result<(), SendError>> {
@@ -584,6 +677,12 @@ impl Session {
     /// Sends a message; see [`SessionSender::send`].
     pub fn send(&self, message: impl Into<Message>) -> Result<(), SendError> {
         self.sender.send(message)
+    }
+
+    /// Sends a message once the send buffer has room; see
+    /// [`SessionSender::send_async`].
+    pub async fn send_async(&self, message: impl Into<Message>) -> Result<(), SendError> {
+        self.sender.send_async(message).await
     }
 
     /// Closes the session; see [`SessionSender::close`].

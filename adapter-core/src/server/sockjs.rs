@@ -10,8 +10,11 @@ use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::task::{Context, Poll, Waker};
 use std::time::Instant;
 
+use bytes::Bytes;
 use rand::SeedableRng as _;
-use sockjs_proto::{Answer, CloseFrame, Event, Output, ReceiverId, RequestSession, SessionId};
+use sockjs_proto::{
+    Answer, CloseFrame, Event, Output, ReceiverId, RequestContext, RequestSession, SessionId,
+};
 use tracing::Instrument as _;
 
 use super::endpoint::{Common, HandshakeRequest, SockJsEndpoint};
@@ -48,6 +51,8 @@ struct HubState {
     /// The tasks waiting for a receiver's output.
     wakers: HashMap<ReceiverId, Waker>,
     inboxes: HashMap<SessionId, Arc<Inbox>>,
+    /// The senders waiting for room in a session's cache.
+    room_waiters: HashMap<SessionId, Vec<Waker>>,
     /// The context of the request being handled.
     opening: Option<OpenContext>,
     /// What the timer task sleeps until.
@@ -76,6 +81,7 @@ impl SockJsHub {
                 server,
                 wakers: HashMap::new(),
                 inboxes: HashMap::new(),
+                room_waiters: HashMap::new(),
                 opening: None,
                 armed: None,
             }),
@@ -106,10 +112,11 @@ impl SockJsHub {
     /// Which session a request concerns, and its inbox.
     pub(crate) fn request_session(
         &self,
-        req: &sockjs_proto::Request,
+        req: &http::Request<Bytes>,
+        ctx: &RequestContext,
     ) -> (RequestSession, Option<Arc<Inbox>>) {
         let st = self.lock();
-        let which = st.server.request_session(req);
+        let which = st.server.request_session(req, ctx);
         let inbox = match which {
             RequestSession::Receives(id) | RequestSession::Sends(id) => {
                 st.inboxes.get(&id).cloned()
@@ -122,18 +129,19 @@ impl SockJsHub {
     /// Runs a request through the core.
     pub(crate) fn handle(
         self: &Arc<Self>,
-        req: &sockjs_proto::Request,
+        req: &http::Request<Bytes>,
+        ctx: &RequestContext,
         context: OpenContext,
     ) -> Handled {
         let (handled, spawned) = {
             let mut st = self.lock();
-            let existing = match st.server.request_session(req) {
+            let existing = match st.server.request_session(req, ctx) {
                 RequestSession::Receives(id) | RequestSession::Sends(id) => {
                     st.inboxes.get(&id).cloned()
                 }
                 _ => None,
             };
-            let answer = st.server.handle_request(req, (self.now)());
+            let answer = st.server.handle_request(req, ctx, (self.now)());
             st.opening = Some(context);
             let spawned = self.dispatch(&mut st);
             st.opening = None;
@@ -243,6 +251,35 @@ impl SockJsHub {
         })
     }
 
+    /// Ready when the session's cache has room for a sender that waits
+    /// (an error once the session takes no more sends).
+    pub(crate) fn poll_room(
+        &self,
+        id: SessionId,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<(), SendError>> {
+        let mut st = self.lock();
+        match st.server.poll_room(id) {
+            Ok(true) => Poll::Ready(Ok(())),
+            Ok(false) => {
+                let waiters = st.room_waiters.entry(id).or_default();
+                if !waiters.iter().any(|w| w.will_wake(cx.waker())) {
+                    waiters.push(cx.waker().clone());
+                }
+                Poll::Pending
+            }
+            Err(_) => Poll::Ready(Err(SendError::Closed)),
+        }
+    }
+
+    /// Sends a message from a sender that waited for room.
+    pub(crate) fn send_waited(&self, id: SessionId, text: &str) -> Result<(), SendError> {
+        let mut st = self.lock();
+        let sent = st.server.send_waited(id, text);
+        let _ = self.dispatch(&mut st);
+        sent.map_err(|_| SendError::Closed)
+    }
+
     pub(crate) fn close(&self, id: SessionId, status: CloseStatus) -> Result<(), SendError> {
         let mut st = self.lock();
         let closed = st
@@ -329,7 +366,15 @@ impl SockJsHub {
                         inbox.push(ws_proto::Message::from(text));
                     }
                 }
+                Event::Room { session } => {
+                    for w in st.room_waiters.remove(&session).into_iter().flatten() {
+                        w.wake();
+                    }
+                }
                 Event::Closed { session, reason } => {
+                    for w in st.room_waiters.remove(&session).into_iter().flatten() {
+                        w.wake();
+                    }
                     if let Some(inbox) = st.inboxes.remove(&session) {
                         let status = CloseStatus::from(reason.frame());
                         tracing::debug!(%status, ?reason, "session closed");
@@ -364,9 +409,9 @@ impl SockJsHub {
         // context; an empty one keeps that an invariant, not a panic.
         let context = context.unwrap_or_else(|| OpenContext {
             request: HandshakeRequest {
-                method: String::new(),
-                target: String::new(),
-                headers: Vec::new(),
+                method: http::Method::GET,
+                uri: http::Uri::default(),
+                headers: http::HeaderMap::new(),
                 remote_addr: SocketAddr::from(([0, 0, 0, 0], 0)),
                 client_ip: std::net::Ipv4Addr::UNSPECIFIED.into(),
                 principal: None,
@@ -378,7 +423,7 @@ impl SockJsHub {
             id: self.ids.fetch_add(1, Ordering::Relaxed),
             sockjs_id,
             transport: SessionTransport::SockJs(transport),
-            target: request.target,
+            uri: request.uri,
             remote_addr: request.remote_addr,
             client_ip: request.client_ip,
             principal: request.principal,

@@ -90,7 +90,11 @@ pub(crate) async fn drive<S: Io, R: Runtime>(
             break status;
         }
     };
-    driver.outbox.lock().done = true;
+    {
+        let mut ob = driver.outbox.lock();
+        ob.done = true;
+        ob.wake_room_waiters();
+    }
     driver.inbox.close(status);
 }
 
@@ -184,6 +188,7 @@ impl<S: Io, R: Runtime> Driver<'_, S, R> {
                 }
             }
         }
+        ob.wake_room_waiters();
         ob.waker = Some(cx.waker().clone());
     }
 

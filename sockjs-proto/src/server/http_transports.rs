@@ -5,10 +5,13 @@ use std::collections::VecDeque;
 use std::time::Instant;
 
 use bytes::Bytes;
+use http::header::{HeaderName, CONTENT_TYPE};
 
 use super::{Answer, Server};
 use crate::frame::{encode_close, OPEN};
-use crate::http::{not_found, text, Request, Response, TEXT_PLAIN};
+use crate::http::{
+    not_found, response, text, Build as _, Req, RequestContext, Response, TEXT_PLAIN,
+};
 use crate::json::{jsonp_send_body, parse_messages};
 use crate::session::{
     another_connection, Event, Output, Owner, Receiver, ReceiverId, ReceiverKind, Session,
@@ -21,13 +24,13 @@ use crate::transport::{valid_callback, Delivery, Transport};
 /// `X-Accel-Buffering: no` on every streaming response: nginx (whose
 /// default is to buffer responses from upstream) and proxies that honour
 /// it pass each frame on at once instead of holding the stream.
-const NO_PROXY_BUFFERING: (&str, &str) = ("X-Accel-Buffering", "no");
+const NO_PROXY_BUFFERING: (HeaderName, &str) = (HeaderName::from_static("x-accel-buffering"), "no");
 
 impl Server {
     /// `xhr_send` and `jsonp_send`: the client's messages.
     pub(super) fn receive_send(
         &mut self,
-        req: &Request,
+        req: Req<'_>,
         session_id: &str,
         transport: Transport,
     ) -> Response {
@@ -36,13 +39,13 @@ impl Server {
             self.transport_headers(&mut res, req, transport);
             res
         };
-        let Some(key) = self.owned_session(session_id, req) else {
+        let Some(key) = self.owned_session(session_id, req.ctx) else {
             return error(404, "Not Found");
         };
         let parsed = match transport {
-            Transport::JsonpSend => jsonp_send_body(&req.body, req.header_str("content-type"))
+            Transport::JsonpSend => jsonp_send_body(req.body(), req.header_str(CONTENT_TYPE))
                 .and_then(|body| parse_messages(&body)),
-            _ => parse_messages(&req.body),
+            _ => parse_messages(req.body()),
         };
         let messages = match parsed {
             Ok(messages) => messages,
@@ -58,10 +61,10 @@ impl Server {
                 .map(|text| Event::Message { session: id, text }),
         );
         let mut res = if transport == Transport::JsonpSend {
-            Response::new(200).with_body(TEXT_PLAIN, Bytes::from_static(b"ok"))
+            response(200).with_body(TEXT_PLAIN, Bytes::from_static(b"ok"))
         } else {
-            let mut res = Response::new(204);
-            res.header("Content-Type", TEXT_PLAIN);
+            let mut res = response(204);
+            res.header(CONTENT_TYPE, TEXT_PLAIN);
             res
         };
         self.transport_headers(&mut res, req, transport);
@@ -72,20 +75,20 @@ impl Server {
     /// from its client (see [`Config::bind_sessions_to_client`]).
     ///
     /// [`Config::bind_sessions_to_client`]: crate::Config::bind_sessions_to_client
-    pub(super) fn owned_session(&self, session_id: &str, req: &Request) -> Option<Key> {
+    pub(super) fn owned_session(&self, session_id: &str, ctx: &RequestContext) -> Option<Key> {
         let key = *self.by_id.get(session_id)?;
         let session = self.sessions.get(key)?;
         let admitted = !self.config.bind_sessions_to_client
             || session
                 .owner
-                .admits(req.principal.as_deref(), req.remote_ip);
+                .admits(ctx.principal.as_deref(), ctx.client_ip);
         admitted.then_some(key)
     }
 
     /// A receiving HTTP request: open, attach, or refuse.
     pub(super) fn receive(
         &mut self,
-        req: &Request,
+        req: Req<'_>,
         session_id: &str,
         transport: Transport,
         now: Instant,
@@ -106,24 +109,25 @@ impl Server {
                         "invalid \"callback\" parameter",
                     ))
                 }
-                Some(c) => c,
+                Some(c) => c.into_owned(),
             }
         } else {
             String::new()
         };
         let delivery = transport.delivery().expect("a receiving HTTP transport");
-        let mut res = Response::new(200);
-        res.header("Content-Type", transport.content_type());
+        let mut res = response(200);
+        res.header(CONTENT_TYPE, transport.content_type());
         self.transport_headers(&mut res, req, transport);
         if delivery == Delivery::Streaming {
-            res.header(NO_PROXY_BUFFERING.0, NO_PROXY_BUFFERING.1);
-            res.body = Bytes::from(transport.prelude(&callback));
+            let (name, value) = NO_PROXY_BUFFERING;
+            res.header(name, value);
+            *res.body_mut() = Bytes::from(transport.prelude(&callback));
         }
 
         if !self.by_id.contains_key(session_id) {
             return self.open(req, session_id, transport, callback, res, now);
         }
-        let Some(key) = self.owned_session(session_id, req) else {
+        let Some(key) = self.owned_session(session_id, req.ctx) else {
             // Another client's session: as if it did not exist, but
             // without opening one under its id.
             let mut res = not_found();
@@ -143,8 +147,9 @@ impl Server {
                 if let Some(a) = session.take_messages() {
                     let mut body = String::new();
                     transport.wrap_frame(&a, &callback, &mut body);
-                    res.body = Bytes::from(body);
+                    *res.body_mut() = Bytes::from(body);
                     self.detached(key, now);
+                    self.room_regained(key);
                     return Answer::Response(res);
                 }
             }
@@ -171,7 +176,7 @@ impl Server {
         if delivery == Delivery::Polling {
             let mut body = String::new();
             transport.wrap_frame(&frames[0], &callback, &mut body);
-            res.body = Bytes::from(body);
+            *res.body_mut() = Bytes::from(body);
             return Answer::Response(res);
         }
         // A stream, even for a refusal: its prelude and each frame come as
@@ -202,7 +207,7 @@ impl Server {
     /// response head (with the prelude as its body when streaming).
     fn open(
         &mut self,
-        req: &Request,
+        req: Req<'_>,
         session_id: &str,
         transport: Transport,
         callback: String,
@@ -213,8 +218,8 @@ impl Server {
             return Answer::Response(text(503, "Too many sessions"));
         }
         let owner = Owner {
-            principal: req.principal.clone(),
-            address: req.remote_ip.map(|ip| ip.to_canonical()),
+            principal: req.ctx.principal.clone(),
+            address: req.ctx.client_ip.map(|ip| ip.to_canonical()),
         };
         let key = self.sessions.insert(Session::new(
             session_id.to_owned(),
@@ -233,14 +238,14 @@ impl Server {
         if delivery == Delivery::Polling {
             let mut body = String::new();
             transport.wrap_frame(&open[0], &callback, &mut body);
-            res.body = Bytes::from(body);
+            *res.body_mut() = Bytes::from(body);
             self.detached(key, now);
             return Answer::Response(res);
         }
         self.attach(key, transport, delivery, callback, open, res, now)
     }
 
-    fn callback_error(&self, req: &Request, transport: Transport, message: &str) -> Response {
+    fn callback_error(&self, req: Req<'_>, transport: Transport, message: &str) -> Response {
         let mut res = text(500, message);
         self.transport_headers(&mut res, req, transport);
         res

@@ -4,12 +4,16 @@ use std::collections::{HashMap, VecDeque};
 use std::time::Instant;
 
 use bytes::Bytes;
+use http::header::{
+    CACHE_CONTROL, CONTENT_TYPE, ETAG, HOST, IF_NONE_MATCH, ORIGIN, SET_COOKIE, X_FRAME_OPTIONS,
+};
+use http::Method;
 use ws_proto::CloseFrame;
 
 use crate::config::{Config, ConfigError};
 use crate::http::{
-    cache_for_a_year, cors, etag_of, method_not_allowed, no_cache, not_found, preflight, text,
-    Request, Response, APPLICATION_JSON, TEXT_HTML, TEXT_PLAIN,
+    cache_for_a_year, cors, etag_of, method_not_allowed, no_cache, not_found, preflight, response,
+    text, Build as _, Req, RequestContext, Response, APPLICATION_JSON, TEXT_HTML, TEXT_PLAIN,
 };
 use crate::iframe;
 use crate::origin::AllowedOrigins;
@@ -24,14 +28,17 @@ use crate::transport::Transport;
 mod http_transports;
 mod websocket;
 
-/// What to answer a request with.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What to answer a request with: `http::Response<Bytes>`s, whose headers
+/// leave out the framing (`Content-Length`, `Transfer-Encoding`,
+/// `Connection`): the HTTP layer adds it (`http-proto`'s
+/// `ServerConn::encode_response` does).
+#[derive(Debug, Clone)]
 #[must_use]
 pub enum Answer {
-    /// A whole response.
+    /// A whole response (no body for 204 and 304).
     Response(Response),
     /// A streaming response: write the head and the prelude, which is
-    /// `response.body`, now (chunked for HTTP/1.1, the prelude in a chunk of
+    /// `response.body()`, now (chunked for HTTP/1.1, the prelude in a chunk of
     /// its own unless it is empty; close-delimited for HTTP/1.0), then each
     /// output [`Server::poll_output`] gives for `receiver` as it is woken, as
     /// a chunk of its own, until an output says `end`. Every frame comes
@@ -52,14 +59,15 @@ pub enum Answer {
         /// Status and headers (the body is empty).
         response: Response,
     },
-    /// A WebSocket upgrade: write `response` (the 101 head), then hand every
-    /// byte read from the connection to [`Server::receive_websocket`] and
-    /// write what [`Server::poll_output`] gives, until an output says `end`.
+    /// A WebSocket upgrade: write `response` (the 101 head, no body), then
+    /// hand every byte read from the connection to
+    /// [`Server::receive_websocket`] and write what [`Server::poll_output`]
+    /// gives, until an output says `end`.
     Upgrade {
         /// The receiver that stands for the WebSocket connection.
         receiver: ReceiverId,
         /// The 101 response head.
-        response: Bytes,
+        response: Response,
     },
 }
 
@@ -192,25 +200,29 @@ impl SplitMix64 {
 /// # Example
 ///
 /// ```
-/// use std::time::Instant;
-/// use sockjs_proto::{Answer, Config, Event, Request, Server};
+/// use std::time::{Instant, SystemTime};
+/// use bytes::Bytes;
+/// use sockjs_proto::{Answer, Config, Event, RequestContext, Server};
 ///
+/// let post = |target: &str, body: &'static str| {
+///     http::Request::post(target).body(Bytes::from_static(body.as_bytes())).unwrap()
+/// };
 /// let mut server = Server::new("/echo", Config::default(), 42).unwrap();
-/// let now = Instant::now();
-/// let Answer::Response(open) = server.handle_request(&Request::new("POST", "/echo/000/s1/xhr"), now)
+/// let (now, ctx) = (Instant::now(), RequestContext::new(SystemTime::now()));
+/// let Answer::Response(open) = server.handle_request(&post("/echo/000/s1/xhr", ""), &ctx, now)
 /// else { panic!("a new session answers at once") };
-/// assert_eq!(&open.body[..], b"o\n");
+/// assert_eq!(&open.body()[..], b"o\n");
 ///
-/// let sent = server.handle_request(&Request::new("POST", "/echo/000/s1/xhr_send").body("[\"hi\"]"), now);
-/// assert!(matches!(sent, Answer::Response(ref r) if r.status == 204));
+/// let sent = server.handle_request(&post("/echo/000/s1/xhr_send", "[\"hi\"]"), &ctx, now);
+/// assert!(matches!(sent, Answer::Response(ref r) if r.status() == 204));
 /// while let Some(event) = server.poll_event() {
 ///     if let Event::Message { session, text } = event {
 ///         server.send(session, text).unwrap(); // echo
 ///     }
 /// }
-/// let Answer::Response(poll) = server.handle_request(&Request::new("POST", "/echo/000/s1/xhr"), now)
+/// let Answer::Response(poll) = server.handle_request(&post("/echo/000/s1/xhr", ""), &ctx, now)
 /// else { panic!("a message is waiting") };
-/// assert_eq!(&poll.body[..], b"a[\"hi\"]\n");
+/// assert_eq!(&poll.body()[..], b"a[\"hi\"]\n");
 /// ```
 #[derive(Debug)]
 pub struct Server {
@@ -289,8 +301,12 @@ impl Server {
     /// application is behind on reading. A request from another client than
     /// the session's (see [`Config::bind_sessions_to_client`]) concerns no
     /// session.
-    pub fn request_session(&self, req: &Request) -> RequestSession {
-        match Route::parse(&self.prefix, req.path()) {
+    pub fn request_session<B>(
+        &self,
+        req: &http::Request<B>,
+        ctx: &RequestContext,
+    ) -> RequestSession {
+        match Route::parse(&self.prefix, req.uri().path()) {
             Some(Route::RawWebSocket) => RequestSession::Opens(Transport::RawWebSocket),
             Some(Route::Transport { session, transport }) => {
                 if transport == Transport::WebSocket {
@@ -302,7 +318,7 @@ impl Server {
                         RequestSession::None
                     }
                 } else {
-                    let key = self.owned_session(&session, req);
+                    let key = self.owned_session(&session, ctx);
                     match key.map(SessionId) {
                         None => RequestSession::None,
                         Some(id) if transport.is_receiving() => RequestSession::Receives(id),
@@ -317,16 +333,23 @@ impl Server {
     // ---- requests ------------------------------------------------------
 
     /// Answers a request whose path is under the prefix (others get 404).
-    pub fn handle_request(&mut self, req: &Request, now: Instant) -> Answer {
+    /// `ctx` says what is not HTTP: when it arrived, who sent it.
+    pub fn handle_request(
+        &mut self,
+        req: &http::Request<Bytes>,
+        ctx: &RequestContext,
+        now: Instant,
+    ) -> Answer {
+        let req = Req { http: req, ctx };
         let Some(route) = Route::parse(&self.prefix, req.path()) else {
             return Answer::Response(not_found());
         };
-        let method = req.method.as_str();
+        let method = req.method().as_str();
         Answer::Response(match route {
             Route::Greeting => match method {
                 "GET" => {
-                    let mut res = Response::new(200);
-                    res.header("Cache-Control", "public, max-age=31536000");
+                    let mut res = response(200);
+                    res.header(CACHE_CONTROL, "public, max-age=31536000");
                     res.with_body(TEXT_PLAIN, Bytes::from_static(b"Welcome to SockJS!\n"))
                 }
                 _ => method_not_allowed("GET"),
@@ -349,20 +372,20 @@ impl Server {
         })
     }
 
-    fn origin_allowed(&self, req: &Request) -> bool {
+    fn origin_allowed(&self, req: Req<'_>) -> bool {
         self.config
             .allowed_origins
-            .allows(req.header_str("origin"), req.header_str("host"))
+            .allows(req.header_str(ORIGIN), req.header_str(HOST))
     }
 
-    fn info(&mut self, req: &Request) -> Response {
+    fn info(&mut self, req: Req<'_>) -> Response {
         let body = format!(
             "{{\"websocket\":{},\"cookie_needed\":{},\"origins\":[\"*:*\"],\"entropy\":{}}}",
             self.config.web_socket_enabled,
             self.config.session_cookie_needed,
             self.rng.next_u32()
         );
-        let mut res = Response::new(200);
+        let mut res = response(200);
         no_cache(&mut res);
         if !self.config.suppress_cors {
             cors(&mut res, req);
@@ -370,33 +393,33 @@ impl Server {
         res.with_body(APPLICATION_JSON, body)
     }
 
-    fn iframe(&self, req: &Request) -> Response {
+    fn iframe(&self, req: Req<'_>) -> Response {
         let frame_option = match &self.config.allowed_origins {
             AllowedOrigins::Any => None,
             AllowedOrigins::SameOrigin => Some("SAMEORIGIN"),
             AllowedOrigins::List(_) => return not_found(),
         };
-        let mut res = if req.header_str("if-none-match") == Some(self.iframe_etag.as_str()) {
-            Response::new(304)
+        let mut res = if req.header_str(IF_NONE_MATCH) == Some(self.iframe_etag.as_str()) {
+            response(304)
         } else {
-            let mut res = Response::new(200);
-            res.header("Content-Type", TEXT_HTML);
-            res.body = self.iframe_page.clone();
+            let mut res = response(200);
+            res.header(CONTENT_TYPE, TEXT_HTML);
+            *res.body_mut() = self.iframe_page.clone();
             res
         };
-        cache_for_a_year(&mut res, req.date);
-        res.header("ETag", self.iframe_etag.clone());
+        cache_for_a_year(&mut res, req.ctx.date);
+        res.header(ETAG, &self.iframe_etag);
         if let Some(option) = frame_option {
-            res.header("X-Frame-Options", option);
+            res.header(X_FRAME_OPTIONS, option);
         }
         res
     }
 
     /// Headers every transport response carries: no caching, CORS for the
     /// xhr family, the session cookie.
-    fn transport_headers(&self, res: &mut Response, req: &Request, transport: Transport) {
+    fn transport_headers(&self, res: &mut Response, req: Req<'_>, transport: Transport) {
         // Error answers come from `text()`, which already says it.
-        if res.header_value("Cache-Control").is_none() {
+        if !res.headers().contains_key(CACHE_CONTROL) {
             no_cache(res);
         }
         if transport.uses_cors() && !self.config.suppress_cors {
@@ -405,19 +428,19 @@ impl Server {
         self.cookie(res, req);
     }
 
-    fn cookie(&self, res: &mut Response, req: &Request) {
+    fn cookie(&self, res: &mut Response, req: Req<'_>) {
         if self.config.session_cookie_needed {
             let value = req
                 .cookie("JSESSIONID")
                 .filter(|v| !v.is_empty() && v.bytes().all(|b| b.is_ascii_graphic() && b != b';'))
                 .unwrap_or("dummy");
-            res.header("Set-Cookie", format!("JSESSIONID={value}; path=/"));
+            res.header(SET_COOKIE, format!("JSESSIONID={value}; path=/"));
         }
     }
 
     fn transport(
         &mut self,
-        req: &Request,
+        req: Req<'_>,
         session_id: &str,
         transport: Transport,
         now: Instant,
@@ -431,7 +454,7 @@ impl Server {
         } else {
             expected
         };
-        if req.method == "OPTIONS" && transport.answers_preflight() {
+        if req.method() == Method::OPTIONS && transport.answers_preflight() {
             if !self.origin_allowed(req) {
                 return Answer::Response(forbidden());
             }
@@ -439,7 +462,7 @@ impl Server {
             self.cookie(&mut res, req);
             return Answer::Response(res);
         }
-        if req.method != expected {
+        if req.method().as_str() != expected {
             return Answer::Response(method_not_allowed(allow));
         }
         if !self.origin_allowed(req) {
@@ -494,10 +517,27 @@ impl Server {
         }
         let skey = r.session;
         let transport = r.transport;
-        if matches!(r.kind, ReceiverKind::WebSocket(_)) {
-            return self.websocket_output(rkey, skey, transport, now);
+        let output = if matches!(r.kind, ReceiverKind::WebSocket(_)) {
+            self.websocket_output(rkey, skey, transport, now)
+        } else {
+            self.http_output(rkey, now)
+        };
+        if output.is_some() {
+            self.room_regained(skey);
         }
-        self.http_output(rkey, now)
+        output
+    }
+
+    /// Tells a sender that waited for room that there is some again.
+    pub(super) fn room_regained(&mut self, skey: Key) {
+        if let Some(s) = self.sessions.get_mut(skey) {
+            if s.wants_room && s.has_room(self.config.http_message_cache_size) {
+                s.wants_room = false;
+                self.events.push_back(Event::Room {
+                    session: SessionId(skey),
+                });
+            }
+        }
     }
 
     fn take_end(&mut self, rkey: Key) -> Output {
@@ -584,6 +624,51 @@ impl Server {
             self.close_session(key, CloseReason::BufferOverflow);
             return Err(SendError::BufferOverflow);
         }
+        if let Some(r) = s.receiver {
+            self.wake(r);
+        }
+        Ok(())
+    }
+
+    /// Whether `session` has room for a message from a sender that waits
+    /// rather than overflow (backpressure): fewer than
+    /// `httpMessageCacheSize` messages and fewer bytes than
+    /// `send_buffer_size_limit` wait for a receiver. `Ok(false)` also
+    /// promises an [`Event::Room`] once a receiver takes the waiting
+    /// messages; a closed session answers `Err` (and its
+    /// [`Event::Closed`] ends the wait).
+    pub fn poll_room(&mut self, session: SessionId) -> Result<bool, SendError> {
+        let limit = self.config.http_message_cache_size;
+        let s = self
+            .sessions
+            .get_mut(session.0)
+            .ok_or(SendError::UnknownSession)?;
+        if !s.is_open() {
+            return Err(SendError::Closed);
+        }
+        let room = s.has_room(limit);
+        s.wants_room |= !room;
+        Ok(room)
+    }
+
+    /// Sends a message from a sender that waited for
+    /// [`poll_room`](Self::poll_room): it is taken even if it carries the
+    /// session's cache past its limits, by this one message, and neither
+    /// limit closes the session. Use [`send`](Self::send) for senders that
+    /// do not wait.
+    pub fn send_waited(
+        &mut self,
+        session: SessionId,
+        message: impl Into<String>,
+    ) -> Result<(), SendError> {
+        let s = self
+            .sessions
+            .get_mut(session.0)
+            .ok_or(SendError::UnknownSession)?;
+        if !s.is_open() {
+            return Err(SendError::Closed);
+        }
+        s.pending.push_waited(message.into());
         if let Some(r) = s.receiver {
             self.wake(r);
         }

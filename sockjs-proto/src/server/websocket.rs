@@ -7,7 +7,9 @@ use bytes::{Bytes, BytesMut};
 
 use super::{forbidden, Answer, Server};
 use crate::frame::{encode_close, OPEN};
-use crate::http::{method_not_allowed, not_found, text, Request};
+use http::Method;
+
+use crate::http::{method_not_allowed, not_found, text, Req};
 use crate::json::parse_ws_messages;
 use crate::session::{
     CloseReason, Event, Output, Owner, Receiver, ReceiverId, ReceiverKind, Session, SessionId,
@@ -21,7 +23,7 @@ use crate::ws;
 impl Server {
     pub(super) fn websocket(
         &mut self,
-        req: &Request,
+        req: Req<'_>,
         transport: Transport,
         session_id: &str,
         now: Instant,
@@ -29,7 +31,7 @@ impl Server {
         if !self.config.web_socket_enabled {
             return Answer::Response(not_found());
         }
-        if req.method != "GET" {
+        if req.method() != Method::GET {
             return Answer::Response(method_not_allowed("GET"));
         }
         if !self.origin_allowed(req) {
@@ -37,7 +39,7 @@ impl Server {
         }
         let upgrade = match ws::validate(req) {
             Ok(upgrade) => upgrade,
-            Err(res) => return Answer::Response(res),
+            Err(res) => return Answer::Response(*res),
         };
         if self.sessions.len() >= self.config.max_sessions {
             return Answer::Response(text(503, "Too many sessions"));
@@ -48,7 +50,7 @@ impl Server {
             .iter()
             .find(|p| upgrade.protocols().contains(p))
             .cloned();
-        let Ok(head) = upgrade.accept(protocol.as_deref(), &[]) else {
+        let Ok(head) = upgrade.accept(protocol.as_deref(), http::HeaderMap::new()) else {
             return Answer::Response(text(500, "Internal Server Error"));
         };
         let key = self.sessions.insert(Session::new(
@@ -85,7 +87,7 @@ impl Server {
         self.pump_websocket(receiver, now);
         Answer::Upgrade {
             receiver: ReceiverId(receiver),
-            response: Bytes::from(head),
+            response: head.map(|()| Bytes::new()),
         }
     }
 

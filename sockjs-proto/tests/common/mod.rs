@@ -7,11 +7,123 @@
 
 use std::time::{Duration, Instant, SystemTime};
 
-use bytes::Bytes;
+use std::net::IpAddr;
+
+use bytes::{Bytes, BytesMut};
+use http::header::{HeaderName, HeaderValue};
 use sockjs_proto::{
-    Answer, CloseReason, Config, Event, Output, ReceiverId, Request, Response, Server, SessionId,
-    Transport,
+    Answer, CloseReason, Config, Event, Output, ReceiverId, RequestContext, RequestSession, Server,
+    SessionId, Transport,
 };
+
+/// A response of the core.
+pub type Response = http::Response<Bytes>;
+
+/// A request as the tests build it: the HTTP request and what is not HTTP.
+#[derive(Debug, Clone)]
+pub struct Request {
+    /// The HTTP request.
+    pub http: http::Request<Bytes>,
+    /// Its date, principal and client address.
+    pub ctx: RequestContext,
+}
+
+impl Request {
+    /// `method target`, HTTP/1.1, no headers, no body, dated at the epoch.
+    pub fn new(method: &str, target: impl AsRef<str>) -> Self {
+        let http = http::Request::builder()
+            .method(method)
+            .uri(target.as_ref())
+            .body(Bytes::new())
+            .expect("a valid method and target");
+        Self {
+            http,
+            ctx: RequestContext::default(),
+        }
+    }
+
+    /// Adds a header.
+    #[must_use]
+    #[track_caller]
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        self.http.headers_mut().append(
+            HeaderName::from_bytes(name.as_bytes()).expect("a header name"),
+            HeaderValue::from_bytes(value.as_bytes()).expect("a header value"),
+        );
+        self
+    }
+
+    /// Sets the body.
+    #[must_use]
+    pub fn body(mut self, body: impl Into<Bytes>) -> Self {
+        *self.http.body_mut() = body.into();
+        self
+    }
+
+    /// Sets the HTTP version.
+    #[must_use]
+    pub fn version(mut self, version: http::Version) -> Self {
+        *self.http.version_mut() = version;
+        self
+    }
+
+    /// Sets the arrival date.
+    #[must_use]
+    pub fn date(mut self, date: SystemTime) -> Self {
+        self.ctx.date = date;
+        self
+    }
+
+    /// Sets the principal.
+    #[must_use]
+    pub fn principal(mut self, principal: impl Into<String>) -> Self {
+        self.ctx = self.ctx.principal(principal);
+        self
+    }
+
+    /// Sets the client's address.
+    #[must_use]
+    pub fn remote_ip(mut self, ip: IpAddr) -> Self {
+        self.ctx = self.ctx.client_ip(ip);
+        self
+    }
+}
+
+/// The server's entry points, with the tests' requests.
+pub trait Handle {
+    /// `handle_request`.
+    fn handle(&mut self, req: &Request, now: Instant) -> Answer;
+    /// `request_session`.
+    fn session_of(&self, req: &Request) -> RequestSession;
+}
+
+impl Handle for Server {
+    fn handle(&mut self, req: &Request, now: Instant) -> Answer {
+        self.handle_request(&req.http, &req.ctx, now)
+    }
+
+    fn session_of(&self, req: &Request) -> RequestSession {
+        self.request_session(&req.http, &req.ctx)
+    }
+}
+
+/// What is compared of an answer: its kind, receiver, status, headers and
+/// body.
+pub fn summary(answer: &Answer) -> (&'static str, Option<ReceiverId>, u16, String, Bytes) {
+    let (kind, receiver, res) = match answer {
+        Answer::Response(res) => ("response", None, res),
+        Answer::Stream { receiver, response } => ("stream", Some(*receiver), response),
+        Answer::Poll { receiver, response } => ("poll", Some(*receiver), response),
+        Answer::Upgrade { receiver, response } => ("upgrade", Some(*receiver), response),
+    };
+    (
+        kind,
+        receiver,
+        res.status().as_u16(),
+        format!("{:?}", res.headers()),
+        res.body().clone(),
+    )
+}
 
 /// The endpoint's prefix in every test.
 pub const PREFIX: &str = "/echo";
@@ -115,11 +227,22 @@ pub fn poll(answer: Answer) -> (ReceiverId, Response) {
     }
 }
 
-/// The receiver and 101 head of an upgrade.
+/// The receiver and 101 head of an upgrade, as `http-proto` writes it.
 #[track_caller]
 pub fn upgrade(answer: Answer) -> (ReceiverId, Bytes) {
     match answer {
-        Answer::Upgrade { receiver, response } => (receiver, response),
+        Answer::Upgrade { receiver, response } => {
+            assert!(response.body().is_empty(), "a body on a 101");
+            let mut head = BytesMut::new();
+            http_proto::encode_response(
+                &response,
+                http_proto::BodyKind::None,
+                http_proto::Exchange::default(),
+                &mut head,
+            )
+            .expect("a 101 head without framing headers");
+            (receiver, head.freeze())
+        }
         other => panic!("expected an upgrade, got {other:?}"),
     }
 }
@@ -127,15 +250,16 @@ pub fn upgrade(answer: Answer) -> (ReceiverId, Bytes) {
 /// The body as text.
 #[track_caller]
 pub fn body(res: &Response) -> &str {
-    std::str::from_utf8(&res.body).expect("a UTF-8 body")
+    std::str::from_utf8(res.body()).expect("a UTF-8 body")
 }
 
 /// Every value of header `name` (case-insensitive).
+#[track_caller]
 pub fn header_values<'a>(res: &'a Response, name: &str) -> Vec<&'a str> {
-    res.headers
+    res.headers()
+        .get_all(name)
         .iter()
-        .filter(|(n, _)| n.eq_ignore_ascii_case(name))
-        .map(|(_, v)| v.as_str())
+        .map(|v| std::str::from_utf8(v.as_bytes()).expect("a UTF-8 value"))
         .collect()
 }
 
@@ -146,7 +270,7 @@ pub fn header<'a>(res: &'a Response, name: &str) -> &'a str {
         [v] => v,
         ref vs => panic!(
             "expected one {name} header, got {vs:?} in {:?}",
-            res.headers
+            res.headers()
         ),
     }
 }
@@ -158,7 +282,7 @@ pub fn assert_no_header(res: &Response, name: &str) {
         header_values(res, name),
         Vec::<&str>::new(),
         "unexpected {name} in {:?}",
-        res.headers
+        res.headers()
     );
 }
 
@@ -219,16 +343,16 @@ pub fn assert_cookie(res: &Response, value: &str) {
 /// A 405 with `Allow: allow`, no `Content-Type` and no body.
 #[track_caller]
 pub fn assert_405(res: &Response, allow: &str) {
-    assert_eq!(res.status, 405);
+    assert_eq!(res.status(), 405);
     assert_eq!(header(res, "Allow"), allow);
     assert_no_header(res, "Content-Type");
-    assert!(res.body.is_empty(), "{:?}", res.body);
+    assert!(res.body().is_empty(), "{:?}", res.body());
 }
 
 /// A plain-text answer with `status` and `text`.
 #[track_caller]
 pub fn assert_text(res: &Response, status: u16, text: &str) {
-    assert_eq!(res.status, status, "{res:?}");
+    assert_eq!(res.status(), status, "{res:?}");
     assert_eq!(header(res, "Content-Type"), TEXT_PLAIN);
     assert_eq!(body(res), text);
 }
@@ -321,8 +445,8 @@ pub fn woken_output(server: &mut Server, receiver: ReceiverId, now: Instant) -> 
 /// Opens a session with an `xhr` poll: `o\n`. Returns its id.
 #[track_caller]
 pub fn open_xhr(server: &mut Server, session: &str, now: Instant) -> SessionId {
-    let res = response(server.handle_request(&post(&url(session, "xhr")), now));
-    assert_eq!(res.status, 200);
+    let res = response(server.handle(&post(&url(session, "xhr")), now));
+    assert_eq!(res.status(), 200);
     assert_eq!(body(&res), "o\n");
     opened(&events(server))
 }
@@ -339,8 +463,8 @@ pub fn start_stream(
     woken: bool,
     now: Instant,
 ) -> ReceiverId {
-    let (receiver, res) = stream(server.handle_request(req, now));
-    assert_eq!(res.status, 200);
+    let (receiver, res) = stream(server.handle(req, now));
+    assert_eq!(res.status(), 200);
     assert_eq!(
         frames(transport, body(&res), true),
         Vec::<String>::new(),
@@ -383,7 +507,7 @@ pub fn open_xhr_streaming(
 
 /// `xhr_send` with `payload`.
 pub fn xhr_send(server: &mut Server, session: &str, payload: &str, now: Instant) -> Response {
-    response(server.handle_request(
+    response(server.handle(
         &post(&url(session, "xhr_send")).body(payload.to_owned()),
         now,
     ))
@@ -392,8 +516,8 @@ pub fn xhr_send(server: &mut Server, session: &str, payload: &str, now: Instant)
 /// An `xhr` poll that must answer at once; returns the body.
 #[track_caller]
 pub fn xhr_now(server: &mut Server, session: &str, now: Instant) -> String {
-    let res = response(server.handle_request(&post(&url(session, "xhr")), now));
-    assert_eq!(res.status, 200);
+    let res = response(server.handle(&post(&url(session, "xhr")), now));
+    assert_eq!(res.status(), 200);
     body(&res).to_owned()
 }
 
@@ -642,7 +766,7 @@ impl WsClient {
         now: Instant,
     ) -> Self {
         let (mut handshake, req) = ws_request(&format!("{PREFIX}{path}"), headers);
-        let (receiver, head) = upgrade(server.handle_request(&req, now));
+        let (receiver, head) = upgrade(server.handle(&req, now));
         handshake.receive(&head);
         let accepted = handshake
             .poll_response()

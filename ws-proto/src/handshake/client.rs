@@ -2,11 +2,14 @@
 
 use base64::Engine as _;
 use bytes::{Bytes, BytesMut};
-
-use super::{
-    accept_key, find_head_end, has_token, is_header, is_token, list, own_headers, values, Header,
-    Limits,
+use http::header::{
+    CONNECTION, SEC_WEBSOCKET_ACCEPT, SEC_WEBSOCKET_EXTENSIONS, SEC_WEBSOCKET_PROTOCOL, UPGRADE,
 };
+use http::{HeaderMap, StatusCode, Version};
+use http_proto::headers::{has_token, list, values};
+use http_proto::{HeadError, HeadReader};
+
+use super::{accept_key, is_header, is_token, Limits};
 
 /// What a client asks for when it opens a connection.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -82,8 +85,8 @@ pub enum ResponseError {
 /// A server's acceptance of the upgrade.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Response {
-    /// The header fields in order.
-    pub headers: Vec<Header>,
+    /// The header fields.
+    pub headers: HeaderMap,
     /// The subprotocol the server selected, if any.
     pub protocol: Option<String>,
     /// Bytes that followed the head: the server's first frames. Hand them to
@@ -100,7 +103,7 @@ pub struct ClientHandshake {
     protocols: Vec<String>,
     limits: Limits,
     buf: BytesMut,
-    scanned: usize,
+    head: HeadReader,
 }
 
 /// A [`ClientRequest`] that cannot be sent as given.
@@ -159,7 +162,7 @@ impl ClientHandshake {
             protocols: request.protocols.clone(),
             limits,
             buf: BytesMut::new(),
-            scanned: 0,
+            head: HeadReader::new(limits),
         })
     }
 
@@ -181,44 +184,34 @@ impl ClientHandshake {
 
     /// Returns the acceptance once the response head is complete and valid.
     pub fn poll_response(&mut self) -> Result<Option<Response>, ResponseError> {
-        let max = self.limits.max_head_size;
-        let Some(end) = find_head_end(&self.buf, &mut self.scanned) else {
-            if self.buf.len() > max {
-                return Err(ResponseError::HeadTooLarge(max));
-            }
-            return Ok(None);
+        let (head, len) = match self.head.read_response(&self.buf) {
+            Ok(Some(head)) => head,
+            Ok(None) => return Ok(None),
+            Err(HeadError::TooLarge(max)) => return Err(ResponseError::HeadTooLarge(max)),
+            Err(HeadError::TooManyHeaders) => return Err(ResponseError::TooManyHeaders),
+            Err(_) => return Err(ResponseError::Malformed),
         };
-        if end > max {
-            return Err(ResponseError::HeadTooLarge(max));
-        }
-        let mut parsed = vec![httparse::EMPTY_HEADER; self.limits.max_headers];
-        let mut res = httparse::Response::new(&mut parsed);
-        let (status, version, len) = match res.parse(&self.buf[..end]) {
-            Ok(httparse::Status::Complete(n)) => (res.code.unwrap_or(0), res.version, n),
-            Err(httparse::Error::TooManyHeaders) => return Err(ResponseError::TooManyHeaders),
-            _ => return Err(ResponseError::Malformed),
-        };
-        let headers = own_headers(res.headers);
-        if version != Some(1) {
+        if head.version() != Version::HTTP_11 {
             return Err(ResponseError::Malformed);
         }
-        if status != 101 {
-            return Err(ResponseError::Status(status));
+        if head.status() != StatusCode::SWITCHING_PROTOCOLS {
+            return Err(ResponseError::Status(head.status().as_u16()));
         }
-        if !has_token(&headers, "upgrade", "websocket") {
+        let headers = head.into_parts().0.headers;
+        if !has_token(&headers, UPGRADE, "websocket") {
             return Err(ResponseError::Upgrade);
         }
-        if !has_token(&headers, "connection", "upgrade") {
+        if !has_token(&headers, CONNECTION, "upgrade") {
             return Err(ResponseError::Connection);
         }
-        let accepts: Vec<&[u8]> = values(&headers, "sec-websocket-accept").collect();
+        let accepts: Vec<&[u8]> = values(&headers, SEC_WEBSOCKET_ACCEPT).collect();
         if accepts != [self.accept.as_bytes()] {
             return Err(ResponseError::Accept);
         }
-        if list(&headers, "sec-websocket-extensions").next().is_some() {
+        if list(&headers, SEC_WEBSOCKET_EXTENSIONS).next().is_some() {
             return Err(ResponseError::Extension);
         }
-        let selected: Vec<&[u8]> = list(&headers, "sec-websocket-protocol").collect();
+        let selected: Vec<&[u8]> = list(&headers, SEC_WEBSOCKET_PROTOCOL).collect();
         let protocol = match selected[..] {
             [] => None,
             [p] => match self.protocols.iter().find(|o| o.as_bytes() == p) {
@@ -228,8 +221,6 @@ impl ClientHandshake {
             _ => return Err(ResponseError::Protocol),
         };
         let mut rest = std::mem::take(&mut self.buf);
-        // The buffer starts anew: so does the scan for the blank line.
-        self.scanned = 0;
         let trailing = rest.split_off(len).freeze();
         Ok(Some(Response {
             headers,

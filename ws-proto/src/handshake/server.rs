@@ -2,68 +2,21 @@
 
 use base64::Engine as _;
 use bytes::{Bytes, BytesMut};
-
-use super::{
-    accept_key, find_head_end, has_token, is_header, is_token, list, own_headers, values, Header,
-    Limits,
+use http::header::{
+    HeaderValue, ALLOW, CONNECTION, CONTENT_TYPE, SEC_WEBSOCKET_ACCEPT, SEC_WEBSOCKET_KEY,
+    SEC_WEBSOCKET_PROTOCOL, SEC_WEBSOCKET_VERSION, UPGRADE,
 };
+use http::{HeaderMap, Method, Request, Response, StatusCode, Version};
+use http_proto::headers::{has_token, list, values};
+use http_proto::{BodyKind, Exchange, HeadReader, RequestError};
 
-/// A parsed HTTP request head.
-///
-/// Any HTTP layer can build one to have an upgrade validated by
-/// [`UpgradeRequest::validate`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Request {
-    /// The method, e.g. `GET`.
-    pub method: String,
-    /// The request target, e.g. `/chat?room=1`.
-    pub target: String,
-    /// The minor HTTP version: 1 for HTTP/1.1, 0 for HTTP/1.0.
-    pub version: u8,
-    /// The header fields in order.
-    pub headers: Vec<Header>,
-}
-
-impl Request {
-    /// Parses a complete head from the start of `buf` (which must end with
-    /// the blank line); returns the request and the head's length.
-    fn parse(buf: &[u8], limits: &Limits) -> Result<(Self, usize), HandshakeError> {
-        let mut headers = vec![httparse::EMPTY_HEADER; limits.max_headers];
-        let mut req = httparse::Request::new(&mut headers);
-        match req.parse(buf) {
-            Ok(httparse::Status::Complete(n)) => Ok((
-                Self {
-                    method: req.method.unwrap_or_default().to_owned(),
-                    target: req.path.unwrap_or_default().to_owned(),
-                    version: req.version.unwrap_or_default(),
-                    headers: own_headers(req.headers),
-                },
-                n,
-            )),
-            Err(httparse::Error::TooManyHeaders) => Err(HandshakeError::TooManyHeaders),
-            // A head that ends with the blank line is never partial.
-            Ok(httparse::Status::Partial) | Err(_) => Err(HandshakeError::Malformed),
-        }
-    }
-
-    /// The first value of the header `name` (case-insensitive).
-    pub fn header(&self, name: &str) -> Option<&[u8]> {
-        self.headers
-            .iter()
-            .find(|h| h.name.eq_ignore_ascii_case(name))
-            .map(|h| h.value.as_slice())
-    }
-
-    /// Every value of the header `name` (case-insensitive).
-    pub fn header_values<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a [u8]> + 'a {
-        values(&self.headers, name)
-    }
-}
+use super::{accept_key, is_token, Limits};
 
 /// Why an upgrade request was refused, and what to answer.
 ///
-/// [`status`](Self::status) is the HTTP status to answer with, and
-/// [`response`](Self::response) the whole answer.
+/// [`status`](Self::status) is the HTTP status to answer with,
+/// [`to_response`](Self::to_response) the answer and
+/// [`response`](Self::response) its bytes.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum HandshakeError {
@@ -115,28 +68,40 @@ impl HandshakeError {
         }
     }
 
-    /// The complete HTTP response refusing the upgrade, closing the
-    /// connection: 405 carries `Allow: GET`, 426 carries
-    /// `Sec-WebSocket-Version: 13`.
+    /// The HTTP response refusing the upgrade: 405 carries `Allow: GET`,
+    /// 426 carries `Sec-WebSocket-Version: 13` and `Upgrade: websocket`;
+    /// the body is the error's message, in plain text.
+    pub fn to_response(&self) -> Response<Bytes> {
+        let mut res = Response::new(Bytes::from(self.to_string()));
+        *res.status_mut() = StatusCode::from_u16(self.status()).expect("a valid status");
+        let headers = res.headers_mut();
+        match self {
+            Self::MethodNotGet(_) => {
+                headers.insert(ALLOW, HeaderValue::from_static("GET"));
+            }
+            Self::Version => {
+                headers.insert(SEC_WEBSOCKET_VERSION, HeaderValue::from_static("13"));
+                headers.insert(UPGRADE, HeaderValue::from_static("websocket"));
+            }
+            _ => {}
+        }
+        headers.insert(
+            CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; charset=UTF-8"),
+        );
+        res
+    }
+
+    /// The complete HTTP response refusing the upgrade
+    /// ([`to_response`](Self::to_response)), closing the connection.
     pub fn response(&self) -> Vec<u8> {
-        let status = self.status();
-        let reason = match status {
-            405 => "Method Not Allowed",
-            426 => "Upgrade Required",
-            431 => "Request Header Fields Too Large",
-            _ => "Bad Request",
-        };
-        let extra = match status {
-            405 => "Allow: GET\r\n",
-            426 => "Sec-WebSocket-Version: 13\r\nUpgrade: websocket\r\n",
-            _ => "",
-        };
-        let body = self.to_string();
-        format!(
-            "HTTP/1.1 {status} {reason}\r\n{extra}Content-Type: text/plain; charset=UTF-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-            body.len()
-        )
-        .into_bytes()
+        let res = self.to_response();
+        let mut out = BytesMut::new();
+        let length = BodyKind::Length(res.body().len() as u64);
+        http_proto::encode_response(&res, length, Exchange::default().closing(), &mut out)
+            .expect("no framing header");
+        out.extend_from_slice(res.body());
+        out.to_vec()
     }
 }
 
@@ -147,9 +112,6 @@ pub enum AcceptError {
     /// The chosen subprotocol is not one the client offered.
     #[error("subprotocol {0:?} was not offered")]
     ProtocolNotOffered(String),
-    /// A header name is not a token, or its value holds CR, LF or NUL.
-    #[error("invalid header {0:?}")]
-    InvalidHeader(String),
 }
 
 /// Reads an upgrade request from partial input.
@@ -161,7 +123,7 @@ pub enum AcceptError {
 pub struct ServerHandshake {
     limits: Limits,
     buf: BytesMut,
-    scanned: usize,
+    head: HeadReader,
 }
 
 impl ServerHandshake {
@@ -170,7 +132,7 @@ impl ServerHandshake {
         Self {
             limits,
             buf: BytesMut::new(),
-            scanned: 0,
+            head: HeadReader::new(limits),
         }
     }
 
@@ -191,61 +153,74 @@ impl ServerHandshake {
     /// `Ok(None)`: the head is not complete yet. `Err`: answer with
     /// [`HandshakeError::response`] and close the connection.
     pub fn poll_request(&mut self) -> Result<Option<UpgradeRequest>, HandshakeError> {
-        let max = self.limits.max_head_size;
-        let Some(end) = find_head_end(&self.buf, &mut self.scanned) else {
-            if self.buf.len() > max {
-                return Err(HandshakeError::HeadTooLarge(max));
-            }
-            return Ok(None);
+        let (request, len) = match self.head.read_request(&self.buf) {
+            Ok(Some(head)) => head,
+            Ok(None) => return Ok(None),
+            Err(RequestError::HeadTooLarge(max)) => return Err(HandshakeError::HeadTooLarge(max)),
+            Err(RequestError::TooManyHeaders) => return Err(HandshakeError::TooManyHeaders),
+            Err(_) => return Err(HandshakeError::Malformed),
         };
-        if end > max {
-            return Err(HandshakeError::HeadTooLarge(max));
-        }
-        let (request, len) = Request::parse(&self.buf[..end], &self.limits)?;
-        let mut upgrade = UpgradeRequest::validate(request)?;
+        let mut upgrade = UpgradeRequest::validate(&request)?;
         let mut rest = std::mem::take(&mut self.buf);
-        // The buffer starts anew: so does the scan for the blank line.
-        self.scanned = 0;
         upgrade.trailing = rest.split_off(len).freeze();
         Ok(Some(upgrade))
     }
 }
 
 /// A valid upgrade request, waiting for the application's decision.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct UpgradeRequest {
-    request: Request,
+    request: Request<()>,
     accept: String,
     protocols: Vec<String>,
     trailing: Bytes,
 }
 
+impl PartialEq for UpgradeRequest {
+    /// The same request head (extensions aside), key, protocols and
+    /// trailing bytes.
+    fn eq(&self, other: &Self) -> bool {
+        let (a, b) = (&self.request, &other.request);
+        a.method() == b.method()
+            && a.uri() == b.uri()
+            && a.version() == b.version()
+            && a.headers() == b.headers()
+            && self.accept == other.accept
+            && self.protocols == other.protocols
+            && self.trailing == other.trailing
+    }
+}
+
+impl Eq for UpgradeRequest {}
+
 impl UpgradeRequest {
     /// Checks a request against RFC 6455 §4.2.1: GET, HTTP/1.1, one `Host`,
     /// `Upgrade: websocket` and `Connection: upgrade` (case-insensitive token
     /// lists), `Sec-WebSocket-Version: 13`, and a `Sec-WebSocket-Key` that is
-    /// 16 bytes in base64.
-    pub fn validate(request: Request) -> Result<Self, HandshakeError> {
-        if request.method != "GET" {
-            return Err(HandshakeError::MethodNotGet(request.method));
+    /// 16 bytes in base64. The body is not looked at; the head is kept
+    /// (without extensions).
+    pub fn validate<B>(request: &Request<B>) -> Result<Self, HandshakeError> {
+        if request.method() != Method::GET {
+            return Err(HandshakeError::MethodNotGet(request.method().to_string()));
         }
-        if request.version < 1 {
+        if request.version() < Version::HTTP_11 {
             return Err(HandshakeError::HttpVersion);
         }
-        if values(&request.headers, "host").count() != 1 {
+        let headers = request.headers();
+        if values(headers, "host").count() != 1 {
             return Err(HandshakeError::Host);
         }
-        if !has_token(&request.headers, "upgrade", "websocket") {
+        if !has_token(headers, UPGRADE, "websocket") {
             return Err(HandshakeError::Upgrade);
         }
-        if !has_token(&request.headers, "connection", "upgrade") {
+        if !has_token(headers, CONNECTION, "upgrade") {
             return Err(HandshakeError::Connection);
         }
-        let versions: Vec<&[u8]> = values(&request.headers, "sec-websocket-version").collect();
+        let versions: Vec<&[u8]> = values(headers, SEC_WEBSOCKET_VERSION).collect();
         if versions != [b"13"] {
             return Err(HandshakeError::Version);
         }
-        let keys: Vec<&[u8]> = values(&request.headers, "sec-websocket-key").collect();
+        let keys: Vec<&[u8]> = values(headers, SEC_WEBSOCKET_KEY).collect();
         let [key] = keys[..] else {
             return Err(HandshakeError::Key);
         };
@@ -255,23 +230,28 @@ impl UpgradeRequest {
         if decoded.len() != 16 {
             return Err(HandshakeError::Key);
         }
-        let protocols = list(&request.headers, "sec-websocket-protocol")
+        let protocols = list(headers, SEC_WEBSOCKET_PROTOCOL)
             .map(|p| match std::str::from_utf8(p) {
                 Ok(p) if is_token(p) => Ok(p.to_owned()),
                 _ => Err(HandshakeError::Protocol),
             })
             .collect::<Result<Vec<_>, _>>()?;
         let accept = accept_key(key);
+        let mut head = Request::new(());
+        *head.method_mut() = request.method().clone();
+        *head.uri_mut() = request.uri().clone();
+        *head.version_mut() = request.version();
+        *head.headers_mut() = headers.clone();
         Ok(Self {
             accept,
             protocols,
-            request,
+            request: head,
             trailing: Bytes::new(),
         })
     }
 
-    /// The request.
-    pub fn request(&self) -> &Request {
+    /// The request head.
+    pub fn request(&self) -> &Request<()> {
         &self.request
     }
 
@@ -291,41 +271,47 @@ impl UpgradeRequest {
         &self.trailing
     }
 
-    /// The 101 answer, selecting `protocol` (which must be one the client
-    /// offered) and adding `headers` (names must be tokens, values free of
-    /// CR, LF and NUL).
+    /// The 101 answer's head: `Upgrade: websocket`, `Connection: Upgrade`,
+    /// `Sec-WebSocket-Accept`, `Sec-WebSocket-Protocol` with `protocol`
+    /// (which must be one the client offered), then `headers`. Encode it
+    /// with `http-proto` (`ServerConn::encode_response` or
+    /// `encode_response`, no body) and write it.
     ///
-    /// A protocol that was not offered, or an invalid header, is the
-    /// caller's mistake: nothing should be sent.
+    /// A protocol that was not offered is the caller's mistake: nothing
+    /// should be sent.
     pub fn accept(
         &self,
         protocol: Option<&str>,
-        headers: &[(&str, &str)],
-    ) -> Result<Vec<u8>, AcceptError> {
+        headers: HeaderMap,
+    ) -> Result<Response<()>, AcceptError> {
+        let protocol = match protocol {
+            Some(p) => match self.protocols.iter().find(|o| *o == p) {
+                // An offered protocol is a token: a valid value.
+                Some(p) => Some(HeaderValue::from_str(p).expect("a token")),
+                None => return Err(AcceptError::ProtocolNotOffered(p.to_owned())),
+            },
+            None => None,
+        };
+        let mut res = Response::new(());
+        *res.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
+        let out = res.headers_mut();
+        out.insert(UPGRADE, HeaderValue::from_static("websocket"));
+        out.insert(CONNECTION, HeaderValue::from_static("Upgrade"));
+        // The accept key is base64: a valid value.
+        let accept = HeaderValue::from_str(&self.accept).expect("base64");
+        out.insert(SEC_WEBSOCKET_ACCEPT, accept);
         if let Some(p) = protocol {
-            if !self.protocols.iter().any(|o| o == p) {
-                return Err(AcceptError::ProtocolNotOffered(p.to_owned()));
+            out.insert(SEC_WEBSOCKET_PROTOCOL, p);
+        }
+        // Appended, each after the fields above (an extension would
+        // replace a field of the same name).
+        let mut last = None;
+        for (name, value) in headers {
+            last = name.or(last);
+            if let Some(name) = &last {
+                out.append(name, value);
             }
         }
-        if let Some((name, _)) = headers.iter().find(|(n, v)| !is_header(n, v)) {
-            return Err(AcceptError::InvalidHeader((*name).to_owned()));
-        }
-        let mut out = format!(
-            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {}\r\n",
-            self.accept
-        );
-        if let Some(p) = protocol {
-            out.push_str("Sec-WebSocket-Protocol: ");
-            out.push_str(p);
-            out.push_str("\r\n");
-        }
-        for (name, value) in headers {
-            out.push_str(name);
-            out.push_str(": ");
-            out.push_str(value);
-            out.push_str("\r\n");
-        }
-        out.push_str("\r\n");
-        Ok(out.into_bytes())
+        Ok(res)
     }
 }

@@ -1,0 +1,911 @@
+//! `ws-load`: a WebSocket echo load generator.
+//!
+//! Opens N connections to a `ws://` URL on the loopback interface and keeps
+//! K messages of S bytes in flight on each (throughput mode), or sends a
+//! fixed total rate (rate mode, `--rate`). Every echo is checked: its kind,
+//! its length and its content, which carries the message's sequence number,
+//! so a lost, reordered or altered echo fails the run. After a warm-up W it
+//! measures for D: verified echoes per second, MB/s, the server's CPU time
+//! per message (`/proc/<pid>/stat`, `--server-pid`), its own CPU use (a
+//! generator near 100 % of its core is flagged as saturated) and the
+//! round-trip times.
+//!
+//! It prints one JSON line on stdout and one line for people on stderr.
+//!
+//! The client is the repository's own sans-IO core (`ws-proto`), driven
+//! directly over a tokio `TcpStream` on a single-threaded runtime: every
+//! read hands all its bytes to the core, every echo it completes queues the
+//! next message, and everything queued goes out in one vectored write. No
+//! locks, no split halves, no per-message flush.
+
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+use std::io::{self, IoSlice};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::process::ExitCode;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use bytes::{Buf as _, Bytes};
+use clap::Parser;
+use sockway_bench::{cpu, RunReport};
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _, Interest};
+use tokio::net::TcpStream;
+use tokio::time::{Interval, MissedTickBehavior};
+use ws_proto::handshake::{ClientHandshake, ClientRequest, Limits};
+use ws_proto::{CloseCode, Config, Connection, Event, Message, MessageKind};
+
+/// How long connecting and the opening handshakes may take, all together.
+const CONNECT_WAIT: Duration = Duration::from_secs(20);
+/// How long each connection's close handshake may take at the end.
+const CLOSE_WAIT: Duration = Duration::from_secs(2);
+/// How long the connections may take to stop after the window.
+const STOP_WAIT: Duration = Duration::from_secs(5);
+/// Reads in a row that found data before a connection lets the others run.
+const READS_BEFORE_YIELD: u32 = 16;
+
+#[derive(Debug, Parser)]
+#[command(name = "ws-load", about = "WebSocket echo load generator")]
+struct Args {
+    /// The echo endpoint: ws://127.0.0.1:PORT/PATH (loopback only).
+    #[arg(long)]
+    url: String,
+    /// Connections.
+    #[arg(long, default_value_t = 1)]
+    conns: usize,
+    /// Messages kept in flight per connection (1: ping-pong). With --rate,
+    /// the most that may be outstanding before sends wait.
+    #[arg(long, default_value_t = 1)]
+    inflight: usize,
+    /// Message size in bytes.
+    #[arg(long, default_value_t = 32)]
+    size: usize,
+    /// Send binary messages instead of text.
+    #[arg(long)]
+    binary: bool,
+    /// The measured window (e.g. 5s, 500ms).
+    #[arg(long, default_value = "5s", value_parser = parse_duration)]
+    duration: Duration,
+    /// Traffic before the window, not counted.
+    #[arg(long, default_value = "1s", value_parser = parse_duration)]
+    warmup: Duration,
+    /// Fixed-rate mode: messages per second over all connections.
+    #[arg(long)]
+    rate: Option<f64>,
+    /// The server's process id, for its CPU time.
+    #[arg(long)]
+    server_pid: Option<u32>,
+    /// The server's label in the output.
+    #[arg(long, default_value = "server")]
+    label: String,
+    /// The workload's name in the output.
+    #[arg(long, default_value = "custom")]
+    workload: String,
+    /// The round number in the output.
+    #[arg(long, default_value_t = 0)]
+    round: u32,
+    /// The share of a core above which a process counts as saturated.
+    #[arg(long, default_value_t = 0.9)]
+    saturation: f64,
+}
+
+/// Parses `500ms`, `2s`, `1.5s` or a plain number of seconds.
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    let (number, scale) = if let Some(n) = s.strip_suffix("ms") {
+        (n, 1e-3)
+    } else if let Some(n) = s.strip_suffix('s') {
+        (n, 1.0)
+    } else {
+        (s, 1.0)
+    };
+    number
+        .parse::<f64>()
+        .ok()
+        .filter(|n| n.is_finite() && *n >= 0.0)
+        .map(|n| Duration::from_secs_f64(n * scale))
+        .ok_or_else(|| format!("{s:?} is not a duration like 500ms or 2s"))
+}
+
+/// Where to connect: a loopback address, and the Host header and target.
+#[derive(Debug)]
+struct Target {
+    addr: SocketAddr,
+    host: String,
+    path: String,
+}
+
+fn parse_url(url: &str) -> Result<Target, String> {
+    let rest = url
+        .strip_prefix("ws://")
+        .ok_or_else(|| format!("{url}: only ws:// URLs"))?;
+    let (authority, path) = rest.find('/').map_or((rest, "/"), |i| rest.split_at(i));
+    let (host, port) = authority
+        .rsplit_once(':')
+        .ok_or_else(|| format!("{url}: the port is missing"))?;
+    let port: u16 = port.parse().map_err(|_| format!("{url}: bad port"))?;
+    let ip: IpAddr = match host {
+        "localhost" => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        h => h
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse()
+            .map_err(|_| format!("{url}: the host must be an IP address or localhost"))?,
+    };
+    if !ip.is_loopback() {
+        return Err(format!("{url}: loopback addresses only"));
+    }
+    Ok(Target {
+        addr: SocketAddr::new(ip, port),
+        host: authority.to_owned(),
+        path: path.to_owned(),
+    })
+}
+
+/// xorshift64*: masking keys and handshake nonces. Fast and not secret,
+/// which is fine for a benchmark against our own servers on loopback.
+fn xorshift(state: &mut u64) -> u64 {
+    *state ^= *state >> 12;
+    *state ^= *state << 25;
+    *state ^= *state >> 27;
+    state.wrapping_mul(0x2545_f491_4f6c_dd1d)
+}
+
+/// The messages: a fixed filler whose first (up to) 16 bytes carry the
+/// sequence number in hex.
+struct Payloads {
+    size: usize,
+    head: usize,
+    binary: bool,
+    filler: Vec<u8>,
+}
+
+impl Payloads {
+    fn new(size: usize, binary: bool) -> Self {
+        let filler = (0..size).map(|i| b'a' + (i % 26) as u8).collect();
+        Self {
+            size,
+            head: size.min(16),
+            binary,
+            filler,
+        }
+    }
+
+    fn hex(seq: u64) -> [u8; 16] {
+        const DIGITS: &[u8; 16] = b"0123456789abcdef";
+        let mut out = [0u8; 16];
+        for (i, b) in out.iter_mut().rev().enumerate() {
+            *b = DIGITS[((seq >> (4 * i)) & 15) as usize];
+        }
+        out
+    }
+
+    /// Whether `data` is message `seq`.
+    fn check(&self, data: &[u8], seq: u64) -> bool {
+        data.len() == self.size
+            && data[..self.head] == Self::hex(seq)[16 - self.head..]
+            && data[self.head..] == self.filler[self.head..]
+    }
+}
+
+/// The scratch message a connection rewrites before each send.
+enum Scratch {
+    Text(String),
+    Binary(Vec<u8>),
+}
+
+/// A log-linear histogram of nanoseconds: exact below 128, then 64 buckets
+/// per power of two (under 1.6 % error).
+struct Histogram {
+    counts: Vec<u64>,
+    total: u64,
+    max: u64,
+}
+
+impl Histogram {
+    fn new() -> Self {
+        Self {
+            counts: vec![0; 128 + 57 * 64],
+            total: 0,
+            max: 0,
+        }
+    }
+
+    fn index(v: u64) -> usize {
+        if v < 128 {
+            v as usize
+        } else {
+            let e = 63 - v.leading_zeros();
+            let m = (v >> (e - 6)) & 63;
+            128 + (e as usize - 7) * 64 + m as usize
+        }
+    }
+
+    fn lower_bound(i: usize) -> u64 {
+        if i < 128 {
+            i as u64
+        } else {
+            let e = (i - 128) / 64 + 7;
+            let m = ((i - 128) % 64) as u64;
+            (1u64 << e) | (m << (e - 6))
+        }
+    }
+
+    fn record(&mut self, nanos: u64) {
+        self.counts[Self::index(nanos)] += 1;
+        self.total += 1;
+        self.max = self.max.max(nanos);
+    }
+
+    /// The value below which a share `p` of the samples fall, in µs.
+    fn percentile_us(&self, p: f64) -> f64 {
+        if self.total == 0 {
+            return 0.0;
+        }
+        let rank = ((p * self.total as f64).ceil() as u64).max(1);
+        let mut seen = 0;
+        for (i, &c) in self.counts.iter().enumerate() {
+            seen += c;
+            if seen >= rank {
+                return Self::lower_bound(i) as f64 / 1000.0;
+            }
+        }
+        self.max as f64 / 1000.0
+    }
+}
+
+/// Counters all connections add to; the main task reads them at the edges
+/// of the window. One thread, so plain cells.
+struct Shared {
+    received: Cell<u64>,
+    bytes: Cell<u64>,
+    recording: Cell<bool>,
+    rtt: RefCell<Histogram>,
+}
+
+/// What every connection is told.
+struct Plan {
+    payloads: Payloads,
+    inflight: u64,
+    /// Fixed-rate mode: messages per second on this connection.
+    rate_per_conn: Option<f64>,
+    /// When the schedule of the fixed-rate mode starts.
+    start: Instant,
+    /// When to stop sending and close.
+    stop_at: Instant,
+}
+
+struct Client {
+    tcp: TcpStream,
+    conn: Connection,
+    out: VecDeque<Bytes>,
+    sent: u64,
+    received: u64,
+    sent_at: VecDeque<Instant>,
+    scratch: Scratch,
+}
+
+impl Client {
+    async fn connect(target: &Target, seed: u64, payloads: &Payloads) -> Result<Self, String> {
+        let fail = |what: &str, e: &dyn std::fmt::Display| format!("{}: {what}: {e}", target.addr);
+        let mut tcp = TcpStream::connect(target.addr)
+            .await
+            .map_err(|e| fail("connect", &e))?;
+        tcp.set_nodelay(true).map_err(|e| fail("nodelay", &e))?;
+        let mut rng = seed | 1;
+        let mut key = [0u8; 16];
+        key[..8].copy_from_slice(&xorshift(&mut rng).to_le_bytes());
+        key[8..].copy_from_slice(&xorshift(&mut rng).to_le_bytes());
+        let request = ClientRequest::new(target.host.clone(), target.path.clone());
+        let mut handshake = ClientHandshake::new(&request, key, Limits::default())
+            .map_err(|e| fail("request", &e))?;
+        tcp.write_all(handshake.request())
+            .await
+            .map_err(|e| fail("write", &e))?;
+        let mut buf = vec![0u8; 4096];
+        let response = loop {
+            let room = handshake.receive_capacity().clamp(1, buf.len());
+            let n = tcp
+                .read(&mut buf[..room])
+                .await
+                .map_err(|e| fail("read", &e))?;
+            if n == 0 {
+                return Err(fail("handshake", &"the server closed the connection"));
+            }
+            handshake.receive(&buf[..n]);
+            if let Some(response) = handshake
+                .poll_response()
+                .map_err(|e| fail("handshake", &e))?
+            {
+                break response;
+            }
+        };
+        let config = Config::default()
+            .max_message_size(payloads.size.max(1 << 20))
+            .max_frame_size(payloads.size.max(1 << 20));
+        let mut conn =
+            Connection::client(config, move || (xorshift(&mut rng) as u32).to_le_bytes());
+        conn.receive(&response.trailing);
+        let scratch = if payloads.binary {
+            Scratch::Binary(payloads.filler.clone())
+        } else {
+            Scratch::Text(String::from_utf8(payloads.filler.clone()).expect("ASCII filler"))
+        };
+        Ok(Self {
+            tcp,
+            conn,
+            out: VecDeque::new(),
+            sent: 0,
+            received: 0,
+            sent_at: VecDeque::new(),
+            scratch,
+        })
+    }
+
+    /// Queues message number `self.sent`.
+    fn send_next(&mut self, payloads: &Payloads, now: Instant) -> Result<(), String> {
+        let hex = Payloads::hex(self.sent);
+        let head = &hex[16 - payloads.head..];
+        let sent = match &mut self.scratch {
+            Scratch::Text(text) => {
+                text.replace_range(..payloads.head, std::str::from_utf8(head).expect("hex"));
+                self.conn.send_text(text)
+            }
+            Scratch::Binary(data) => {
+                data[..payloads.head].copy_from_slice(head);
+                self.conn.send_binary(data)
+            }
+        };
+        sent.map_err(|e| format!("send: {e}"))?;
+        self.sent += 1;
+        self.sent_at.push_back(now);
+        Ok(())
+    }
+
+    /// Moves what the core encoded into the write queue.
+    fn queue_output(&mut self) {
+        while let Some(chunk) = self.conn.poll_transmit() {
+            self.out.push_back(chunk);
+        }
+    }
+
+    /// Writes as much of the queue as the socket takes now.
+    fn write_some(&mut self) -> io::Result<()> {
+        while !self.out.is_empty() {
+            let mut slices = [IoSlice::new(&[]); 16];
+            let mut n = 0;
+            for (slot, chunk) in slices.iter_mut().zip(&self.out) {
+                *slot = IoSlice::new(chunk);
+                n += 1;
+            }
+            match self.tcp.try_write_vectored(&slices[..n]) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(mut written) => {
+                    while written > 0 {
+                        let front = self.out.front_mut().expect("written bytes were queued");
+                        if written >= front.len() {
+                            written -= front.len();
+                            self.out.pop_front();
+                        } else {
+                            front.advance(written);
+                            written = 0;
+                        }
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads what the socket has now: `Some(0)` at end of file, `None` if
+    /// nothing is there yet.
+    fn read_some(&mut self, chunk: usize) -> io::Result<Option<usize>> {
+        let buf = self.conn.receive_buffer();
+        buf.reserve(chunk);
+        match self.tcp.try_read_buf(buf) {
+            Ok(n) => {
+                if n == 0 {
+                    self.conn.receive_eof();
+                }
+                Ok(Some(n))
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Checks every echo the core decoded; in throughput mode each one
+    /// queues the next message.
+    fn take_echoes(&mut self, plan: &Plan, shared: &Shared, now: Instant) -> Result<(), String> {
+        loop {
+            let event = self
+                .conn
+                .poll_event()
+                .map_err(|e| format!("protocol error from the server: {e}"))?;
+            let message = match event {
+                Some(Event::Message(message)) => message,
+                Some(Event::Close(frame)) => {
+                    return Err(format!("the server closed the session: {frame:?}"))
+                }
+                Some(_) => continue,
+                None => return Ok(()),
+            };
+            let kind = if plan.payloads.binary {
+                MessageKind::Binary
+            } else {
+                MessageKind::Text
+            };
+            let data = match &message {
+                Message::Text(t) => t.as_bytes().as_ref(),
+                Message::Binary(b) => b.as_ref(),
+            };
+            if message.kind() != kind || !plan.payloads.check(data, self.received) {
+                return Err(format!(
+                    "echo {} is wrong: {:?} of {} bytes",
+                    self.received,
+                    message.kind(),
+                    data.len()
+                ));
+            }
+            self.received += 1;
+            shared.received.set(shared.received.get() + 1);
+            shared.bytes.set(shared.bytes.get() + data.len() as u64);
+            let sent_at = self
+                .sent_at
+                .pop_front()
+                .ok_or("an echo of a message never sent")?;
+            if shared.recording.get() {
+                let nanos = now.saturating_duration_since(sent_at).as_nanos();
+                shared.rtt.borrow_mut().record(nanos as u64);
+            }
+            if plan.rate_per_conn.is_none() && now < plan.stop_at {
+                self.send_next(&plan.payloads, now)?;
+            }
+        }
+    }
+
+    /// Fixed-rate mode: sends what the schedule says is due, as far as the
+    /// in-flight cap allows.
+    fn send_due(&mut self, plan: &Plan, rate: f64, now: Instant) -> Result<(), String> {
+        let due = (now.saturating_duration_since(plan.start).as_secs_f64() * rate) as u64;
+        while self.sent < due && self.sent - self.received < plan.inflight && now < plan.stop_at {
+            self.send_next(&plan.payloads, now)?;
+        }
+        Ok(())
+    }
+
+    async fn run(
+        mut self,
+        plan: Rc<Plan>,
+        shared: Rc<Shared>,
+        offset: Duration,
+    ) -> Result<(), String> {
+        let io = |e: io::Error| format!("socket: {e}");
+        let chunk = if plan.payloads.size >= 64 * 1024 {
+            1 << 20
+        } else {
+            64 * 1024
+        };
+        let stop = tokio::time::sleep_until(plan.stop_at.into());
+        tokio::pin!(stop);
+        let mut ticker = plan.rate_per_conn.map(|rate| {
+            let period = Duration::from_secs_f64(1.0 / rate).max(Duration::from_millis(1));
+            let mut ticker = tokio::time::interval_at((plan.start + offset).into(), period);
+            ticker.set_missed_tick_behavior(MissedTickBehavior::Skip);
+            ticker
+        });
+        if plan.rate_per_conn.is_none() {
+            let now = Instant::now();
+            for _ in 0..plan.inflight {
+                self.send_next(&plan.payloads, now)?;
+            }
+        }
+        let mut reads_in_a_row = 0;
+        loop {
+            self.queue_output();
+            self.write_some().map_err(io)?;
+            match self.read_some(chunk).map_err(io)? {
+                Some(0) => return Err("the server closed the connection".to_owned()),
+                Some(_) => {
+                    let now = Instant::now();
+                    self.take_echoes(&plan, &shared, now)?;
+                    if now >= plan.stop_at {
+                        break;
+                    }
+                    if let Some(rate) = plan.rate_per_conn {
+                        self.send_due(&plan, rate, now)?;
+                    }
+                    reads_in_a_row += 1;
+                    if reads_in_a_row >= READS_BEFORE_YIELD {
+                        reads_in_a_row = 0;
+                        tokio::task::yield_now().await;
+                    }
+                    continue;
+                }
+                None => reads_in_a_row = 0,
+            }
+            let interest = if self.out.is_empty() {
+                Interest::READABLE
+            } else {
+                Interest::READABLE | Interest::WRITABLE
+            };
+            let woke = tokio::select! {
+                biased;
+                () = &mut stop => Wake::Stop,
+                ready = self.tcp.ready(interest) => Wake::Ready(ready),
+                () = tick(ticker.as_mut()) => Wake::Tick,
+            };
+            match woke {
+                Wake::Stop => break,
+                Wake::Ready(ready) => {
+                    ready.map_err(io)?;
+                }
+                Wake::Tick => {
+                    if let Some(rate) = plan.rate_per_conn {
+                        self.send_due(&plan, rate, Instant::now())?;
+                    }
+                }
+            }
+        }
+        self.close().await;
+        Ok(())
+    }
+
+    /// The close handshake, bounded; whatever goes wrong here is ignored.
+    async fn close(&mut self) {
+        if self.conn.close(Some(CloseCode::NORMAL), "").is_ok() {
+            let _ = tokio::time::timeout(CLOSE_WAIT, self.finish_close()).await;
+        }
+    }
+
+    /// Sends the close frame and reads (dropping late echoes) until the
+    /// server's close frame or the end of the stream.
+    async fn finish_close(&mut self) -> io::Result<()> {
+        loop {
+            self.queue_output();
+            self.write_some()?;
+            match self.read_some(64 * 1024)? {
+                Some(0) => return Ok(()),
+                Some(_) => loop {
+                    match self.conn.poll_event() {
+                        Ok(Some(Event::Close(_))) | Err(_) => {
+                            self.queue_output();
+                            return self.write_some();
+                        }
+                        Ok(Some(_)) => {}
+                        Ok(None) => break,
+                    }
+                },
+                None => {
+                    let interest = if self.out.is_empty() {
+                        Interest::READABLE
+                    } else {
+                        Interest::READABLE | Interest::WRITABLE
+                    };
+                    self.tcp.ready(interest).await?;
+                }
+            }
+        }
+    }
+}
+
+enum Wake {
+    Stop,
+    Ready(io::Result<tokio::io::Ready>),
+    Tick,
+}
+
+async fn tick(ticker: Option<&mut Interval>) {
+    match ticker {
+        Some(ticker) => {
+            ticker.tick().await;
+        }
+        None => std::future::pending().await,
+    }
+}
+
+/// The counters and CPU times at one edge of the window.
+struct Snapshot {
+    at: Instant,
+    received: u64,
+    bytes: u64,
+    server_ticks: Option<u64>,
+    server_sched: Option<(u64, u64)>,
+    own_cpu: Duration,
+    own_sched: (u64, u64),
+}
+
+impl Snapshot {
+    fn take(shared: &Shared, server_pid: Option<u32>) -> Result<Self, String> {
+        let server_ticks = server_pid
+            .map(|pid| {
+                cpu::process_ticks(pid).map_err(|e| format!("/proc/{pid}/stat: {e} (server gone?)"))
+            })
+            .transpose()?;
+        Ok(Self {
+            at: Instant::now(),
+            received: shared.received.get(),
+            bytes: shared.bytes.get(),
+            server_ticks,
+            server_sched: server_pid.and_then(|pid| cpu::sched_times(pid).ok()),
+            own_cpu: cpu::own_cpu_time(),
+            own_sched: cpu::sched_times(std::process::id()).unwrap_or_default(),
+        })
+    }
+}
+
+async fn bench(args: &Args) -> Result<RunReport, String> {
+    if args.conns == 0 || args.inflight == 0 || args.size == 0 {
+        return Err("--conns, --inflight and --size must be at least 1".to_owned());
+    }
+    if args.duration.is_zero() {
+        return Err("--duration must be more than 0".to_owned());
+    }
+    if let Some(rate) = args.rate {
+        if !(rate.is_finite() && rate > 0.0) {
+            return Err("--rate must be a positive number".to_owned());
+        }
+    }
+    let target = parse_url(&args.url)?;
+    let payloads = Payloads::new(args.size, args.binary);
+    let mut clients = Vec::with_capacity(args.conns);
+    tokio::time::timeout(CONNECT_WAIT, async {
+        for i in 0..args.conns {
+            let seed = 0x9e37_79b9_7f4a_7c15_u64.wrapping_mul(i as u64 + 1);
+            clients.push(Client::connect(&target, seed, &payloads).await?);
+        }
+        Ok::<(), String>(())
+    })
+    .await
+    .map_err(|_| {
+        format!(
+            "connecting {} clients took over {CONNECT_WAIT:?}",
+            args.conns
+        )
+    })??;
+
+    let shared = Rc::new(Shared {
+        received: Cell::new(0),
+        bytes: Cell::new(0),
+        recording: Cell::new(false),
+        rtt: RefCell::new(Histogram::new()),
+    });
+    let start = Instant::now();
+    let window_start = start + args.warmup;
+    let window_end = window_start + args.duration;
+    let plan = Rc::new(Plan {
+        payloads,
+        inflight: args.inflight as u64,
+        rate_per_conn: args.rate.map(|r| r / args.conns as f64),
+        start,
+        // A little after the window, so that the window's last echoes are
+        // not cut short by connections closing.
+        stop_at: window_end + Duration::from_millis(20),
+    });
+    let period = plan.rate_per_conn.map_or(Duration::ZERO, |r| {
+        Duration::from_secs_f64(1.0 / r).max(Duration::from_millis(1))
+    });
+    let tasks: Vec<_> = clients
+        .into_iter()
+        .enumerate()
+        .map(|(i, client)| {
+            // Fixed-rate connections tick at staggered offsets.
+            let offset = period.mul_f64(i as f64 / args.conns as f64);
+            tokio::task::spawn_local(client.run(Rc::clone(&plan), Rc::clone(&shared), offset))
+        })
+        .collect();
+
+    tokio::time::sleep_until(window_start.into()).await;
+    let first = Snapshot::take(&shared, args.server_pid)?;
+    shared.recording.set(true);
+    tokio::time::sleep_until(window_end.into()).await;
+    let last = Snapshot::take(&shared, args.server_pid)?;
+    shared.recording.set(false);
+    let server_threads = args.server_pid.and_then(|pid| cpu::thread_count(pid).ok());
+
+    let mut errors = 0;
+    let mut error = None;
+    let results = tokio::time::timeout(STOP_WAIT, futures_util::future::join_all(tasks))
+        .await
+        .map_err(|_| format!("the connections did not stop within {STOP_WAIT:?}"))?;
+    for result in results {
+        let failure = match result {
+            Ok(Ok(())) => continue,
+            Ok(Err(e)) => e,
+            Err(e) => format!("connection task: {e}"),
+        };
+        errors += 1;
+        error.get_or_insert(failure);
+    }
+
+    let window = last.at.duration_since(first.at).as_secs_f64();
+    let msgs = last.received - first.received;
+    let per_msg_us = |cpu_s: f64| {
+        if msgs == 0 {
+            f64::NAN
+        } else {
+            cpu_s * 1e6 / msgs as f64
+        }
+    };
+    let server_cpu_s = match (first.server_ticks, last.server_ticks) {
+        (Some(a), Some(b)) => Some((b - a) as f64 / cpu::clock_ticks_per_second() as f64),
+        _ => None,
+    };
+    let gen_cpu_s = (last.own_cpu - first.own_cpu).as_secs_f64();
+    // Waiting for the CPU counts towards saturation: on a shared machine a
+    // process that never got all of its core may still have wanted it all.
+    let wait_s = |a: (u64, u64), b: (u64, u64)| b.1.saturating_sub(a.1) as f64 / 1e9;
+    let gen_wait_s = wait_s(first.own_sched, last.own_sched);
+    let server_wait_s = match (first.server_sched, last.server_sched) {
+        (Some(a), Some(b)) => Some(wait_s(a, b)),
+        _ => None,
+    };
+    let gen_saturated = (gen_cpu_s + gen_wait_s) / window >= args.saturation;
+    let server_saturated = server_cpu_s
+        .is_some_and(|s| (s + server_wait_s.unwrap_or(0.0)) / window >= args.saturation);
+    let bottleneck = match (server_saturated, gen_saturated) {
+        (true, true) => "both",
+        (true, false) => "server",
+        (false, true) => "generator",
+        (false, false) => "neither",
+    };
+    let rtt = shared.rtt.borrow();
+    Ok(RunReport {
+        server: args.label.clone(),
+        workload: args.workload.clone(),
+        round: args.round,
+        mode: if args.rate.is_some() {
+            "rate"
+        } else {
+            "throughput"
+        }
+        .to_owned(),
+        conns: args.conns,
+        inflight: args.inflight,
+        size: args.size,
+        binary: args.binary,
+        target_rate: args.rate,
+        window_s: window,
+        warmup_s: args.warmup.as_secs_f64(),
+        msgs,
+        msgs_per_s: msgs as f64 / window,
+        mb_per_s: (last.bytes - first.bytes) as f64 / window / 1e6,
+        server_pid: args.server_pid,
+        server_threads,
+        server_cpu_s,
+        server_cpu_pct: server_cpu_s.map(|s| s / window * 100.0),
+        server_us_per_msg: server_cpu_s.map(per_msg_us),
+        server_wait_pct: server_wait_s.map(|s| s / window * 100.0),
+        gen_cpu_pct: gen_cpu_s / window * 100.0,
+        gen_wait_pct: gen_wait_s / window * 100.0,
+        gen_us_per_msg: per_msg_us(gen_cpu_s),
+        gen_saturated,
+        server_saturated,
+        bottleneck: bottleneck.to_owned(),
+        rtt_p50_us: rtt.percentile_us(0.50),
+        rtt_p99_us: rtt.percentile_us(0.99),
+        rtt_max_us: rtt.max as f64 / 1000.0,
+        errors,
+        error,
+    })
+}
+
+/// The line for people.
+fn human(r: &RunReport) -> String {
+    let opt = |v: Option<f64>, digits: usize| v.map_or("?".to_owned(), |v| format!("{v:.digits$}"));
+    let mut line = format!(
+        "{} {} r{}: {:.0} msgs/s, {:.1} MB/s; server {} µs/msg, {}% CPU (+{}% waiting for it), {} threads; generator {:.0}% CPU (+{:.0}% waiting); rtt p50 {:.0} µs, p99 {:.0} µs",
+        r.server,
+        r.workload,
+        r.round,
+        r.msgs_per_s,
+        r.mb_per_s,
+        opt(r.server_us_per_msg, 2),
+        opt(r.server_cpu_pct, 0),
+        opt(r.server_wait_pct, 0),
+        r.server_threads.map_or("?".to_owned(), |t| t.to_string()),
+        r.gen_cpu_pct,
+        r.gen_wait_pct,
+        r.rtt_p50_us,
+        r.rtt_p99_us,
+    );
+    if let Some(rate) = r.target_rate {
+        line.push_str(&format!(" (asked {rate:.0} msgs/s)"));
+    }
+    if r.gen_saturated {
+        line.push_str(" [GENERATOR SATURATED: the figure is the generator's limit]");
+    }
+    if let Some(e) = &r.error {
+        line.push_str(&format!(" [{} connection(s) FAILED: {e}]", r.errors));
+    }
+    line
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("ws-load: runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let local = tokio::task::LocalSet::new();
+    match local.block_on(&runtime, bench(&args)) {
+        Ok(report) => {
+            eprintln!("{}", human(&report));
+            println!(
+                "{}",
+                serde_json::to_string(&report).expect("a report serializes")
+            );
+            if report.errors > 0 {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            }
+        }
+        Err(e) => {
+            eprintln!("ws-load: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_must_be_loopback() {
+        let t = parse_url("ws://127.0.0.1:8081/ws").expect("loopback");
+        assert_eq!(t.addr, "127.0.0.1:8081".parse().expect("addr"));
+        assert_eq!(
+            (t.host.as_str(), t.path.as_str()),
+            ("127.0.0.1:8081", "/ws")
+        );
+        assert_eq!(parse_url("ws://localhost:9").expect("localhost").path, "/");
+        assert!(parse_url("ws://[::1]:9/x").is_ok());
+        assert!(parse_url("ws://10.0.0.1:80/ws").is_err());
+        assert!(parse_url("ws://example.com:80/ws").is_err());
+        assert!(parse_url("wss://127.0.0.1:80/ws").is_err());
+    }
+
+    #[test]
+    fn payloads_carry_their_sequence_number() {
+        for size in [1, 5, 16, 17, 100] {
+            let p = Payloads::new(size, false);
+            let mut m = p.filler.clone();
+            m[..p.head].copy_from_slice(&Payloads::hex(0x1234_5678_9abc_def0)[16 - p.head..]);
+            assert!(p.check(&m, 0x1234_5678_9abc_def0));
+            assert!(!p.check(&m, 0x1234_5678_9abc_def1));
+            assert!(!p.check(&m[..size - 1], 0x1234_5678_9abc_def0));
+        }
+    }
+
+    #[test]
+    fn histogram_percentiles_are_close() {
+        let mut h = Histogram::new();
+        for v in 1..=100_000u64 {
+            h.record(v * 1000);
+        }
+        let p50 = h.percentile_us(0.5);
+        assert!((p50 - 50_000.0).abs() / 50_000.0 < 0.02, "{p50}");
+        assert!(Histogram::index(u64::MAX) < h.counts.len());
+        for v in [0, 1, 127, 128, 129, 1000, 123_456_789] {
+            let lb = Histogram::lower_bound(Histogram::index(v));
+            assert!(lb <= v && v - lb <= v / 64 + 1, "{v} {lb}");
+        }
+    }
+
+    #[test]
+    fn durations_parse() {
+        assert_eq!(parse_duration("2s"), Ok(Duration::from_secs(2)));
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("1.5"), Ok(Duration::from_millis(1500)));
+        assert!(parse_duration("x").is_err());
+    }
+}

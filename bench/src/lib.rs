@@ -1,0 +1,222 @@
+//! Shared pieces of the WebSocket echo benchmark: the peer servers'
+//! command line and runtime, and the CPU accounting that `ws-load` reads
+//! from `/proc`.
+
+use std::io::{self, Write as _};
+use std::net::SocketAddr;
+
+/// The command line every peer echo server takes.
+#[derive(Debug, clap::Parser)]
+pub struct PeerArgs {
+    /// The address to listen on (port 0: any free port, printed on stdout).
+    #[arg(long, default_value = "127.0.0.1:0")]
+    pub listen: SocketAddr,
+    /// The tokio runtime: `current` (single-threaded, as the peers' own
+    /// echo examples run) or `multi` (as `sockway serve` runs: one worker
+    /// per CPU the process may use, so one under `taskset -c 0`).
+    #[arg(long, value_enum, default_value_t = Flavor::Current)]
+    pub runtime: Flavor,
+}
+
+/// A tokio runtime flavor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Flavor {
+    /// `new_current_thread`.
+    Current,
+    /// `new_multi_thread` with the default worker count.
+    Multi,
+}
+
+impl Flavor {
+    /// Builds the runtime, with I/O and timers enabled.
+    pub fn build(self) -> io::Result<tokio::runtime::Runtime> {
+        match self {
+            Self::Current => tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build(),
+            Self::Multi => tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build(),
+        }
+    }
+}
+
+/// Binds the listener and prints `listening on http://ADDR` (the line
+/// `sockway serve` prints, which the script waits for).
+pub async fn listen(addr: SocketAddr) -> io::Result<tokio::net::TcpListener> {
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    let mut out = io::stdout().lock();
+    writeln!(out, "listening on http://{}", listener.local_addr()?)?;
+    out.flush()?;
+    Ok(listener)
+}
+
+/// CPU time from `/proc` and `getrusage`.
+pub mod cpu {
+    use std::io;
+    use std::time::Duration;
+
+    /// Clock ticks per second (`getconf CLK_TCK`), the unit of
+    /// `/proc/<pid>/stat`'s `utime` and `stime`.
+    pub fn clock_ticks_per_second() -> u64 {
+        // SAFETY: sysconf takes an integer and touches no memory of ours.
+        let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+        u64::try_from(ticks).ok().filter(|t| *t > 0).unwrap_or(100)
+    }
+
+    /// User plus system CPU time of process `pid` (all its threads), in
+    /// clock ticks, from `/proc/<pid>/stat` fields 14 and 15.
+    pub fn process_ticks(pid: u32) -> io::Result<u64> {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+        parse_stat_ticks(&stat).ok_or_else(|| {
+            io::Error::new(io::ErrorKind::InvalidData, "unexpected /proc/<pid>/stat")
+        })
+    }
+
+    /// `utime + stime` from the text of a `/proc/<pid>/stat` file. The
+    /// command name (field 2) may hold spaces and parentheses, so the fields
+    /// are counted from the last `)`.
+    pub fn parse_stat_ticks(stat: &str) -> Option<u64> {
+        let rest = &stat[stat.rfind(')')? + 1..];
+        let mut fields = rest.split_ascii_whitespace();
+        // After the `)`: field 3 (state) is index 0, so utime (field 14) is
+        // index 11 and stime (15) index 12.
+        let utime: u64 = fields.nth(11)?.parse().ok()?;
+        let stime: u64 = fields.next()?.parse().ok()?;
+        Some(utime + stime)
+    }
+
+    /// Nanoseconds on a CPU and nanoseconds runnable but waiting for one
+    /// (in a run queue, while other work had the CPU), summed over the
+    /// threads of process `pid` (`/proc/<pid>/task/*/schedstat`). Threads
+    /// that ended are not counted.
+    pub fn sched_times(pid: u32) -> io::Result<(u64, u64)> {
+        let mut total = (0, 0);
+        for task in std::fs::read_dir(format!("/proc/{pid}/task"))? {
+            let Ok(text) = std::fs::read_to_string(task?.path().join("schedstat")) else {
+                continue; // the thread ended meanwhile
+            };
+            let mut fields = text.split_ascii_whitespace().map(str::parse::<u64>);
+            if let (Some(Ok(run)), Some(Ok(wait))) = (fields.next(), fields.next()) {
+                total.0 += run;
+                total.1 += wait;
+            }
+        }
+        Ok(total)
+    }
+
+    /// The number of threads of process `pid` (`/proc/<pid>/task`).
+    pub fn thread_count(pid: u32) -> io::Result<usize> {
+        Ok(std::fs::read_dir(format!("/proc/{pid}/task"))?.count())
+    }
+
+    /// This process's user plus system CPU time (`getrusage`, microsecond
+    /// resolution).
+    pub fn own_cpu_time() -> Duration {
+        let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
+        // SAFETY: getrusage writes one `rusage` into the pointer it gets,
+        // which points at a zeroed, properly aligned `rusage`.
+        let usage = unsafe {
+            if libc::getrusage(libc::RUSAGE_SELF, usage.as_mut_ptr()) != 0 {
+                return Duration::ZERO;
+            }
+            usage.assume_init()
+        };
+        let tv = |t: libc::timeval| {
+            Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64)
+        };
+        tv(usage.ru_utime) + tv(usage.ru_stime)
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn stat_fields_are_counted_from_the_last_parenthesis() {
+            let stat = "4242 (a b) c)) S 1 2 3 4 5 6 7 8 9 10 111 222 13 14 15";
+            assert_eq!(parse_stat_ticks(stat), Some(333));
+            assert_eq!(parse_stat_ticks("garbage"), None);
+        }
+
+        #[test]
+        fn own_process_has_a_stat_line() {
+            assert!(process_ticks(std::process::id()).is_ok());
+            assert!(thread_count(std::process::id()).unwrap_or(0) >= 1);
+            assert!(sched_times(std::process::id()).is_ok());
+        }
+    }
+}
+
+/// What `ws-load` prints for one run (one JSON line), and what `ws-report`
+/// reads back.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct RunReport {
+    /// The server's label (`sockway`, `tokio-websockets`, ...).
+    pub server: String,
+    /// The workload's name.
+    pub workload: String,
+    /// The round of the comparison this run belongs to.
+    pub round: u32,
+    /// `throughput` (K messages kept in flight) or `rate` (fixed rate).
+    pub mode: String,
+    /// Connections.
+    pub conns: usize,
+    /// Messages kept in flight per connection (the cap, in `rate` mode).
+    pub inflight: usize,
+    /// Message size in bytes.
+    pub size: usize,
+    /// Binary messages (text otherwise).
+    pub binary: bool,
+    /// The fixed rate asked for, messages per second over all connections.
+    pub target_rate: Option<f64>,
+    /// The measured window, in seconds (after the warm-up).
+    pub window_s: f64,
+    /// The warm-up, in seconds.
+    pub warmup_s: f64,
+    /// Echoes received and verified in the window.
+    pub msgs: u64,
+    /// `msgs` per second.
+    pub msgs_per_s: f64,
+    /// Echoed payload per second, in MB (10^6 bytes), one direction.
+    pub mb_per_s: f64,
+    /// The server's process id, when given.
+    pub server_pid: Option<u32>,
+    /// The server's thread count at the end of the window.
+    pub server_threads: Option<usize>,
+    /// The server's CPU time (user + system, all threads) in the window.
+    pub server_cpu_s: Option<f64>,
+    /// `server_cpu_s` over the window, in percent of one core.
+    pub server_cpu_pct: Option<f64>,
+    /// The server's CPU time per echoed message, in microseconds.
+    pub server_us_per_msg: Option<f64>,
+    /// How long the server's threads were runnable but waited for a CPU
+    /// (other work on its core), in percent of the window.
+    pub server_wait_pct: Option<f64>,
+    /// The load generator's CPU time over the window, in percent of one core.
+    pub gen_cpu_pct: f64,
+    /// How long the load generator waited for its CPU, in percent of the
+    /// window.
+    pub gen_wait_pct: f64,
+    /// The load generator's CPU time per echoed message, in microseconds.
+    pub gen_us_per_msg: f64,
+    /// The load generator used or waited for (nearly) all of its core
+    /// (CPU time plus run-queue wait over the window): the figures may show
+    /// the generator's limit, not the server's.
+    pub gen_saturated: bool,
+    /// The server used or waited for (nearly) all of its core.
+    pub server_saturated: bool,
+    /// `server`, `generator`, `both` or `neither` (latency- or rate-bound).
+    pub bottleneck: String,
+    /// Round-trip time (send to verified echo) percentiles in the window,
+    /// in microseconds.
+    pub rtt_p50_us: f64,
+    /// See `rtt_p50_us`.
+    pub rtt_p99_us: f64,
+    /// See `rtt_p50_us`.
+    pub rtt_max_us: f64,
+    /// Connections that failed (protocol error, wrong echo, closed early).
+    pub errors: u64,
+    /// The first failure, if any.
+    pub error: Option<String>,
+}
