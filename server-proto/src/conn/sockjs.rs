@@ -1,0 +1,523 @@
+//! A SockJS endpoint's requests: staged when they open a session, then run
+//! through the core; the answer is a whole response (perhaps held until
+//! the application took the messages a send carried), a stream, a long
+//! poll, or a websocket.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytes::{Bytes, BytesMut};
+use http::{Method, Request, Response};
+use http_proto::{encode_chunk, encode_last_chunk, is_upgrade, BodyKind, Framing, ServerConn};
+use sockjs_proto::{Answer, ReceiverId, RequestContext, RequestSession};
+
+use super::{After, Connection, Output, Staged, State, READ_CHUNK};
+use crate::handshake::{HandshakeOutcome, HandshakeRequest, Incoming};
+use crate::hub::{Hub, OpenContext};
+use crate::mailbox::Inbox;
+use crate::session::Attributes;
+
+/// A request on its way through the core.
+pub(crate) struct Pending {
+    hub: Arc<Hub>,
+    req: Request<Bytes>,
+    ctx: RequestContext,
+    pub(super) request: HandshakeRequest,
+    which: RequestSession,
+    inbox: Option<Arc<Inbox>>,
+    opens: bool,
+    pub(super) upgrade: bool,
+}
+
+pub(crate) enum Exchange {
+    /// A send waits for room in the session's inbox before it is handled.
+    SendRoom(Box<Pending>, Attributes),
+    /// A send's answer waits for the application to take the messages.
+    HandlerWait {
+        response: Response<Bytes>,
+        inbox: Arc<Inbox>,
+        until: Instant,
+    },
+    /// A streaming response.
+    Stream {
+        hub: Arc<Hub>,
+        receiver: ReceiverId,
+        chunked: bool,
+        ended: bool,
+    },
+    /// A long poll, until its frame is complete.
+    LongPoll {
+        hub: Arc<Hub>,
+        receiver: ReceiverId,
+        response: Response<Bytes>,
+        body: BytesMut,
+    },
+    /// An upgraded websocket.
+    WebSocket {
+        hub: Arc<Hub>,
+        receiver: ReceiverId,
+        inbox: Option<Arc<Inbox>>,
+        /// Reading stopped because the application is behind: the core is
+        /// told, so that the client's unread bytes do not make it look dead.
+        paused: bool,
+        eof: bool,
+    },
+}
+
+/// What the core needs besides the request: the wall clock (for
+/// `Expires`), the principal and the client's address.
+fn context(request: &HandshakeRequest, date: std::time::SystemTime) -> RequestContext {
+    let ctx = RequestContext::new(date).client_ip(request.client_ip);
+    match &request.principal {
+        Some(principal) => ctx.principal(principal.clone()),
+        None => ctx,
+    }
+}
+
+/// A request for a SockJS endpoint: staged when it would open a session,
+/// handled at once otherwise.
+pub(super) fn start(conn: &mut Connection, req: Request<Bytes>, hub: &Arc<Hub>, now: Instant) {
+    let request = HandshakeRequest::new(
+        &req,
+        conn.remote,
+        &conn.server.options.trusted_proxies,
+        hub.options.common.principal.as_ref(),
+    );
+    let ctx = context(&request, conn.server.date(now));
+    let (which, inbox) = hub.request_session(&req, &ctx);
+    // A CORS preflight opens nothing, and carries no credentials: an
+    // interceptor that checks them would refuse it.
+    let opens = matches!(which, RequestSession::Opens(_)) && req.method() != Method::OPTIONS;
+    let upgrade = is_upgrade(&req);
+    let mut pending = Box::new(Pending {
+        hub: Arc::clone(hub),
+        req,
+        ctx,
+        request,
+        which,
+        inbox,
+        opens,
+        upgrade,
+    });
+    if opens {
+        let request = std::mem::replace(&mut pending.request, placeholder());
+        conn.state = State::Staged(Staged::SockJs(pending));
+        let id = conn.id;
+        conn.push_output(Output::Incoming(Incoming {
+            endpoint: hub.id,
+            request,
+            conn: id,
+        }));
+    } else {
+        proceed(conn, pending, Attributes::default(), now);
+    }
+}
+
+/// What stands for the request while the embedder holds it.
+fn placeholder() -> HandshakeRequest {
+    HandshakeRequest {
+        method: Method::GET,
+        uri: http::Uri::default(),
+        headers: http::HeaderMap::new(),
+        remote_addr: std::net::SocketAddr::from(([0, 0, 0, 0], 0)),
+        client_ip: std::net::Ipv4Addr::UNSPECIFIED.into(),
+        principal: None,
+    }
+}
+
+/// Accepted (or nothing to accept): a send first waits for room in the
+/// inbox, since the application is behind; the rest is handled.
+pub(super) fn proceed(
+    conn: &mut Connection,
+    pending: Box<Pending>,
+    attributes: Attributes,
+    now: Instant,
+) {
+    if matches!(pending.which, RequestSession::Sends(_)) && pending.inbox.is_some() {
+        conn.state = State::SockJs(Exchange::SendRoom(pending, attributes));
+    } else {
+        handle(conn, pending, attributes, now);
+    }
+}
+
+fn handle(conn: &mut Connection, pending: Box<Pending>, attributes: Attributes, now: Instant) {
+    let Pending {
+        hub,
+        req,
+        ctx,
+        request,
+        which,
+        inbox,
+        opens,
+        upgrade,
+    } = *pending;
+    let sends = matches!(which, RequestSession::Sends(_));
+    let observed = opens.then(|| request.clone());
+    let handled = hub.handle(
+        &req,
+        &ctx,
+        OpenContext {
+            request,
+            attributes,
+        },
+        inbox,
+        now,
+    );
+    if let Some(request) = observed {
+        let outcome = match (&handled.opened, &handled.answer) {
+            (Some(session), _) => HandshakeOutcome::Opened(session.id()),
+            (None, Answer::Response(res)) => HandshakeOutcome::Refused(res.status()),
+            (None, _) => HandshakeOutcome::Refused(http::StatusCode::INTERNAL_SERVER_ERROR),
+        };
+        conn.handshake(hub.id, request, outcome);
+    }
+    if let Some(session) = handled.opened {
+        tracing::debug!(id = session.id(), transport = ?session.transport(), "session opened");
+        conn.push_output(Output::Opened(session));
+    }
+    if upgrade && !matches!(handled.answer, Answer::Upgrade { .. }) {
+        // Answered in HTTP: the connection goes on in HTTP.
+        conn.http.decline_upgrade();
+    }
+    conn.write_limit = hub.options.common.send_time_limit;
+    match handled.answer {
+        Answer::Response(res) => match handled.inbox {
+            // Answer once the application took the messages and came back
+            // for more: its immediate replies then reach the next poll.
+            Some(inbox) if sends && res.status().is_success() => {
+                conn.state = State::SockJs(Exchange::HandlerWait {
+                    response: res,
+                    inbox,
+                    until: now + hub.handler_wait(),
+                });
+            }
+            _ => conn.respond(&res, After::KeepAlive, now),
+        },
+        Answer::Stream { receiver, response } => stream(conn, hub, receiver, &response, now),
+        Answer::Poll { receiver, response } => {
+            conn.state = State::SockJs(Exchange::LongPoll {
+                hub,
+                receiver,
+                response,
+                body: BytesMut::new(),
+            });
+        }
+        Answer::Upgrade { receiver, response } => {
+            let mut head = BytesMut::new();
+            let _ = conn
+                .http
+                .encode_response(&response, BodyKind::None, &mut head);
+            conn.push_out(head.freeze(), now);
+            let trailing = std::mem::take(&mut conn.http).take_upgraded();
+            if !trailing.is_empty() {
+                hub.receive_websocket(receiver, &trailing, now);
+            }
+            conn.state = State::SockJs(Exchange::WebSocket {
+                inbox: handled.inbox,
+                hub,
+                receiver,
+                paused: false,
+                eof: false,
+            });
+        }
+    }
+}
+
+/// Starts a streaming response: the head, and the prelude in a chunk of
+/// its own (clients read streams chunk by chunk).
+fn stream(
+    conn: &mut Connection,
+    hub: Arc<Hub>,
+    receiver: ReceiverId,
+    response: &Response<Bytes>,
+    now: Instant,
+) {
+    let mut out = BytesMut::new();
+    let Ok(framing) = conn
+        .http
+        .encode_response(response, BodyKind::Stream, &mut out)
+    else {
+        hub.receiver_closed(receiver, now);
+        conn.close();
+        return;
+    };
+    if framing == Framing::None {
+        // An answer to `HEAD`: the head alone.
+        conn.respond_bytes(out.freeze(), After::Receiver(hub, receiver), now);
+        return;
+    }
+    let chunked = framing == Framing::Chunked;
+    body(chunked, response.body(), &mut out);
+    conn.push_out(out.freeze(), now);
+    conn.state = State::SockJs(Exchange::Stream {
+        hub,
+        receiver,
+        chunked,
+        ended: false,
+    });
+}
+
+/// A piece of a streaming body: a chunk of its own, or as it is in a
+/// close-delimited body (HTTP/1.0).
+fn body(chunked: bool, data: &[u8], out: &mut BytesMut) {
+    if chunked {
+        encode_chunk(data, out);
+    } else {
+        out.extend_from_slice(data);
+    }
+}
+
+impl Exchange {
+    pub(super) fn receive(&mut self, http: &mut ServerConn, data: &[u8], now: Instant) {
+        match self {
+            Self::WebSocket { hub, receiver, .. } => hub.receive_websocket(*receiver, data, now),
+            // Kept for the next request, as far as the request buffer takes
+            // them.
+            _ => http.receive(data),
+        }
+    }
+
+    pub(super) fn receive_eof(&mut self, now: Instant) {
+        if let Self::WebSocket {
+            hub, receiver, eof, ..
+        } = self
+        {
+            if !*eof {
+                *eof = true;
+                hub.receive_websocket_eof(*receiver, now);
+            }
+        }
+    }
+
+    pub(super) fn poll_timeout(&self) -> Option<Instant> {
+        match self {
+            Self::HandlerWait { until, .. } => Some(*until),
+            _ => None,
+        }
+    }
+
+    pub(super) fn wants_read(&self, http: &ServerConn) -> bool {
+        match self {
+            // The client going away is seen while it waits for frames.
+            Self::Stream { .. } | Self::LongPoll { .. } => http.receive_capacity() > 0,
+            Self::WebSocket { paused, eof, .. } => !*paused && !*eof,
+            Self::SendRoom(..) | Self::HandlerWait { .. } => false,
+        }
+    }
+
+    pub(super) fn read_capacity(&self, http: &ServerConn) -> usize {
+        match self {
+            Self::WebSocket { hub, receiver, .. } => {
+                hub.websocket_capacity(*receiver).clamp(1, READ_CHUNK)
+            }
+            _ => http.receive_capacity().clamp(1, READ_CHUNK),
+        }
+    }
+
+    /// The connection is gone under the exchange.
+    pub(super) fn end(self, now: Instant) {
+        match self {
+            Self::Stream { hub, receiver, .. }
+            | Self::LongPoll { hub, receiver, .. }
+            | Self::WebSocket { hub, receiver, .. } => hub.receiver_closed(receiver, now),
+            Self::SendRoom(..) | Self::HandlerWait { .. } => {}
+        }
+    }
+}
+
+/// One step of a SockJS exchange.
+pub(super) fn step(conn: &mut Connection, exchange: Exchange, now: Instant) -> bool {
+    let stalled = conn.stalled(now);
+    match exchange {
+        Exchange::SendRoom(pending, attributes) => {
+            let room = pending
+                .inbox
+                .as_ref()
+                .is_none_or(|inbox| inbox.poll_room(&mut conn.context()).is_ready());
+            if room {
+                handle(conn, pending, attributes, now);
+                return true;
+            }
+            conn.state = State::SockJs(Exchange::SendRoom(pending, attributes));
+            false
+        }
+        Exchange::HandlerWait {
+            response,
+            inbox,
+            until,
+        } => {
+            if now >= until || inbox.poll_demand(&mut conn.context()).is_ready() {
+                conn.respond(&response, After::KeepAlive, now);
+                return true;
+            }
+            conn.state = State::SockJs(Exchange::HandlerWait {
+                response,
+                inbox,
+                until,
+            });
+            false
+        }
+        Exchange::Stream {
+            hub,
+            receiver,
+            chunked,
+            ended,
+        } => step_stream(conn, hub, receiver, chunked, ended, stalled, now),
+        Exchange::LongPoll {
+            hub,
+            receiver,
+            response,
+            body,
+        } => step_long_poll(conn, hub, receiver, response, body, now),
+        Exchange::WebSocket {
+            hub,
+            receiver,
+            inbox,
+            paused,
+            eof,
+        } => step_websocket(conn, hub, receiver, inbox, paused, eof, stalled, now),
+    }
+}
+
+fn step_stream(
+    conn: &mut Connection,
+    hub: Arc<Hub>,
+    receiver: ReceiverId,
+    chunked: bool,
+    ended: bool,
+    stalled: bool,
+    now: Instant,
+) -> bool {
+    if conn.read_eof || stalled {
+        hub.receiver_closed(receiver, now);
+        conn.abandon_output();
+        conn.close();
+        return true;
+    }
+    if conn.transmit_len() > 0 {
+        conn.state = State::SockJs(Exchange::Stream {
+            hub,
+            receiver,
+            chunked,
+            ended,
+        });
+        return false;
+    }
+    if ended {
+        hub.receiver_closed(receiver, now);
+        conn.keep_alive(now);
+        return true;
+    }
+    let mut outputs = Vec::new();
+    let mut ended = false;
+    if hub.poll_outputs(receiver, now, &conn.waker, &mut outputs) {
+        let mut out = BytesMut::new();
+        for output in &outputs {
+            body(chunked, &output.data, &mut out);
+            ended |= output.end;
+        }
+        if ended && chunked {
+            encode_last_chunk(&mut out);
+        }
+        conn.push_out(out.freeze(), now);
+    }
+    let progressed = !outputs.is_empty();
+    conn.state = State::SockJs(Exchange::Stream {
+        hub,
+        receiver,
+        chunked,
+        ended,
+    });
+    progressed
+}
+
+fn step_long_poll(
+    conn: &mut Connection,
+    hub: Arc<Hub>,
+    receiver: ReceiverId,
+    mut response: Response<Bytes>,
+    mut body: BytesMut,
+    now: Instant,
+) -> bool {
+    if conn.read_eof {
+        hub.receiver_closed(receiver, now);
+        conn.close();
+        return true;
+    }
+    let mut outputs = Vec::new();
+    let mut ended = false;
+    if hub.poll_outputs(receiver, now, &conn.waker, &mut outputs) {
+        for output in &outputs {
+            body.extend_from_slice(&output.data);
+            ended |= output.end;
+        }
+    }
+    if ended {
+        *response.body_mut() = body.freeze();
+        conn.respond(&response, After::Receiver(hub, receiver), now);
+        return true;
+    }
+    let progressed = !outputs.is_empty();
+    conn.state = State::SockJs(Exchange::LongPoll {
+        hub,
+        receiver,
+        response,
+        body,
+    });
+    progressed
+}
+
+#[allow(clippy::too_many_arguments)]
+fn step_websocket(
+    conn: &mut Connection,
+    hub: Arc<Hub>,
+    receiver: ReceiverId,
+    inbox: Option<Arc<Inbox>>,
+    mut paused: bool,
+    eof: bool,
+    stalled: bool,
+    now: Instant,
+) -> bool {
+    if stalled {
+        hub.receiver_closed(receiver, now);
+        conn.abandon_output();
+        conn.close();
+        return true;
+    }
+    let mut progressed = false;
+    if conn.transmit_len() == 0 {
+        let mut outputs = Vec::new();
+        if hub.poll_outputs(receiver, now, &conn.waker, &mut outputs) {
+            progressed = true;
+            let mut end = false;
+            for output in outputs {
+                end |= output.end;
+                conn.push_out(output.data, now);
+            }
+            if end {
+                // Written, then the write side shut and the
+                // client's end of file awaited (bounded), so that
+                // unread input does not turn the close into a reset.
+                conn.linger(Some((hub, receiver)), now);
+                return true;
+            }
+        }
+    }
+    if !eof {
+        let room = inbox
+            .as_ref()
+            .is_none_or(|i| i.poll_room(&mut conn.context()).is_ready());
+        if room == paused {
+            paused = !room;
+            hub.set_websocket_paused(receiver, paused);
+        }
+    }
+    conn.state = State::SockJs(Exchange::WebSocket {
+        hub,
+        receiver,
+        inbox,
+        paused,
+        eof,
+    });
+    progressed
+}

@@ -1,0 +1,380 @@
+//! A plain WebSocket endpoint: the upgrade, then the session between the
+//! client, the session's inbox and its outbox. The connection's timers
+//! (liveness pings, the close timeout) live in `ws-proto`; the send time
+//! limit in the connection.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytes::{Bytes, BytesMut};
+use http::header::{HOST, ORIGIN};
+use http::{HeaderMap, Request, StatusCode};
+use http_proto::BodyKind;
+use ws_proto::handshake::UpgradeRequest;
+use ws_proto::{CloseCode, CloseFrame, CloseState, Event, ProtocolError, Timeout};
+
+use super::{After, Connection, Staged, State};
+use crate::handshake::{HandshakeOutcome, HandshakeRequest, Incoming, Rejection};
+use crate::mailbox::{Inbox, WsOutbox};
+use crate::options::WebSocketOptions;
+use crate::server::EndpointId;
+use crate::session::{
+    Attributes, CloseStatus, Outlet, Session, SessionInfo, SessionSender, SessionTransport,
+};
+
+/// Output queued for the client at which the outbox is left alone.
+const WRITE_LIMIT: usize = 64 * 1024;
+/// Output queued for the client at which reading stops (a client that
+/// sends pings without reading the pongs is held back by TCP).
+const READ_STOP: usize = 128 * 1024;
+/// The most bytes one read asks for.
+const MAX_READ: usize = 256 * 1024;
+
+pub(crate) struct WsExchange {
+    conn: ws_proto::Connection,
+    inbox: Arc<Inbox>,
+    outbox: Arc<WsOutbox>,
+    /// A close frame was queued.
+    closing: bool,
+    /// The close the server sent because the client broke the protocol.
+    failed: Option<CloseStatus>,
+    peer_close: Option<CloseFrame>,
+    eof: bool,
+    ended: bool,
+}
+
+/// The answer to a request on a WebSocket endpoint that is no upgrade.
+pub(super) fn refusal(req: &Request<Bytes>, http: &mut http_proto::ServerConn) -> Bytes {
+    if let Err(e) = UpgradeRequest::validate(req) {
+        return Bytes::from(e.response());
+    }
+    http.close();
+    super::encode_whole(&Rejection::new(StatusCode::BAD_REQUEST).to_response(), http).freeze()
+}
+
+/// An upgrade request: checked, then staged for the interceptors.
+pub(super) fn upgrade(
+    conn: &mut Connection,
+    req: &Request<Bytes>,
+    endpoint: EndpointId,
+    options: &WebSocketOptions,
+    now: Instant,
+) {
+    let upgrade = match UpgradeRequest::validate(req) {
+        Ok(upgrade) => upgrade,
+        Err(e) => {
+            tracing::debug!(error = %e, "upgrade refused");
+            conn.http.close();
+            conn.respond_bytes(Bytes::from(e.response()), After::Close, now);
+            return;
+        }
+    };
+    let request = HandshakeRequest::new(
+        req,
+        conn.remote,
+        &conn.server.options.trusted_proxies,
+        options.common.principal.as_ref(),
+    );
+    let headers = req.headers();
+    let origin = http_proto::headers::str_value(headers, ORIGIN);
+    let host = http_proto::headers::str_value(headers, HOST);
+    if !options.allowed_origins.allows(origin, host) {
+        let rejection = Rejection::new(StatusCode::FORBIDDEN);
+        conn.handshake(
+            endpoint,
+            request,
+            HandshakeOutcome::Refused(rejection.status()),
+        );
+        conn.http.close();
+        conn.respond(&rejection.to_response(), After::Close, now);
+        return;
+    }
+    conn.state = State::Staged(Staged::WebSocket {
+        endpoint,
+        upgrade: Box::new(upgrade),
+    });
+    let id = conn.id;
+    conn.push_output(super::Output::Incoming(Incoming {
+        endpoint,
+        request,
+        conn: id,
+    }));
+}
+
+/// The interceptors accepted: answer 101 and open the session.
+pub(super) fn open(
+    conn: &mut Connection,
+    endpoint: EndpointId,
+    upgrade: &UpgradeRequest,
+    request: HandshakeRequest,
+    attributes: Attributes,
+    now: Instant,
+) {
+    let server = Arc::clone(&conn.server);
+    let Some((_, options)) = server.websockets.values().find(|(id, _)| *id == endpoint) else {
+        return;
+    };
+    let protocol = options
+        .protocols
+        .iter()
+        .find(|p| upgrade.protocols().contains(p))
+        .cloned();
+    let Ok(response) = upgrade.accept(protocol.as_deref(), HeaderMap::new()) else {
+        let rejection = Rejection::new(StatusCode::INTERNAL_SERVER_ERROR);
+        conn.handshake(
+            endpoint,
+            request,
+            HandshakeOutcome::Refused(rejection.status()),
+        );
+        conn.http.close();
+        conn.respond(&rejection.to_response(), After::Close, now);
+        return;
+    };
+    let mut head = BytesMut::new();
+    let _ = conn
+        .http
+        .encode_response(&response, BodyKind::None, &mut head);
+    conn.write_limit = options.common.send_time_limit;
+    conn.push_out(head.freeze(), now);
+    let mut ws = ws_proto::Connection::server(options.config.clone());
+    ws.receive(&std::mem::take(&mut conn.http).take_upgraded());
+    // The connection's time starts now.
+    ws.handle_timeout(now);
+    let info = Arc::new(SessionInfo {
+        id: server.next_session_id(),
+        endpoint,
+        sockjs_id: None,
+        transport: SessionTransport::WebSocket,
+        uri: request.uri.clone(),
+        remote_addr: conn.remote,
+        client_ip: request.client_ip,
+        principal: request.principal.clone(),
+        headers: request.headers.clone(),
+        attributes,
+        protocol,
+    });
+    let inbox = Arc::new(Inbox::new(options.common.inbox_limit));
+    let outbox = Arc::new(WsOutbox::new(
+        options.send_buffer_size_limit,
+        options.overflow_strategy,
+    ));
+    let session = Session {
+        sender: SessionSender {
+            info: Arc::clone(&info),
+            outlet: Outlet::WebSocket(Arc::clone(&outbox)),
+        },
+        info: Arc::clone(&info),
+        inbox: Arc::clone(&inbox),
+    };
+    tracing::debug!(id = info.id, path = %session.path(), "websocket session opened");
+    conn.handshake(endpoint, request, HandshakeOutcome::Opened(info.id));
+    conn.push_output(super::Output::Opened(session));
+    conn.state = State::WebSocket(Box::new(WsExchange {
+        conn: ws,
+        inbox,
+        outbox,
+        closing: false,
+        failed: None,
+        peer_close: None,
+        eof: false,
+        ended: false,
+    }));
+}
+
+impl WsExchange {
+    pub(super) fn receive(&mut self, data: &[u8]) {
+        self.conn.receive(data);
+    }
+
+    pub(super) fn receive_eof(&mut self) {
+        self.eof = true;
+        self.conn.receive_eof();
+    }
+
+    pub(super) fn poll_timeout(&self) -> Option<Instant> {
+        self.conn.poll_timeout()
+    }
+
+    pub(super) fn wants_read(&self, pending: usize) -> bool {
+        !self.eof
+            && pending < READ_STOP
+            && (!self.conn.is_reading_paused() || self.conn.close_state() == CloseState::Closed)
+    }
+
+    pub(super) fn read_capacity(&self) -> usize {
+        self.conn.receive_capacity().clamp(1, MAX_READ)
+    }
+
+    /// Moves the application's sends (and close) into the connection, as
+    /// far as the client reads.
+    fn take_outbox(&mut self, pending: usize, conn_waker: &std::task::Waker) {
+        let mut ob = self.outbox.lock();
+        if !self.closing {
+            while pending + self.conn.pending_transmit() < WRITE_LIMIT {
+                let Some(message) = ob.queue.pop() else {
+                    break;
+                };
+                if self.conn.send(message).is_err() {
+                    ob.queue.clear();
+                    break;
+                }
+            }
+            if ob.queue.is_empty() {
+                if let Some(close) = &ob.close {
+                    self.closing = true;
+                    let code = if close.code.is_valid_on_wire() {
+                        close.code
+                    } else {
+                        CloseCode::NORMAL
+                    };
+                    let _ = self.conn.close(Some(code), &close.reason);
+                }
+            }
+        }
+        ob.wake_room_waiters();
+        if !ob.waker.as_ref().is_some_and(|w| w.will_wake(conn_waker)) {
+            ob.waker = Some(conn_waker.clone());
+        }
+    }
+
+    /// The status the session ended with, once the connection is over.
+    fn status(&self) -> CloseStatus {
+        if let Some(failed) = &self.failed {
+            return failed.clone();
+        }
+        match &self.peer_close {
+            Some(frame) => CloseStatus::from(frame.clone()),
+            None => self
+                .outbox
+                .lock()
+                .close
+                .clone()
+                .unwrap_or_else(|| CloseStatus::new(CloseCode::ABNORMAL, "Connection ended")),
+        }
+    }
+
+    /// A timer of the connection ended the session.
+    fn timed_out(&self, timeout: Timeout) -> CloseStatus {
+        if timeout == Timeout::Pong {
+            tracing::debug!("no answer to the liveness ping");
+            return CloseStatus::new(CloseCode::ABNORMAL, "No answer to ping");
+        }
+        // The client did not answer the close frame in time.
+        self.outbox
+            .lock()
+            .close
+            .clone()
+            .unwrap_or_else(|| CloseStatus::new(CloseCode::GOING_AWAY, "Server shutting down"))
+    }
+
+    /// The session is over: no more sends, and the application's stream
+    /// ends with `status`.
+    fn end(&mut self, status: CloseStatus) {
+        if self.ended {
+            return;
+        }
+        self.ended = true;
+        {
+            let mut ob = self.outbox.lock();
+            ob.done = true;
+            ob.wake_room_waiters();
+        }
+        self.inbox.close(status);
+    }
+
+    /// The connection went away under the session.
+    pub(super) fn end_abruptly(mut self: Box<Self>) {
+        let status = self.status();
+        self.end(status);
+    }
+}
+
+/// One step of a WebSocket session.
+pub(super) fn step(conn: &mut Connection, mut ws: Box<WsExchange>, now: Instant) -> bool {
+    let mut progressed = false;
+    if ws.conn.poll_timeout().is_some_and(|at| at <= now) {
+        ws.conn.handle_timeout(now);
+    }
+    if let Some(timeout) = ws.conn.timed_out() {
+        let status = ws.timed_out(timeout);
+        ws.end(status);
+        conn.abandon_output();
+        conn.close();
+        return true;
+    }
+    if conn.stalled(now) {
+        tracing::debug!("send time limit exceeded");
+        ws.end(CloseStatus::new(
+            CloseCode::NOT_RELIABLE,
+            "Send time limit exceeded",
+        ));
+        conn.abandon_output();
+        conn.close();
+        return true;
+    }
+    let waker = conn.waker.clone();
+    ws.take_outbox(conn.transmit_len(), &waker);
+    if !ws.closing && conn.server.is_stopping() {
+        ws.closing = true;
+        let _ = ws
+            .conn
+            .close(Some(CloseCode::GOING_AWAY), "Server shutting down");
+    }
+    // Reads, one message at a time as the application asks for them.
+    // While it does not, the client's bytes wait unread: the liveness check
+    // is told so. A closed connection has no message left, only its end.
+    let demand = ws.inbox.poll_demand(&mut conn.context()).is_ready();
+    ws.conn.set_reading_paused(!demand);
+    if demand {
+        // The application put its answers to the last message into the
+        // outbox before it asked for the next one: take them first, so
+        // that what the next frames bring (a protocol error's close)
+        // cannot overtake them.
+        ws.take_outbox(conn.transmit_len(), &waker);
+    }
+    if demand || ws.conn.close_state() == CloseState::Closed {
+        match ws.conn.poll_event() {
+            Ok(Some(Event::Message(message))) => {
+                ws.inbox.push(message);
+                progressed = true;
+            }
+            Ok(Some(Event::Close(frame))) => {
+                ws.peer_close = frame;
+                progressed = true;
+            }
+            Ok(Some(_)) => progressed = true,
+            Ok(None) => {}
+            Err(ProtocolError::Timeout(timeout)) => {
+                let status = ws.timed_out(timeout);
+                ws.end(status);
+                conn.abandon_output();
+                conn.close();
+                return true;
+            }
+            Err(e) => {
+                tracing::debug!(error = %e, "websocket error");
+                if e.close_code().is_valid_on_wire() && ws.failed.is_none() {
+                    ws.failed = Some(CloseStatus::new(e.close_code(), e.to_string()));
+                }
+                progressed = true;
+            }
+        }
+    }
+    while let Some(chunk) = ws.conn.poll_transmit() {
+        conn.push_out(chunk, now);
+    }
+    if ws.conn.close_state() == CloseState::Closed && conn.transmit_len() == 0 {
+        // The close handshake is over (or failed) and written: shut the
+        // write side, then wait for the client's end of file, within the
+        // close timeout the core runs.
+        conn.shutdown_write = true;
+        if ws.eof || ws.conn.poll_timeout().is_none() {
+            let status = ws.status();
+            ws.end(status);
+            conn.close();
+            return true;
+        }
+    }
+    conn.state = State::WebSocket(ws);
+    progressed
+}

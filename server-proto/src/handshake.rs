@@ -1,0 +1,212 @@
+//! The request that opens a session, as the application's handshake
+//! interceptors see it, and the staged accept: an [`Incoming`] that the
+//! embedder accepts (with the session's [`Attributes`]) or refuses (with a
+//! [`Rejection`]).
+
+use std::borrow::Cow;
+use std::net::{IpAddr, SocketAddr};
+
+use bytes::Bytes;
+use http::header::AsHeaderName;
+use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri};
+
+use crate::server::EndpointId;
+
+/// The request that opens a session, as handshake interceptors see it
+/// (and as the principal resolver sees every request of an endpoint): the
+/// `http` crate's method, URI and headers, and who sent it.
+#[derive(Debug, Clone)]
+pub struct HandshakeRequest {
+    pub(crate) method: Method,
+    pub(crate) uri: Uri,
+    pub(crate) headers: HeaderMap,
+    pub(crate) remote_addr: SocketAddr,
+    pub(crate) client_ip: IpAddr,
+    pub(crate) principal: Option<String>,
+}
+
+impl HandshakeRequest {
+    /// The method (`GET` for WebSocket, `POST` for most SockJS transports).
+    pub fn method(&self) -> &Method {
+        &self.method
+    }
+
+    /// The request target.
+    pub fn uri(&self) -> &Uri {
+        &self.uri
+    }
+
+    /// The path, without the query.
+    pub fn path(&self) -> &str {
+        self.uri.path()
+    }
+
+    /// The query, if any (not decoded).
+    pub fn query(&self) -> Option<&str> {
+        self.uri.query()
+    }
+
+    /// The value of the query parameter `name`, decoded as HTML forms and
+    /// sockjs-node decode it (see `http_proto::query`: `+` is a space,
+    /// `%XX` a byte, a bad escape stays as it is).
+    pub fn query_param(&self, name: &str) -> Option<Cow<'_, str>> {
+        http_proto::query::param(self.query()?, name)
+    }
+
+    /// The header fields.
+    pub fn headers(&self) -> &HeaderMap {
+        &self.headers
+    }
+
+    /// The first value of the header `name` (case-insensitive), if it is
+    /// UTF-8.
+    pub fn header(&self, name: impl AsHeaderName) -> Option<&str> {
+        http_proto::headers::str_value(&self.headers, name)
+    }
+
+    /// The value of the cookie `name` in the `Cookie` headers.
+    pub fn cookie(&self, name: &str) -> Option<&str> {
+        http_proto::headers::cookie(&self.headers, name)
+    }
+
+    /// The peer's address (a proxy's, behind one).
+    pub fn remote_addr(&self) -> SocketAddr {
+        self.remote_addr
+    }
+
+    /// The client's IP address: the peer's, or the one a trusted proxy
+    /// forwarded (see
+    /// [`ServerOptions::trusted_proxies`](crate::ServerOptions::trusted_proxies)).
+    pub fn client_ip(&self) -> IpAddr {
+        self.client_ip
+    }
+
+    /// The authenticated user who sent the request, as the endpoint's
+    /// principal resolver found it (`None` without a resolver).
+    pub fn principal(&self) -> Option<&str> {
+        self.principal.as_deref()
+    }
+}
+
+/// An interceptor's refusal: the HTTP response the client gets instead of a
+/// session (its body in plain text).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejection {
+    pub(crate) status: StatusCode,
+    /// Boxed: an interceptor's `Err` stays small (a refusal is rare).
+    pub(crate) headers: Box<HeaderMap>,
+    pub(crate) body: String,
+}
+
+impl Rejection {
+    /// A refusal with this status (e.g. 401, 403) and its reason phrase as
+    /// the body.
+    pub fn new(status: StatusCode) -> Self {
+        Self {
+            status,
+            headers: Box::default(),
+            body: status.canonical_reason().unwrap_or_default().to_owned(),
+        }
+    }
+
+    /// Replaces the (text/plain) body.
+    #[must_use]
+    pub fn body(mut self, body: impl Into<String>) -> Self {
+        self.body = body.into();
+        self
+    }
+
+    /// Adds a header (e.g. `WWW-Authenticate`). `Content-Length` and
+    /// `Transfer-Encoding` are the HTTP layer's: a refusal that carries
+    /// either is answered with a bare 500 instead.
+    #[must_use]
+    pub fn header(mut self, name: HeaderName, value: HeaderValue) -> Self {
+        self.headers.append(name, value);
+        self
+    }
+
+    /// The status.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// The headers.
+    pub fn headers(&self) -> &HeaderMap {
+        &self.headers
+    }
+
+    /// The response to write: the headers, `Content-Type: text/plain;
+    /// charset=UTF-8` and the body.
+    pub fn to_response(&self) -> http::Response<Bytes> {
+        let mut res = http::Response::new(Bytes::from(self.body.clone()));
+        *res.status_mut() = self.status;
+        let headers = res.headers_mut();
+        headers.clone_from(&*self.headers);
+        headers.append(
+            http::header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; charset=UTF-8"),
+        );
+        res
+    }
+}
+
+/// How a handshake ended ([`Output::Handshake`](crate::Output::Handshake)), for the
+/// interceptors' `after` part.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum HandshakeOutcome {
+    /// A session opened with this id.
+    Opened(u64),
+    /// The request was answered with this status and no session.
+    Refused(StatusCode),
+}
+
+/// A request that would open a session, staged until the embedder decides:
+/// it runs its handshake interceptors on [`request`](Self::request), then
+/// gives the `Incoming` back to
+/// [`Connection::accept`](crate::Connection::accept) with the session's
+/// [`Attributes`](crate::Attributes), or to
+/// [`Connection::refuse`](crate::Connection::refuse) with a
+/// [`Rejection`]. The connection reads nothing more until then.
+#[derive(Debug)]
+pub struct Incoming {
+    pub(crate) endpoint: EndpointId,
+    pub(crate) request: HandshakeRequest,
+    /// Which connection staged it, so it cannot be given to another.
+    pub(crate) conn: u64,
+}
+
+impl Incoming {
+    /// The endpoint the request is for.
+    pub fn endpoint(&self) -> EndpointId {
+        self.endpoint
+    }
+
+    /// The request.
+    pub fn request(&self) -> &HandshakeRequest {
+        &self.request
+    }
+}
+
+impl HandshakeRequest {
+    /// The request as interceptors see it: the client's address behind
+    /// trusted proxies, and the principal the endpoint's resolver finds.
+    pub(crate) fn new(
+        req: &http::Request<Bytes>,
+        remote_addr: SocketAddr,
+        trusted_proxies: &[http_proto::IpRange],
+        principal: Option<&crate::options::PrincipalFn>,
+    ) -> Self {
+        let client_ip = http_proto::client_ip(req.headers(), remote_addr.ip(), trusted_proxies);
+        let mut request = Self {
+            method: req.method().clone(),
+            uri: req.uri().clone(),
+            headers: req.headers().clone(),
+            remote_addr,
+            client_ip,
+            principal: None,
+        };
+        request.principal = principal.and_then(|resolve| resolve(&request));
+        request
+    }
+}

@@ -1,0 +1,394 @@
+//! One SockJS endpoint: the core behind a lock, the wakers of the
+//! connections that carry its receivers, the inboxes of its sessions, and
+//! the deadline the server's one timer waits for.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::task::{Context, Poll, Waker};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use sockjs_proto::{
+    Answer, CloseFrame, Event, Output, ReceiverId, RequestContext, RequestSession, SessionId,
+};
+
+use crate::handshake::HandshakeRequest;
+use crate::mailbox::Inbox;
+use crate::options::SockJsOptions;
+use crate::server::{EndpointId, TimerCell};
+use crate::session::{
+    Attributes, CloseStatus, Outlet, SendError, Session, SessionInfo, SessionSender,
+    SessionTransport,
+};
+
+/// The context of the request being handled, for the session it may open.
+pub(crate) struct OpenContext {
+    pub(crate) request: HandshakeRequest,
+    pub(crate) attributes: Attributes,
+}
+
+pub(crate) struct Hub {
+    state: Mutex<HubState>,
+    pub(crate) id: EndpointId,
+    pub(crate) options: SockJsOptions,
+    prefix_len: usize,
+    timer: Arc<TimerCell>,
+    ids: Arc<AtomicU64>,
+    me: Weak<Self>,
+}
+
+struct HubState {
+    server: sockjs_proto::Server,
+    /// The connections waiting for a receiver's output.
+    wakers: HashMap<ReceiverId, Waker>,
+    inboxes: HashMap<SessionId, Arc<Inbox>>,
+    /// The senders waiting for room in a session's cache.
+    room_waiters: HashMap<SessionId, Vec<Waker>>,
+    /// The context of the request being handled.
+    opening: Option<OpenContext>,
+}
+
+/// What handling a request gave.
+pub(crate) struct Handled {
+    pub(crate) answer: Answer,
+    /// The session the request opened, if any.
+    pub(crate) opened: Option<Session>,
+    /// The inbox of the session the request opened or reached.
+    pub(crate) inbox: Option<Arc<Inbox>>,
+}
+
+impl Hub {
+    pub(crate) fn new(
+        prefix: &str,
+        id: EndpointId,
+        options: SockJsOptions,
+        seed: u64,
+        timer: Arc<TimerCell>,
+        ids: Arc<AtomicU64>,
+    ) -> Result<Arc<Self>, sockjs_proto::ConfigError> {
+        let server = sockjs_proto::Server::new(prefix, options.config.clone(), seed)?;
+        let prefix_len = server.prefix().len();
+        Ok(Arc::new_cyclic(|me| Self {
+            state: Mutex::new(HubState {
+                server,
+                wakers: HashMap::new(),
+                inboxes: HashMap::new(),
+                room_waiters: HashMap::new(),
+                opening: None,
+            }),
+            id,
+            options,
+            prefix_len,
+            timer,
+            ids,
+            me: me.clone(),
+        }))
+    }
+
+    fn lock(&self) -> MutexGuard<'_, HubState> {
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    pub(crate) fn matches(&self, path: &str) -> bool {
+        self.lock().server.matches(path)
+    }
+
+    pub(crate) fn prefix_len(&self) -> usize {
+        self.prefix_len
+    }
+
+    pub(crate) fn handler_wait(&self) -> Duration {
+        self.options.handler_wait
+    }
+
+    /// Which session a request concerns, and its inbox.
+    pub(crate) fn request_session(
+        &self,
+        req: &http::Request<Bytes>,
+        ctx: &RequestContext,
+    ) -> (RequestSession, Option<Arc<Inbox>>) {
+        let st = self.lock();
+        let which = st.server.request_session(req, ctx);
+        let inbox = match which {
+            RequestSession::Receives(id) | RequestSession::Sends(id) => {
+                st.inboxes.get(&id).cloned()
+            }
+            _ => None,
+        };
+        (which, inbox)
+    }
+
+    /// Runs a request through the core; `existing` is the inbox
+    /// [`request_session`](Self::request_session) found.
+    pub(crate) fn handle(
+        &self,
+        req: &http::Request<Bytes>,
+        ctx: &RequestContext,
+        context: OpenContext,
+        existing: Option<Arc<Inbox>>,
+        now: Instant,
+    ) -> Handled {
+        let mut st = self.lock();
+        let answer = st.server.handle_request(req, ctx, now);
+        st.opening = Some(context);
+        let mut opened = self.dispatch(&mut st);
+        st.opening = None;
+        let opened = opened.pop();
+        let inbox = opened.as_ref().map(|s| Arc::clone(&s.inbox)).or(existing);
+        Handled {
+            answer,
+            opened,
+            inbox,
+        }
+    }
+
+    /// Every output `receiver` has now (up to and including one with
+    /// `end`), appended to `outputs`; `false` (and `waker` registered) when
+    /// there was none.
+    pub(crate) fn poll_outputs(
+        &self,
+        receiver: ReceiverId,
+        now: Instant,
+        waker: &Waker,
+        outputs: &mut Vec<Output>,
+    ) -> bool {
+        let mut st = self.lock();
+        let before = outputs.len();
+        while let Some(output) = st.server.poll_output(receiver, now) {
+            let end = output.end;
+            outputs.push(output);
+            if end {
+                break;
+            }
+        }
+        if outputs.len() > before {
+            let _ = self.dispatch(&mut st);
+            return true;
+        }
+        Self::wait_for_output(&mut st, receiver, waker);
+        false
+    }
+
+    /// Registers `waker` to be woken when `receiver` has output.
+    fn wait_for_output(st: &mut HubState, receiver: ReceiverId, waker: &Waker) {
+        match st.wakers.get_mut(&receiver) {
+            Some(w) if w.will_wake(waker) => {}
+            _ => {
+                st.wakers.insert(receiver, waker.clone());
+            }
+        }
+    }
+
+    /// The connection carrying `receiver` is done (or gone).
+    pub(crate) fn receiver_closed(&self, receiver: ReceiverId, now: Instant) {
+        let mut st = self.lock();
+        st.wakers.remove(&receiver);
+        st.server.receiver_closed(receiver, now);
+        let _ = self.dispatch(&mut st);
+    }
+
+    pub(crate) fn receive_websocket(&self, receiver: ReceiverId, data: &[u8], now: Instant) {
+        let mut st = self.lock();
+        st.server.receive_websocket(receiver, data, now);
+        let _ = self.dispatch(&mut st);
+    }
+
+    pub(crate) fn receive_websocket_eof(&self, receiver: ReceiverId, now: Instant) {
+        let mut st = self.lock();
+        st.server.receive_websocket_eof(receiver, now);
+        let _ = self.dispatch(&mut st);
+    }
+
+    /// Reading the connection of `receiver` stopped (or resumed) because
+    /// its session's inbox is full.
+    pub(crate) fn set_websocket_paused(&self, receiver: ReceiverId, paused: bool) {
+        self.lock().server.set_websocket_paused(receiver, paused);
+    }
+
+    pub(crate) fn websocket_capacity(&self, receiver: ReceiverId) -> usize {
+        self.lock().server.websocket_capacity(receiver)
+    }
+
+    pub(crate) fn send(&self, id: SessionId, text: &str) -> Result<(), SendError> {
+        let mut st = self.lock();
+        let sent = st.server.send(id, text);
+        let _ = self.dispatch(&mut st);
+        sent.map_err(|e| match e {
+            sockjs_proto::SendError::CacheOverflow | sockjs_proto::SendError::BufferOverflow => {
+                SendError::Overflow
+            }
+            _ => SendError::Closed,
+        })
+    }
+
+    /// Ready when the session's cache has room for a sender that waits
+    /// (an error once the session takes no more sends).
+    pub(crate) fn poll_room(
+        &self,
+        id: SessionId,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<(), SendError>> {
+        let mut st = self.lock();
+        match st.server.poll_room(id) {
+            Ok(true) => Poll::Ready(Ok(())),
+            Ok(false) => {
+                let waiters = st.room_waiters.entry(id).or_default();
+                if !waiters.iter().any(|w| w.will_wake(cx.waker())) {
+                    waiters.push(cx.waker().clone());
+                }
+                Poll::Pending
+            }
+            Err(_) => Poll::Ready(Err(SendError::Closed)),
+        }
+    }
+
+    /// Sends a message from a sender that waited for room.
+    pub(crate) fn send_waited(&self, id: SessionId, text: &str) -> Result<(), SendError> {
+        let mut st = self.lock();
+        let sent = st.server.send_waited(id, text);
+        let _ = self.dispatch(&mut st);
+        sent.map_err(|_| SendError::Closed)
+    }
+
+    pub(crate) fn close(&self, id: SessionId, status: CloseStatus) -> Result<(), SendError> {
+        let mut st = self.lock();
+        let closed = st
+            .server
+            .close(id, CloseFrame::new(status.code, status.reason));
+        let _ = self.dispatch(&mut st);
+        closed.map_err(|_| SendError::Closed)
+    }
+
+    pub(crate) fn is_open(&self, id: SessionId) -> bool {
+        self.lock().server.session(id).is_some_and(|s| s.is_open())
+    }
+
+    pub(crate) fn session_count(&self) -> usize {
+        self.lock().server.session_count()
+    }
+
+    /// Closes every session with `c[1001,"Server shutting down"]`.
+    pub(crate) fn shutdown(&self) {
+        let mut st = self.lock();
+        st.server.shutdown();
+        let _ = self.dispatch(&mut st);
+    }
+
+    /// The core's next deadline.
+    pub(crate) fn poll_timeout(&self) -> Option<Instant> {
+        self.lock().server.poll_timeout()
+    }
+
+    /// Does the core's work due at `now` (heartbeats, expiry).
+    pub(crate) fn handle_timeout(&self, now: Instant) {
+        let mut st = self.lock();
+        st.server.handle_timeout(now);
+        let _ = self.dispatch(&mut st);
+    }
+
+    /// Hands the core's work out: wakes the connections whose receivers
+    /// have output, delivers events to the sessions' inboxes, and wakes
+    /// the timer if the deadline moved earlier. Returns the sessions that
+    /// opened.
+    fn dispatch(&self, st: &mut HubState) -> Vec<Session> {
+        while let Some(receiver) = st.server.poll_wakeup() {
+            if let Some(w) = st.wakers.remove(&receiver) {
+                w.wake();
+            }
+        }
+        let mut opened = Vec::new();
+        while let Some(event) = st.server.poll_event() {
+            match event {
+                Event::Opened { session, transport } => {
+                    opened.push(self.open(st, session, transport));
+                }
+                Event::Message { session, text } => {
+                    if let Some(inbox) = st.inboxes.get(&session) {
+                        inbox.push(ws_proto::Message::from(text));
+                    }
+                }
+                Event::Room { session } => {
+                    for w in st.room_waiters.remove(&session).into_iter().flatten() {
+                        w.wake();
+                    }
+                }
+                Event::Closed { session, reason } => {
+                    for w in st.room_waiters.remove(&session).into_iter().flatten() {
+                        w.wake();
+                    }
+                    if let Some(inbox) = st.inboxes.remove(&session) {
+                        let status = CloseStatus::from(reason.frame());
+                        tracing::debug!(%status, ?reason, "session closed");
+                        inbox.close(status);
+                    }
+                }
+                _ => {}
+            }
+        }
+        if let Some(at) = st.server.poll_timeout() {
+            self.timer.rearm(at);
+        }
+        opened
+    }
+
+    fn open(
+        &self,
+        st: &mut HubState,
+        id: SessionId,
+        transport: sockjs_proto::Transport,
+    ) -> Session {
+        let context = st.opening.take();
+        let sockjs_id = st
+            .server
+            .session(id)
+            .map(|s| s.sockjs_id().to_owned())
+            .filter(|s| !s.is_empty());
+        // Sessions open only while a request is handled, which set the
+        // context; an empty one keeps that an invariant, not a panic.
+        let context = context.unwrap_or_else(|| OpenContext {
+            request: HandshakeRequest {
+                method: http::Method::GET,
+                uri: http::Uri::default(),
+                headers: http::HeaderMap::new(),
+                remote_addr: SocketAddr::from(([0, 0, 0, 0], 0)),
+                client_ip: std::net::Ipv4Addr::UNSPECIFIED.into(),
+                principal: None,
+            },
+            attributes: Attributes::default(),
+        });
+        let request = context.request;
+        let info = Arc::new(SessionInfo {
+            id: self.ids.fetch_add(1, Ordering::Relaxed),
+            endpoint: self.id,
+            sockjs_id,
+            transport: SessionTransport::SockJs(transport),
+            uri: request.uri,
+            remote_addr: request.remote_addr,
+            client_ip: request.client_ip,
+            principal: request.principal,
+            headers: request.headers,
+            attributes: context.attributes,
+            protocol: None,
+        });
+        let inbox = Arc::new(Inbox::new(self.options.common.inbox_limit));
+        st.inboxes.insert(id, Arc::clone(&inbox));
+        Session {
+            sender: SessionSender {
+                info: Arc::clone(&info),
+                outlet: Outlet::SockJs(self.arc(), id),
+            },
+            info,
+            inbox,
+        }
+    }
+
+    fn arc(&self) -> Arc<Self> {
+        self.me
+            .upgrade()
+            .expect("the hub lives while its sessions are opened")
+    }
+}

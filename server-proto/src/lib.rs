@@ -1,0 +1,40 @@
+//! A sans-IO WebSocket and SockJS server: connections and endpoints, bytes
+//! in and bytes out, one timer, no clock, no socket.
+//!
+//! It joins the three cores (`http-proto` for HTTP/1.1, `ws-proto` for
+//! WebSocket, `sockjs-proto` for every SockJS transport) into a server: an
+//! embedder that links it into its own event loop writes socket code only.
+//! The async adapters of sockway are such embedders.
+//!
+//! - [`Server`] is the shared half (`Send + Sync`, in an `Arc`): the
+//!   endpoints ([`ServerConfig`]), the SockJS sessions, the server's one
+//!   timer ([`Server::poll_timeout`]) and graceful shutdown.
+//! - [`Connection`] is one TCP connection, owned by whoever drives its
+//!   socket: reading requests, routing, staged accepts for handshake
+//!   interceptors ([`Incoming`]), responses, streams, long polls, upgrades
+//!   and every time limit. Its docs show the whole driving loop.
+//! - [`Session`] and [`SessionSender`] are the application's side of a
+//!   session: incoming messages (a `Stream`), sends that never wait or
+//!   that wait for room (a `Sink`), close. They wake the connection
+//!   through the waker it was made with.
+//!
+//! Time is an argument everywhere (`now: Instant`); the crate reads no
+//! clock, spawns nothing, touches no socket.
+
+mod conn;
+mod handshake;
+mod hub;
+mod mailbox;
+mod options;
+mod server;
+mod session;
+
+pub use conn::{Connection, Output, READ_CHUNK};
+pub use handshake::{HandshakeOutcome, HandshakeRequest, Incoming, Rejection};
+pub use options::{PrincipalFn, ServerOptions, SockJsOptions, WebSocketOptions};
+pub use server::{BuildError, EndpointId, Server, ServerConfig};
+pub use session::{Attributes, CloseStatus, SendError, Session, SessionSender, SessionTransport};
+
+pub use http_proto;
+pub use sockjs_proto;
+pub use ws_proto;

@@ -1,0 +1,273 @@
+//! The two mailboxes between a connection and its application: the
+//! [`Inbox`] of received messages and the [`WsOutbox`] of a WebSocket
+//! session's sends. Both are shared (a mutex each) between the connection,
+//! which [`Connection`](crate::Connection) drives, and the application's
+//! tasks; wakers cross between them.
+
+use std::collections::VecDeque;
+use std::sync::{Mutex, MutexGuard};
+use std::task::{Context, Poll, Waker};
+
+use ws_proto::{CloseCode, Message, OverflowStrategy, SendQueue};
+
+use crate::session::{CloseStatus, SendError};
+
+// ---- incoming ---------------------------------------------------------------
+
+/// The messages a session received and the application has not read yet.
+///
+/// The bound is soft: producers (a WebSocket's reads, a SockJS client's
+/// sends) wait for room before handing more, so the inbox holds at most its
+/// limit plus one producer's batch (one WebSocket message, or one request
+/// body, each limited by its own configuration).
+#[derive(Debug)]
+pub(crate) struct Inbox {
+    state: Mutex<InboxState>,
+    limit: usize,
+}
+
+#[derive(Debug, Default)]
+struct InboxState {
+    queue: VecDeque<Message>,
+    bytes: usize,
+    closed: Option<CloseStatus>,
+    reader: Option<Waker>,
+    writers: Vec<Waker>,
+    /// The reader found the queue empty and waits: it is done with what it
+    /// took before.
+    waiting: bool,
+    /// The [`Session`] was dropped: nobody reads any more.
+    dropped: bool,
+}
+
+impl Inbox {
+    pub(crate) fn new(limit: usize) -> Self {
+        Self {
+            state: Mutex::default(),
+            limit,
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, InboxState> {
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    pub(crate) fn push(&self, message: Message) {
+        let mut st = self.lock();
+        if st.closed.is_some() || st.dropped {
+            return;
+        }
+        st.waiting = false;
+        st.bytes += message.len();
+        st.queue.push_back(message);
+        if let Some(w) = st.reader.take() {
+            w.wake();
+        }
+    }
+
+    /// The session closed: the stream ends after the messages already in.
+    pub(crate) fn close(&self, status: CloseStatus) {
+        let mut st = self.lock();
+        if st.closed.is_none() {
+            st.closed = Some(status);
+        }
+        if let Some(w) = st.reader.take() {
+            w.wake();
+        }
+        for w in st.writers.drain(..) {
+            w.wake();
+        }
+    }
+
+    pub(crate) fn close_status(&self) -> Option<CloseStatus> {
+        self.lock().closed.clone()
+    }
+
+    pub(crate) fn poll_next(&self, cx: &mut Context<'_>) -> Poll<Option<Message>> {
+        let mut st = self.lock();
+        if let Some(message) = st.queue.pop_front() {
+            st.bytes -= message.len();
+            if st.bytes < self.limit {
+                for w in st.writers.drain(..) {
+                    w.wake();
+                }
+            }
+            return Poll::Ready(Some(message));
+        }
+        if st.closed.is_some() {
+            return Poll::Ready(None);
+        }
+        st.reader = Some(cx.waker().clone());
+        if !st.waiting {
+            st.waiting = true;
+            for w in st.writers.drain(..) {
+                w.wake();
+            }
+        }
+        Poll::Pending
+    }
+
+    /// Ready when the reader waits for a message (it has finished with the
+    /// ones it took), is gone, or the session closed. A WebSocket decodes
+    /// the next message only then, so that a handler's answers to one
+    /// message go out before whatever the next frames bring (a protocol
+    /// error closes the connection, and must not overtake them).
+    pub(crate) fn poll_demand(&self, cx: &mut Context<'_>) -> Poll<()> {
+        let mut st = self.lock();
+        if st.waiting || st.dropped || st.closed.is_some() {
+            return Poll::Ready(());
+        }
+        if !st.writers.iter().any(|w| w.will_wake(cx.waker())) {
+            st.writers.push(cx.waker().clone());
+        }
+        Poll::Pending
+    }
+
+    /// The reader is gone: what comes in is dropped from now on.
+    pub(crate) fn reader_dropped(&self) {
+        let mut st = self.lock();
+        st.dropped = true;
+        st.queue.clear();
+        st.bytes = 0;
+        for w in st.writers.drain(..) {
+            w.wake();
+        }
+    }
+
+    /// Ready when the inbox has room (or the session closed).
+    pub(crate) fn poll_room(&self, cx: &mut Context<'_>) -> Poll<()> {
+        let mut st = self.lock();
+        if st.bytes < self.limit || st.closed.is_some() || st.dropped {
+            return Poll::Ready(());
+        }
+        if !st.writers.iter().any(|w| w.will_wake(cx.waker())) {
+            st.writers.push(cx.waker().clone());
+        }
+        Poll::Pending
+    }
+}
+
+// ---- outgoing ---------------------------------------------------------------
+
+/// The outbox of a WebSocket session: the connection task drains it at the
+/// pace of the peer.
+#[derive(Debug)]
+pub(crate) struct WsOutbox {
+    state: Mutex<WsOutboxState>,
+}
+
+#[derive(Debug)]
+pub(crate) struct WsOutboxState {
+    pub(crate) queue: SendQueue<Message>,
+    /// A close the application (or an overflow) asked for.
+    pub(crate) close: Option<CloseStatus>,
+    /// The connection is gone or closing: no more sends.
+    pub(crate) done: bool,
+    /// The connection task, waiting for something to send.
+    pub(crate) waker: Option<Waker>,
+    /// Senders waiting for room in the queue.
+    pub(crate) room_waiters: Vec<Waker>,
+}
+
+impl WsOutboxState {
+    /// Wakes the senders waiting for room if there is some, or if the
+    /// session no longer takes sends.
+    pub(crate) fn wake_room_waiters(&mut self) {
+        if self.queue.has_room() || self.done || self.close.is_some() {
+            for w in self.room_waiters.drain(..) {
+                w.wake();
+            }
+        }
+    }
+}
+
+impl WsOutbox {
+    pub(crate) fn new(limit: usize, strategy: OverflowStrategy) -> Self {
+        Self {
+            state: Mutex::new(WsOutboxState {
+                queue: SendQueue::new(limit, strategy),
+                close: None,
+                done: false,
+                waker: None,
+                room_waiters: Vec::new(),
+            }),
+        }
+    }
+
+    pub(crate) fn lock(&self) -> MutexGuard<'_, WsOutboxState> {
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    pub(crate) fn send(&self, message: Message) -> Result<(), SendError> {
+        let mut st = self.lock();
+        if st.done || st.close.is_some() {
+            return Err(SendError::Closed);
+        }
+        if st.queue.push(message).is_err() {
+            st.close = Some(CloseStatus::new(
+                CloseCode::NOT_RELIABLE,
+                "Send buffer overflow",
+            ));
+            st.queue.clear();
+            wake(&mut st.waker);
+            st.wake_room_waiters();
+            return Err(SendError::Overflow);
+        }
+        wake(&mut st.waker);
+        Ok(())
+    }
+
+    pub(crate) fn close(&self, status: CloseStatus) -> Result<(), SendError> {
+        let mut st = self.lock();
+        if st.done || st.close.is_some() {
+            return Err(SendError::Closed);
+        }
+        st.close = Some(status);
+        wake(&mut st.waker);
+        st.wake_room_waiters();
+        Ok(())
+    }
+
+    /// Ready when the queue has room for a waiting sender (or the session
+    /// takes no more sends: an error).
+    pub(crate) fn poll_room(&self, cx: &mut Context<'_>) -> Poll<Result<(), SendError>> {
+        let mut st = self.lock();
+        if st.done || st.close.is_some() {
+            return Poll::Ready(Err(SendError::Closed));
+        }
+        if st.queue.has_room() {
+            return Poll::Ready(Ok(()));
+        }
+        if !st.room_waiters.iter().any(|w| w.will_wake(cx.waker())) {
+            st.room_waiters.push(cx.waker().clone());
+        }
+        Poll::Pending
+    }
+
+    /// Queues a message from a sender that waited for room: the overflow
+    /// strategy does not apply.
+    pub(crate) fn send_waited(&self, message: Message) -> Result<(), SendError> {
+        let mut st = self.lock();
+        if st.done || st.close.is_some() {
+            return Err(SendError::Closed);
+        }
+        st.queue.push_waited(message);
+        wake(&mut st.waker);
+        Ok(())
+    }
+
+    pub(crate) fn is_open(&self) -> bool {
+        let st = self.lock();
+        !st.done && st.close.is_none()
+    }
+}
+
+fn wake(waker: &mut Option<Waker>) {
+    if let Some(w) = waker.take() {
+        w.wake();
+    }
+}
