@@ -30,6 +30,7 @@ pub use stream::{Settings, WebSocketStream};
 
 pub use http;
 pub use http_proto;
+pub use server_proto;
 pub use sockjs_proto;
 pub use ws_proto;
 pub use ws_proto::handshake::{ClientRequest, Limits, Response, UpgradeRequest};

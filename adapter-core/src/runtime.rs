@@ -7,7 +7,7 @@ use std::io::{self, IoSlice};
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use bytes::BytesMut;
 
@@ -117,32 +117,4 @@ pub(crate) async fn write_all<S: Io>(io: &mut S, mut data: &[u8]) -> io::Result<
 /// Shuts the write side down.
 pub(crate) async fn shutdown<S: Io>(io: &mut S) -> io::Result<()> {
     poll_fn(|cx| io.poll_shutdown(cx)).await
-}
-
-/// The deadline passed first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Elapsed;
-
-/// Runs `future` until `deadline`.
-pub(crate) async fn timeout_at<R: Runtime, F: Future>(
-    deadline: Instant,
-    future: F,
-) -> Result<F::Output, Elapsed> {
-    let mut future = std::pin::pin!(future);
-    let mut sleep = std::pin::pin!(R::sleep_until(deadline));
-    poll_fn(|cx| {
-        if let Poll::Ready(out) = future.as_mut().poll(cx) {
-            return Poll::Ready(Ok(out));
-        }
-        sleep.as_mut().poll(cx).map(|()| Err(Elapsed))
-    })
-    .await
-}
-
-/// Runs `future` for at most `limit`.
-pub(crate) async fn timeout<R: Runtime, F: Future>(
-    limit: Duration,
-    future: F,
-) -> Result<F::Output, Elapsed> {
-    timeout_at::<R, F>(R::now() + limit, future).await
 }

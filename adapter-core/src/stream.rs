@@ -476,12 +476,6 @@ where
         Ok(())
     }
 
-    /// The core, to queue frames without waiting (the server's session
-    /// driver does, and flushes with [`Self::poll_flush_out`]).
-    pub(crate) fn conn_mut(&mut self) -> &mut Connection {
-        &mut self.conn
-    }
-
     /// Bytes queued and not yet written.
     pub(crate) fn pending_out(&self) -> usize {
         self.out_len + self.conn.pending_transmit()

@@ -37,34 +37,6 @@ impl Stop {
     }
 }
 
-/// A wake-up that is not lost when nobody waits yet: the next wait
-/// completes at once.
-#[derive(Debug, Default)]
-pub(crate) struct Signal {
-    pending: AtomicBool,
-    event: Event,
-}
-
-impl Signal {
-    pub(crate) fn notify(&self) {
-        self.pending.store(true, Ordering::SeqCst);
-        self.event.notify(1);
-    }
-
-    pub(crate) async fn wait(&self) {
-        loop {
-            if self.pending.swap(false, Ordering::SeqCst) {
-                return;
-            }
-            let listener = self.event.listen();
-            if self.pending.swap(false, Ordering::SeqCst) {
-                return;
-            }
-            listener.await;
-        }
-    }
-}
-
 /// Counts the open connections against a limit.
 #[derive(Debug)]
 pub(crate) struct Connections {
@@ -111,20 +83,6 @@ impl Connections {
             let listener = self.event.listen();
             if let Some(permit) = self.try_acquire() {
                 return permit;
-            }
-            listener.await;
-        }
-    }
-
-    /// Waits until no connection is open.
-    pub(crate) async fn drained(&self) {
-        loop {
-            if self.open.load(Ordering::SeqCst) == 0 {
-                return;
-            }
-            let listener = self.event.listen();
-            if self.open.load(Ordering::SeqCst) == 0 {
-                return;
             }
             listener.await;
         }

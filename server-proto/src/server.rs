@@ -32,8 +32,8 @@ pub(crate) struct Page {
 #[must_use]
 pub struct ServerConfig {
     options: ServerOptions,
-    sockjs: Vec<(String, SockJsOptions)>,
-    websockets: Vec<(String, WebSocketOptions)>,
+    sockjs: Vec<(EndpointId, String, SockJsOptions)>,
+    websockets: Vec<(EndpointId, String, WebSocketOptions)>,
     pages: HashMap<String, Page>,
 }
 
@@ -60,14 +60,14 @@ impl ServerConfig {
     pub fn sockjs(&mut self, prefix: &str, options: SockJsOptions) -> EndpointId {
         let id = self.next_id();
         self.sockjs
-            .push((prefix.trim_end_matches('/').to_owned(), options));
+            .push((id, prefix.trim_end_matches('/').to_owned(), options));
         id
     }
 
     /// Mounts a plain WebSocket endpoint at exactly `path` (e.g. `/ws`).
     pub fn websocket(&mut self, path: &str, options: WebSocketOptions) -> EndpointId {
         let id = self.next_id();
-        self.websockets.push((path.to_owned(), options));
+        self.websockets.push((id, path.to_owned(), options));
         id
     }
 
@@ -192,16 +192,16 @@ impl Server {
         let timer = Arc::new(TimerCell::default());
         let mut seen = HashSet::new();
         let mut hubs = Vec::new();
-        for (index, (prefix, options)) in config.sockjs.into_iter().enumerate() {
+        for (id, prefix, options) in config.sockjs {
             if !seen.insert(prefix.clone()) {
                 return Err(BuildError::Duplicate(prefix));
             }
             let seed = seed
-                .wrapping_add(index as u64)
+                .wrapping_add(id.0 as u64)
                 .wrapping_mul(0x9E37_79B9_7F4A_7C15);
             let hub = Hub::new(
                 &prefix,
-                EndpointId(index),
+                id,
                 options,
                 seed,
                 Arc::clone(&timer),
@@ -210,11 +210,9 @@ impl Server {
             .map_err(|error| BuildError::Config { prefix, error })?;
             hubs.push(hub);
         }
-        let first_ws = hubs.len();
         hubs.sort_by_key(|hub| std::cmp::Reverse(hub.prefix_len()));
         let mut websockets = HashMap::new();
-        for (index, (path, options)) in config.websockets.into_iter().enumerate() {
-            let id = EndpointId(first_ws + index);
+        for (id, path, options) in config.websockets {
             if websockets.insert(path.clone(), (id, options)).is_some() {
                 return Err(BuildError::Duplicate(path));
             }

@@ -28,94 +28,48 @@
 //! # }
 //! ```
 
-use std::collections::HashMap;
 use std::future::{poll_fn, Future as _};
 use std::io;
 use std::marker::PhantomData;
 use std::net::{SocketAddr, ToSocketAddrs};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::task::Poll;
-use std::time::Duration;
+use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
+use rand::SeedableRng as _;
+use server_proto::{EndpointId, ServerConfig, ServerOptions};
 
-use crate::runtime::{timeout, Executor};
+use crate::runtime::Executor;
 use crate::sync::{Connections, Stop};
 
 mod conn;
 mod endpoint;
-mod session;
-mod sockjs;
-mod websocket;
 
-pub use endpoint::{
-    Handler, HandshakeInterceptor, HandshakeOutcome, HandshakeRequest, Rejection, SockJsEndpoint,
-    WebSocketEndpoint,
+pub use endpoint::{Handler, HandshakeInterceptor, SockJsEndpoint, WebSocketEndpoint};
+pub use server_proto::{
+    Attributes, CloseStatus, HandshakeOutcome, HandshakeRequest, Rejection, SendError, Session,
+    SessionSender, SessionTransport,
 };
-pub use session::{Attributes, CloseStatus, SendError, Session, SessionSender, SessionTransport};
 pub use ws_proto::OverflowStrategy;
 
-use sockjs::SockJsHub;
-
-/// Options of the HTTP server itself (the endpoints have their own).
-///
-/// | option | default |
-/// | --- | --- |
-/// | [`http_limits`](ServerBuilder::http_limits) | `http_proto::Limits::default()`: 16 KiB head, 64 headers, 1 MiB body |
-/// | [`request_timeout`](ServerBuilder::request_timeout) | 30 s from a request's first byte to its last |
-/// | [`keep_alive_timeout`](ServerBuilder::keep_alive_timeout) | 60 s of idle between requests |
-/// | [`max_connections`](ServerBuilder::max_connections) | 25 000 |
-/// | [`shutdown_timeout`](ServerBuilder::shutdown_timeout) | 10 s |
-/// | [`trusted_proxies`](ServerBuilder::trusted_proxies) | none |
-#[derive(Debug, Clone)]
-pub(crate) struct Options {
-    pub(crate) limits: http_proto::Limits,
-    pub(crate) request_timeout: Duration,
-    pub(crate) keep_alive_timeout: Duration,
-    pub(crate) max_connections: usize,
-    pub(crate) shutdown_timeout: Duration,
-    pub(crate) trusted_proxies: Vec<http_proto::IpRange>,
-}
-
-impl Default for Options {
-    fn default() -> Self {
-        Self {
-            limits: http_proto::Limits::default(),
-            request_timeout: Duration::from_secs(30),
-            keep_alive_timeout: Duration::from_secs(60),
-            max_connections: 25_000,
-            shutdown_timeout: Duration::from_secs(10),
-            trusted_proxies: Vec::new(),
-        }
-    }
-}
-
-/// A static page.
-#[derive(Debug, Clone)]
-pub(crate) struct Page {
-    pub(crate) content_type: String,
-    pub(crate) body: Bytes,
-}
+use endpoint::App;
 
 /// What every connection task shares.
 pub(crate) struct Shared {
-    pub(crate) options: Options,
-    pub(crate) websockets: HashMap<String, Arc<WebSocketEndpoint>>,
-    /// Longest prefix first.
-    pub(crate) sockjs: Vec<Arc<SockJsHub>>,
-    pub(crate) pages: HashMap<String, Page>,
-    pub(crate) stop: Arc<Stop>,
-    ids: Arc<AtomicU64>,
+    pub(crate) server: Arc<server_proto::Server>,
+    /// The application's part of each endpoint, by [`EndpointId`].
+    apps: Vec<App>,
+    /// Stops the accept loop.
+    stop: Stop,
+    /// The server's timer saw the shutdown finish.
+    finished: Stop,
+    now: fn() -> Instant,
 }
 
 impl Shared {
-    pub(crate) fn sockjs_for(&self, path: &str) -> Option<&Arc<SockJsHub>> {
-        self.sockjs.iter().find(|hub| hub.matches(path))
-    }
-
-    pub(crate) fn next_id(&self) -> u64 {
-        self.ids.fetch_add(1, Ordering::Relaxed)
+    pub(crate) fn app(&self, endpoint: EndpointId) -> &App {
+        &self.apps[endpoint.0]
     }
 }
 
@@ -126,17 +80,10 @@ pub enum BuildError {
     /// Binding the listener failed.
     #[error("cannot listen: {0}")]
     Io(#[from] io::Error),
-    /// A SockJS endpoint's options cannot work.
-    #[error("SockJS endpoint {prefix}: {error}")]
-    Config {
-        /// The endpoint's prefix.
-        prefix: String,
-        /// What is wrong.
-        error: sockjs_proto::ConfigError,
-    },
-    /// Two endpoints are mounted at the same path.
-    #[error("two endpoints at {0}")]
-    Duplicate(String),
+    /// The endpoints cannot work (a SockJS endpoint's options, two
+    /// endpoints at one path).
+    #[error(transparent)]
+    Server(#[from] server_proto::BuildError),
 }
 
 impl From<BuildError> for io::Error {
@@ -151,20 +98,16 @@ impl From<BuildError> for io::Error {
 /// Builds a [`Server`]: endpoints at paths, and the HTTP options.
 #[must_use]
 pub struct ServerBuilder<R> {
-    sockjs: Vec<(String, SockJsEndpoint)>,
-    websockets: Vec<(String, WebSocketEndpoint)>,
-    pages: HashMap<String, Page>,
-    options: Options,
+    config: ServerConfig,
+    apps: Vec<App>,
     runtime: PhantomData<fn() -> R>,
 }
 
 impl<R> Default for ServerBuilder<R> {
     fn default() -> Self {
         Self {
-            sockjs: Vec::new(),
-            websockets: Vec::new(),
-            pages: HashMap::new(),
-            options: Options::default(),
+            config: ServerConfig::new(ServerOptions::default()),
+            apps: Vec::new(),
             runtime: PhantomData,
         }
     }
@@ -174,32 +117,30 @@ impl<R: Executor> ServerBuilder<R> {
     /// Mounts a SockJS endpoint at `prefix` (e.g. `/echo`): the prefix and
     /// every SockJS URL under it.
     pub fn sockjs(mut self, prefix: &str, endpoint: SockJsEndpoint) -> Self {
-        self.sockjs
-            .push((prefix.trim_end_matches('/').to_owned(), endpoint));
+        let id = self.config.sockjs(prefix, endpoint.options);
+        debug_assert_eq!(id.0, self.apps.len());
+        self.apps.push(endpoint.app);
         self
     }
 
     /// Mounts a plain WebSocket endpoint at exactly `path` (e.g. `/ws`).
     pub fn websocket(mut self, path: &str, endpoint: WebSocketEndpoint) -> Self {
-        self.websockets.push((path.to_owned(), endpoint));
+        let id = self.config.websocket(path, endpoint.options);
+        debug_assert_eq!(id.0, self.apps.len());
+        self.apps.push(endpoint.app);
         self
     }
 
     /// Serves a static page at exactly `path` (e.g. `/`).
     pub fn page(mut self, path: &str, content_type: &str, body: impl Into<Bytes>) -> Self {
-        self.pages.insert(
-            path.to_owned(),
-            Page {
-                content_type: content_type.to_owned(),
-                body: body.into(),
-            },
-        );
+        self.config.page(path, content_type, body);
         self
     }
 
     /// Limits of request heads and bodies.
     pub fn http_limits(mut self, limits: http_proto::Limits) -> Self {
-        self.options.limits = limits;
+        let options = std::mem::take(self.config.options_mut());
+        *self.config.options_mut() = options.http_limits(limits);
         self
     }
 
@@ -207,26 +148,30 @@ impl<R: Executor> ServerBuilder<R> {
     /// client that trickles a head or body slower gets 408 and is
     /// disconnected). Also bounds the writing of whole responses.
     pub fn request_timeout(mut self, timeout: Duration) -> Self {
-        self.options.request_timeout = timeout;
+        let options = std::mem::take(self.config.options_mut());
+        *self.config.options_mut() = options.request_timeout(timeout);
         self
     }
 
     /// How long a connection may stay idle between requests.
     pub fn keep_alive_timeout(mut self, timeout: Duration) -> Self {
-        self.options.keep_alive_timeout = timeout;
+        let options = std::mem::take(self.config.options_mut());
+        *self.config.options_mut() = options.keep_alive_timeout(timeout);
         self
     }
 
     /// The most connections at once; the listener waits (the kernel's
     /// backlog holds new clients) while there are this many.
     pub fn max_connections(mut self, connections: usize) -> Self {
-        self.options.max_connections = connections.max(1);
+        let options = std::mem::take(self.config.options_mut());
+        *self.config.options_mut() = options.max_connections(connections);
         self
     }
 
     /// How long a graceful shutdown waits for connections to finish.
     pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
-        self.options.shutdown_timeout = timeout;
+        let options = std::mem::take(self.config.options_mut());
+        *self.config.options_mut() = options.shutdown_timeout(timeout);
         self
     }
 
@@ -242,7 +187,8 @@ impl<R: Executor> ServerBuilder<R> {
         I: IntoIterator,
         I::Item: Into<http_proto::IpRange>,
     {
-        self.options.trusted_proxies = proxies.into_iter().map(Into::into).collect();
+        let options = std::mem::take(self.config.options_mut());
+        *self.config.options_mut() = options.trusted_proxies(proxies);
         self
     }
 
@@ -261,37 +207,19 @@ impl<R: Executor> ServerBuilder<R> {
 
     /// Builds the server on a bound listener.
     pub fn listener(self, listener: R::Listener) -> Result<Server<R>, BuildError> {
-        let ids = Arc::new(AtomicU64::new(1));
-        let stop = Arc::new(Stop::default());
-        let mut sockjs = Vec::new();
-        let mut seen = std::collections::HashSet::new();
-        for (prefix, endpoint) in self.sockjs {
-            if !seen.insert(prefix.clone()) {
-                return Err(BuildError::Duplicate(prefix));
-            }
-            let hub = SockJsHub::new::<R>(&prefix, endpoint, Arc::clone(&ids))
-                .map_err(|error| BuildError::Config { prefix, error })?;
-            sockjs.push(hub);
-        }
-        sockjs.sort_by_key(|hub| std::cmp::Reverse(hub.prefix_len()));
-        let mut websockets = HashMap::new();
-        for (path, endpoint) in self.websockets {
-            if websockets
-                .insert(path.clone(), Arc::new(endpoint))
-                .is_some()
-            {
-                return Err(BuildError::Duplicate(path));
-            }
-        }
+        let seed = rand::Rng::random(&mut rand::rngs::StdRng::from_os_rng());
+        // The adapter is where the wall clock is read (to date responses).
+        #[allow(clippy::disallowed_methods)]
+        let date = SystemTime::now();
+        let server = server_proto::Server::new(self.config, seed, R::now(), date)?;
         Ok(Server {
             listener,
             shared: Arc::new(Shared {
-                options: self.options,
-                websockets,
-                sockjs,
-                pages: self.pages,
-                stop,
-                ids,
+                server,
+                apps: self.apps,
+                stop: Stop::default(),
+                finished: Stop::default(),
+                now: R::now,
             }),
         })
     }
@@ -331,17 +259,14 @@ impl ServerHandle {
     /// [`serve`](Server::serve) returns once every connection is done (or
     /// the shutdown timeout passed).
     pub fn shutdown(&self) {
+        self.shared.server.shutdown((self.shared.now)());
         self.shared.stop.stop();
     }
 
     /// Sessions of the SockJS endpoints (open, or closed and not yet
     /// removed).
     pub fn sockjs_sessions(&self) -> usize {
-        self.shared
-            .sockjs
-            .iter()
-            .map(|hub| hub.session_count())
-            .sum()
+        self.shared.server.sockjs_sessions()
     }
 }
 
@@ -366,12 +291,8 @@ impl<R: Executor> Server<R> {
     /// Accepts and serves connections until a [`ServerHandle`] stops it.
     pub async fn serve(self) -> io::Result<()> {
         let shared = self.shared;
-        let connections = Connections::new(shared.options.max_connections);
-        for hub in &shared.sockjs {
-            R::spawn(Box::pin(
-                Arc::clone(hub).run_timer::<R>(Arc::clone(&shared.stop)),
-            ));
-        }
+        let connections = Connections::new(shared.server.options().connection_limit());
+        R::spawn(Box::pin(run_timer::<R>(Arc::clone(&shared))));
         tracing::info!(addr = ?R::local_addr(&self.listener).ok(), "listening");
         loop {
             let permit = {
@@ -419,14 +340,48 @@ impl<R: Executor> Server<R> {
         }
         drop(self.listener);
         tracing::info!("shutting down");
+        shared.server.shutdown(R::now());
         shared.stop.stop();
-        for hub in &shared.sockjs {
-            hub.shutdown();
-        }
-        let drained = timeout::<R, _>(shared.options.shutdown_timeout, connections.drained()).await;
-        if drained.is_err() {
+        shared.finished.wait().await;
+        if shared.server.connections() > 0 {
             tracing::warn!("connections still open at the end of the shutdown timeout");
         }
         Ok(())
+    }
+}
+
+/// The server's one timer: sleeps until its deadline (or until woken for
+/// an earlier one), handles it, and again, until a shutdown is finished.
+async fn run_timer<R: Executor>(shared: Arc<Shared>) {
+    let server = &shared.server;
+    let mut sleep: Option<(Instant, std::pin::Pin<Box<R::Sleep>>)> = None;
+    loop {
+        poll_fn(|cx| {
+            let Some(at) = server.poll_timeout(Some(cx.waker())) else {
+                sleep = None;
+                return if server.is_finished(R::now()) {
+                    Poll::Ready(())
+                } else {
+                    Poll::Pending
+                };
+            };
+            match &sleep {
+                Some((armed, _)) if *armed == at => {}
+                _ => sleep = Some((at, Box::pin(R::sleep_until(at)))),
+            }
+            let (_, timer) = sleep.as_mut().expect("armed above");
+            if timer.as_mut().poll(cx).is_ready() || server.is_finished(R::now()) {
+                sleep = None;
+                return Poll::Ready(());
+            }
+            Poll::Pending
+        })
+        .await;
+        let now = R::now();
+        server.handle_timeout(now);
+        if server.is_finished(now) {
+            shared.finished.stop();
+            return;
+        }
     }
 }

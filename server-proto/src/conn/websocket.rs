@@ -202,6 +202,10 @@ impl WsExchange {
     }
 
     pub(super) fn read_capacity(&self) -> usize {
+        if self.conn.close_state() == CloseState::Closed {
+            // What comes after the close is read only to be dropped.
+            return super::READ_CHUNK;
+        }
         self.conn.receive_capacity().clamp(1, MAX_READ)
     }
 
