@@ -13,7 +13,7 @@ use std::io::{self, IoSlice};
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 
-use bytes::{Buf, Bytes, BytesMut};
+use bytes::{Buf, Bytes};
 use futures_core::Stream;
 use futures_sink::Sink;
 use ws_proto::{CloseCode, CloseFrame, CloseState, Connection, Event, Message, MessageKind, Role};
@@ -22,16 +22,6 @@ use crate::clock::{Clock, ConnTimer};
 use crate::runtime::Io;
 use crate::Error;
 
-/// The first read reservation, and the smallest: what an idle connection
-/// costs at most.
-const MIN_READ: usize = 4 * 1024;
-/// The largest read reservation that repeated full reads grow to (never
-/// more than the core's [`Connection::receive_capacity`]).
-const MAX_READ: usize = 1024 * 1024;
-/// An input buffer that may have grown past this is let go of as soon as it
-/// is empty, so a connection that once received a large message does not
-/// keep a large buffer while idle.
-const KEEP_BUFFER: usize = 8 * 1024;
 /// The most chunks handed to one vectored write.
 const MAX_IOV: usize = 64;
 
@@ -137,10 +127,6 @@ pub struct WebSocketStream<S> {
     out_len: usize,
     /// Bytes were written since the transport was last flushed.
     unflushed: bool,
-    /// The next read reservation.
-    read_size: usize,
-    /// The input buffer may have grown past [`KEEP_BUFFER`].
-    big_buffer: bool,
     /// The transport reached end of file.
     read_eof: bool,
     /// The write half of the transport was shut down.
@@ -189,8 +175,6 @@ where
             out: VecDeque::new(),
             out_len: 0,
             unflushed: false,
-            read_size: MIN_READ,
-            big_buffer: false,
             read_eof: false,
             shutdown: false,
             timer: ConnTimer::default(),
@@ -371,29 +355,11 @@ where
 
     /// Reads once into the core's input buffer.
     fn poll_read_input(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        // At least one byte: a full buffer then fails in the core with its
-        // typed error, instead of reading as end of file here.
-        let cap = self.conn.receive_capacity().max(1);
-        let buf = self.conn.receive_buffer();
-        if buf.is_empty() && self.big_buffer {
-            // No frame in progress: start small again (what an idle
-            // connection holds), and grow again if a transfer follows.
-            *buf = BytesMut::new();
-            self.big_buffer = false;
-            self.read_size = MIN_READ;
-        }
-        let want = self.read_size.min(cap);
-        if buf.len() + want > KEEP_BUFFER {
-            self.big_buffer = true;
-        }
+        let (buf, want) = self.conn.read_buffer();
         let n = ready!(self.io.poll_read_buf(cx, buf, want))?;
+        self.conn.read_done(want, n);
         if n == 0 {
             self.read_eof = true;
-        } else if n >= want {
-            // The transport had more than we asked for: ask for more.
-            self.read_size = want.saturating_mul(2).clamp(MIN_READ, MAX_READ);
-        } else if n < want / 4 {
-            self.read_size = (self.read_size / 2).max(MIN_READ);
         }
         Poll::Ready(Ok(()))
     }

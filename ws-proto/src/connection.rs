@@ -13,6 +13,7 @@ use crate::message::{Event, Fragment, Message, MessageKind, Utf8Bytes};
 use crate::outgoing::{Outgoing, Payload};
 use crate::utf8::{InvalidUtf8, Utf8Validator};
 
+mod reads;
 pub(crate) mod timers;
 
 use timers::Clock;
@@ -249,6 +250,8 @@ pub struct Connection {
     clock: Clock,
     /// A failure found by `handle_timeout`, for the next `poll_event`.
     pending_error: Option<ProtocolError>,
+    /// The size of the next read into the input buffer.
+    reads: reads::ReadSize,
 }
 
 impl fmt::Debug for Connection {
@@ -292,6 +295,7 @@ impl Connection {
             consumed: 0,
             clock: Clock::default(),
             pending_error: None,
+            reads: reads::ReadSize::default(),
         }
     }
 

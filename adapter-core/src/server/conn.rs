@@ -140,6 +140,21 @@ fn poll_io<R: Runtime>(
         progressed = true;
     }
     if conn.wants_read() {
+        if let Some((buf, want)) = conn.read_buffer() {
+            // Straight into the WebSocket's input buffer.
+            return match io.poll_read_buf(cx, buf, want) {
+                Poll::Pending if progressed => Poll::Ready(Step::Progress),
+                Poll::Pending => Poll::Pending,
+                Poll::Ready(Ok(n)) => {
+                    conn.handle_read(want, n, R::now());
+                    Poll::Ready(Step::Progress)
+                }
+                Poll::Ready(Err(_)) => {
+                    conn.handle_eof(R::now());
+                    Poll::Ready(Step::Progress)
+                }
+            };
+        }
         let mut buf = [0u8; READ_BUF];
         let cap = conn.read_capacity().clamp(1, READ_BUF);
         match io.poll_read(cx, &mut buf[..cap]) {

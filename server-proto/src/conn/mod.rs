@@ -241,6 +241,31 @@ impl Connection {
         self.advance(now);
     }
 
+    /// A buffer to read the socket into without a copy, and how many bytes
+    /// to read: `Some` while a WebSocket session reads (its input buffer,
+    /// sized to what the transport has). Append at most that many bytes,
+    /// then call [`handle_read`](Self::handle_read). `None`: read into a
+    /// buffer of your own and call [`handle_input`](Self::handle_input).
+    pub fn read_buffer(&mut self) -> Option<(&mut BytesMut, usize)> {
+        match &mut self.state {
+            State::WebSocket(ws) if !self.read_eof => ws.read_buffer(),
+            _ => None,
+        }
+    }
+
+    /// `n` bytes were read into [`read_buffer`](Self::read_buffer), which
+    /// asked for `asked`; zero is the end of the stream.
+    pub fn handle_read(&mut self, asked: usize, n: usize, now: Instant) {
+        if n == 0 {
+            self.handle_eof(now);
+            return;
+        }
+        if let State::WebSocket(ws) = &mut self.state {
+            ws.read_done(asked, n);
+        }
+        self.advance(now);
+    }
+
     /// The client closed its side (or reading failed).
     pub fn handle_eof(&mut self, now: Instant) {
         if self.read_eof {

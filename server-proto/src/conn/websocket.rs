@@ -201,6 +201,17 @@ impl WsExchange {
             && (!self.conn.is_reading_paused() || self.conn.close_state() == CloseState::Closed)
     }
 
+    pub(super) fn read_buffer(&mut self) -> Option<(&mut BytesMut, usize)> {
+        if self.conn.close_state() == CloseState::Closed {
+            return None;
+        }
+        Some(self.conn.read_buffer())
+    }
+
+    pub(super) fn read_done(&mut self, asked: usize, n: usize) {
+        self.conn.read_done(asked, n);
+    }
+
     pub(super) fn read_capacity(&self) -> usize {
         if self.conn.close_state() == CloseState::Closed {
             // What comes after the close is read only to be dropped.
