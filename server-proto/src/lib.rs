@@ -17,12 +17,16 @@
 //!   session: incoming messages (a `Stream`), sends that never wait or
 //!   that wait for room (a `Sink`), close. They wake the connection
 //!   through the waker it was made with.
+//! - [`Host`] holds a server and all its connections in one value, for a
+//!   single-threaded poll loop: it makes the wakers, queues what woke, and
+//!   gathers every deadline into one.
 //!
 //! Time is an argument everywhere (`now: Instant`); the crate reads no
 //! clock, spawns nothing, touches no socket.
 
 mod conn;
 mod handshake;
+mod host;
 mod hub;
 mod mailbox;
 mod options;
@@ -31,6 +35,7 @@ mod session;
 
 pub use conn::{Connection, Output, READ_CHUNK};
 pub use handshake::{HandshakeOutcome, HandshakeRequest, Incoming, Rejection};
+pub use host::{ConnId, Host, Woken};
 pub use options::{PrincipalFn, ServerOptions, SockJsOptions, WebSocketOptions};
 pub use server::{BuildError, EndpointId, Server, ServerConfig};
 pub use session::{Attributes, CloseStatus, SendError, Session, SessionSender, SessionTransport};
