@@ -78,10 +78,11 @@ pub(crate) enum State {
     SockJs(Exchange),
     /// A plain WebSocket session.
     WebSocket(Box<WsExchange>),
-    /// The write side is shut: reading until the client's end of file, or
-    /// the deadline.
+    /// The write side is to be shut once what is queued is written; then
+    /// reading until the client's end of file, or the deadline (`None`
+    /// while writing).
     Linger {
-        until: Instant,
+        until: Option<Instant>,
         receiver: Option<(Arc<Hub>, ReceiverId)>,
     },
     /// Over: close the socket.
@@ -369,7 +370,7 @@ impl Connection {
             }
             State::SockJs(exchange) => exchange.poll_timeout(),
             State::WebSocket(ws) => ws.poll_timeout(),
-            State::Linger { until, .. } => Some(*until),
+            State::Linger { until, .. } => *until,
             State::Staged(_) | State::Respond(_) | State::Done => None,
         };
         match (stall, state) {
@@ -508,19 +509,45 @@ impl Connection {
 
     /// Reads the socket no more: shut the write side, linger for the
     /// client's end of file.
-    pub(crate) fn linger(&mut self, receiver: Option<(Arc<Hub>, ReceiverId)>, now: Instant) {
+    pub(crate) fn linger(&mut self, receiver: Option<(Arc<Hub>, ReceiverId)>) {
         self.shutdown_write = true;
-        if self.read_eof {
+        self.state = State::Linger {
+            until: None,
+            receiver,
+        };
+    }
+
+    fn step_linger(
+        &mut self,
+        until: Option<Instant>,
+        receiver: Option<(Arc<Hub>, ReceiverId)>,
+        now: Instant,
+    ) -> bool {
+        let end = |conn: &mut Self, receiver: Option<(Arc<Hub>, ReceiverId)>| {
             if let Some((hub, receiver)) = receiver {
                 hub.receiver_closed(receiver, now);
             }
-            self.state = State::Done;
-        } else {
-            self.state = State::Linger {
-                until: now + self.server.options.linger,
-                receiver,
-            };
+            conn.state = State::Done;
+            true
+        };
+        if self.out_len > 0 {
+            // The last frames go out first, within the write limit.
+            if self.stalled(now) {
+                self.abandon_output();
+                return end(self, receiver);
+            }
+            self.state = State::Linger { until, receiver };
+            return false;
         }
+        let until = until.unwrap_or(now + self.server.options.linger);
+        if self.read_eof || now >= until {
+            return end(self, receiver);
+        }
+        self.state = State::Linger {
+            until: Some(until),
+            receiver,
+        };
+        false
     }
 
     /// Closes the connection once what is queued is written.
@@ -576,18 +603,7 @@ impl Connection {
             State::Respond(after) => self.step_respond(after, now),
             State::SockJs(exchange) => sockjs::step(self, exchange, now),
             State::WebSocket(ws) => websocket::step(self, ws, now),
-            State::Linger { until, receiver } => {
-                if self.read_eof || now >= until {
-                    if let Some((hub, receiver)) = receiver {
-                        hub.receiver_closed(receiver, now);
-                    }
-                    self.abandon_output();
-                    self.state = State::Done;
-                    return true;
-                }
-                self.state = State::Linger { until, receiver };
-                false
-            }
+            State::Linger { until, receiver } => self.step_linger(until, receiver, now),
             State::Done => {
                 // Closing: what is queued goes out within the write limit.
                 if self.out_len > 0 && self.stalled(now) {

@@ -498,7 +498,7 @@ fn step_websocket(
                 // Written, then the write side shut and the
                 // client's end of file awaited (bounded), so that
                 // unread input does not turn the close into a reset.
-                conn.linger(Some((hub, receiver)), now);
+                conn.linger(Some((hub, receiver)));
                 return true;
             }
         }
