@@ -133,3 +133,42 @@ fn the_host_deadline_is_the_earliest_and_handling_it_queues_the_connection() {
     assert_eq!(host.connect(PEER, t0), a);
     assert_eq!(host.server().connections(), 2);
 }
+
+#[test]
+fn an_application_that_only_reads_gets_every_message_one_at_a_time() {
+    let notified = Arc::new(AtomicUsize::new(0));
+    let (mut host, t0) = host(ServerOptions::default(), notified);
+    let id = host.connect(PEER, t0);
+    host.connection(id).expect("it").handle_input(UPGRADE, t0);
+    let mut sessions = Vec::new();
+    drain(&mut host, id, t0, &mut sessions);
+    let mut session = sessions.pop().expect("a session");
+    let mut client = ws_proto::Connection::client(ws_proto::Config::default(), || [9, 8, 7, 6]);
+    for i in 0..3 {
+        client.send_text(&format!("m{i}")).expect("send");
+    }
+    let frames: Vec<u8> = std::iter::from_fn(|| client.poll_transmit())
+        .flat_map(|b| b.to_vec())
+        .collect();
+    let app = host.task_waker(1);
+    let mut cx = Context::from_waker(&app);
+    assert!(session.poll_recv(&mut cx).is_pending());
+    host.connection(id).expect("it").handle_input(&frames, t0);
+    for i in 0..3 {
+        // One message decoded; the socket is not read meanwhile.
+        assert!(!host.connection(id).expect("it").wants_read());
+        let Poll::Ready(Some(message)) = session.poll_recv(&mut cx) else {
+            panic!("message {i}");
+        };
+        assert_eq!(message, Message::from(format!("m{i}")));
+        assert!(session.poll_recv(&mut cx).is_pending());
+        // Asking again woke the connection: it decodes the next one.
+        let mut woke = false;
+        while let Some(woken) = host.poll_woken() {
+            woke |= woken == Woken::Connection(id);
+        }
+        assert!(woke, "message {i}: the connection was not woken");
+        drain(&mut host, id, t0, &mut sessions);
+    }
+    assert!(host.connection(id).expect("it").wants_read());
+}

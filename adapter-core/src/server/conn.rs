@@ -24,6 +24,32 @@ const READ_BUF: usize = server_proto::READ_CHUNK;
 /// The most slices of one gathering write.
 const MAX_IOV: usize = 64;
 
+/// The runtime's clock, read when first needed and kept until forgotten
+/// (at each turn of the connection's loop, and after each wait).
+struct Clock<R> {
+    now: Option<Instant>,
+    runtime: std::marker::PhantomData<fn() -> R>,
+}
+
+impl<R> Default for Clock<R> {
+    fn default() -> Self {
+        Self {
+            now: None,
+            runtime: std::marker::PhantomData,
+        }
+    }
+}
+
+impl<R: Runtime> Clock<R> {
+    fn now(&mut self) -> Instant {
+        *self.now.get_or_insert_with(R::now)
+    }
+
+    fn forget(&mut self) {
+        self.now = None;
+    }
+}
+
 /// Steps a connection takes before it lets other tasks run.
 const STEP_BUDGET: u32 = 64;
 
@@ -59,13 +85,18 @@ pub(crate) async fn serve<R: Executor>(mut io: R::Tcp, remote: SocketAddr, share
     // must not keep the executor's thread (not every runtime makes I/O
     // yield by itself).
     let mut budget = STEP_BUDGET;
+    // Reading the clock is a good part of a small message's cost: it is
+    // read once per turn of this loop (the first poll below runs right
+    // after, with no wait between), and again only after a wait.
+    let mut clock = Clock::<R>::default();
     loop {
         budget -= 1;
         if budget == 0 {
             budget = STEP_BUDGET;
             yield_now().await;
         }
-        let now = R::now();
+        clock.forget();
+        let now = clock.now();
         while let Some(output) = conn.poll_output(now) {
             handle::<R>(&shared, &mut conn, output, now);
         }
@@ -74,12 +105,14 @@ pub(crate) async fn serve<R: Executor>(mut io: R::Tcp, remote: SocketAddr, share
         }
         let mut woken = false;
         let step = poll_fn(|cx| {
-            let step = poll_io::<R>(&mut io, &mut conn, &mut shut, cx);
+            let step = poll_io::<R>(&mut io, &mut conn, &mut shut, &mut clock, cx);
             if step.is_ready() {
                 return step;
             }
             if poll_timer::<R>(&conn, &mut timer, cx).is_ready() {
-                conn.handle_timeout(R::now());
+                // The deadline passed by the runtime's clock: read it anew.
+                clock.forget();
+                conn.handle_timeout(clock.now());
                 return Poll::Ready(Step::Progress);
             }
             // Polled again with nothing ready: the waker fired (an
@@ -88,11 +121,13 @@ pub(crate) async fn serve<R: Executor>(mut io: R::Tcp, remote: SocketAddr, share
                 return Poll::Ready(Step::Progress);
             }
             budget = STEP_BUDGET;
+            // Whatever wakes this task comes later: a new time then.
+            clock.forget();
             Poll::Pending
         })
         .await;
         if let Step::Failed = step {
-            conn.abort(R::now());
+            conn.abort(clock.now());
         }
     }
     if !shut {
@@ -106,11 +141,14 @@ fn poll_io<R: Runtime>(
     io: &mut R::Tcp,
     conn: &mut Connection,
     shut: &mut bool,
+    clock: &mut Clock<R>,
     cx: &mut Context<'_>,
 ) -> Poll<Step> {
     let mut progressed = false;
     while conn.transmit_len() > 0 {
-        let written = if io.is_write_vectored() {
+        // Gathered when there are several pieces (one piece: a plain
+        // write, cheaper in the kernel than a one-slice writev).
+        let written = if io.is_write_vectored() && conn.transmit().len() < conn.transmit_len() {
             let mut slices = [IoSlice::new(&[]); MAX_IOV];
             let n = conn.transmit_slices(&mut slices);
             io.poll_write_vectored(cx, &slices[..n])
@@ -121,7 +159,7 @@ fn poll_io<R: Runtime>(
             Poll::Pending => break,
             Poll::Ready(Ok(0) | Err(_)) => return Poll::Ready(Step::Failed),
             Poll::Ready(Ok(n)) => {
-                conn.consume(n, R::now());
+                conn.consume(n, clock.now());
                 progressed = true;
             }
         }
@@ -146,11 +184,11 @@ fn poll_io<R: Runtime>(
                 Poll::Pending if progressed => Poll::Ready(Step::Progress),
                 Poll::Pending => Poll::Pending,
                 Poll::Ready(Ok(n)) => {
-                    conn.handle_read(want, n, R::now());
+                    conn.handle_read(want, n, clock.now());
                     Poll::Ready(Step::Progress)
                 }
                 Poll::Ready(Err(_)) => {
-                    conn.handle_eof(R::now());
+                    conn.handle_eof(clock.now());
                     Poll::Ready(Step::Progress)
                 }
             };
@@ -160,11 +198,11 @@ fn poll_io<R: Runtime>(
         match io.poll_read(cx, &mut buf[..cap]) {
             Poll::Pending => {}
             Poll::Ready(Ok(0) | Err(_)) => {
-                conn.handle_eof(R::now());
+                conn.handle_eof(clock.now());
                 progressed = true;
             }
             Poll::Ready(Ok(n)) => {
-                conn.handle_input(&buf[..n], R::now());
+                conn.handle_input(&buf[..n], clock.now());
                 progressed = true;
             }
         }

@@ -31,10 +31,10 @@ pub(crate) struct Pending {
 
 pub(crate) enum Exchange {
     /// A send waits for room in the session's inbox before it is handled.
-    SendRoom(Box<Pending>, Attributes),
+    SendRoom(Box<(Pending, Attributes)>),
     /// A send's answer waits for the application to take the messages.
     HandlerWait {
-        response: Response<Bytes>,
+        response: Box<Response<Bytes>>,
         inbox: Arc<Inbox>,
         until: Instant,
     },
@@ -49,8 +49,8 @@ pub(crate) enum Exchange {
     LongPoll {
         hub: Arc<Hub>,
         receiver: ReceiverId,
-        response: Response<Bytes>,
-        body: BytesMut,
+        /// The response, and its body as the frames come.
+        response: Box<(Response<Bytes>, BytesMut)>,
     },
     /// An upgraded websocket.
     WebSocket {
@@ -134,13 +134,13 @@ pub(super) fn proceed(
     now: Instant,
 ) {
     if matches!(pending.which, RequestSession::Sends(_)) && pending.inbox.is_some() {
-        conn.state = State::SockJs(Exchange::SendRoom(pending, attributes));
+        conn.state = State::SockJs(Exchange::SendRoom(Box::new((*pending, attributes))));
     } else {
-        handle(conn, pending, attributes, now);
+        handle(conn, *pending, attributes, now);
     }
 }
 
-fn handle(conn: &mut Connection, pending: Box<Pending>, attributes: Attributes, now: Instant) {
+fn handle(conn: &mut Connection, pending: Pending, attributes: Attributes, now: Instant) {
     let Pending {
         hub,
         req,
@@ -150,7 +150,7 @@ fn handle(conn: &mut Connection, pending: Box<Pending>, attributes: Attributes, 
         inbox,
         opens,
         upgrade,
-    } = *pending;
+    } = pending;
     let sends = matches!(which, RequestSession::Sends(_));
     let observed = opens.then(|| request.clone());
     let handled = hub.handle(
@@ -186,7 +186,7 @@ fn handle(conn: &mut Connection, pending: Box<Pending>, attributes: Attributes, 
             // for more: its immediate replies then reach the next poll.
             Some(inbox) if sends && res.status().is_success() => {
                 conn.state = State::SockJs(Exchange::HandlerWait {
-                    response: res,
+                    response: Box::new(res),
                     inbox,
                     until: now + hub.handler_wait(),
                 });
@@ -198,8 +198,7 @@ fn handle(conn: &mut Connection, pending: Box<Pending>, attributes: Attributes, 
             conn.state = State::SockJs(Exchange::LongPoll {
                 hub,
                 receiver,
-                response,
-                body: BytesMut::new(),
+                response: Box::new((response, BytesMut::new())),
             });
         }
         Answer::Upgrade { receiver, response } => {
@@ -329,16 +328,18 @@ impl Exchange {
 pub(super) fn step(conn: &mut Connection, exchange: Exchange, now: Instant) -> bool {
     let stalled = conn.stalled(now);
     match exchange {
-        Exchange::SendRoom(pending, attributes) => {
-            let room = pending
+        Exchange::SendRoom(waiting) => {
+            let room = waiting
+                .0
                 .inbox
                 .as_ref()
                 .is_none_or(|inbox| inbox.poll_room(&mut conn.context()).is_ready());
             if room {
+                let (pending, attributes) = *waiting;
                 handle(conn, pending, attributes, now);
                 return true;
             }
-            conn.state = State::SockJs(Exchange::SendRoom(pending, attributes));
+            conn.state = State::SockJs(Exchange::SendRoom(waiting));
             false
         }
         Exchange::HandlerWait {
@@ -367,8 +368,7 @@ pub(super) fn step(conn: &mut Connection, exchange: Exchange, now: Instant) -> b
             hub,
             receiver,
             response,
-            body,
-        } => step_long_poll(conn, hub, receiver, response, body, now),
+        } => step_long_poll(conn, hub, receiver, response, now),
         Exchange::WebSocket {
             hub,
             receiver,
@@ -435,8 +435,7 @@ fn step_long_poll(
     conn: &mut Connection,
     hub: Arc<Hub>,
     receiver: ReceiverId,
-    mut response: Response<Bytes>,
-    mut body: BytesMut,
+    mut response: Box<(Response<Bytes>, BytesMut)>,
     now: Instant,
 ) -> bool {
     if conn.read_eof {
@@ -448,13 +447,14 @@ fn step_long_poll(
     let mut ended = false;
     if hub.poll_outputs(receiver, now, &conn.waker, &mut outputs) {
         for output in &outputs {
-            body.extend_from_slice(&output.data);
+            response.1.extend_from_slice(&output.data);
             ended |= output.end;
         }
     }
     if ended {
-        *response.body_mut() = body.freeze();
-        conn.respond(&response, After::Receiver(hub, receiver), now);
+        let (mut res, body) = *response;
+        *res.body_mut() = body.freeze();
+        conn.respond(&res, After::Receiver(hub, receiver), now);
         return true;
     }
     let progressed = !outputs.is_empty();
@@ -462,7 +462,6 @@ fn step_long_poll(
         hub,
         receiver,
         response,
-        body,
     });
     progressed
 }

@@ -327,31 +327,35 @@ pub(super) fn step(conn: &mut Connection, mut ws: Box<WsExchange>, now: Instant)
         conn.close();
         return true;
     }
-    let waker = conn.waker.clone();
-    ws.take_outbox(conn.transmit_len(), &waker);
+    // Reads, one message at a time as the application asks for them.
+    // While it does not, the client's bytes wait unread: the liveness check
+    // is told so. A closed connection has no message left, only its end.
+    let demand = ws.inbox.poll_demand(&mut conn.context()).is_ready();
+    // Then the outbox: the application put its answers to the last message
+    // there before it asked for the next one, so they go out before
+    // whatever the next frames bring (a protocol error's close).
+    ws.take_outbox(conn.transmit_len(), &conn.waker);
     if !ws.closing && conn.server.is_stopping() {
         ws.closing = true;
         let _ = ws
             .conn
             .close(Some(CloseCode::GOING_AWAY), "Server shutting down");
     }
-    // Reads, one message at a time as the application asks for them.
-    // While it does not, the client's bytes wait unread: the liveness check
-    // is told so. A closed connection has no message left, only its end.
-    let demand = ws.inbox.poll_demand(&mut conn.context()).is_ready();
     ws.conn.set_reading_paused(!demand);
-    if demand {
-        // The application put its answers to the last message into the
-        // outbox before it asked for the next one: take them first, so
-        // that what the next frames bring (a protocol error's close)
-        // cannot overtake them.
-        ws.take_outbox(conn.transmit_len(), &waker);
-    }
     if demand || ws.conn.close_state() == CloseState::Closed {
         match ws.conn.poll_event() {
+            // The next one waits for the application to ask: the push
+            // took the demand away (so reading stops here too), and its
+            // return wakes the connection.
             Ok(Some(Event::Message(message))) => {
                 ws.inbox.push(message);
-                progressed = true;
+                // Registers the connection's waker for that return (or
+                // the application, on another thread, already asked).
+                if ws.inbox.poll_demand(&mut conn.context()).is_ready() {
+                    progressed = true;
+                } else {
+                    ws.conn.set_reading_paused(true);
+                }
             }
             Ok(Some(Event::Close(frame))) => {
                 ws.peer_close = frame;
