@@ -305,10 +305,7 @@ pub fn parse_responses(mut bytes: &[u8]) -> Vec<Resp> {
             .header("transfer-encoding")
             .is_some_and(|v| v.eq_ignore_ascii_case("chunked"))
         {
-            loop {
-                let Some(line_end) = find(bytes, b"\r\n") else {
-                    break;
-                };
+            while let Some(line_end) = find(bytes, b"\r\n") {
                 let size_str = std::str::from_utf8(&bytes[..line_end]).expect("a size line");
                 let size = usize::from_str_radix(size_str.trim(), 16).expect("a hex size");
                 if bytes.len() < line_end + 2 + size + 2 {
