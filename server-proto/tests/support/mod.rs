@@ -409,15 +409,14 @@ impl WsClient {
         self.transmit()
     }
 
-    /// Decodes what the server sent (auto-pongs are dropped: a test sends
-    /// its own).
+    /// Decodes what the server sent (what the client's core answers, a
+    /// pong or a close echo, waits in `ws.poll_transmit`).
     pub fn events(&mut self, bytes: &[u8]) -> Vec<Event> {
         self.ws.receive(bytes);
         let mut events = Vec::new();
         while let Some(event) = self.ws.poll_event().expect("valid frames from the server") {
             events.push(event);
         }
-        let _ = self.transmit();
         events
     }
 }
