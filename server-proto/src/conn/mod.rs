@@ -78,10 +78,11 @@ pub(crate) enum State {
     SockJs(Exchange),
     /// A plain WebSocket session.
     WebSocket(Box<WsExchange>),
-    /// The write side is shut: reading until the client's end of file, or
-    /// the deadline.
+    /// The write side is shut (once what is queued is written: within the
+    /// send time limit, and `until` is set then): reading until the
+    /// client's end of file, or the deadline.
     Linger {
-        until: Instant,
+        until: Option<Instant>,
         receiver: Option<(Arc<Hub>, ReceiverId)>,
     },
     /// Over: close the socket.
@@ -344,7 +345,7 @@ impl Connection {
             }
             State::SockJs(exchange) => exchange.poll_timeout(),
             State::WebSocket(ws) => ws.poll_timeout(),
-            State::Linger { until, .. } => Some(*until),
+            State::Linger { until, .. } => *until,
             State::Staged(_) | State::Respond(_) | State::Done => None,
         };
         match (stall, state) {
@@ -491,8 +492,10 @@ impl Connection {
             }
             self.state = State::Done;
         } else {
+            // The linger starts once the write side is shut, after what is
+            // queued is written (see `step`).
             self.state = State::Linger {
-                until: now + self.server.options.linger,
+                until: (self.out_len == 0).then(|| now + self.server.options.linger),
                 receiver,
             };
         }
@@ -552,7 +555,16 @@ impl Connection {
             State::SockJs(exchange) => sockjs::step(self, exchange, now),
             State::WebSocket(ws) => websocket::step(self, ws, now),
             State::Linger { until, receiver } => {
-                if self.read_eof || now >= until {
+                let writing = self.out_len > 0;
+                // The last frames go out within the send time limit; the
+                // linger runs from the write side's shutdown.
+                let until = if writing {
+                    None
+                } else {
+                    until.or(Some(now + self.server.options.linger))
+                };
+                let stalled = writing && self.stalled(now);
+                if stalled || until.is_some_and(|at| self.read_eof || now >= at) {
                     if let Some((hub, receiver)) = receiver {
                         hub.receiver_closed(receiver, now);
                     }

@@ -383,7 +383,8 @@ impl Default for WsClient {
 }
 
 impl WsClient {
-    fn transmit(&mut self) -> Vec<u8> {
+    /// What the client's core has to send (a pong, a close echo).
+    pub fn transmit(&mut self) -> Vec<u8> {
         let mut out = Vec::new();
         while let Some(chunk) = self.ws.poll_transmit() {
             out.extend_from_slice(&chunk);
