@@ -129,3 +129,37 @@ fn a_sockjs_stream_gets_the_shutdown_close_frame() {
         Some(CloseCode::GOING_AWAY)
     );
 }
+
+#[test]
+fn a_websocket_client_that_never_answers_the_close_is_dropped_at_the_close_timeout() {
+    let sim = sim();
+    let mut c = sim.connect(sim.at(0));
+    c.send(&upgrade("/ws", ""), sim.at(0));
+    let _ = c.read(sim.at(0));
+    let mut session = c.session();
+    recv_pending(&mut session);
+    c.drain(sim.at(0));
+    sim.server.shutdown(sim.at(1_000));
+    let mut ws = WsClient::default();
+    assert_eq!(ws.events(&c.read(sim.at(1_000))).len(), 1);
+    // ws_proto's default close timeout: 5 s from the close frame.
+    assert_eq!(c.deadline(), Some(sim.at(6_000)));
+    c.fire(sim.at(5_999));
+    assert!(!c.is_done());
+    c.fire(sim.at(6_000));
+    assert!(c.is_done());
+    support::recv_end(&mut session);
+    assert_eq!(
+        session.close_status(),
+        Some(server_proto::CloseStatus::new(
+            CloseCode::GOING_AWAY,
+            "Server shutting down"
+        ))
+    );
+    assert!(
+        !sim.server.is_finished(sim.at(6_000)),
+        "until it is dropped"
+    );
+    drop(c);
+    assert!(sim.server.is_finished(sim.at(6_000)));
+}
