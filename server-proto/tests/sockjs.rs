@@ -1,0 +1,260 @@
+//! SockJS endpoints: the staged accept, xhr polling and sends (the answer
+//! held for the application), streams (prelude, frames, the cut at
+//! `stream_bytes_limit`), heartbeats and expiry on the server's timer to
+//! the millisecond, and the send time limit.
+
+mod support;
+
+use server_proto::sockjs_proto::Config;
+use server_proto::ws_proto::CloseCode;
+use server_proto::{
+    CloseStatus, HandshakeOutcome, Rejection, ServerConfig, ServerOptions, SockJsOptions,
+};
+use support::{
+    one_response, parse_responses, post, recv_end, recv_pending, recv_text, Client, Sim,
+    WakeCounter,
+};
+
+fn sim_with(options: SockJsOptions) -> Sim {
+    let mut config = ServerConfig::new(ServerOptions::default());
+    config.sockjs("/echo", options);
+    Sim::new(config)
+}
+
+fn sim() -> Sim {
+    sim_with(SockJsOptions::default())
+}
+
+/// Opens session `id` with an xhr poll at `now`, read at `now`.
+fn open_xhr(sim: &Sim, id: &str, now: std::time::Instant) -> (Client, server_proto::Session) {
+    let mut c = sim.connect(now);
+    c.send(&post(&format!("/echo/000/{id}/xhr"), ""), now);
+    let res = one_response(&c.read(now));
+    assert_eq!(res.status, 200);
+    assert_eq!(res.body_str(), "o\n");
+    let session = c.session();
+    (c, session)
+}
+
+#[test]
+fn an_xhr_open_is_staged_until_accepted() {
+    let sim = sim();
+    let mut c = sim.connect(sim.at(0));
+    c.auto_accept = false;
+    c.send(&post("/echo/000/s1/xhr", ""), sim.at(0));
+    let incoming = c.take_incoming();
+    assert_eq!(incoming.request().path(), "/echo/000/s1/xhr");
+    assert_eq!(c.conn.transmit_len(), 0);
+    assert!(!c.conn.wants_read());
+    assert!(c.opened.is_empty() && c.handshakes.is_empty());
+    // Nothing is written while the embedder decides, however long.
+    c.fire(sim.at(100_000));
+    assert_eq!(c.conn.transmit_len(), 0);
+    assert!(!c.is_done());
+    c.conn.accept(
+        incoming,
+        server_proto::Attributes::default(),
+        sim.at(100_000),
+    );
+    c.drain(sim.at(100_000));
+    let session = c.session();
+    assert_eq!(session.sockjs_id(), Some("s1"));
+    assert_eq!(c.outcomes(), [HandshakeOutcome::Opened(session.id())]);
+    let res = one_response(&c.read(sim.at(100_000)));
+    assert_eq!(res.status, 200);
+    assert_eq!(res.body_str(), "o\n");
+    assert!(!c.is_done());
+}
+
+#[test]
+fn a_refused_xhr_open_gets_the_rejection_and_opens_nothing() {
+    let sim = sim();
+    let mut c = sim.connect(sim.at(0));
+    c.auto_accept = false;
+    c.send(&post("/echo/000/s1/xhr", ""), sim.at(0));
+    let incoming = c.take_incoming();
+    let rejection = Rejection::new(http::StatusCode::FORBIDDEN).body("nope");
+    c.conn.refuse(incoming, &rejection, sim.at(0));
+    c.drain(sim.at(0));
+    assert_eq!(
+        c.outcomes(),
+        [HandshakeOutcome::Refused(http::StatusCode::FORBIDDEN)]
+    );
+    let res = one_response(&c.read(sim.at(0)));
+    assert_eq!(res.status, 403);
+    assert_eq!(res.body_str(), "nope");
+    assert_eq!(
+        res.header("content-type"),
+        Some("text/plain; charset=UTF-8")
+    );
+    assert!(c.opened.is_empty());
+    assert_eq!(sim.server.sockjs_sessions(), 0);
+    // A SockJS refusal keeps the connection.
+    assert!(!c.is_done());
+    assert!(c.conn.wants_read());
+}
+
+#[test]
+fn an_xhr_send_is_answered_once_the_application_has_read_it() {
+    let sim = sim();
+    let (mut c, mut session) = open_xhr(&sim, "s1", sim.at(0));
+    let wakes = c.wakes.count();
+    c.send(
+        &post("/echo/000/s1/xhr_send", r#"["a","b"]"#),
+        sim.at(1_000),
+    );
+    assert_eq!(c.read(sim.at(1_000)), b"");
+    assert_eq!(c.deadline(), Some(sim.at(11_000)));
+    assert_eq!(recv_text(&mut session), "a");
+    assert_eq!(recv_text(&mut session), "b");
+    assert_eq!(c.read(sim.at(1_000)), b"", "not before it comes back");
+    // The application comes back for more: the connection is woken.
+    recv_pending(&mut session);
+    assert!(c.wakes.count() > wakes);
+    let res = one_response(&c.read(sim.at(1_500)));
+    assert_eq!(res.status, 204);
+    assert!(res.body.is_empty());
+    assert_eq!(c.deadline(), Some(sim.at(61_500)), "idle from the answer");
+}
+
+#[test]
+fn an_xhr_send_not_read_is_answered_exactly_at_handler_wait() {
+    let sim = sim_with(SockJsOptions::default().handler_wait(support::secs(3)));
+    let (mut c, mut session) = open_xhr(&sim, "s1", sim.at(0));
+    c.send(&post("/echo/000/s1/xhr_send", r#"["a"]"#), sim.at(1_000));
+    assert_eq!(c.deadline(), Some(sim.at(4_000)));
+    c.fire(sim.at(3_999));
+    assert_eq!(c.read(sim.at(3_999)), b"");
+    c.fire(sim.at(4_000));
+    let res = one_response(&c.read(sim.at(4_000)));
+    assert_eq!(res.status, 204);
+    // The message is still there for the application.
+    assert_eq!(recv_text(&mut session), "a");
+}
+
+#[test]
+fn a_long_poll_waits_for_the_applications_message() {
+    let sim = sim();
+    let (mut c, session) = open_xhr(&sim, "s1", sim.at(0));
+    c.send(&post("/echo/000/s1/xhr", ""), sim.at(1_000));
+    assert_eq!(c.read(sim.at(1_000)), b"");
+    let wakes = c.wakes.count();
+    session.send("x").expect("open");
+    assert!(c.wakes.count() > wakes);
+    let res = one_response(&c.read(sim.at(2_000)));
+    assert_eq!(res.body_str(), "a[\"x\"]\n");
+}
+
+fn streaming_sim(limit: usize) -> Sim {
+    sim_with(SockJsOptions::default().config(Config::default().stream_bytes_limit(limit)))
+}
+
+#[test]
+fn a_stream_sends_its_prelude_and_each_frame_as_a_chunk_until_the_byte_limit() {
+    let sim = streaming_sim(20);
+    let mut c = sim.connect(sim.at(0));
+    c.send(&post("/echo/000/s1/xhr_streaming", ""), sim.at(0));
+    let session = c.session();
+    let first = parse_responses(&c.read(sim.at(0)));
+    let [res] = &first[..] else {
+        panic!("{first:?}")
+    };
+    assert_eq!(res.status, 200);
+    assert_eq!(res.header("transfer-encoding"), Some("chunked"));
+    let prelude = format!("{}\n", "h".repeat(2048));
+    assert_eq!(res.chunks, [prelude.as_bytes(), b"o\n"]);
+    assert!(!res.complete);
+    // "o\n" is 2 bytes of 20; a["0123456789"]\n is 16 more: 18.
+    session.send("0123456789").expect("open");
+    let more = c.read(sim.at(1_000));
+    assert_eq!(more, b"10\r\na[\"0123456789\"]\n\r\n");
+    // 18 + 9 >= 20: this frame ends the response, with the last chunk.
+    session.send("abc").expect("open");
+    let last = c.read(sim.at(2_000));
+    assert_eq!(last, b"9\r\na[\"abc\"]\n\r\n0\r\n\r\n");
+    // The connection goes on in HTTP, idle from the end of the stream.
+    assert!(!c.is_done());
+    assert!(c.conn.wants_read());
+    assert_eq!(c.deadline(), Some(sim.at(62_000)));
+    assert!(session.is_open());
+}
+
+#[test]
+fn heartbeats_go_out_exactly_at_the_heartbeat_time() {
+    let sim = sim_with(
+        SockJsOptions::default().config(Config::default().heartbeat_time(support::secs(25))),
+    );
+    let mut c = sim.connect(sim.at(0));
+    c.send(&post("/echo/000/s1/xhr_streaming", ""), sim.at(0));
+    let _session = c.session();
+    let opened = parse_responses(&c.read(sim.at(1_000)));
+    assert_eq!(opened[0].chunks.len(), 2);
+    // The "o" frame went at 1 s.
+    assert_eq!(sim.server_timeout(), Some(sim.at(26_000)));
+    sim.server_fire(sim.at(25_999));
+    assert_eq!(c.read(sim.at(25_999)), b"");
+    let wakes = c.wakes.count();
+    sim.server_fire(sim.at(26_000));
+    assert!(c.wakes.count() > wakes, "the connection is woken");
+    assert_eq!(c.read(sim.at(26_000)), b"2\r\nh\n\r\n");
+    assert_eq!(sim.server_timeout(), Some(sim.at(51_000)));
+    sim.server_fire(sim.at(51_000));
+    assert_eq!(c.read(sim.at(51_000)), b"2\r\nh\n\r\n");
+}
+
+#[test]
+fn a_session_without_a_receiver_expires_exactly_at_the_disconnect_delay() {
+    let sim = sim_with(
+        SockJsOptions::default().config(Config::default().disconnect_delay(support::secs(5))),
+    );
+    let mut c = sim.connect(sim.at(2_000));
+    c.send(&post("/echo/000/s1/xhr", ""), sim.at(2_000));
+    let mut session = c.session();
+    // The poll took its frame at 2 s: the session has no receiver from
+    // then on (the core's clock, however long the writing takes).
+    let _ = c.read(sim.at(3_000));
+    assert_eq!(sim.server_timeout(), Some(sim.at(7_000)));
+    recv_pending(&mut session);
+    sim.server_fire(sim.at(6_999));
+    assert!(session.is_open());
+    recv_pending(&mut session);
+    let (wakes, waker) = WakeCounter::new();
+    let _ = support::poll_recv(&mut session, &waker);
+    sim.server_fire(sim.at(7_000));
+    assert_eq!(wakes.count(), 1, "the application is woken");
+    recv_end(&mut session);
+    assert_eq!(
+        session.close_status(),
+        Some(CloseStatus::new(CloseCode::GOING_AWAY, "Session expired"))
+    );
+    assert!(!session.is_open());
+}
+
+#[test]
+fn a_stream_not_consumed_for_the_send_time_limit_is_cut() {
+    let sim = sim_with(SockJsOptions::default().send_time_limit(support::secs(4)));
+    let mut c = sim.connect(sim.at(0));
+    c.send(&post("/echo/000/s1/xhr_streaming", ""), sim.at(0));
+    let mut session = c.session();
+    let _ = c.read(sim.at(0));
+    // A message the client does not read.
+    session.send("x").expect("open");
+    c.drain(sim.at(1_000));
+    assert!(c.conn.transmit_len() > 0);
+    assert_eq!(c.deadline(), Some(sim.at(5_000)));
+    c.fire(sim.at(4_999));
+    assert!(!c.is_done());
+    recv_pending(&mut session);
+    c.fire(sim.at(5_000));
+    assert!(c.is_done());
+    assert_eq!(c.conn.transmit_len(), 0, "what waited is dropped");
+    // The stream was interrupted: the session closes at once.
+    recv_end(&mut session);
+    assert_eq!(
+        session.close_status(),
+        Some(CloseStatus::new(
+            CloseCode::PROTOCOL_ERROR,
+            "Connection interrupted"
+        ))
+    );
+}

@@ -1,0 +1,294 @@
+//! Plain WebSocket endpoints: the upgrade and its staged accept, echo
+//! through the session, backpressure, liveness pings and the pong timeout
+//! to the millisecond, the close handshake, the send time limit, and a
+//! sender that waits for room.
+
+mod support;
+
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use futures_util::sink::Sink;
+use server_proto::ws_proto::{self, CloseCode, CloseFrame, Event, Message};
+use server_proto::{
+    CloseStatus, HandshakeOutcome, Rejection, ServerConfig, ServerOptions, Session,
+    WebSocketOptions,
+};
+use support::{
+    one_response, poll_recv, recv_pending, recv_text, secs, upgrade, Client, Sim, WakeCounter,
+    WsClient,
+};
+
+fn sim_with(options: WebSocketOptions) -> Sim {
+    let mut config = ServerConfig::new(ServerOptions::default());
+    config.websocket("/ws", options);
+    Sim::new(config)
+}
+
+/// Upgrades a connection at `now` (read at `now`): the client, its
+/// WebSocket, the session, and the frames that came after the 101.
+fn open(sim: &Sim, now: Instant) -> (Client, WsClient, Session) {
+    let mut c = sim.connect(now);
+    c.send(&upgrade("/ws", ""), now);
+    let bytes = c.read(now);
+    let head_end = bytes
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("a head")
+        + 4;
+    let res = one_response(&bytes[..head_end]);
+    assert_eq!(res.status, 101);
+    assert_eq!(
+        res.header("sec-websocket-accept"),
+        Some("s3pPLMBiTxaQ9kYGzzhZRbK+xOo=")
+    );
+    assert_eq!(&bytes[head_end..], b"", "no frame yet");
+    let session = c.session();
+    (c, WsClient::default(), session)
+}
+
+#[test]
+fn an_upgrade_opens_a_session_that_echoes() {
+    let sim = sim_with(WebSocketOptions::default());
+    let (mut c, mut ws, mut session) = open(&sim, sim.at(0));
+    assert_eq!(c.outcomes(), [HandshakeOutcome::Opened(session.id())]);
+    assert_eq!(session.path(), "/ws");
+    // The application asks for a message: the connection is woken to read.
+    let wakes = c.wakes.count();
+    let (app, app_waker) = WakeCounter::new();
+    assert!(poll_recv(&mut session, &app_waker).is_pending());
+    assert!(c.wakes.count() > wakes);
+    c.drain(sim.at(0));
+    c.send(&ws.text("hello"), sim.at(1_000));
+    assert_eq!(app.count(), 1, "the application is woken");
+    assert_eq!(recv_text(&mut session), "hello");
+    let wakes = c.wakes.count();
+    session.send("hello").expect("open");
+    assert!(c.wakes.count() > wakes, "the connection is woken");
+    let events = ws.events(&c.read(sim.at(1_000)));
+    assert_eq!(events, [Event::Message(Message::from("hello"))]);
+    assert!(!c.is_done());
+}
+
+#[test]
+fn an_upgrade_is_staged_and_a_refusal_closes_the_connection() {
+    let sim = sim_with(WebSocketOptions::default());
+    let mut c = sim.connect(sim.at(0));
+    c.auto_accept = false;
+    c.send(&upgrade("/ws", ""), sim.at(0));
+    let incoming = c.take_incoming();
+    assert_eq!(c.conn.transmit_len(), 0);
+    assert!(!c.conn.wants_read());
+    let rejection = Rejection::new(http::StatusCode::UNAUTHORIZED);
+    c.conn.refuse(incoming, &rejection, sim.at(0));
+    c.drain(sim.at(0));
+    assert_eq!(
+        c.outcomes(),
+        [HandshakeOutcome::Refused(http::StatusCode::UNAUTHORIZED)]
+    );
+    let res = one_response(&c.read(sim.at(0)));
+    assert_eq!(res.status, 401);
+    assert_eq!(res.body_str(), "Unauthorized");
+    assert!(c.opened.is_empty());
+    assert!(c.is_done());
+}
+
+#[test]
+fn a_foreign_origin_gets_403_without_an_incoming() {
+    let sim = sim_with(WebSocketOptions::default());
+    let mut c = sim.connect(sim.at(0));
+    c.auto_accept = false;
+    c.send(
+        &upgrade("/ws", "Origin: http://evil.example\r\n"),
+        sim.at(0),
+    );
+    assert!(c.incoming.is_empty());
+    assert_eq!(
+        c.outcomes(),
+        [HandshakeOutcome::Refused(http::StatusCode::FORBIDDEN)]
+    );
+    let res = one_response(&c.read(sim.at(0)));
+    assert_eq!(res.status, 403);
+    assert!(c.opened.is_empty());
+    assert!(c.is_done());
+}
+
+#[test]
+fn an_application_that_does_not_read_stops_the_reading() {
+    let sim = sim_with(WebSocketOptions::default());
+    let (mut c, mut ws, mut session) = open(&sim, sim.at(0));
+    // The application has not asked for a message yet.
+    assert!(!c.conn.wants_read());
+    recv_pending(&mut session);
+    c.drain(sim.at(0));
+    assert!(c.conn.wants_read());
+    c.send(&ws.text("one"), sim.at(0));
+    // One message in, none asked for: the socket is not read.
+    assert!(!c.conn.wants_read());
+    assert_eq!(recv_text(&mut session), "one");
+    assert!(!c.conn.wants_read(), "still handling it");
+    recv_pending(&mut session);
+    c.drain(sim.at(0));
+    assert!(c.conn.wants_read());
+}
+
+fn pinging() -> WebSocketOptions {
+    let mut options = WebSocketOptions::default();
+    *options.config_mut() = ws_proto::Config::default()
+        .ping_interval(secs(10))
+        .pong_timeout(secs(5));
+    options
+}
+
+#[test]
+fn a_silent_client_is_pinged_at_the_interval_and_dropped_at_the_pong_timeout() {
+    let sim = sim_with(pinging());
+    let (mut c, mut ws, mut session) = open(&sim, sim.at(1_000));
+    recv_pending(&mut session);
+    c.drain(sim.at(1_000));
+    assert_eq!(c.deadline(), Some(sim.at(11_000)));
+    // The first interval began before the application had the session
+    // (reading paused until it asked): it counts as alive, no ping. As in
+    // adapter-core, whose connection task starts before the handler.
+    c.fire(sim.at(11_000));
+    assert_eq!(c.read(sim.at(11_000)), b"");
+    assert_eq!(c.deadline(), Some(sim.at(21_000)));
+    c.fire(sim.at(20_999));
+    assert_eq!(c.read(sim.at(20_999)), b"");
+    c.fire(sim.at(21_000));
+    let events = ws.events(&c.read(sim.at(21_000)));
+    assert!(
+        matches!(&events[..], [Event::Ping(_)]),
+        "a ping: {events:?}"
+    );
+    assert_eq!(c.deadline(), Some(sim.at(26_000)));
+    c.fire(sim.at(25_999));
+    assert!(!c.is_done());
+    assert!(session.is_open());
+    c.fire(sim.at(26_000));
+    assert!(c.is_done());
+    assert_eq!(c.conn.transmit_len(), 0, "nothing more is sent");
+    support::recv_end(&mut session);
+    assert_eq!(
+        session.close_status(),
+        Some(CloseStatus::new(CloseCode::ABNORMAL, "No answer to ping"))
+    );
+}
+
+#[test]
+fn a_client_that_answers_the_ping_stays() {
+    let sim = sim_with(pinging());
+    let (mut c, mut ws, mut session) = open(&sim, sim.at(0));
+    recv_pending(&mut session);
+    c.drain(sim.at(0));
+    c.fire(sim.at(10_000));
+    c.fire(sim.at(20_000));
+    let events = ws.events(&c.read(sim.at(20_000)));
+    assert!(matches!(&events[..], [Event::Ping(_)]), "{events:?}");
+    c.send(&ws.pong(b""), sim.at(22_000));
+    c.fire(sim.at(25_000));
+    assert!(!c.is_done());
+    assert!(session.is_open());
+    // Alive: the next check is an interval later.
+    assert_eq!(c.deadline(), Some(sim.at(35_000)));
+}
+
+#[test]
+fn the_clients_close_is_echoed_and_ends_the_session_after_its_eof() {
+    let sim = sim_with(WebSocketOptions::default());
+    let (mut c, mut ws, mut session) = open(&sim, sim.at(0));
+    recv_pending(&mut session);
+    c.drain(sim.at(0));
+    c.send(&ws.close(4000, "bye"), sim.at(1_000));
+    let events = ws.events(&c.read(sim.at(1_000)));
+    assert_eq!(
+        events,
+        [Event::Close(Some(CloseFrame::new(4000u16, "bye")))]
+    );
+    assert!(c.conn.wants_shutdown_write());
+    assert!(!c.is_done(), "waiting for the client's end of file");
+    assert!(c.conn.wants_read());
+    c.eof(sim.at(1_500));
+    assert!(c.is_done());
+    support::recv_end(&mut session);
+    assert_eq!(
+        session.close_status(),
+        Some(CloseStatus::new(4000u16, "bye"))
+    );
+}
+
+#[test]
+fn a_client_that_does_not_read_is_cut_at_the_send_time_limit() {
+    let sim = sim_with(WebSocketOptions::default().send_time_limit(secs(3)));
+    let (mut c, _ws, mut session) = open(&sim, sim.at(0));
+    recv_pending(&mut session);
+    session.send("unread").expect("open");
+    c.drain(sim.at(2_000));
+    assert!(c.conn.transmit_len() > 0);
+    assert_eq!(c.deadline(), Some(sim.at(5_000)));
+    c.fire(sim.at(4_999));
+    assert!(!c.is_done());
+    c.fire(sim.at(5_000));
+    assert!(c.is_done());
+    assert_eq!(c.conn.transmit_len(), 0);
+    support::recv_end(&mut session);
+    assert_eq!(
+        session.close_status(),
+        Some(CloseStatus::new(
+            CloseCode::NOT_RELIABLE,
+            "Send time limit exceeded"
+        ))
+    );
+    assert_eq!(session.send("late"), Err(server_proto::SendError::Closed));
+}
+
+#[test]
+fn a_waiting_sender_is_ready_again_once_the_client_reads() {
+    let sim = sim_with(WebSocketOptions::default().send_buffer_size_limit(100));
+    let (mut c, mut ws, mut session) = open(&sim, sim.at(0));
+    recv_pending(&mut session);
+    let mut sender = session.sender();
+    let (wakes, waker) = WakeCounter::new();
+    let mut cx = Context::from_waker(&waker);
+    let big = "x".repeat(70 * 1024);
+    let small = "y".repeat(200);
+    // Room: the big message is taken (past the limit: it waited) and goes
+    // into the connection's output.
+    assert_eq!(
+        Pin::new(&mut sender).poll_ready(&mut cx),
+        Poll::Ready(Ok(()))
+    );
+    Pin::new(&mut sender)
+        .start_send(Message::from(big.clone()))
+        .expect("open");
+    c.drain(sim.at(0));
+    assert!(c.conn.transmit_len() > 64 * 1024);
+    // The buffer is empty again: the small one is taken, and stays there
+    // while the client has not read the big one.
+    assert_eq!(
+        Pin::new(&mut sender).poll_ready(&mut cx),
+        Poll::Ready(Ok(()))
+    );
+    Pin::new(&mut sender)
+        .start_send(Message::from(small.clone()))
+        .expect("open");
+    c.drain(sim.at(0));
+    assert_eq!(Pin::new(&mut sender).poll_ready(&mut cx), Poll::Pending);
+    assert_eq!(wakes.count(), 0);
+    // The client reads: the small one moves out, the sender is woken.
+    let bytes = c.read(sim.at(1_000));
+    assert_eq!(wakes.count(), 1);
+    assert_eq!(
+        Pin::new(&mut sender).poll_ready(&mut cx),
+        Poll::Ready(Ok(()))
+    );
+    let events = ws.events(&bytes);
+    assert_eq!(
+        events,
+        [
+            Event::Message(Message::from(big.clone())),
+            Event::Message(Message::from(small.clone()))
+        ]
+    );
+}
