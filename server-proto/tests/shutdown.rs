@@ -91,6 +91,13 @@ fn a_websocket_session_gets_close_1001() {
             "Server shutting down"
         )))]
     );
+    // The session says it takes no more sends, rather than queueing what
+    // cannot go out.
+    assert!(!session.is_open());
+    assert_eq!(
+        session.send("too late"),
+        Err(server_proto::SendError::Closed)
+    );
     // The client's echo ends the handshake; then its end of file.
     let mut echo = Vec::new();
     while let Some(chunk) = ws.ws.poll_transmit() {

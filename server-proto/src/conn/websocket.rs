@@ -246,6 +246,13 @@ impl WsExchange {
                 }
             }
         }
+        if self.closing || self.conn.close_state() != CloseState::Open {
+            // A close is under way (the application's, the server's, the
+            // client's, or a failure's): the session takes no more sends,
+            // and says so, rather than queueing what cannot go out.
+            ob.done = true;
+            ob.queue.clear();
+        }
         ob.wake_room_waiters();
         if !ob.waker.as_ref().is_some_and(|w| w.will_wake(conn_waker)) {
             ob.waker = Some(conn_waker.clone());
