@@ -49,7 +49,8 @@ pub(super) fn refusal(req: &Request<Bytes>, http: &mut http_proto::ServerConn) -
         return Bytes::from(e.response());
     }
     http.close();
-    super::encode_whole(&Rejection::new(StatusCode::BAD_REQUEST).to_response(), http).freeze()
+    super::requests::encode_whole(&Rejection::new(StatusCode::BAD_REQUEST).to_response(), http)
+        .freeze()
 }
 
 /// An upgrade request: checked, then staged for the interceptors.
