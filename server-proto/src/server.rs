@@ -160,7 +160,10 @@ pub struct Server {
     pub(crate) hubs: Vec<Arc<Hub>>,
     pub(crate) pages: HashMap<String, Page>,
     stop: AtomicBool,
+    /// The end of a shutdown, until `handle_timeout` sees it pass.
     shutdown_at: Mutex<Option<Instant>>,
+    /// The shutdown's timeout passed.
+    shutdown_expired: AtomicBool,
     timer: Arc<TimerCell>,
     registry: Mutex<Registry>,
     pub(crate) ids: Arc<AtomicU64>,
@@ -224,6 +227,7 @@ impl Server {
             pages: config.pages,
             stop: AtomicBool::new(false),
             shutdown_at: Mutex::new(None),
+            shutdown_expired: AtomicBool::new(false),
             timer,
             registry: Mutex::new(Registry::default()),
             ids,
@@ -308,10 +312,19 @@ impl Server {
         at
     }
 
-    /// Does the work due at `now`: SockJS heartbeats, expiry of sessions.
+    /// Does the work due at `now`: SockJS heartbeats, expiry of sessions,
+    /// the end of a shutdown.
     pub fn handle_timeout(&self, now: Instant) {
         for hub in &self.hubs {
             hub.handle_timeout(now);
+        }
+        let mut at = self
+            .shutdown_at
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if at.is_some_and(|at| now >= at) {
+            *at = None;
+            self.shutdown_expired.store(true, Ordering::SeqCst);
         }
     }
 
@@ -346,14 +359,17 @@ impl Server {
 
     /// A shutdown is over: no connection is left, or its timeout passed.
     pub fn is_finished(&self, now: Instant) -> bool {
-        let Some(at) = *self
+        if !self.is_stopping() {
+            return false;
+        }
+        if self.shutdown_expired.load(Ordering::SeqCst) {
+            return true;
+        }
+        let at = *self
             .shutdown_at
             .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-        else {
-            return false;
-        };
-        now >= at || self.connections() == 0
+            .unwrap_or_else(PoisonError::into_inner);
+        at.is_some_and(|at| now >= at) || self.connections() == 0
     }
 
     /// The SockJS endpoint serving `path`.

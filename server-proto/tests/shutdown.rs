@@ -51,6 +51,13 @@ fn the_shutdown_is_finished_exactly_at_its_timeout() {
     sim.server.shutdown(sim.at(1_000));
     assert!(!sim.server.is_finished(sim.at(10_999)));
     assert!(sim.server.is_finished(sim.at(11_000)));
+    // The server's timer names that instant, once: handled, it is gone
+    // (a loop that keeps running is not woken for it again and again), and
+    // the shutdown stays finished.
+    assert_eq!(sim.server_timeout(), Some(sim.at(11_000)));
+    sim.server_fire(sim.at(11_000));
+    assert_eq!(sim.server_timeout(), None);
+    assert!(sim.server.is_finished(sim.at(11_000)));
 }
 
 #[test]

@@ -258,3 +258,33 @@ fn a_stream_not_consumed_for_the_send_time_limit_is_cut() {
         ))
     );
 }
+
+#[test]
+fn a_send_held_for_room_behind_an_unread_100_continue_ends_at_the_send_time_limit() {
+    // The application never reads: the first send fills the inbox (1 byte),
+    // the second waits for room. Its `100 Continue` is never read either:
+    // the write limit of a request being read (the request timeout, 30 s)
+    // ends the connection, exactly, and nothing spins on a deadline past.
+    let sim = sim_with(
+        SockJsOptions::default()
+            .config(Config::default().session_cookie_needed(false))
+            .inbox_limit(1)
+            .handler_wait(support::ms(0)),
+    );
+    let (_poll, _session) = open_xhr(&sim, "s", sim.at(0));
+    let mut c = sim.connect(sim.at(0));
+    c.send(&post("/echo/000/s/xhr_send", "[\"a\"]"), sim.at(0));
+    assert_eq!(one_response(&c.read(sim.at(0))).status, 204);
+    let head = "POST /echo/000/s/xhr_send HTTP/1.1\r\nHost: localhost\r\n\
+                Expect: 100-continue\r\nContent-Length: 5\r\n\r\n";
+    c.send(head.as_bytes(), sim.at(1_000));
+    assert_eq!(c.conn.transmit(), server_proto::http_proto::CONTINUE_100);
+    c.send(b"[\"b\"]", sim.at(1_000));
+    assert!(!c.conn.wants_read(), "held for room in the inbox");
+    assert_eq!(c.deadline(), Some(sim.at(31_000)));
+    c.fire(sim.at(30_999));
+    assert!(!c.is_done());
+    c.fire(sim.at(31_000));
+    assert!(c.is_done());
+    assert_eq!(c.deadline(), None);
+}

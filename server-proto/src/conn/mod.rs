@@ -530,11 +530,7 @@ impl Connection {
             true
         };
         if self.out_len > 0 {
-            // The last frames go out first, within the write limit.
-            if self.stalled(now) {
-                self.abandon_output();
-                return end(self, receiver);
-            }
+            // The last frames go out first (within the write limit).
             self.state = State::Linger { until, receiver };
             return false;
         }
@@ -576,6 +572,15 @@ impl Connection {
     /// One step of the state machine; puts the state back. `true` when it
     /// made progress (another step may make more).
     fn step(&mut self, state: State, now: Instant) -> bool {
+        // A write stuck past the write limit ends whatever the connection
+        // carries (a WebSocket session says so in its own close status).
+        if self.stalled(now) && !matches!(state, State::WebSocket(_)) {
+            tracing::debug!("a write took longer than the write limit");
+            self.abandon_output();
+            Self::end_state(state, now);
+            self.close();
+            return true;
+        }
         match state {
             State::Head {
                 started,
@@ -585,14 +590,7 @@ impl Connection {
             State::SockJs(exchange) => sockjs::step(self, exchange, now),
             State::WebSocket(ws) => websocket::step(self, ws, now),
             State::Linger { until, receiver } => self.step_linger(until, receiver, now),
-            State::Done => {
-                // Closing: what is queued goes out within the write limit.
-                if self.out_len > 0 && self.stalled(now) {
-                    self.abandon_output();
-                    return true;
-                }
-                false
-            }
+            State::Done => false,
             state @ State::Staged(_) => {
                 self.state = state;
                 false

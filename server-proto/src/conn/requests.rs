@@ -84,15 +84,7 @@ impl Connection {
     }
 
     pub(super) fn step_respond(&mut self, after: After, now: Instant) -> bool {
-        if self.stalled(now) {
-            self.abandon_output();
-            if let After::Receiver(hub, receiver) = after {
-                hub.receiver_closed(receiver, now);
-            }
-            self.close();
-            return true;
-        }
-        if self.out_len > 0 {
+        if self.transmit_len() > 0 {
             self.state = State::Respond(after);
             return false;
         }

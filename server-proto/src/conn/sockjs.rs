@@ -326,7 +326,6 @@ impl Exchange {
 
 /// One step of a SockJS exchange.
 pub(super) fn step(conn: &mut Connection, exchange: Exchange, now: Instant) -> bool {
-    let stalled = conn.stalled(now);
     match exchange {
         Exchange::SendRoom(waiting) => {
             let room = waiting
@@ -363,7 +362,7 @@ pub(super) fn step(conn: &mut Connection, exchange: Exchange, now: Instant) -> b
             receiver,
             chunked,
             ended,
-        } => step_stream(conn, hub, receiver, chunked, ended, stalled, now),
+        } => step_stream(conn, hub, receiver, chunked, ended, now),
         Exchange::LongPoll {
             hub,
             receiver,
@@ -375,7 +374,7 @@ pub(super) fn step(conn: &mut Connection, exchange: Exchange, now: Instant) -> b
             inbox,
             paused,
             eof,
-        } => step_websocket(conn, hub, receiver, inbox, paused, eof, stalled, now),
+        } => step_websocket(conn, hub, receiver, inbox, paused, eof, now),
     }
 }
 
@@ -385,10 +384,9 @@ fn step_stream(
     receiver: ReceiverId,
     chunked: bool,
     ended: bool,
-    stalled: bool,
     now: Instant,
 ) -> bool {
-    if conn.read_eof || stalled {
+    if conn.read_eof {
         hub.receiver_closed(receiver, now);
         conn.abandon_output();
         conn.close();
@@ -466,7 +464,6 @@ fn step_long_poll(
     progressed
 }
 
-#[allow(clippy::too_many_arguments)]
 fn step_websocket(
     conn: &mut Connection,
     hub: Arc<Hub>,
@@ -474,15 +471,8 @@ fn step_websocket(
     inbox: Option<Arc<Inbox>>,
     mut paused: bool,
     eof: bool,
-    stalled: bool,
     now: Instant,
 ) -> bool {
-    if stalled {
-        hub.receiver_closed(receiver, now);
-        conn.abandon_output();
-        conn.close();
-        return true;
-    }
     let mut progressed = false;
     if conn.transmit_len() == 0 {
         let mut outputs = Vec::new();
