@@ -3,6 +3,7 @@
 pub use http_proto;
 /// The `http` crate: the types of every request and response here.
 pub use http_proto::http;
+pub use server_proto;
 pub use sockjs_proto;
 pub use ws_proto;
 
