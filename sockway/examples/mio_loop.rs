@@ -86,7 +86,8 @@ impl Wake for TokenWaker {
 enum Entry {
     Conn {
         sock: TcpStream,
-        conn: Connection,
+        /// Boxed: a connection's state is much bigger than an echo's.
+        conn: Box<Connection>,
         shut: bool,
     },
     Echo(Session, Waker),
@@ -121,11 +122,15 @@ impl Loop {
             let token = self.next;
             self.next += 1;
             let interest = Interest::READABLE | Interest::WRITABLE;
-            if poll.registry().register(&mut sock, Token(token), interest).is_err() {
+            if poll
+                .registry()
+                .register(&mut sock, Token(token), interest)
+                .is_err()
+            {
                 continue;
             }
             let _ = sock.set_nodelay(true);
-            let conn = self.server.connection(peer, now(), self.waker(token));
+            let conn = Box::new(self.server.connection(peer, now(), self.waker(token)));
             let shut = false;
             self.entries.insert(token, Entry::Conn { sock, conn, shut });
             self.drive(token);
@@ -188,7 +193,8 @@ impl Loop {
                 match &read {
                     Ok(0) => conn.handle_eof(now()),
                     Ok(n) => conn.handle_input(&self.buf[..*n], now()),
-                    Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::Interrupted) => {}
+                    Err(e)
+                        if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::Interrupted) => {}
                     Err(_) => conn.abort(now()),
                 }
                 progress |= !matches!(&read, Err(e) if e.kind() == ErrorKind::WouldBlock);
@@ -316,7 +322,11 @@ fn main() -> io::Result<()> {
             Err(e) => return Err(e),
         }
         let mut ready: Vec<usize> = {
-            let mut tokens = lp.woken.tokens.lock().unwrap_or_else(PoisonError::into_inner);
+            let mut tokens = lp
+                .woken
+                .tokens
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
             tokens.drain().collect()
         };
         for event in &events {
