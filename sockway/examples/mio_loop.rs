@@ -269,6 +269,12 @@ fn main() -> io::Result<()> {
     let addr = std::net::ToSocketAddrs::to_socket_addrs(addr)?
         .next()
         .ok_or_else(|| io::Error::new(ErrorKind::InvalidInput, "no address"))?;
+    serve(addr, heartbeat_ms)
+}
+
+/// Serves on `addr` until the process is stopped.
+#[allow(clippy::print_stdout)]
+fn serve(addr: std::net::SocketAddr, heartbeat_ms: u64) -> io::Result<()> {
     let sockjs = SockJsOptions::default().config(
         Config::default()
             .stream_bytes_limit(4096)
