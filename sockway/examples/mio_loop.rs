@@ -11,28 +11,27 @@
 //! `/close` closes each session with `c[3000,"Go away!"]` as soon as it
 //! opens; every SockJS transport.
 //!
-//! Each connection and each echo session has a token. Their wakers (the
-//! connection's, given to [`Server::connection`], and the one a session is
-//! polled with) put the token in a shared set and wake the poll through a
-//! [`mio::Waker`]; the loop then drives what is in the set, what the poll
-//! reported, and what is past its deadline. The poll sleeps until the
-//! earliest deadline: the server's (heartbeats, expiry) or a connection's.
+//! The whole server is one [`Host`]: the shared `Server`, its connections
+//! by [`ConnId`], the queue of what woke (a connection, or an echo session
+//! polled with a [`Host::task_waker`]) and one deadline over all of them.
+//! The poll's token of a connection is its `ConnId` plus 2; the host's
+//! notify wakes the poll through a [`mio::Waker`].
 
 use std::collections::hash_map::RandomState;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::hash::{BuildHasher as _, Hasher as _};
 use std::io::{self, ErrorKind, IoSlice, Read as _, Write as _};
 use std::net::Shutdown;
-use std::sync::{Arc, Mutex, PoisonError};
-use std::task::{Context, Poll as TaskPoll, Wake, Waker};
+use std::sync::Arc;
+use std::task::{Context, Poll as TaskPoll, Waker};
 use std::time::{Duration, Instant, SystemTime};
 
 use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Token};
 use sockway::http_proto::Limits;
 use sockway::server_proto::{
-    Attributes, Connection, EndpointId, Output, Server, ServerConfig, ServerOptions, Session,
-    SockJsOptions, READ_CHUNK,
+    Attributes, ConnId, Connection, EndpointId, Host, Output, Server, ServerConfig, ServerOptions,
+    Session, SockJsOptions, Woken, READ_CHUNK,
 };
 use sockway::sockjs_proto::{AllowedOrigins, Config};
 use sockway::ws_proto::CloseCode;
@@ -55,59 +54,31 @@ fn now() -> Instant {
     Instant::now()
 }
 
-/// The tokens woken since the loop last looked, and the poll's waker.
-struct Woken {
-    tokens: Mutex<HashSet<usize>>,
-    poll: mio::Waker,
-}
-
-/// The waker of one token.
-struct TokenWaker {
-    token: usize,
-    woken: Arc<Woken>,
-}
-
-impl Wake for TokenWaker {
-    fn wake(self: Arc<Self>) {
-        self.wake_by_ref();
-    }
-
-    fn wake_by_ref(self: &Arc<Self>) {
-        let fresh = (self.woken.tokens.lock())
-            .unwrap_or_else(PoisonError::into_inner)
-            .insert(self.token);
-        if fresh {
-            let _ = self.woken.poll.wake();
-        }
-    }
-}
-
-/// What a token stands for.
-enum Entry {
-    Conn {
-        sock: TcpStream,
-        /// Boxed: a connection's state is much bigger than an echo's.
-        conn: Box<Connection>,
-        shut: bool,
-    },
-    Echo(Session, Waker),
+/// A connection's socket.
+struct Socket {
+    sock: TcpStream,
+    /// The write side was shut.
+    shut: bool,
 }
 
 struct Loop {
-    server: Arc<Server>,
+    host: Host,
     close: EndpointId,
-    woken: Arc<Woken>,
-    entries: HashMap<usize, Entry>,
+    sockets: HashMap<ConnId, Socket>,
+    /// The echo sessions, by the number of their task waker.
+    echoes: HashMap<usize, (Session, Waker)>,
+    /// Connections whose turn ended with more to do.
+    again: Vec<ConnId>,
     next: usize,
     buf: Vec<u8>,
 }
 
-impl Loop {
-    fn waker(&self, token: usize) -> Waker {
-        let woken = Arc::clone(&self.woken);
-        Waker::from(Arc::new(TokenWaker { token, woken }))
-    }
+/// A connection's token in the poll.
+fn token(id: ConnId) -> Token {
+    Token(id.0 + 2)
+}
 
+impl Loop {
     fn accept(&mut self, listener: &TcpListener, poll: &Poll) {
         loop {
             let (mut sock, peer) = match listener.accept() {
@@ -116,117 +87,140 @@ impl Loop {
                 Err(e) if e.kind() == ErrorKind::Interrupted => continue,
                 Err(_) => return, // out of file descriptors, say: the next event retries
             };
-            if self.server.connections() >= self.server.options().connection_limit() {
+            let server = self.host.server();
+            if server.connections() >= server.options().connection_limit() {
                 continue; // dropped: closed at once
             }
-            let token = self.next;
-            self.next += 1;
+            let id = self.host.connect(peer, now());
             let interest = Interest::READABLE | Interest::WRITABLE;
             if poll
                 .registry()
-                .register(&mut sock, Token(token), interest)
+                .register(&mut sock, token(id), interest)
                 .is_err()
             {
+                self.host.remove(id);
                 continue;
             }
             let _ = sock.set_nodelay(true);
-            let conn = Box::new(self.server.connection(peer, now(), self.waker(token)));
-            let shut = false;
-            self.entries.insert(token, Entry::Conn { sock, conn, shut });
-            self.drive(token);
+            self.sockets.insert(id, Socket { sock, shut: false });
+            self.drive(id);
         }
     }
 
-    /// Does what `token`'s connection or session can do now.
-    fn drive(&mut self, token: usize) {
-        let Some(mut entry) = self.entries.remove(&token) else {
+    /// Does what a connection can do now; closes it once it is done.
+    fn drive(&mut self, id: ConnId) {
+        let (Some(conn), Some(socket)) = (self.host.connection(id), self.sockets.get_mut(&id))
+        else {
             return; // gone: a late wake
         };
-        let alive = match &mut entry {
-            Entry::Conn { sock, conn, shut } => self.drive_conn(token, sock, conn, shut),
-            Entry::Echo(session, waker) => echo(session, waker),
+        let mut opened = Vec::new();
+        match drive_conn(conn, socket, &mut self.buf, &mut opened) {
+            Turn::Idle => {}
+            Turn::More => self.again.push(id),
+            Turn::Done => {
+                let _ = socket.sock.shutdown(Shutdown::Both);
+                self.sockets.remove(&id);
+                self.host.remove(id);
+            }
+        }
+        for session in opened {
+            self.open(session);
+        }
+    }
+
+    /// The application: `/close` closes its sessions at once, `/echo`
+    /// sessions get a task of the host.
+    fn open(&mut self, session: Session) {
+        if session.endpoint() == self.close {
+            let _ = session.close(CloseCode::GO_AWAY, "Go away!");
+            return;
+        }
+        let task = self.next;
+        self.next += 1;
+        let waker = self.host.task_waker(task);
+        // Polled once now, so that its waker is registered.
+        waker.wake_by_ref();
+        self.echoes.insert(task, (session, waker));
+    }
+
+    /// Runs an echo session's task; drops it once the session ended.
+    fn echo(&mut self, task: usize) {
+        let Some((session, waker)) = self.echoes.get_mut(&task) else {
+            return;
         };
-        if alive {
-            self.entries.insert(token, entry);
+        if !echo(session, waker) {
+            self.echoes.remove(&task);
         }
     }
+}
 
-    /// Reads and writes until the socket would block; `false` once the
-    /// connection is done.
-    fn drive_conn(
-        &mut self,
-        token: usize,
-        sock: &mut TcpStream,
-        conn: &mut Connection,
-        shut: &mut bool,
-    ) -> bool {
-        for _ in 0..ROUNDS {
-            while let Some(output) = conn.poll_output(now()) {
-                self.on_output(conn, output);
-            }
-            if conn.is_done() {
-                let _ = sock.shutdown(Shutdown::Both);
-                return false;
-            }
-            let mut progress = false;
-            while conn.transmit_len() > 0 {
-                let written = {
-                    let mut slices = [IoSlice::new(&[]); 16];
-                    let n = conn.transmit_slices(&mut slices);
-                    sock.write_vectored(&slices[..n])
-                };
-                match written {
-                    Ok(n) if n > 0 => conn.consume(n, now()),
-                    Err(e) if e.kind() == ErrorKind::WouldBlock => break,
-                    Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-                    _ => conn.abort(now()),
-                }
-                progress = true;
-            }
-            if conn.transmit_len() == 0 && conn.wants_shutdown_write() && !*shut {
-                *shut = true;
-                let _ = sock.shutdown(Shutdown::Write);
-            }
-            if conn.wants_read() {
-                let n = conn.read_capacity().min(self.buf.len());
-                let read = sock.read(&mut self.buf[..n]);
-                match &read {
-                    Ok(0) => conn.handle_eof(now()),
-                    Ok(n) => conn.handle_input(&self.buf[..*n], now()),
-                    Err(e)
-                        if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::Interrupted) => {}
-                    Err(_) => conn.abort(now()),
-                }
-                progress |= !matches!(&read, Err(e) if e.kind() == ErrorKind::WouldBlock);
-            }
-            if !progress {
-                return true;
-            }
-        }
-        // Its turn is over; it goes on at the next one.
-        self.waker(token).wake();
-        true
-    }
+/// How a connection's turn ended.
+enum Turn {
+    /// The socket would block: the next event, wake or deadline drives it.
+    Idle,
+    /// Its rounds were used up with more to do.
+    More,
+    Done,
+}
 
-    /// The application: no interceptor (every session is accepted),
-    /// `/close` closes its sessions at once, `/echo` sessions get a token.
-    fn on_output(&mut self, conn: &mut Connection, output: Output) {
-        match output {
-            Output::Incoming(incoming) => conn.accept(incoming, Attributes::default(), now()),
-            Output::Opened(session) if session.endpoint() == self.close => {
-                let _ = session.close(CloseCode::GO_AWAY, "Go away!");
+/// Reads and writes until the socket would block, handing out the
+/// sessions that open.
+fn drive_conn(
+    conn: &mut Connection,
+    socket: &mut Socket,
+    buf: &mut [u8],
+    opened: &mut Vec<Session>,
+) -> Turn {
+    let Socket { sock, shut } = socket;
+    for _ in 0..ROUNDS {
+        while let Some(output) = conn.poll_output(now()) {
+            match output {
+                // No interceptor: every session is accepted.
+                Output::Incoming(incoming) => {
+                    conn.accept(incoming, Attributes::default(), now());
+                }
+                Output::Opened(session) => opened.push(session),
+                _ => {}
             }
-            Output::Opened(session) => {
-                let token = self.next;
-                self.next += 1;
-                let waker = self.waker(token);
-                self.entries.insert(token, Entry::Echo(session, waker));
-                // Polled once now, so that its waker is registered.
-                self.waker(token).wake();
+        }
+        if conn.is_done() {
+            return Turn::Done;
+        }
+        let mut progress = false;
+        while conn.transmit_len() > 0 {
+            let written = {
+                let mut slices = [IoSlice::new(&[]); 16];
+                let n = conn.transmit_slices(&mut slices);
+                sock.write_vectored(&slices[..n])
+            };
+            match written {
+                Ok(n) if n > 0 => conn.consume(n, now()),
+                Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                _ => conn.abort(now()),
             }
-            _ => {}
+            progress = true;
+        }
+        if conn.transmit_len() == 0 && conn.wants_shutdown_write() && !*shut {
+            *shut = true;
+            let _ = sock.shutdown(Shutdown::Write);
+        }
+        if conn.wants_read() {
+            let n = conn.read_capacity().min(buf.len());
+            let read = sock.read(&mut buf[..n]);
+            match &read {
+                Ok(0) => conn.handle_eof(now()),
+                Ok(n) => conn.handle_input(&buf[..*n], now()),
+                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::Interrupted) => {}
+                Err(_) => conn.abort(now()),
+            }
+            progress |= !matches!(&read, Err(e) if e.kind() == ErrorKind::WouldBlock);
+        }
+        if !progress {
+            return Turn::Idle;
         }
     }
+    Turn::More
 }
 
 /// Echoes what the session received; `false` once it ended.
@@ -298,64 +292,55 @@ fn serve(addr: std::net::SocketAddr, heartbeat_ms: u64) -> io::Result<()> {
     let mut listener = TcpListener::bind(addr)?;
     poll.registry()
         .register(&mut listener, LISTENER, Interest::READABLE)?;
-    let woken = Arc::new(Woken {
-        tokens: Mutex::default(),
-        poll: mio::Waker::new(poll.registry(), WAKER)?,
-    });
+    let notify = Arc::new(mio::Waker::new(poll.registry(), WAKER)?);
     let mut lp = Loop {
-        server,
+        host: Host::new(server, move || {
+            let _ = notify.wake();
+        }),
         close,
-        woken,
-        entries: HashMap::new(),
-        next: 2,
+        sockets: HashMap::new(),
+        echoes: HashMap::new(),
+        again: Vec::new(),
+        next: 0,
         buf: vec![0; READ_CHUNK],
     };
-    let timer = lp.waker(WAKER.0);
     println!("listening on http://{}", listener.local_addr()?);
 
     let mut events = Events::with_capacity(1024);
     loop {
-        let server_at = lp.server.poll_timeout(Some(&timer));
-        let conns = lp.entries.values().filter_map(|entry| match entry {
-            Entry::Conn { conn, .. } => conn.poll_timeout(),
-            Entry::Echo(..) => None,
-        });
-        let deadline = conns.chain(server_at).min();
-        let timeout = deadline.map(|at| at.saturating_duration_since(now()));
+        let timeout = if lp.again.is_empty() {
+            lp.host
+                .poll_timeout()
+                .map(|at| at.saturating_duration_since(now()))
+        } else {
+            Some(Duration::ZERO)
+        };
         match poll.poll(&mut events, timeout) {
             Ok(()) => {}
             Err(e) if e.kind() == ErrorKind::Interrupted => continue,
             Err(e) => return Err(e),
         }
-        let mut ready: Vec<usize> = {
-            let mut tokens = lp
-                .woken
-                .tokens
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner);
-            tokens.drain().collect()
-        };
+        let mut ready = std::mem::take(&mut lp.again);
         for event in &events {
             match event.token() {
                 LISTENER => lp.accept(&listener, &poll),
                 WAKER => {}
-                Token(token) => ready.push(token),
+                Token(t) => ready.push(ConnId(t - 2)),
             }
         }
-        let now = now();
-        if server_at.is_some_and(|at| at <= now) {
-            lp.server.handle_timeout(now);
-        }
-        ready.extend(lp.entries.iter().filter_map(|(token, entry)| match entry {
-            Entry::Conn { conn, .. } if conn.poll_timeout().is_some_and(|at| at <= now) => {
-                Some(*token)
+        // Deadlines: the server's, and those of connections (queued).
+        lp.host.handle_timeout(now());
+        while let Some(woken) = lp.host.poll_woken() {
+            match woken {
+                Woken::Connection(id) => ready.push(id),
+                Woken::Task(task) => lp.echo(task),
+                _ => {}
             }
-            _ => None,
-        }));
+        }
         ready.sort_unstable();
         ready.dedup();
-        for token in ready {
-            lp.drive(token);
+        for id in ready {
+            lp.drive(id);
         }
     }
 }
