@@ -189,6 +189,19 @@ impl Incoming {
 }
 
 impl HandshakeRequest {
+    /// What stands for a request that is not there (held by the embedder
+    /// meanwhile, or missing where an invariant says it cannot be).
+    pub(crate) fn placeholder() -> Self {
+        Self {
+            method: Method::GET,
+            uri: Uri::default(),
+            headers: HeaderMap::new(),
+            remote_addr: SocketAddr::from(([0, 0, 0, 0], 0)),
+            client_ip: std::net::Ipv4Addr::UNSPECIFIED.into(),
+            principal: None,
+        }
+    }
+
     /// The request as interceptors see it: the client's address behind
     /// trusted proxies, and the principal the endpoint's resolver finds.
     pub(crate) fn new(

@@ -3,7 +3,6 @@
 //! the deadline the server's one timer waits for.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::task::{Context, Poll, Waker};
@@ -350,14 +349,7 @@ impl Hub {
         // Sessions open only while a request is handled, which set the
         // context; an empty one keeps that an invariant, not a panic.
         let context = context.unwrap_or_else(|| OpenContext {
-            request: HandshakeRequest {
-                method: http::Method::GET,
-                uri: http::Uri::default(),
-                headers: http::HeaderMap::new(),
-                remote_addr: SocketAddr::from(([0, 0, 0, 0], 0)),
-                client_ip: std::net::Ipv4Addr::UNSPECIFIED.into(),
-                principal: None,
-            },
+            request: HandshakeRequest::placeholder(),
             attributes: Attributes::default(),
         });
         let request = context.request;

@@ -100,7 +100,7 @@ pub(super) fn start(conn: &mut Connection, req: Request<Bytes>, hub: &Arc<Hub>, 
         upgrade,
     });
     if opens {
-        let request = std::mem::replace(&mut pending.request, placeholder());
+        let request = std::mem::replace(&mut pending.request, HandshakeRequest::placeholder());
         conn.state = State::Staged(Staged::SockJs(pending));
         let id = conn.id;
         conn.push_output(Output::Incoming(Incoming {
@@ -110,18 +110,6 @@ pub(super) fn start(conn: &mut Connection, req: Request<Bytes>, hub: &Arc<Hub>, 
         }));
     } else {
         proceed(conn, pending, Attributes::default(), now);
-    }
-}
-
-/// What stands for the request while the embedder holds it.
-fn placeholder() -> HandshakeRequest {
-    HandshakeRequest {
-        method: Method::GET,
-        uri: http::Uri::default(),
-        headers: http::HeaderMap::new(),
-        remote_addr: std::net::SocketAddr::from(([0, 0, 0, 0], 0)),
-        client_ip: std::net::Ipv4Addr::UNSPECIFIED.into(),
-        principal: None,
     }
 }
 

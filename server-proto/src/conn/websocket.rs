@@ -80,14 +80,7 @@ pub(super) fn upgrade(
     let origin = http_proto::headers::str_value(headers, ORIGIN);
     let host = http_proto::headers::str_value(headers, HOST);
     if !options.allowed_origins.allows(origin, host) {
-        let rejection = Rejection::new(StatusCode::FORBIDDEN);
-        conn.handshake(
-            endpoint,
-            request,
-            HandshakeOutcome::Refused(rejection.status()),
-        );
-        conn.http.close();
-        conn.respond(&rejection.to_response(), After::Close, now);
+        refuse(conn, endpoint, request, StatusCode::FORBIDDEN, now);
         return;
     }
     conn.state = State::Staged(Staged::WebSocket {
@@ -100,6 +93,21 @@ pub(super) fn upgrade(
         request,
         conn: id,
     }));
+}
+
+/// Refuses an upgrade by the protocol (the origin, the handshake), telling
+/// the interceptors' `after` part; the connection closes.
+fn refuse(
+    conn: &mut Connection,
+    endpoint: EndpointId,
+    request: HandshakeRequest,
+    status: StatusCode,
+    now: Instant,
+) {
+    let rejection = Rejection::new(status);
+    conn.handshake(endpoint, request, HandshakeOutcome::Refused(status));
+    conn.http.close();
+    conn.respond(&rejection.to_response(), After::Close, now);
 }
 
 /// The interceptors accepted: answer 101 and open the session.
@@ -121,14 +129,13 @@ pub(super) fn open(
         .find(|p| upgrade.protocols().contains(p))
         .cloned();
     let Ok(response) = upgrade.accept(protocol.as_deref(), HeaderMap::new()) else {
-        let rejection = Rejection::new(StatusCode::INTERNAL_SERVER_ERROR);
-        conn.handshake(
+        refuse(
+            conn,
             endpoint,
             request,
-            HandshakeOutcome::Refused(rejection.status()),
+            StatusCode::INTERNAL_SERVER_ERROR,
+            now,
         );
-        conn.http.close();
-        conn.respond(&rejection.to_response(), After::Close, now);
         return;
     };
     let mut head = BytesMut::new();
