@@ -164,3 +164,20 @@ fn a_head_over_the_limit_gets_431_and_the_connection_closes() {
     assert_eq!(res.status, 431);
     assert!(c.is_done());
 }
+
+#[test]
+fn a_pipelined_partial_request_is_timed_from_the_end_of_the_response_before_it() {
+    let sim = sim();
+    let mut c = sim.connect(sim.at(0));
+    // A whole request, and the start of the next one, in one read.
+    let mut bytes = get("/");
+    bytes.extend_from_slice(b"GET /b HTTP/1.1\r\n");
+    c.send(&bytes, sim.at(1_000));
+    let res = one_response(&c.read(sim.at(5_000)));
+    assert_eq!(res.status, 200);
+    // The next request has begun: the request timeout runs from 5 s, not
+    // the idle keep-alive.
+    assert_eq!(c.deadline(), Some(sim.at(35_000)));
+    c.fire(sim.at(35_000));
+    assert_eq!(one_response(&c.read(sim.at(35_000))).status, 408);
+}
