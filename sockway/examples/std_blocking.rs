@@ -172,7 +172,9 @@ fn serve(mut conn: Connection, mut sock: TcpStream, door: &Arc<Doorbell>, close:
         }
         if write_out(&mut sock, &mut conn).is_err() {
             conn.abort(now());
-            continue;
+        }
+        if conn.transmit_len() > 0 {
+            continue; // the write timed out: the deadline was handled
         }
         if conn.transmit_len() == 0 && conn.wants_shutdown_write() && !shut {
             shut = true;
@@ -218,8 +220,9 @@ fn serve(mut conn: Connection, mut sock: TcpStream, door: &Arc<Doorbell>, close:
     }
 }
 
-/// Writes what the connection holds, blocking until it is out, or until
-/// the connection gives up on a client that does not read (its deadline).
+/// Writes what the connection holds, blocking until it is out or the
+/// connection's deadline (then handled: a client that does not read is
+/// given up on).
 fn write_out(sock: &mut TcpStream, conn: &mut Connection) -> io::Result<()> {
     while conn.transmit_len() > 0 {
         let limit = conn.poll_timeout().map_or(Duration::from_secs(1), |at| {
@@ -237,6 +240,7 @@ fn write_out(sock: &mut TcpStream, conn: &mut Connection) -> io::Result<()> {
             Err(e) if e.kind() == ErrorKind::Interrupted => {}
             Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
                 conn.handle_timeout(now());
+                return Ok(());
             }
             Err(e) => return Err(e),
         }

@@ -418,6 +418,12 @@ impl Connection {
         if self.out_len == 0 {
             self.stall = None;
             self.advance(now);
+            // The response written, the next request (pipelined) may have
+            // staged an `Incoming` or opened a session while the embedder
+            // writes: wake it, so that it drains them before it waits.
+            if !self.outputs.is_empty() {
+                self.waker.wake_by_ref();
+            }
         }
     }
 
