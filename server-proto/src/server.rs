@@ -293,6 +293,19 @@ impl Server {
     /// opened with a heartbeat sooner), and when a shutdown is
     /// [`finished`](Self::is_finished) before its deadline.
     pub fn poll_timeout(&self, waker: Option<&Waker>) -> Option<Instant> {
+        // The waker is registered, with nothing armed, before the hubs are
+        // read: a deadline that appears meanwhile (a session opened on
+        // another thread) wakes it, where it would otherwise be missed
+        // between the read and the registration.
+        {
+            let mut st = self.timer.lock();
+            st.armed = None;
+            if let Some(w) = waker {
+                if !st.waker.as_ref().is_some_and(|old| old.will_wake(w)) {
+                    st.waker = Some(w.clone());
+                }
+            }
+        }
         let hubs = self.hubs.iter().filter_map(|hub| hub.poll_timeout()).min();
         let shutdown = *self
             .shutdown_at
@@ -303,12 +316,10 @@ impl Server {
             (a, b) => a.or(b),
         };
         let mut st = self.timer.lock();
-        st.armed = at;
-        if let Some(w) = waker {
-            if !st.waker.as_ref().is_some_and(|old| old.will_wake(w)) {
-                st.waker = Some(w.clone());
-            }
-        }
+        st.armed = match (st.armed, at) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
         at
     }
 
