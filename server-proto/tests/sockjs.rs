@@ -288,3 +288,28 @@ fn a_send_held_for_room_behind_an_unread_100_continue_ends_at_the_send_time_limi
     assert!(c.is_done());
     assert_eq!(c.deadline(), None);
 }
+
+#[test]
+fn a_pipelined_open_staged_by_a_write_wakes_the_connection() {
+    let sim = sim();
+    let now = sim.at(0);
+    let mut c = sim.connect(now);
+    c.auto_accept = false;
+    let mut both = support::get("/echo/info");
+    both.extend_from_slice(&post("/echo/000/p1/xhr", ""));
+    c.send(&both, now);
+    // The first answer is out; the second request waits behind it.
+    assert!(c.conn.transmit_len() > 0);
+    assert!(c.incoming.is_empty());
+    let before = c.wakes.count();
+    // The embedder writes it all and, as its loop does, waits next: the
+    // write must have woken it, for the open is staged now.
+    while c.conn.transmit_len() > 0 {
+        let n = c.conn.transmit().len();
+        c.conn.consume(n, now);
+    }
+    assert!(c.wakes.count() > before, "the staged open woke nobody");
+    c.drain(now);
+    let incoming = c.take_incoming();
+    assert_eq!(incoming.request().path(), "/echo/000/p1/xhr");
+}
