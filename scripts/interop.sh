@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Interop with real clients: sockjs-client 1.6.1 (websocket, xhr-streaming,
 # xhr-polling, eventsource) and the `ws` library, against `sockway serve` on
-# every runtime (tokio, async-std, smol); then sockway's WebSocket clients
-# against the `ws` library's server.
+# every runtime (tokio, async-std, smol) and mounted in the HTTP stacks
+# (axum: `--stack axum`, plain hyper: `--stack hyper`); then sockway's
+# WebSocket clients against the `ws` library's server.
 #
-#   scripts/interop.sh                      every runtime
-#   scripts/interop.sh tokio smol           these runtimes
+#   scripts/interop.sh                      every runtime and stack
+#   scripts/interop.sh tokio axum           these
 #
 # Builds sockway, starts it on a free loopback port with a 500 ms heartbeat,
 # runs tests/interop/run.sh against it (which installs the pinned npm
@@ -21,7 +22,7 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 
 runtimes=("$@")
-[ ${#runtimes[@]} -gt 0 ] || runtimes=(tokio async-std smol)
+[ ${#runtimes[@]} -gt 0 ] || runtimes=(tokio async-std smol axum hyper)
 heartbeat_ms=500
 timeout 20m cargo build --release -q -p sockway-cli
 
@@ -95,17 +96,21 @@ check_and_stop_server() {
 
 log="$(mktemp)"
 for runtime in "${runtimes[@]}"; do
-  echo "interop.sh: sockjs-client and ws against sockway serve --runtime $runtime" >&2
+  case "$runtime" in
+    axum | hyper) mode=(--runtime tokio --stack "$runtime") ;;
+    *) mode=(--runtime "$runtime") ;;
+  esac
+  echo "interop.sh: sockjs-client and ws against sockway serve ${mode[*]}" >&2
   # --foreground: without it, `timeout` sends a signal it gets both to the
   # server and to the process group it made for it, so the server would get
   # SIGTERM twice, and a second signal ends the server at once (status 1).
   SOCKWAY_LOG=warn timeout --foreground 10m "${CARGO_TARGET_DIR:-$root/target}/release/sockway" serve \
-    --listen 127.0.0.1:0 --heartbeat-time "${heartbeat_ms}ms" --runtime "$runtime" >"$log" 2>&1 &
+    --listen 127.0.0.1:0 --heartbeat-time "${heartbeat_ms}ms" "${mode[@]}" >"$log" 2>&1 &
   server_pid=$!
   base="$(wait_listening "$log" "$server_pid" http)"
   status=0
   HEARTBEAT_MS="$heartbeat_ms" timeout 5m bash tests/interop/run.sh "$base" || status=$?
-  check_and_stop_server "sockway serve --runtime $runtime" || status=1
+  check_and_stop_server "sockway serve ${mode[*]}" || status=1
   [ "$status" -eq 0 ] || exit "$status"
 done
 

@@ -21,6 +21,9 @@ pub use adapter_core::{
 /// [`adapter_core::WebSocketStream`] for everything it does).
 pub type WebSocketStream<S> = adapter_core::WebSocketStream<TokioIo<S>>;
 
+#[cfg(feature = "hyper")]
+pub mod service;
+
 /// The server: SockJS and WebSocket endpoints on one tokio listener.
 pub mod server {
     pub use adapter_core::server::{

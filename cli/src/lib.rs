@@ -28,6 +28,8 @@ use adapter_core::sockjs_proto::{AllowedOrigins, Config, DEFAULT_CLIENT_LIBRARY_
 use adapter_core::{CloseCode, Executor};
 use futures_util::StreamExt as _;
 
+pub mod stack;
+
 /// The demo page served at `/`, as served with the default options: it
 /// loads sockjs-client from [`DEFAULT_CLIENT_LIBRARY_URL`].
 pub const DEMO_PAGE: &str = include_str!("demo.html");
@@ -136,8 +138,18 @@ impl Broadcast {
     }
 }
 
-/// The ready server's endpoints on a builder, for any runtime.
-pub fn endpoints<R: Executor>(options: &ServeOptions) -> ServerBuilder<R> {
+/// One endpoint or page of the ready server, at its path.
+pub enum Mount {
+    /// A SockJS endpoint at a prefix.
+    SockJs(&'static str, SockJsEndpoint),
+    /// A WebSocket endpoint at a path.
+    WebSocket(&'static str, WebSocketEndpoint),
+    /// A page: its path, content type and body.
+    Page(&'static str, &'static str, String),
+}
+
+/// The ready server's endpoints and pages, in the order they are mounted.
+pub fn mounts(options: &ServeOptions) -> Vec<Mount> {
     let base = Config::default()
         .heartbeat_time(options.heartbeat_time)
         .disconnect_delay(options.disconnect_delay)
@@ -148,32 +160,29 @@ pub fn endpoints<R: Executor>(options: &ServeOptions) -> ServerBuilder<R> {
         // the send buffer's byte limit bounds memory.
         .http_message_cache_size(1024);
     let broadcast = Broadcast::default();
-    Server::builder()
-        .trusted_proxies(options.trusted_proxies.iter().copied())
-        // Room for multi-megabyte messages over xhr_send.
-        .http_limits(Limits::default().max_body_size(16 * 1024 * 1024))
-        .sockjs(
+    vec![
+        Mount::SockJs(
             "/echo",
             SockJsEndpoint::new(echo).config(base.clone().stream_bytes_limit(4096)),
-        )
-        .sockjs(
+        ),
+        Mount::SockJs(
             "/disabled_websocket_echo",
             SockJsEndpoint::new(echo).config(base.clone().web_socket_enabled(false)),
-        )
-        .sockjs(
+        ),
+        Mount::SockJs(
             "/cookie_needed_echo",
             SockJsEndpoint::new(echo).config(base.clone().session_cookie_needed(true)),
-        )
-        .sockjs("/close", SockJsEndpoint::new(close).config(base.clone()))
-        .sockjs(
+        ),
+        Mount::SockJs("/close", SockJsEndpoint::new(close).config(base.clone())),
+        Mount::SockJs(
             "/amplify",
             SockJsEndpoint::new(amplify).config(base.clone()),
-        )
-        .sockjs(
+        ),
+        Mount::SockJs(
             "/broadcast",
             SockJsEndpoint::new(move |session| broadcast.clone().run(session)).config(base),
-        )
-        .websocket(
+        ),
+        Mount::WebSocket(
             "/ws",
             WebSocketEndpoint::new(echo)
                 .allowed_origins(options.allowed_origins.clone())
@@ -181,12 +190,32 @@ pub fn endpoints<R: Executor>(options: &ServeOptions) -> ServerBuilder<R> {
                 // The send buffer keeps its default (512 KiB): the echo
                 // waits for room, and one message always fits.
                 .inbox_limit(64 * 1024 * 1024),
-        )
-        .page(
+        ),
+        Mount::Page(
             "/",
             "text/html; charset=UTF-8",
             demo_page(&options.client_library_url),
-        )
+        ),
+    ]
+}
+
+/// A builder with the ready server's HTTP options and no endpoint.
+pub fn base<R: Executor>(options: &ServeOptions) -> ServerBuilder<R> {
+    Server::builder()
+        .trusted_proxies(options.trusted_proxies.iter().copied())
+        // Room for multi-megabyte messages over xhr_send.
+        .http_limits(Limits::default().max_body_size(16 * 1024 * 1024))
+}
+
+/// The ready server's endpoints on a builder, for any runtime.
+pub fn endpoints<R: Executor>(options: &ServeOptions) -> ServerBuilder<R> {
+    mounts(options)
+        .into_iter()
+        .fold(base(options), |builder, mount| match mount {
+            Mount::SockJs(prefix, endpoint) => builder.sockjs(prefix, endpoint),
+            Mount::WebSocket(path, endpoint) => builder.websocket(path, endpoint),
+            Mount::Page(path, content_type, body) => builder.page(path, content_type, body),
+        })
 }
 
 #[cfg(test)]

@@ -53,7 +53,24 @@ enum Command {
         /// The async runtime to serve on.
         #[arg(long, value_enum, default_value_t = RuntimeChoice::Tokio)]
         runtime: RuntimeChoice,
+        /// The HTTP server the endpoints are mounted in: sockway's own
+        /// listener, an axum Router (nest_service / route_service), or one
+        /// tower service on plain hyper. axum and hyper run on tokio, and
+        /// speak HTTP/1.1 and HTTP/2 (h2c).
+        #[arg(long, value_enum, default_value_t = StackChoice::Own)]
+        stack: StackChoice,
     },
+}
+
+/// The HTTP servers `serve` can mount the endpoints in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum StackChoice {
+    /// sockway's own listener.
+    Own,
+    /// An axum Router.
+    Axum,
+    /// Plain hyper.
+    Hyper,
 }
 
 /// The runtimes `serve` runs on.
@@ -108,6 +125,7 @@ fn main() -> ExitCode {
         client_library_url,
         trusted_proxies,
         runtime,
+        stack,
     } = cli.command;
     let allowed_origins = if allowed_origins.trim() == "*" {
         AllowedOrigins::Any
@@ -121,7 +139,20 @@ fn main() -> ExitCode {
         client_library_url,
         trusted_proxies,
     };
+    if stack != StackChoice::Own && runtime != RuntimeChoice::Tokio {
+        tracing::error!("--stack axum and --stack hyper run on tokio only");
+        return ExitCode::from(2);
+    }
     let result = match runtime {
+        RuntimeChoice::Tokio if stack != StackChoice::Own => {
+            match tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(rt) => rt.block_on(serve_stack(stack, listen, &options)),
+                Err(e) => Err(e),
+            }
+        }
         RuntimeChoice::Tokio => match tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()
@@ -176,6 +207,41 @@ async fn serve<R: Executor>(listen: SocketAddr, options: &ServeOptions) -> std::
         }
     }));
     server.serve().await
+}
+
+/// Serves the endpoints mounted in axum or plain hyper until SIGTERM or
+/// SIGINT, then shuts down gracefully; a second signal ends the process
+/// at once, with status 1.
+async fn serve_stack(
+    stack: StackChoice,
+    listen: SocketAddr,
+    options: &ServeOptions,
+) -> std::io::Result<()> {
+    let listener = tokio::net::TcpListener::bind(listen).await?;
+    let addr = listener.local_addr()?;
+    let mut signals = Signals::new(STOP_SIGNALS)?;
+    #[allow(clippy::print_stdout)]
+    {
+        println!("listening on http://{addr}");
+    }
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(async move {
+        if let Some(Ok(signal)) = signals.next().await {
+            tracing::info!(?signal, "shutting down");
+            let _ = stop_tx.send(());
+        }
+        if let Some(Ok(signal)) = signals.next().await {
+            tracing::warn!(?signal, "a second signal: exiting at once");
+            std::process::exit(1);
+        }
+    });
+    let stop = async move {
+        let _ = stop_rx.await;
+    };
+    match stack {
+        StackChoice::Axum => sockway_cli::stack::serve_axum(listener, options, stop).await,
+        _ => sockway_cli::stack::serve_hyper(listener, options, stop).await,
+    }
 }
 
 #[cfg(test)]

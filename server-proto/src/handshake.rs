@@ -23,6 +23,7 @@ pub struct HandshakeRequest {
     pub(crate) remote_addr: SocketAddr,
     pub(crate) client_ip: IpAddr,
     pub(crate) principal: Option<String>,
+    pub(crate) extensions: http::Extensions,
 }
 
 impl HandshakeRequest {
@@ -85,6 +86,14 @@ impl HandshakeRequest {
     /// principal resolver found it (`None` without a resolver).
     pub fn principal(&self) -> Option<&str> {
         self.principal.as_deref()
+    }
+
+    /// The request's extensions: what the embedder's HTTP stack attached
+    /// to it before the endpoint saw it (an axum or tower middleware's
+    /// authenticated user, for instance), for interceptors to read and
+    /// copy into the session's attributes. Empty on the standalone server.
+    pub fn extensions(&self) -> &http::Extensions {
+        &self.extensions
     }
 }
 
@@ -199,6 +208,7 @@ impl HandshakeRequest {
             remote_addr: SocketAddr::from(([0, 0, 0, 0], 0)),
             client_ip: std::net::Ipv4Addr::UNSPECIFIED.into(),
             principal: None,
+            extensions: http::Extensions::new(),
         }
     }
 
@@ -218,6 +228,7 @@ impl HandshakeRequest {
             remote_addr,
             client_ip,
             principal: None,
+            extensions: req.extensions().clone(),
         };
         request.principal = principal.and_then(|resolve| resolve(&request));
         request

@@ -119,6 +119,16 @@ impl ServerOptions {
     pub fn shutdown_limit(&self) -> Duration {
         self.shutdown_timeout
     }
+
+    /// The most bytes of a request body ([`http_limits`](Self::http_limits)).
+    pub fn body_limit(&self) -> u64 {
+        self.limits.max_body_size
+    }
+
+    /// [`request_timeout`](Self::request_timeout).
+    pub fn request_limit(&self) -> Duration {
+        self.request_timeout
+    }
 }
 
 /// Options both endpoint kinds share.

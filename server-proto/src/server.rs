@@ -64,7 +64,9 @@ impl ServerConfig {
         id
     }
 
-    /// Mounts a plain WebSocket endpoint at exactly `path` (e.g. `/ws`).
+    /// Mounts a plain WebSocket endpoint at exactly `path` (e.g. `/ws`);
+    /// the empty path takes every path no other endpoint serves (for an
+    /// embedder whose router chose the endpoint already).
     pub fn websocket(&mut self, path: &str, options: WebSocketOptions) -> EndpointId {
         let id = self.next_id();
         self.websockets.push((id, path.to_owned(), options));
@@ -260,6 +262,13 @@ impl Server {
         Connection::new(Arc::clone(self), id, remote, now, waker)
     }
 
+    /// An id no connection or mounted exchange has had.
+    pub(crate) fn next_connection_id(&self) -> u64 {
+        let mut reg = self.lock_registry();
+        reg.next += 1;
+        reg.next
+    }
+
     fn lock_registry(&self) -> MutexGuard<'_, Registry> {
         self.registry.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -381,6 +390,20 @@ impl Server {
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
         at.is_some_and(|at| now >= at) || self.connections() == 0
+    }
+
+    /// The WebSocket endpoint at `path`: the one mounted there, or one
+    /// mounted at the empty path (it takes every path no other endpoint or
+    /// page serves: an endpoint whose embedder's router chose it already).
+    pub(crate) fn websocket_for(&self, path: &str) -> Option<&(EndpointId, WebSocketOptions)> {
+        self.websockets.get(path).or_else(|| {
+            let taken = self.hub_for(path).is_some() || self.pages.contains_key(path);
+            if taken {
+                None
+            } else {
+                self.websockets.get("")
+            }
+        })
     }
 
     /// The SockJS endpoint serving `path`.

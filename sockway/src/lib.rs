@@ -11,6 +11,13 @@ pub use ws_proto;
 #[cfg(feature = "tokio")]
 pub use adapter_tokio as tokio;
 
+/// SockJS and WebSocket endpoints as a `tower` service, mounted in axum
+/// 0.8 or served by hyper 1 (feature `hyper`, or `axum`, which also reads
+/// the client's address from axum's `ConnectInfo`). See
+/// [`service::Endpoints`].
+#[cfg(feature = "hyper")]
+pub use adapter_tokio::service;
+
 /// The async-std adapter (feature `async-std`); its server spawns on
 /// async-std's executor.
 #[cfg(feature = "async-std")]

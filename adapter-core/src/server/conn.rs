@@ -11,12 +11,12 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
-use server_proto::{Connection, Output};
+use server_proto::{Attributes, Connection, Incoming, Output, Rejection};
 use tracing::Instrument as _;
 
 use super::endpoint::{run_after, run_before};
 use super::Shared;
-use crate::runtime::{self, Executor, Io as _, Runtime};
+use crate::runtime::{self, Executor, Io, Runtime};
 
 /// The most bytes taken from the socket in one read (into a buffer on the
 /// stack: an idle connection holds none).
@@ -75,10 +75,27 @@ enum Step {
 }
 
 /// Serves the connection until it is done.
-pub(crate) async fn serve<R: Executor>(mut io: R::Tcp, remote: SocketAddr, shared: Arc<Shared>) {
+pub(crate) async fn serve<R: Executor>(io: R::Tcp, remote: SocketAddr, shared: Arc<Shared>) {
     let _ = R::set_nodelay(&io);
     let waker = poll_fn(|cx| Poll::Ready(cx.waker().clone())).await;
-    let mut conn = shared.server.connection(remote, R::now(), waker);
+    let conn = shared.server.connection(remote, R::now(), waker);
+    drive::<R, _>(io, conn, &shared).await;
+}
+
+/// Serves an upgrade accepted by an HTTP server of the application's, on
+/// the stream it handed over, until the session is done.
+pub(crate) async fn serve_upgraded<R: Executor, S: Io>(
+    io: S,
+    upgrade: server_proto::Upgrade,
+    shared: Arc<Shared>,
+) {
+    let waker = poll_fn(|cx| Poll::Ready(cx.waker().clone())).await;
+    let conn = shared.server.upgraded(upgrade, R::now(), waker);
+    drive::<R, _>(io, conn, &shared).await;
+}
+
+/// Drives a connection over `io` until it is done.
+async fn drive<R: Executor, S: Io>(mut io: S, mut conn: Connection, shared: &Shared) {
     let mut timer: Option<(Instant, Pin<Box<R::Sleep>>)> = None;
     let mut shut = false;
     // Steps taken without waiting: a client that keeps the socket busy
@@ -98,14 +115,14 @@ pub(crate) async fn serve<R: Executor>(mut io: R::Tcp, remote: SocketAddr, share
         clock.forget();
         let now = clock.now();
         while let Some(output) = conn.poll_output(now) {
-            handle::<R>(&shared, &mut conn, output, now);
+            handle::<R>(shared, &mut conn, output, now);
         }
         if conn.is_done() {
             break;
         }
         let mut woken = false;
         let step = poll_fn(|cx| {
-            let step = poll_io::<R>(&mut io, &mut conn, &mut shut, &mut clock, cx);
+            let step = poll_io::<R, S>(&mut io, &mut conn, &mut shut, &mut clock, cx);
             if step.is_ready() {
                 return step;
             }
@@ -137,8 +154,8 @@ pub(crate) async fn serve<R: Executor>(mut io: R::Tcp, remote: SocketAddr, share
 
 /// Writes what the connection holds and reads what it wants, as far as
 /// the socket goes without waiting.
-fn poll_io<R: Runtime>(
-    io: &mut R::Tcp,
+fn poll_io<R: Runtime, S: Io>(
+    io: &mut S,
     conn: &mut Connection,
     shut: &mut bool,
     clock: &mut Clock<R>,
@@ -239,13 +256,25 @@ fn poll_timer<R: Runtime>(
 
 /// Does what an output asks.
 fn handle<R: Executor>(shared: &Shared, conn: &mut Connection, output: Output, now: Instant) {
+    if let Some((incoming, decision)) = handle_output::<R>(shared, output) {
+        match decision {
+            Ok(attributes) => conn.accept(incoming, attributes, now),
+            Err(rejection) => conn.refuse(incoming, &rejection, now),
+        }
+    }
+}
+
+/// Does what an output asks; a staged request comes back with the
+/// interceptors' decision, for the connection or exchange that staged it.
+pub(crate) fn handle_output<R: Executor>(
+    shared: &Shared,
+    output: Output,
+) -> Option<(Incoming, Result<Attributes, Rejection>)> {
     match output {
         Output::Incoming(incoming) => {
             let app = shared.app(incoming.endpoint());
-            match run_before(&app.interceptors, incoming.request()) {
-                Ok(attributes) => conn.accept(incoming, attributes, now),
-                Err(rejection) => conn.refuse(incoming, &rejection, now),
-            }
+            let decision = run_before(&app.interceptors, incoming.request());
+            return Some((incoming, decision));
         }
         Output::Handshake {
             endpoint,
@@ -264,4 +293,5 @@ fn handle<R: Executor>(shared: &Shared, conn: &mut Connection, output: Output, n
         }
         _ => {}
     }
+    None
 }

@@ -45,11 +45,13 @@ use crate::sync::{Connections, Stop};
 
 mod conn;
 mod endpoint;
+mod mount;
 
 pub use endpoint::{Handler, HandshakeInterceptor, SockJsEndpoint, WebSocketEndpoint};
+pub use mount::Mounted;
 pub use server_proto::{
-    Attributes, CloseStatus, HandshakeOutcome, HandshakeRequest, Rejection, SendError, Session,
-    SessionSender, SessionTransport,
+    Attributes, CloseStatus, HandshakeOutcome, HandshakeRequest, Rejection, Reply, ResponseStream,
+    SendError, Session, SessionSender, SessionTransport, Upgrade,
 };
 pub use ws_proto::OverflowStrategy;
 
@@ -267,6 +269,13 @@ impl ServerHandle {
     /// removed).
     pub fn sockjs_sessions(&self) -> usize {
         self.shared.server.sockjs_sessions()
+    }
+
+    /// Connections the server carries: on its own listener, every one; when
+    /// [`Mounted`] in another HTTP server, the upgraded ones (WebSocket
+    /// sessions), which that server no longer tracks.
+    pub fn connections(&self) -> usize {
+        self.shared.server.connections()
     }
 }
 

@@ -20,10 +20,12 @@ use crate::server::{EndpointId, Server};
 use crate::session::{Attributes, Session};
 
 mod requests;
-mod sockjs;
-mod websocket;
+pub(crate) mod sockjs;
+pub(crate) mod websocket;
 
-use sockjs::{Exchange, Pending};
+pub(crate) use requests::page;
+use sockjs::Exchange;
+pub(crate) use sockjs::Pending;
 use websocket::WsExchange;
 
 /// The most bytes the connection asks for in one read while it reads HTTP.
@@ -549,6 +551,24 @@ impl Connection {
             receiver,
         };
         false
+    }
+
+    /// Carries a SockJS session's websocket from here on (its `101` is
+    /// written).
+    pub(crate) fn start_sockjs_websocket(
+        &mut self,
+        hub: Arc<Hub>,
+        receiver: ReceiverId,
+        inbox: Option<Arc<crate::mailbox::Inbox>>,
+    ) {
+        self.write_limit = hub.options.common.send_time_limit;
+        self.state = State::SockJs(Exchange::WebSocket {
+            inbox,
+            hub,
+            receiver,
+            paused: false,
+            eof: false,
+        });
     }
 
     /// Closes the connection once what is queued is written.

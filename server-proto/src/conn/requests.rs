@@ -118,7 +118,7 @@ impl Connection {
         let path = req.uri().path();
         tracing::trace!(method = %req.method(), target = %req.uri(), "request");
         let upgrade = is_upgrade(&req);
-        if let Some((endpoint, options)) = server.websockets.get(path) {
+        if let Some((endpoint, options)) = server.websocket_for(path) {
             if upgrade {
                 websocket::upgrade(self, &req, *endpoint, options, now);
             } else {
@@ -149,7 +149,7 @@ pub(crate) fn plain(status: StatusCode, body: &'static str) -> Response<Bytes> {
 
 /// The answer to a request for a plain page: 200 (no body for `HEAD`), 405
 /// for another method, 404 for no page.
-fn page(req: &Request<Bytes>, page: Option<&crate::server::Page>) -> Response<Bytes> {
+pub(crate) fn page(req: &Request<Bytes>, page: Option<&crate::server::Page>) -> Response<Bytes> {
     let get = req.method() == Method::GET || req.method() == Method::HEAD;
     let mut res = match page {
         Some(page) if get => {

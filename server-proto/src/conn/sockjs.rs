@@ -3,6 +3,7 @@
 //! the application took the messages a send carried), a stream, a long
 //! poll, or a websocket.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -15,6 +16,7 @@ use super::{After, Connection, Output, Staged, State, READ_CHUNK};
 use crate::handshake::{HandshakeOutcome, HandshakeRequest, Incoming};
 use crate::hub::{Hub, OpenContext};
 use crate::mailbox::Inbox;
+use crate::server::Server;
 use crate::session::Attributes;
 
 /// A request on its way through the core.
@@ -22,11 +24,11 @@ pub(crate) struct Pending {
     hub: Arc<Hub>,
     req: Request<Bytes>,
     ctx: RequestContext,
-    pub(super) request: HandshakeRequest,
+    pub(crate) request: HandshakeRequest,
     which: RequestSession,
     inbox: Option<Arc<Inbox>>,
     opens: bool,
-    pub(super) upgrade: bool,
+    pub(crate) upgrade: bool,
 }
 
 pub(crate) enum Exchange {
@@ -74,33 +76,134 @@ fn context(request: &HandshakeRequest, date: std::time::SystemTime) -> RequestCo
     }
 }
 
-/// A request for a SockJS endpoint: staged when it would open a session,
-/// handled at once otherwise.
-pub(super) fn start(conn: &mut Connection, req: Request<Bytes>, hub: &Arc<Hub>, now: Instant) {
-    let request = HandshakeRequest::new(
-        &req,
-        conn.remote,
-        &conn.server.options.trusted_proxies,
-        hub.options.common.principal.as_ref(),
-    );
-    let ctx = context(&request, conn.server.date(now));
-    let (which, inbox) = hub.request_session(&req, &ctx);
-    // A CORS preflight opens nothing, and carries no credentials: an
-    // interceptor that checks them would refuse it.
-    let opens = matches!(which, RequestSession::Opens(_)) && req.method() != Method::OPTIONS;
-    let upgrade = is_upgrade(&req);
-    let mut pending = Box::new(Pending {
-        hub: Arc::clone(hub),
+impl Pending {
+    /// A request for `hub`, with the session it concerns and whether it
+    /// would open one.
+    pub(crate) fn new(
+        server: &Server,
+        req: Request<Bytes>,
+        hub: &Arc<Hub>,
+        remote: SocketAddr,
+        now: Instant,
+    ) -> Box<Self> {
+        let request = HandshakeRequest::new(
+            &req,
+            remote,
+            &server.options.trusted_proxies,
+            hub.options.common.principal.as_ref(),
+        );
+        let ctx = context(&request, server.date(now));
+        let (which, inbox) = hub.request_session(&req, &ctx);
+        // A CORS preflight opens nothing, and carries no credentials: an
+        // interceptor that checks them would refuse it.
+        let opens = matches!(which, RequestSession::Opens(_)) && req.method() != Method::OPTIONS;
+        let upgrade = is_upgrade(&req);
+        Box::new(Self {
+            hub: Arc::clone(hub),
+            req,
+            ctx,
+            request,
+            which,
+            inbox,
+            opens,
+            upgrade,
+        })
+    }
+
+    /// Whether the request would open a session (its interceptors run).
+    pub(crate) fn opens(&self) -> bool {
+        self.opens
+    }
+
+    /// The request as interceptors see it, taken out while they run.
+    pub(crate) fn take_request(&mut self) -> HandshakeRequest {
+        std::mem::replace(&mut self.request, HandshakeRequest::placeholder())
+    }
+
+    /// A send to a session whose application is behind: it waits for room
+    /// in the session's inbox before it is handled.
+    pub(crate) fn waits_for_room(&self) -> bool {
+        matches!(self.which, RequestSession::Sends(_)) && self.inbox.is_some()
+    }
+
+    /// Whether the inbox has room (else `cx` is woken when it has).
+    pub(crate) fn poll_room(&self, cx: &mut std::task::Context<'_>) -> bool {
+        self.inbox
+            .as_ref()
+            .is_none_or(|inbox| inbox.poll_room(cx).is_ready())
+    }
+}
+
+/// What running a request through the core gave.
+pub(crate) struct Ran {
+    pub(crate) hub: Arc<Hub>,
+    pub(crate) answer: Answer,
+    /// The inbox of the session the request opened or reached.
+    pub(crate) inbox: Option<Arc<Inbox>>,
+    /// The request was a send.
+    pub(crate) sends: bool,
+}
+
+/// Runs an accepted request through the core; the handshake's end and the
+/// session it opened go to `push`.
+pub(crate) fn run(
+    pending: Pending,
+    attributes: Attributes,
+    now: Instant,
+    push: &mut dyn FnMut(Output),
+) -> Ran {
+    let Pending {
+        hub,
         req,
         ctx,
         request,
         which,
         inbox,
         opens,
-        upgrade,
-    });
-    if opens {
-        let request = std::mem::replace(&mut pending.request, HandshakeRequest::placeholder());
+        upgrade: _,
+    } = pending;
+    let sends = matches!(which, RequestSession::Sends(_));
+    let observed = opens.then(|| request.clone());
+    let handled = hub.handle(
+        &req,
+        &ctx,
+        OpenContext {
+            request,
+            attributes,
+        },
+        inbox,
+        now,
+    );
+    if let Some(request) = observed {
+        let outcome = match (&handled.opened, &handled.answer) {
+            (Some(session), _) => HandshakeOutcome::Opened(session.id()),
+            (None, Answer::Response(res)) => HandshakeOutcome::Refused(res.status()),
+            (None, _) => HandshakeOutcome::Refused(http::StatusCode::INTERNAL_SERVER_ERROR),
+        };
+        push(Output::Handshake {
+            endpoint: hub.id,
+            request,
+            outcome,
+        });
+    }
+    if let Some(session) = handled.opened {
+        tracing::debug!(id = session.id(), transport = ?session.transport(), "session opened");
+        push(Output::Opened(session));
+    }
+    Ran {
+        hub,
+        answer: handled.answer,
+        inbox: handled.inbox,
+        sends,
+    }
+}
+
+/// A request for a SockJS endpoint: staged when it would open a session,
+/// handled at once otherwise.
+pub(super) fn start(conn: &mut Connection, req: Request<Bytes>, hub: &Arc<Hub>, now: Instant) {
+    let mut pending = Pending::new(&conn.server, req, hub, conn.remote, now);
+    if pending.opens() {
+        let request = pending.take_request();
         conn.state = State::Staged(Staged::SockJs(pending));
         let id = conn.id;
         conn.push_output(Output::Incoming(Incoming {
@@ -121,7 +224,7 @@ pub(super) fn proceed(
     attributes: Attributes,
     now: Instant,
 ) {
-    if matches!(pending.which, RequestSession::Sends(_)) && pending.inbox.is_some() {
+    if pending.waits_for_room() {
         conn.state = State::SockJs(Exchange::SendRoom(Box::new((*pending, attributes))));
     } else {
         handle(conn, *pending, attributes, now);
@@ -129,47 +232,22 @@ pub(super) fn proceed(
 }
 
 fn handle(conn: &mut Connection, pending: Pending, attributes: Attributes, now: Instant) {
-    let Pending {
+    let upgrade = pending.upgrade;
+    let Ran {
         hub,
-        req,
-        ctx,
-        request,
-        which,
+        answer,
         inbox,
-        opens,
-        upgrade,
-    } = pending;
-    let sends = matches!(which, RequestSession::Sends(_));
-    let observed = opens.then(|| request.clone());
-    let handled = hub.handle(
-        &req,
-        &ctx,
-        OpenContext {
-            request,
-            attributes,
-        },
-        inbox,
-        now,
-    );
-    if let Some(request) = observed {
-        let outcome = match (&handled.opened, &handled.answer) {
-            (Some(session), _) => HandshakeOutcome::Opened(session.id()),
-            (None, Answer::Response(res)) => HandshakeOutcome::Refused(res.status()),
-            (None, _) => HandshakeOutcome::Refused(http::StatusCode::INTERNAL_SERVER_ERROR),
-        };
-        conn.handshake(hub.id, request, outcome);
-    }
-    if let Some(session) = handled.opened {
-        tracing::debug!(id = session.id(), transport = ?session.transport(), "session opened");
-        conn.push_output(Output::Opened(session));
-    }
-    if upgrade && !matches!(handled.answer, Answer::Upgrade { .. }) {
+        sends,
+    } = run(pending, attributes, now, &mut |output| {
+        conn.push_output(output);
+    });
+    if upgrade && !matches!(answer, Answer::Upgrade { .. }) {
         // Answered in HTTP: the connection goes on in HTTP.
         conn.http.decline_upgrade();
     }
     conn.write_limit = hub.options.common.send_time_limit;
-    match handled.answer {
-        Answer::Response(res) => match handled.inbox {
+    match answer {
+        Answer::Response(res) => match inbox {
             // Answer once the application took the messages and came back
             // for more: its immediate replies then reach the next poll.
             Some(inbox) if sends && res.status().is_success() => {
@@ -199,13 +277,7 @@ fn handle(conn: &mut Connection, pending: Pending, attributes: Attributes, now: 
             if !trailing.is_empty() {
                 hub.receive_websocket(receiver, &trailing, now);
             }
-            conn.state = State::SockJs(Exchange::WebSocket {
-                inbox: handled.inbox,
-                hub,
-                receiver,
-                paused: false,
-                eof: false,
-            });
+            conn.start_sockjs_websocket(hub, receiver, inbox);
         }
     }
 }
@@ -316,12 +388,7 @@ impl Exchange {
 pub(super) fn step(conn: &mut Connection, exchange: Exchange, now: Instant) -> bool {
     match exchange {
         Exchange::SendRoom(waiting) => {
-            let room = waiting
-                .0
-                .inbox
-                .as_ref()
-                .is_none_or(|inbox| inbox.poll_room(&mut conn.context()).is_ready());
-            if room {
+            if waiting.0.poll_room(&mut conn.context()) {
                 let (pending, attributes) = *waiting;
                 handle(conn, pending, attributes, now);
                 return true;

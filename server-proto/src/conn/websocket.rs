@@ -17,7 +17,7 @@ use super::{After, Connection, Staged, State};
 use crate::handshake::{HandshakeOutcome, HandshakeRequest, Incoming, Rejection};
 use crate::mailbox::{Inbox, WsOutbox};
 use crate::options::WebSocketOptions;
-use crate::server::EndpointId;
+use crate::server::{EndpointId, Server};
 use crate::session::{
     Attributes, CloseStatus, Outlet, Session, SessionInfo, SessionSender, SessionTransport,
 };
@@ -70,16 +70,8 @@ pub(super) fn upgrade(
             return;
         }
     };
-    let request = HandshakeRequest::new(
-        req,
-        conn.remote,
-        &conn.server.options.trusted_proxies,
-        options.common.principal.as_ref(),
-    );
-    let headers = req.headers();
-    let origin = http_proto::headers::str_value(headers, ORIGIN);
-    let host = http_proto::headers::str_value(headers, HOST);
-    if !options.allowed_origins.allows(origin, host) {
+    let (request, allowed) = check_origin(&conn.server, req, conn.remote, options);
+    if !allowed {
         refuse(conn, endpoint, request, StatusCode::FORBIDDEN, now);
         return;
     }
@@ -93,6 +85,27 @@ pub(super) fn upgrade(
         request,
         conn: id,
     }));
+}
+
+/// The request as interceptors see it, and whether the endpoint allows
+/// its origin.
+pub(crate) fn check_origin(
+    server: &Server,
+    req: &Request<Bytes>,
+    remote: std::net::SocketAddr,
+    options: &WebSocketOptions,
+) -> (HandshakeRequest, bool) {
+    let request = HandshakeRequest::new(
+        req,
+        remote,
+        &server.options.trusted_proxies,
+        options.common.principal.as_ref(),
+    );
+    let headers = req.headers();
+    let origin = http_proto::headers::str_value(headers, ORIGIN);
+    let host = http_proto::headers::str_value(headers, HOST);
+    let allowed = options.allowed_origins.allows(origin, host);
+    (request, allowed)
 }
 
 /// Refuses an upgrade by the protocol (the origin, the handshake), telling
@@ -120,15 +133,7 @@ pub(super) fn open(
     now: Instant,
 ) {
     let server = Arc::clone(&conn.server);
-    let Some((_, options)) = server.websockets.values().find(|(id, _)| *id == endpoint) else {
-        return;
-    };
-    let protocol = options
-        .protocols
-        .iter()
-        .find(|p| upgrade.protocols().contains(p))
-        .cloned();
-    let Ok(response) = upgrade.accept(protocol.as_deref(), HeaderMap::new()) else {
+    let Some((response, protocol)) = accept(&server, endpoint, upgrade) else {
         refuse(
             conn,
             endpoint,
@@ -142,10 +147,67 @@ pub(super) fn open(
     let _ = conn
         .http
         .encode_response(&response, BodyKind::None, &mut head);
-    conn.write_limit = options.common.send_time_limit;
     conn.push_out(head.freeze(), now);
+    let trailing = std::mem::take(&mut conn.http).take_upgraded();
+    start_session(
+        conn,
+        endpoint,
+        Opening {
+            request,
+            attributes,
+            protocol,
+        },
+        &trailing,
+        now,
+    );
+}
+
+/// The 101 that accepts `upgrade` on `endpoint`, and the subprotocol it
+/// chose; `None` when the endpoint is not there or no answer can be made.
+pub(crate) fn accept(
+    server: &Server,
+    endpoint: EndpointId,
+    upgrade: &UpgradeRequest,
+) -> Option<(http::Response<()>, Option<String>)> {
+    let (_, options) = server.websockets.values().find(|(id, _)| *id == endpoint)?;
+    let protocol = options
+        .protocols
+        .iter()
+        .find(|p| upgrade.protocols().contains(p))
+        .cloned();
+    let response = upgrade.accept(protocol.as_deref(), HeaderMap::new()).ok()?;
+    Some((response, protocol))
+}
+
+/// What an accepted upgrade opens its session with.
+pub(crate) struct Opening {
+    pub(crate) request: HandshakeRequest,
+    pub(crate) attributes: Attributes,
+    pub(crate) protocol: Option<String>,
+}
+
+/// Opens the session of an accepted upgrade whose 101 is written (or
+/// queued): `trailing` is what the client sent after its request.
+pub(crate) fn start_session(
+    conn: &mut Connection,
+    endpoint: EndpointId,
+    opening: Opening,
+    trailing: &[u8],
+    now: Instant,
+) {
+    let Opening {
+        request,
+        attributes,
+        protocol,
+    } = opening;
+    let server = Arc::clone(&conn.server);
+    let Some((_, options)) = server.websockets.values().find(|(id, _)| *id == endpoint) else {
+        conn.close();
+        return;
+    };
+    conn.write_limit = options.common.send_time_limit;
     let mut ws = ws_proto::Connection::server(options.config.clone());
-    ws.receive(&std::mem::take(&mut conn.http).take_upgraded());
+    ws.receive(trailing);
     // The connection's time starts now.
     ws.handle_timeout(now);
     let info = Arc::new(SessionInfo {

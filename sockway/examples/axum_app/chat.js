@@ -1,0 +1,46 @@
+// The chat page: logs in (POST /api/login sets the session cookie), then
+// opens a SockJS session on /chat, which the cookie authenticates.
+'use strict';
+
+const log = document.getElementById('log');
+const say = document.getElementById('say');
+
+function line(text) {
+  log.textContent += text + '\n';
+  log.scrollTop = log.scrollHeight;
+}
+
+function connect() {
+  const sock = new SockJS('/chat');
+  sock.onopen = () => {
+    line(`(connected over ${sock.transport})`);
+    say.hidden = false;
+  };
+  sock.onmessage = (e) => line(e.data);
+  sock.onclose = (e) => {
+    line(`(closed: ${e.code} ${e.reason})`);
+    say.hidden = true;
+  };
+  say.onsubmit = (e) => {
+    e.preventDefault();
+    const text = document.getElementById('text');
+    sock.send(text.value);
+    text.value = '';
+  };
+}
+
+document.getElementById('login').onsubmit = async (e) => {
+  e.preventDefault();
+  const name = document.getElementById('name').value;
+  const res = await fetch('/api/login', {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ name }),
+  });
+  if (!res.ok) {
+    line(`(login refused: ${await res.text()})`);
+    return;
+  }
+  document.getElementById('login').hidden = true;
+  connect();
+};
