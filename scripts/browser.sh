@@ -4,7 +4,10 @@
 # server's own origin and from another one, over every transport a browser
 # has; then the demo page, typed into and screenshot. See tests/browser/.
 #
-#   scripts/browser.sh
+#   scripts/browser.sh                  sockway's own HTTP stack
+#   scripts/browser.sh --stack axum     the same endpoints mounted in an axum
+#                                       Router (`sockway serve --stack axum`)
+#   scripts/browser.sh --stack hyper    served by plain hyper (`--stack hyper`)
 #
 # Installs what it needs on a fresh Debian machine (Debian's chromium and
 # nginx with apt-get, when missing; the pinned npm packages with `npm ci`,
@@ -13,11 +16,43 @@
 # static server and Chromium itself. Every process it started is also
 # stopped by PID here on exit. Writes target/browser/matrix.txt (printed at
 # the end), target/browser/demo.png, target/browser/run.log and nginx's
-# config and logs in target/browser/nginx/.
+# config and logs in target/browser/nginx/; with `--stack axum` or `--stack
+# hyper`, the same in target/browser-axum/ or target/browser-hyper/ (so that
+# runs one after the other keep each other's files), sockway being started
+# with that `--stack` (SOCKWAY_STACK for browser.test.js). Every run must
+# count the same 103 tests, all passing.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
+
+usage="usage: scripts/browser.sh [--stack own|axum|hyper]"
+stack=own
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --stack)
+      [ $# -ge 2 ] || { echo "$usage" >&2; exit 2; }
+      stack="$2"
+      shift 2
+      ;;
+    --stack=*)
+      stack="${1#--stack=}"
+      shift
+      ;;
+    *)
+      echo "$usage" >&2
+      exit 2
+      ;;
+  esac
+done
+case "$stack" in
+  own) suffix="" ;;
+  axum | hyper) suffix="-$stack" ;;
+  *)
+    echo "$usage" >&2
+    exit 2
+    ;;
+esac
 
 # The tests that browser.test.js holds: 5 setups × 2 origins × 10
 # transports, the README check, the X-Forwarded-For check and the demo
@@ -51,7 +86,7 @@ fi
 
 timeout 20m cargo build --release -q -p sockway-cli
 
-out="$root/target/browser"
+out="$root/target/browser$suffix"
 mkdir -p "$out"
 rm -f "$out/matrix.txt" "$out/demo.png"
 pid_file="$out/pids"
@@ -80,7 +115,9 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 status=0
-SOCKWAY_BIN="${CARGO_TARGET_DIR:-$root/target}/release/sockway" \
+# SOCKWAY_STACK empty (own): sockway serve without --stack, as before.
+SOCKWAY_STACK="${suffix:+$stack}" \
+  SOCKWAY_BIN="${CARGO_TARGET_DIR:-$root/target}/release/sockway" \
   NGINX=/usr/sbin/nginx \
   CHROMIUM=/usr/bin/chromium \
   BROWSER_OUT="$out" \
@@ -101,7 +138,7 @@ count() { sed -n "s/^ℹ $1 \\([0-9]*\\)\$/\\1/p" "$log" | tail -n 1; }
 tests="$(count tests)"
 passed="$(count pass)"
 failed="$(count fail)"
-echo "browser.sh: ${tests:-?} tests, ${passed:-?} passed, ${failed:-?} failed in $((SECONDS - started)) s"
+echo "browser.sh: ${tests:-?} tests, ${passed:-?} passed, ${failed:-?} failed in $((SECONDS - started)) s${suffix:+ (--stack $stack)}"
 echo "browser.sh: demo page screenshot: $out/demo.png"
 if [ "${tests:-0}" != "$expected_tests" ] || [ "${passed:-0}" != "$expected_tests" ]; then
   echo "browser.sh: expected $expected_tests tests to run and pass" >&2

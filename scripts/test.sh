@@ -27,8 +27,14 @@ cargo fmt --all --check
 step "cargo clippy (warnings denied)"
 cargo clippy --workspace --all-targets -- -D warnings
 
+step "cargo clippy: the facade with axum (the axum example and its test)"
+cargo clippy -p sockway --features axum --all-targets -- -D warnings
+
 step "cargo test"
 cargo test --workspace
+
+step "cargo test: the axum example application (feature axum)"
+cargo test -p sockway --features axum --test axum_app
 
 step "SIMD kernels: which ran (on a CPU with AVX2, the AVX2 ones must have)"
 # The two tests print the kernel that ran; each also fails by itself if it
@@ -64,7 +70,7 @@ step "cargo doc (warnings denied)"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps
 
 step "every feature combination of the sockway facade builds"
-for features in "" tokio async-std smol tokio,async-std tokio,smol async-std,smol tokio,async-std,smol; do
+for features in "" tokio async-std smol tokio,async-std tokio,smol async-std,smol tokio,async-std,smol hyper axum; do
   echo "  --features \"$features\""
   cargo check -q -p sockway --no-default-features --features "$features" --all-targets
 done
@@ -73,9 +79,13 @@ step "the facade's examples compile for each runtime feature"
 for features in async-std smol; do
   cargo test -q -p sockway --doc --no-default-features --features "$features"
 done
+cargo test -q -p sockway --doc --features axum
 
-step "interop: sockjs-client and ws against sockway serve (tokio, async-std, smol)"
+step "interop: sockjs-client and ws against sockway serve (tokio, async-std, smol; mounted in axum, on plain hyper)"
 bash scripts/interop.sh
+
+step "interop: sockjs-client against the axum example application"
+bash scripts/interop-axum-app.sh
 
 step "interop: sockjs-client against the std-only blocking example (no async runtime)"
 bash scripts/interop-blocking.sh
@@ -83,11 +93,14 @@ bash scripts/interop-blocking.sh
 step "browser: sockjs-client in headless Chromium, directly and through nginx; the demo page"
 bash scripts/browser.sh
 
+step "browser: the same, with the endpoints mounted in axum (sockway serve --stack axum)"
+bash scripts/browser.sh --stack axum
+
 if ! $quick; then
   step "Autobahn|Testsuite: fuzzingclient against the server"
   bash scripts/autobahn/run-server.sh
-  for runtime in tokio async-std smol; do
-    step "Autobahn|Testsuite: fuzzingclient against sockway serve --runtime $runtime (/ws)"
+  for runtime in tokio async-std smol axum; do
+    step "Autobahn|Testsuite: fuzzingclient against sockway serve $runtime (/ws; axum: mounted in an axum Router)"
     bash scripts/autobahn/run-server.sh serve "$runtime"
   done
   step "Autobahn|Testsuite: fuzzingserver against the client"

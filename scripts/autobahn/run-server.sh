@@ -6,7 +6,10 @@
 #   run-server.sh serve [RUNTIME]
 #                          the ready server's /ws endpoint (`sockway serve
 #                          --runtime RUNTIME`: tokio, async-std or smol;
-#                          sessions, inbox and outbox) on 127.0.0.1:9003
+#                          sessions, inbox and outbox) on 127.0.0.1:9003;
+#                          RUNTIME axum or hyper: the same endpoint mounted
+#                          in an axum Router (`--stack axum`) or served by
+#                          plain hyper (`--stack hyper`), on tokio
 #
 # Builds and starts the server, runs `wstest -m fuzzingclient` against it,
 # stops it, and checks the report with check.py. Exit 0 only if every case
@@ -35,7 +38,11 @@ case "$target" in
     spec="$here/fuzzingclient-serve.json"
     label="autobahn-serve-$runtime"
     build=(cargo build --release -p sockway-cli)
-    run=(cargo run --release -q -p sockway-cli -- serve --listen "$addr:$port" --runtime "$runtime")
+    case "$runtime" in
+      axum | hyper) mode=(--runtime tokio --stack "$runtime") ;;
+      *) mode=(--runtime "$runtime") ;;
+    esac
+    run=(cargo run --release -q -p sockway-cli -- serve --listen "$addr:$port" "${mode[@]}")
     ;;
   *) echo "run-server.sh: unknown target $target (stream or serve)" >&2; exit 2 ;;
 esac

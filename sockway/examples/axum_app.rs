@@ -31,11 +31,13 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Form, Json, Router};
 use futures_util::StreamExt as _;
+use sockway::http_proto::Limits;
 use sockway::server::{
-    Attributes, HandshakeRequest, Rejection, Session, SessionSender, SockJsEndpoint,
+    Attributes, HandshakeRequest, Rejection, Server, Session, SessionSender, SockJsEndpoint,
     WebSocketEndpoint,
 };
 use sockway::service::Endpoints;
+use sockway::sockjs_proto::Config;
 
 /// The user a valid session cookie names: put into the request's
 /// extensions by [`authenticate`].
@@ -177,13 +179,25 @@ async fn echo(mut session: Session) {
 }
 
 /// The application, and the handles that shut its endpoints down.
-fn app() -> Result<(Router, Vec<sockway::server::ServerHandle>), sockway::server::BuildError> {
+pub(crate) fn app(
+) -> Result<(Router, Vec<sockway::server::ServerHandle>), sockway::server::BuildError> {
     let logins = Logins::default();
     let room = Room::default();
     let chat = Endpoints::sockjs(
         SockJsEndpoint::new(move |session| room.clone().join(session)).interceptor(chat_user),
     )?;
-    let echo_sockjs = Endpoints::sockjs(SockJsEndpoint::new(echo))?;
+    // The server's options apply to a mounted endpoint too: room here for
+    // messages of several megabytes over xhr_send (1 MiB by default).
+    let echo_sockjs = Endpoints::new(
+        Server::builder()
+            .http_limits(Limits::default().max_body_size(16 * 1024 * 1024))
+            // streamBytesLimit 4096 as in the SockJS protocol's test
+            // server: streaming responses end and reconnect often.
+            .sockjs(
+                "/",
+                SockJsEndpoint::new(echo).config(Config::default().stream_bytes_limit(4096)),
+            ),
+    )?;
     let ws = Endpoints::websocket(WebSocketEndpoint::new(echo))?;
     let handles = vec![chat.handle(), echo_sockjs.handle(), ws.handle()];
     let static_files = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/axum_app");

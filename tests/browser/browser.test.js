@@ -2,9 +2,11 @@
 // and through nginx, from the server's own origin and from another one;
 // then the demo page. Started by scripts/browser.sh (see README.md here).
 //
-// Env: SOCKWAY_BIN (the sockway binary), CHROMIUM (default
-// /usr/bin/chromium), NGINX (default nginx), BROWSER_OUT (where the matrix and the screenshot go),
-// BROWSER_CONCURRENCY (combinations at once, default 4), BROWSER_PID_FILE.
+// Env: SOCKWAY_BIN (the sockway binary), SOCKWAY_STACK (axum or hyper:
+// `sockway serve --stack` it; unset or empty: sockway's own stack), CHROMIUM
+// (default /usr/bin/chromium), NGINX (default nginx), BROWSER_OUT (where the
+// matrix and the screenshot go), BROWSER_CONCURRENCY (combinations at once,
+// default 4), BROWSER_PID_FILE.
 'use strict';
 
 const { test, describe, before, after } = require('node:test');
@@ -54,6 +56,8 @@ function expectation(setup, origin, transport) {
 }
 
 const out = process.env.BROWSER_OUT || path.join(__dirname, '..', '..', 'target', 'browser');
+// The HTTP stack that sockway serves the endpoints with ('': its own).
+const STACK = process.env.SOCKWAY_STACK || '';
 const CONCURRENCY = Number(process.env.BROWSER_CONCURRENCY || 4);
 const LAUNCH_ARGS = [
   '--headless',
@@ -98,6 +102,7 @@ before(async () => {
     bin: process.env.SOCKWAY_BIN,
     clientLibraryUrl: `${stack.static.url}/sockjs.min.js`,
     heartbeat: '2s',
+    stack: STACK,
   });
   stack.nginx = await harness.startNginx({
     dir: stack.nginxDir,
@@ -115,7 +120,7 @@ before(async () => {
   harness.recordPid(stack.browserServer.process().pid);
   stack.browser = await chromium.connect(stack.browserServer.wsEndpoint());
   console.log(
-    `# sockway ${stack.sockway.url}, other origin ${stack.static.url}, ` +
+    `# sockway ${stack.sockway.url}${STACK ? ` (--stack ${STACK})` : ''}, other origin ${stack.static.url}, ` +
       `${stack.nginx.version}, Chromium ${stack.browser.version()}`,
   );
 });
@@ -218,7 +223,7 @@ test('the demo page: connect, type, see the echo, screenshot', { timeout: 60000 
   console.log(`# demo page screenshot: ${screenshot}`);
 });
 
-// transport × setup × origin, to target/browser/matrix.txt.
+// transport × setup × origin, to matrix.txt in BROWSER_OUT (target/browser/).
 function writeMatrix() {
   const columns = SETUPS.flatMap((s) => ORIGINS.map((o) => [s, o]));
   const width = 19;
@@ -227,7 +232,7 @@ function writeMatrix() {
     return text.length < n ? text.padEnd(n) : `${text.slice(0, n - 2)}… `;
   };
   const lines = [
-    'sockjs-client 1.6.1 in Chromium: transport × setup × origin',
+    `sockjs-client 1.6.1 in Chromium: transport × setup × origin${STACK ? ` (sockway serve --stack ${STACK})` : ''}`,
     '  ok        every check passed',
     '  refused   websocket refused at once, as it must be without Upgrade (asserted)',
     '  n/a       sockjs-client offers htmlfile on the same origin only (asserted)',

@@ -113,12 +113,15 @@ function accepts(port) {
   });
 }
 
-// `sockway serve` on a free loopback port; resolves with its base URL.
-async function startSockway({ bin, clientLibraryUrl, heartbeat }) {
+// `sockway serve` on a free loopback port, with `--stack <stack>` when
+// `stack` is set (axum, hyper; none: sockway's own); resolves with its base
+// URL.
+async function startSockway({ bin, clientLibraryUrl, heartbeat, stack }) {
   const child = startChild(
     bin,
     [
       'serve',
+      ...(stack ? ['--stack', stack] : []),
       '--listen',
       '127.0.0.1:0',
       '--heartbeat-time',
@@ -134,7 +137,7 @@ async function startSockway({ bin, clientLibraryUrl, heartbeat }) {
   const url = await poll(
     () => (child.output.match(/^listening on (http:\/\/[0-9.:]+)$/m) || [])[1],
     10000,
-    `${bin} serve`,
+    `${bin} serve${stack ? ` --stack ${stack}` : ''}`,
     child,
   );
   return { url, child };
