@@ -18,7 +18,13 @@
 #   -s, --servers LIST     (SERVERS)    comma-separated, from: sockway,
 #                                       tokio-websockets, fastwebsockets, tungstenite
 #                                       (default: all four; sockway-alt and
-#                                       sockway-<rev> are added when asked for)
+#                                       sockway-<rev> are added when asked for);
+#                                       also sockway-axum and sockway-hyper (the
+#                                       same /ws mounted in an axum Router, or on
+#                                       plain hyper: `serve --stack`), and
+#                                       sockway-sockjs, sockway-axum-sockjs (the
+#                                       raw websocket of the SockJS endpoint
+#                                       /echo/websocket; text workloads only)
 #   -r, --rounds N         (ROUNDS)     interleaved rounds (default 2)
 #   -d, --duration D       (DURATION)   measured window per run (default 5s)
 #   --warmup D             (WARMUP)     warm-up per run, not measured (default 1s)
@@ -152,7 +158,9 @@ IFS=, read -r -a workload_list <<< "$workloads"
 # The command line of server $1 (listening on a free loopback port).
 server_cmd() {
   case "$1" in
-    sockway) echo "$bins/sockway serve --listen 127.0.0.1:0" ;;
+    sockway | sockway-sockjs) echo "$bins/sockway serve --listen 127.0.0.1:0" ;;
+    sockway-axum | sockway-axum-sockjs) echo "$bins/sockway serve --listen 127.0.0.1:0 --stack axum" ;;
+    sockway-hyper) echo "$bins/sockway serve --listen 127.0.0.1:0 --stack hyper" ;;
     tokio-websockets) echo "$bench/target/release/echo-tokio-websockets --listen 127.0.0.1:0 --runtime $peer_runtime" ;;
     fastwebsockets) echo "$bench/target/release/echo-fastwebsockets --listen 127.0.0.1:0 --runtime $peer_runtime" ;;
     tungstenite) echo "$bench/target/release/echo-tungstenite --listen 127.0.0.1:0 --runtime $peer_runtime" ;;
@@ -216,7 +224,10 @@ start_server() {
   for _ in $(seq 1 100); do
     addr="$(sed -n 's/^listening on http:\/\/\(127\.0\.0\.1:[0-9]*\)$/\1/p' "$log" | head -n1)"
     if [ -n "$addr" ]; then
-      server_url="ws://$addr/ws"
+      case "$1" in
+        *-sockjs) server_url="ws://$addr/echo/websocket" ;;
+        *) server_url="ws://$addr/ws" ;;
+      esac
       return 0
     fi
     kill -0 "$server_pid" 2>/dev/null || break

@@ -554,3 +554,69 @@ fn a_shutdown_closes_the_sessions_of_mounted_exchanges() {
     let res = whole(poll(&mut ex, &waker, sim.at(2)));
     assert_eq!(body(&res), "c[1001,\"Server shutting down\"]\n");
 }
+
+/// Opens a streaming session at 0 with a 1 s disconnect delay, reads the
+/// prelude and the open frame, and returns its body.
+fn idle_stream(sim: &Sim, id: &str) -> server_proto::ResponseStream {
+    let mut seen = Seen::default();
+    let path = format!("/000/{id}/xhr_streaming");
+    let reply = answer(sim, request("POST", &path, ""), &mut seen, sim.at(0));
+    let Poll::Ready(Reply::Stream(res)) = reply else {
+        panic!("not a stream");
+    };
+    let mut stream = res.into_body();
+    let (_, waker) = WakeCounter::new();
+    let mut cx = Context::from_waker(&waker);
+    assert!(matches!(
+        stream.poll_chunk(&mut cx, sim.at(0)),
+        Poll::Ready(Some(_))
+    ));
+    assert!(matches!(
+        stream.poll_chunk(&mut cx, sim.at(0)),
+        Poll::Ready(Some(_))
+    ));
+    assert!(stream.poll_chunk(&mut cx, sim.at(0)).is_pending());
+    stream
+}
+
+/// Whether the session still exists at `ms`, after the server's timer ran.
+fn alive_at(sim: &Sim, ms_at: u64) -> bool {
+    sim.server_fire(sim.at(ms_at));
+    sim.server.sockjs_sessions() > 0
+}
+
+#[test]
+fn the_disconnect_delay_counts_from_when_the_client_left_not_the_last_poll() {
+    let config = Config::default()
+        .session_cookie_needed(false)
+        .disconnect_delay(ms(1_000));
+    // A body the HTTP server drops at 3 s, having last polled it at 0.
+    let sim = sim_with(config.clone());
+    let mut stream = idle_stream(&sim, "late");
+    stream.close(sim.at(3_000));
+    drop(stream);
+    assert!(alive_at(&sim, 3_999), "removed before its disconnect delay");
+    assert!(!alive_at(&sim, 4_000), "kept past its disconnect delay");
+
+    // The same for a long poll given up at 3 s.
+    let sim = sim_with(config);
+    let mut seen = Seen::default();
+    let _ = whole(answer(
+        &sim,
+        request("POST", "/000/lp/xhr", ""),
+        &mut seen,
+        sim.at(0),
+    ));
+    let mut poll_ex = sim
+        .server
+        .exchange(request("POST", "/000/lp/xhr", ""), peer(), sim.at(0));
+    let (_, waker) = WakeCounter::new();
+    assert!(poll(&mut poll_ex, &waker, sim.at(0)).is_pending());
+    poll_ex.abandon(sim.at(3_000));
+    drop(poll_ex);
+    // An aborted poll closes the session (SockJS's "Connection
+    // interrupted"), which is then kept for the disconnect delay so that
+    // the client can read why.
+    assert!(alive_at(&sim, 3_999));
+    assert!(!alive_at(&sim, 4_000));
+}

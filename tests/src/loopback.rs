@@ -1,4 +1,5 @@
-//! Loopback helpers: a server started in-process on `127.0.0.1:0`, and a
+//! Loopback helpers: a server started in-process on `127.0.0.1:0` (on its
+//! own listener, or mounted in axum: [`AxumTestServer`]), and a
 //! raw HTTP/1.1 client that writes requests by hand and reads responses
 //! byte for byte (heads, `Content-Length`, chunked and close-delimited
 //! bodies, single chunks of a stream).
@@ -12,12 +13,13 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use adapter_core::server::{ServerBuilder, ServerHandle};
+use adapter_tokio::service::Endpoints;
 use bytes::{Buf as _, BytesMut};
 use sockway_cli::ServeOptions;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
 
-use crate::runtime::{BackgroundServer, ServerRuntime};
+use crate::runtime::{join_within, BackgroundServer, ServerRuntime, Tokio};
 
 /// The default bound of one wait (a read, a connect, a handler's report).
 pub const WAIT: Duration = Duration::from_secs(5);
@@ -43,6 +45,71 @@ pub fn serve_options(heartbeat: Duration, disconnect_delay: Duration) -> ServeOp
         heartbeat_time: heartbeat,
         disconnect_delay,
         ..ServeOptions::default()
+    }
+}
+
+/// Endpoints mounted in axum, as the `Router`'s fallback service (which
+/// hands the paths over as they are: the same paths as on the own
+/// listener), served by `axum::serve` with
+/// `into_make_service_with_connect_info::<SocketAddr>()` on
+/// `127.0.0.1:<ephemeral>`, on a tokio runtime of its own (2 workers) in a
+/// thread of its own. Dropping it shuts the endpoints down, stops axum and
+/// joins the thread.
+#[derive(Debug)]
+pub struct AxumTestServer {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    /// Shuts the endpoints down.
+    pub handle: ServerHandle,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl AxumTestServer {
+    /// Mounts the endpoints of `builder` in axum and serves them.
+    pub fn start(builder: ServerBuilder<Tokio>) -> Self {
+        let endpoints = Endpoints::new(builder).expect("valid endpoints");
+        let handle = endpoints.handle();
+        let (ready_tx, ready_rx) = std::sync::mpsc::sync_channel(1);
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::Builder::new()
+            .name("server-axum".to_owned())
+            .spawn(move || {
+                Tokio::block_on(async move {
+                    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                        .await
+                        .expect("a listener");
+                    let _ = ready_tx.send(listener.local_addr().expect("an address"));
+                    let router = axum::Router::new().fallback_service(endpoints);
+                    axum::serve(
+                        listener,
+                        router.into_make_service_with_connect_info::<SocketAddr>(),
+                    )
+                    .with_graceful_shutdown(async move {
+                        let _ = stopped.await;
+                    })
+                    .await
+                    .expect("serving");
+                });
+            })
+            .expect("a server thread");
+        let addr = ready_rx.recv().expect("the server thread reports");
+        Self {
+            addr,
+            handle,
+            stop: Some(stop),
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for AxumTestServer {
+    fn drop(&mut self) {
+        self.handle.shutdown();
+        drop(self.stop.take());
+        if let Some(thread) = self.thread.take() {
+            join_within(thread, Duration::from_secs(15), &self.addr.to_string());
+        }
     }
 }
 

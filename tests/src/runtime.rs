@@ -94,6 +94,42 @@ impl ServerRuntime for Smol {
     }
 }
 
+/// How a server in a child process ([`ChildServer`](crate::stress::ChildServer))
+/// serves: on sockway's own listener, on one of the runtimes (every
+/// [`ServerRuntime`] is a mode), or mounted in an application's HTTP stack
+/// ([`Axum`]). Tests of such a server are generic over the mode and are
+/// instantiated with [`for_each_runtime!`](crate::for_each_runtime) and
+/// [`for_each_stack!`](crate::for_each_stack).
+pub trait ServerMode {
+    /// The mode's name: a runtime's ([`ServerRuntime::NAME`]), or `axum`.
+    /// (Not `NAME`: a runtime has both traits, and `Tokio::NAME` would be
+    /// ambiguous wherever both are in scope.)
+    const MODE: &'static str;
+    /// Whether the endpoints are mounted in another HTTP stack: HTTP/1.1
+    /// parsing, keep-alive and the writes of streaming responses are that
+    /// stack's (hyper's), not sockway's own.
+    const MOUNTED: bool;
+}
+
+impl<R: ServerRuntime> ServerMode for R {
+    const MODE: &'static str = R::NAME;
+    const MOUNTED: bool = false;
+}
+
+/// The ready server's endpoints mounted in an axum `Router`
+/// (`sockway_cli::stack::router`: each SockJS endpoint with
+/// `nest_service`, `/ws` with `route_service`), served by `axum::serve`
+/// on tokio (2 workers) with
+/// `into_make_service_with_connect_info::<SocketAddr>()`, as `sockway
+/// serve --stack axum` does.
+#[derive(Debug, Clone, Copy)]
+pub struct Axum;
+
+impl ServerMode for Axum {
+    const MODE: &'static str = "axum";
+    const MOUNTED: bool = true;
+}
+
 /// A server serving on its runtime in a thread of its own: see
 /// [`ServerRuntime::serve`]. Dropping it shuts the server down and joins
 /// the thread.
@@ -162,28 +198,33 @@ impl BackgroundServer {
     /// Waits at most `limit` for the thread to end; panics if it does not
     /// (unless the test is panicking already) or if it panicked.
     fn join(&mut self, limit: Duration) {
-        let Some(thread) = self.thread.take() else {
-            return;
-        };
-        #[allow(
-            clippy::disallowed_methods,
-            reason = "a bounded wait for a thread, in real time"
-        )]
-        let started = std::time::Instant::now();
-        while !thread.is_finished() && started.elapsed() < limit {
-            std::thread::sleep(Duration::from_millis(1));
+        if let Some(thread) = self.thread.take() {
+            join_within(thread, limit, &self.addr.to_string());
         }
-        if std::thread::panicking() {
-            return;
-        }
-        assert!(
-            thread.is_finished(),
-            "the server on {} did not stop within {limit:?} of its shutdown",
-            self.addr
-        );
-        if let Err(panic) = thread.join() {
-            std::panic::resume_unwind(panic);
-        }
+    }
+}
+
+/// Waits at most `limit` for the thread of the server on `addr` to end;
+/// panics if it does not (unless the test is panicking already) or if it
+/// panicked.
+pub(crate) fn join_within(thread: JoinHandle<()>, limit: Duration, addr: &str) {
+    #[allow(
+        clippy::disallowed_methods,
+        reason = "a bounded wait for a thread, in real time"
+    )]
+    let started = std::time::Instant::now();
+    while !thread.is_finished() && started.elapsed() < limit {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    if std::thread::panicking() {
+        return;
+    }
+    assert!(
+        thread.is_finished(),
+        "the server on {addr} did not stop within {limit:?} of its shutdown"
+    );
+    if let Err(panic) = thread.join() {
+        std::panic::resume_unwind(panic);
     }
 }
 
@@ -268,6 +309,29 @@ macro_rules! for_each_runtime {
             }
             $crate::__tests_on! {
                 smol, $crate::runtime::Smol;
+                $($(#[$meta])* $name $(: $flavor)?),*
+            }
+        }
+    };
+}
+
+/// Instantiates generic tests once per mounted HTTP stack: for test
+/// functions `async fn name<M: ServerMode>()`, generates
+/// `stacks::axum::name`, which awaits `name::<Axum>()` (see [`Axum`]).
+/// The same attributes and flavors as
+/// [`for_each_runtime!`](crate::for_each_runtime), next to which it goes:
+///
+/// ```ignore
+/// sockway_tests::for_each_runtime! { idle: multi_thread }
+/// sockway_tests::for_each_stack! { idle: multi_thread }
+/// ```
+#[macro_export]
+macro_rules! for_each_stack {
+    ($($(#[$meta:meta])* $name:ident $(: $flavor:ident)?),* $(,)?) => {
+        /// The tests, once per mounted HTTP stack.
+        mod stacks {
+            $crate::__tests_on! {
+                axum, $crate::runtime::Axum;
                 $($(#[$meta])* $name $(: $flavor)?),*
             }
         }

@@ -20,10 +20,10 @@
 //!
 //! [`ChildServer::spawn`] runs that test binary again with only this test,
 //! [`CHILD_ENV`] naming the server to build ([`READY`] or [`FLOOD`]) and
-//! [`RUNTIME_ENV`] the runtime to serve it on (a
-//! [`ServerRuntime::NAME`]: the tests that use a child run once per
-//! runtime). The child binds `127.0.0.1:0` and reports on its standard output, one line
-//! each, `EVENT listening <addr>` and whatever its handlers see (`EVENT
+//! [`RUNTIME_ENV`] how to serve it (a [`ServerMode::MODE`]: sockway's own
+//! listener on a runtime, or the endpoints mounted in axum, [`Axum`]: the
+//! tests that use a child run once per mode). The child binds
+//! `127.0.0.1:0` and reports on its standard output, one line each, `EVENT listening <addr>` and whatever its handlers see (`EVENT
 //! <endpoint> <what>`); it exits when its standard input closes (the parent
 //! is done or gone), after [`CHILD_LIFETIME`] at the latest. Without
 //! [`CHILD_ENV`] the test returns at once, so `cargo test -- --ignored` does
@@ -36,10 +36,13 @@ use std::net::SocketAddr;
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::time::Duration;
 
-use adapter_core::server::{ServerBuilder, Session, SockJsEndpoint, WebSocketEndpoint};
+use adapter_core::server::{
+    ServerBuilder, ServerHandle, Session, SockJsEndpoint, WebSocketEndpoint,
+};
 use adapter_core::sockjs_proto::Config as SockJsConfig;
 use adapter_core::ws_proto::OverflowStrategy;
-use adapter_core::{Config as WsConfig, Message};
+use adapter_core::{Config as WsConfig, Executor, Message};
+use adapter_tokio::service::Endpoints;
 use bytes::{Buf as _, Bytes, BytesMut};
 use futures_util::StreamExt as _;
 use sockway_cli::ServeOptions;
@@ -48,13 +51,14 @@ use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use tokio::time::{timeout, Instant};
 
-use crate::runtime::{AsyncStd, ServerRuntime, Smol, Tokio};
+use crate::runtime::{AsyncStd, Axum, ServerMode, ServerRuntime, Smol, Tokio};
 
 /// The environment variable that makes [`child_main`] serve: its value names
 /// the server ([`READY`] or [`FLOOD`]).
 pub const CHILD_ENV: &str = "SOCKWAY_STRESS_CHILD";
-/// The environment variable that names the child's runtime
-/// ([`ServerRuntime::NAME`]).
+/// The environment variable that names how the child serves: a runtime
+/// ([`ServerRuntime::NAME`]) or a mounted stack ([`Axum`]); see
+/// [`ServerMode`].
 pub const RUNTIME_ENV: &str = "SOCKWAY_STRESS_RUNTIME";
 /// The ready server of `sockway serve` (`sockway_cli::endpoints`), with a
 /// disconnect delay of 1 s so that dropped SockJS sessions go quickly.
@@ -90,7 +94,7 @@ pub fn event(what: impl fmt::Display) {
 }
 
 /// The body of the child server test: serves the server that [`CHILD_ENV`]
-/// names, on the runtime that [`RUNTIME_ENV`] names, until the standard
+/// names, as [`RUNTIME_ENV`] says (a runtime, or axum), until the standard
 /// input closes; returns at once without [`CHILD_ENV`].
 pub fn child_main() {
     let Ok(kind) = std::env::var(CHILD_ENV) else {
@@ -107,6 +111,8 @@ pub fn child_main() {
         serve_child::<AsyncStd>(&kind);
     } else if runtime == Smol::NAME {
         serve_child::<Smol>(&kind);
+    } else if runtime == Axum::MODE {
+        serve_axum_child(&kind);
     } else {
         panic!("no runtime {runtime:?}");
     }
@@ -126,19 +132,64 @@ fn serve_child<R: ServerRuntime>(kind: &str) {
             "listening {}",
             server.local_addr().expect("an address")
         ));
-        std::thread::spawn(move || {
-            for line in std::io::stdin().lock().lines() {
-                match line {
-                    Ok(line) if line.trim() == "sessions" => {
-                        event(format_args!("sessions {}", handle.sockjs_sessions()));
-                    }
-                    Ok(_) => {}
-                    Err(_) => break,
-                }
-            }
-            std::process::exit(0);
-        });
+        answer_the_parent(vec![handle]);
         server.serve().await.expect("serving");
+    });
+}
+
+/// Serves the server `kind` mounted in axum ([`Axum`]) until the standard
+/// input closes: the ready server's endpoints in the `Router` of
+/// `sockway_cli::stack::router`, and for [`FLOOD`] the flooding endpoints
+/// as its fallback service (one [`Endpoints`] that sees the paths as they
+/// are, so the tests' paths are the same as on the own listener); served
+/// as `sockway_cli::stack::serve_axum` serves it.
+fn serve_axum_child(kind: &str) {
+    Tokio::block_on(async move {
+        let options = child_serve_options();
+        let (mut router, mut handles) = sockway_cli::stack::router(&options).expect("the router");
+        match kind {
+            READY => {}
+            FLOOD => {
+                let flood = Endpoints::new(flood_endpoints(sockway_cli::base::<Tokio>(&options)))
+                    .expect("the flooding endpoints");
+                handles.push(flood.handle());
+                router = router.fallback_service(flood);
+            }
+            other => panic!("no server {other:?}"),
+        }
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("a listener");
+        event(format_args!(
+            "listening {}",
+            listener.local_addr().expect("an address")
+        ));
+        answer_the_parent(handles);
+        axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await
+        .expect("serving");
+    });
+}
+
+/// Answers the parent's `sessions` lines (the SockJS sessions of all of
+/// `handles`) in a thread of its own; exits the process when the standard
+/// input closes.
+fn answer_the_parent(handles: Vec<ServerHandle>) {
+    std::thread::spawn(move || {
+        for line in std::io::stdin().lock().lines() {
+            match line {
+                Ok(line) if line.trim() == "sessions" => {
+                    let sessions: usize = handles.iter().map(ServerHandle::sockjs_sessions).sum();
+                    event(format_args!("sessions {sessions}"));
+                }
+                Ok(_) => {}
+                Err(_) => break,
+            }
+        }
+        std::process::exit(0);
     });
 }
 
@@ -177,6 +228,14 @@ pub fn ready_server<R: ServerRuntime>() -> ServerBuilder<R> {
 /// failures=<n> open=<bool>` at its end; and `<name> closed <code>
 /// <reason>` (the session's `close_status()`) once the session is over.
 pub fn flood_server<R: ServerRuntime>() -> ServerBuilder<R> {
+    flood_endpoints(ready_server())
+}
+
+/// The endpoints of [`flood_server`] but the ready server's, added to
+/// `builder`: mounted on their own next to the ready server's (in axum,
+/// [`Axum`]), or on the ready server's builder. Their handlers run on any
+/// executor.
+pub fn flood_endpoints<R: Executor>(builder: ServerBuilder<R>) -> ServerBuilder<R> {
     let binary = |i: u64| {
         let mut message = vec![i as u8; FLOOD_MESSAGE];
         message[..8].copy_from_slice(&i.to_be_bytes());
@@ -189,7 +248,7 @@ pub fn flood_server<R: ServerRuntime>() -> ServerBuilder<R> {
                 .repeat(FLOOD_MESSAGE),
         )
     };
-    ready_server()
+    builder
         .websocket(
             "/flood/terminate",
             WebSocketEndpoint::new(move |s| flood(s, "terminate", None, binary))
@@ -349,9 +408,10 @@ pub struct ChildServer {
 
 impl ChildServer {
     /// Runs the test `test` (the one that calls [`child_main`]) of the
-    /// current test binary in a child process, serving `kind` on `R`;
-    /// returns once it listens.
-    pub async fn spawn<R: ServerRuntime>(test: &str, kind: &str) -> Self {
+    /// current test binary in a child process, serving `kind` as `M` says
+    /// (on a runtime's own listener, or mounted in axum); returns once it
+    /// listens.
+    pub async fn spawn<M: ServerMode>(test: &str, kind: &str) -> Self {
         let exe = std::env::current_exe().expect("the test binary");
         let mut child = Command::new(exe)
             .args([
@@ -362,7 +422,7 @@ impl ChildServer {
                 "--test-threads=1",
             ])
             .env(CHILD_ENV, kind)
-            .env(RUNTIME_ENV, R::NAME)
+            .env(RUNTIME_ENV, M::MODE)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())

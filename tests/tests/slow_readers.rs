@@ -4,8 +4,12 @@
 //!
 //! The server (the ready server plus the flooding endpoints of
 //! `sockway_tests::stress::flood_server`) runs in a child process, on each
-//! runtime in turn; its RSS is read from `/proc`, and its handlers report
-//! what their sessions went through. Every flooding handler sends 64 KiB
+//! runtime in turn (`runtimes::*`), and mounted in axum (`stacks::axum`:
+//! the ready server's `Router` with the flooding endpoints as its fallback,
+//! on tokio; HTTP/1.1 and the writes of streaming responses are hyper's
+//! there, the WebSocket connections sockway's, on the upgraded stream);
+//! its RSS is read from `/proc`, and its handlers report what their
+//! sessions went through. Every flooding handler sends 64 KiB
 //! messages, each a fresh allocation, as fast as it can (bursts of 4, about
 //! 250 MB/s at most): a send buffer without a bound would show as hundreds
 //! of MiB within a second.
@@ -13,12 +17,13 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use adapter_core::server::{Server, Session, WebSocketEndpoint};
+use adapter_core::server::{Server, ServerBuilder, Session, WebSocketEndpoint};
+use adapter_core::Executor;
 use adapter_tokio::{connect, ClientRequest, Message, WebSocketStream};
 use bytes::BytesMut;
 use futures_util::StreamExt as _;
-use sockway_tests::loopback::TestServer;
-use sockway_tests::runtime::ServerRuntime;
+use sockway_tests::loopback::{AxumTestServer, TestServer};
+use sockway_tests::runtime::{ServerMode, ServerRuntime, Tokio};
 use sockway_tests::stress::{
     assert_serving, flood_index, peak_rss, read_response, read_until_closed, within, ChildServer,
     Ending, Rss, FLOOD, FLOOD_BUFFER, FLOOD_MESSAGE, FLOOD_SEND_TIME_LIMIT, MIB,
@@ -40,8 +45,8 @@ fn child_server() {
 }
 
 /// A server and its RSS once warmed up (KiB).
-async fn flood_server<R: ServerRuntime>() -> (ChildServer, u64) {
-    let server = ChildServer::spawn::<R>("child_server", FLOOD).await;
+async fn flood_server<M: ServerMode>() -> (ChildServer, u64) {
+    let server = ChildServer::spawn::<M>("child_server", FLOOD).await;
     assert_serving(server.addr()).await;
     tokio::time::sleep(Duration::from_millis(100)).await;
     let before = server.rss_kib();
@@ -81,16 +86,16 @@ fn field(event: &str, name: &str) -> u64 {
 }
 
 #[allow(clippy::print_stderr)]
-fn report<R: ServerRuntime>(what: &str, rss: &Rss) {
-    eprintln!("{}: {what}: {rss}", R::NAME);
+fn report<M: ServerMode>(what: &str, rss: &Rss) {
+    eprintln!("{}: {what}: {rss}", M::MODE);
     assert!(
         rss.peak <= rss.before + GROWTH_LIMIT_KIB,
         "{what}: memory grew past {GROWTH_LIMIT_KIB} KiB: {rss}"
     );
 }
 
-async fn websocket_overflow_with_terminate_closes_the_session_with_4500<R: ServerRuntime>() {
-    let (mut server, before) = flood_server::<R>().await;
+async fn websocket_overflow_with_terminate_closes_the_session_with_4500<M: ServerMode>() {
+    let (mut server, before) = flood_server::<M>().await;
     let addr = server.addr();
     let pid = server.pid();
     let mut ws = slow_websocket(addr, "/flood/terminate").await;
@@ -143,7 +148,7 @@ async fn websocket_overflow_with_terminate_closes_the_session_with_4500<R: Serve
         peak,
         after: server.rss_kib(),
     };
-    report::<R>(
+    report::<M>(
         &format!(
             "WebSocket, Terminate, 1 MiB buffer: overflow after {sent} sends of 64 KiB, \
              {received} delivered; the handler saw {closed:?}"
@@ -182,8 +187,8 @@ fn assert_drop_oldest_survivors(indices: &[u64], sent: u64) {
     );
 }
 
-async fn websocket_overflow_with_drop_oldest_keeps_the_session_open<R: ServerRuntime>() {
-    let (mut server, before) = flood_server::<R>().await;
+async fn websocket_overflow_with_drop_oldest_keeps_the_session_open<M: ServerMode>() {
+    let (mut server, before) = flood_server::<M>().await;
     let addr = server.addr();
     let pid = server.pid();
     let mut ws = slow_websocket(addr, "/flood/drop-oldest").await;
@@ -252,7 +257,7 @@ async fn websocket_overflow_with_drop_oldest_keeps_the_session_open<R: ServerRun
         peak,
         after: server.rss_kib(),
     };
-    report::<R>(
+    report::<M>(
         &format!(
             "WebSocket, DropOldest, 1 MiB buffer: {sent} sends of 64 KiB in 1.5 s, none failed, \
              {received} delivered"
@@ -261,8 +266,8 @@ async fn websocket_overflow_with_drop_oldest_keeps_the_session_open<R: ServerRun
     );
 }
 
-async fn websocket_stuck_write_ends_the_session_at_the_send_time_limit<R: ServerRuntime>() {
-    let (mut server, before) = flood_server::<R>().await;
+async fn websocket_stuck_write_ends_the_session_at_the_send_time_limit<M: ServerMode>() {
+    let (mut server, before) = flood_server::<M>().await;
     let addr = server.addr();
     let pid = server.pid();
     let started = Instant::now();
@@ -301,7 +306,7 @@ async fn websocket_stuck_write_ends_the_session_at_the_send_time_limit<R: Server
         peak,
         after: server.rss_kib(),
     };
-    report::<R>(
+    report::<M>(
         &format!(
             "WebSocket, 500 ms send time limit: closed after {took:?}, {bytes} bytes were in flight"
         ),
@@ -309,8 +314,8 @@ async fn websocket_stuck_write_ends_the_session_at_the_send_time_limit<R: Server
     );
 }
 
-async fn xhr_streaming_slow_reader_session_ends<R: ServerRuntime>() {
-    let (mut server, before) = flood_server::<R>().await;
+async fn xhr_streaming_slow_reader_session_ends<M: ServerMode>() {
+    let (mut server, before) = flood_server::<M>().await;
     let addr = server.addr();
     let pid = server.pid();
     let mut tcp = slow_socket(addr).await;
@@ -337,36 +342,60 @@ async fn xhr_streaming_slow_reader_session_ends<R: ServerRuntime>() {
     let sent = field(&failed, "sent");
     let closed = server.event("sockjs closed", Duration::from_secs(5)).await;
     assert_eq!(closed, "sockjs closed 4500 Send buffer overflow");
-    // Still not reading: the stuck write gives up after the send time
-    // limit (500 ms) and the connection is closed. (A client that reads
-    // again before gets the rest of the stream with the close frame: see
-    // the next test.)
-    tokio::time::sleep(FLOOD_SEND_TIME_LIMIT + Duration::from_millis(700)).await;
-    let (ending, bytes) = read_until_closed(&mut tcp, Duration::from_secs(10)).await;
-    assert!(matches!(ending, Ending::Eof | Ending::Reset));
+    let (ending, peak) = if M::MOUNTED {
+        // Mounted, the response's writes are hyper's, and the send time
+        // limit bounds sockway's own writes only: hyper has no limit on a
+        // stuck write, so it keeps the connection (and the stream, and its
+        // closed session) as long as the client neither reads nor goes
+        // (measured: still open 4 s on). Memory stays bounded meanwhile;
+        // once the client goes (a reset: it leaves unread data), hyper's
+        // write fails and drops the stream, which lets the session go.
+        let ((), held) = peak_rss(
+            pid,
+            tokio::time::sleep(FLOOD_SEND_TIME_LIMIT + Duration::from_millis(700)),
+        )
+        .await;
+        let sessions = server.sockjs_sessions().await;
+        drop(tcp);
+        (
+            format!("{sessions} session(s) held while the client neither read nor went"),
+            peak.max(held),
+        )
+    } else {
+        // Still not reading: the stuck write gives up after the send time
+        // limit (500 ms) and the connection is closed. (A client that reads
+        // again before gets the rest of the stream with the close frame: see
+        // the next test.)
+        tokio::time::sleep(FLOOD_SEND_TIME_LIMIT + Duration::from_millis(700)).await;
+        let (ending, bytes) = read_until_closed(&mut tcp, Duration::from_secs(10)).await;
+        assert!(matches!(ending, Ending::Eof | Ending::Reset));
+        (format!("{bytes} bytes were in flight"), peak)
+    };
     // The session goes after the disconnect delay (1 s).
-    let deadline = Instant::now() + Duration::from_secs(5);
+    let gone = Instant::now();
+    let deadline = gone + Duration::from_secs(5);
     while server.sockjs_sessions().await > 0 {
         assert!(Instant::now() < deadline, "the session is removed");
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
+    let removed = gone.elapsed();
     assert_serving(addr).await;
     let rss = Rss {
         before,
         peak,
         after: server.rss_kib(),
     };
-    report::<R>(
+    report::<M>(
         &format!(
             "SockJS xhr_streaming, 1 MiB buffer, {FLOOD_SEND_TIME_LIMIT:?} send time limit: \
-             overflow after {sent} sends of 64 KiB, {bytes} bytes were in flight"
+             overflow after {sent} sends of 64 KiB, {ending}; session removed {removed:.2?} after"
         ),
         &rss,
     );
 }
 
-async fn xhr_streaming_reader_that_comes_back_gets_the_close_frame<R: ServerRuntime>() {
-    let (mut server, before) = flood_server::<R>().await;
+async fn xhr_streaming_reader_that_comes_back_gets_the_close_frame<M: ServerMode>() {
+    let (mut server, before) = flood_server::<M>().await;
     let addr = server.addr();
     let pid = server.pid();
     let mut tcp = slow_socket(addr).await;
@@ -431,7 +460,7 @@ async fn xhr_streaming_reader_that_comes_back_gets_the_close_frame<R: ServerRunt
         peak,
         after: server.rss_kib(),
     };
-    report::<R>(
+    report::<M>(
         &format!(
             "SockJS xhr_streaming, 1 MiB buffer, reader back: overflow after {sent} sends of 64 KiB, \
              {bytes} bytes read after, ending with {close}"
@@ -446,6 +475,22 @@ async fn xhr_streaming_reader_that_comes_back_gets_the_close_frame<R: ServerRunt
 /// Bursts of 32 messages of 64 KiB, and of 200 of 1 KiB, to a client that
 /// reads at once.
 async fn websocket_burst_past_the_write_limit_is_delivered_in_full<R: ServerRuntime>() {
+    let server = TestServer::start(burst_endpoints(Server::<R>::builder()));
+    assert_bursts_delivered(server.addr).await;
+}
+
+/// The same, mounted in axum (on the upgraded stream that hyper hands
+/// over). In this process, on a runtime of its own, as the runtimes'
+/// instances are: the endpoints are the test's own, not the child's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn axum_websocket_burst_past_the_write_limit_is_delivered_in_full() {
+    let server = AxumTestServer::start(burst_endpoints(Server::<Tokio>::builder()));
+    assert_bursts_delivered(server.addr).await;
+}
+
+/// `/burst/large` and `/burst/small` on `builder`: each sends its burst at
+/// once, then `done`.
+fn burst_endpoints<R: Executor>(builder: ServerBuilder<R>) -> ServerBuilder<R> {
     let burst = |count: usize, size: usize| {
         move |mut session: Session| async move {
             for i in 0..count {
@@ -457,18 +502,20 @@ async fn websocket_burst_past_the_write_limit_is_delivered_in_full<R: ServerRunt
             while session.next().await.is_some() {}
         }
     };
-    let server = TestServer::start(
-        Server::<R>::builder()
-            .websocket(
-                "/burst/large",
-                WebSocketEndpoint::new(burst(32, FLOOD_MESSAGE)).send_buffer_size_limit(4 * MIB),
-            )
-            .websocket(
-                "/burst/small",
-                WebSocketEndpoint::new(burst(200, 1024)).send_buffer_size_limit(4 * MIB),
-            ),
-    );
-    let addr = server.addr;
+    builder
+        .websocket(
+            "/burst/large",
+            WebSocketEndpoint::new(burst(32, FLOOD_MESSAGE)).send_buffer_size_limit(4 * MIB),
+        )
+        .websocket(
+            "/burst/small",
+            WebSocketEndpoint::new(burst(200, 1024)).send_buffer_size_limit(4 * MIB),
+        )
+}
+
+/// Every message of both bursts reaches a client of the server on `addr`
+/// that reads at once, in order, within 3 s.
+async fn assert_bursts_delivered(addr: SocketAddr) {
     let mut stranded = Vec::new();
     for (path, count, size) in [
         ("/burst/large", 32_usize, FLOOD_MESSAGE),
@@ -522,13 +569,14 @@ const HELD_BACK_LIMIT: usize = 48 * MIB;
 /// socket. The client's writes stall early, the server's memory stays
 /// flat, the session stays open, and once the client reads, every echo
 /// arrives, in order.
-async fn websocket_echo_holds_back_a_client_that_does_not_read<R: ServerRuntime>() {
+async fn websocket_echo_holds_back_a_client_that_does_not_read<M: ServerMode>() {
     use adapter_core::ws_proto::frame::OpCode;
-    use sockway_tests::peer::{client_frame, read_head, read_server_frame, KEY};
+    use sockway_tests::peer::{client_frame, read_head, KEY};
+    use sockway_tests::stress::read_server_frame;
     use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
     use std::sync::Arc;
 
-    let (server, before) = flood_server::<R>().await;
+    let (server, before) = flood_server::<M>().await;
     let addr = server.addr();
     let mut tcp = slow_socket(addr).await;
     let request = format!(
@@ -594,10 +642,15 @@ async fn websocket_echo_holds_back_a_client_that_does_not_read<R: ServerRuntime>
     // the message it was in.
     stop.store(true, Ordering::SeqCst);
     let (indices_tx, mut indices) = tokio::sync::mpsc::unbounded_channel();
+    // It ends at the end of the connection: once the writer is done, the
+    // client's side is shut down, and the server may close its own after
+    // the last echo (mounted in axum it does so before the reader is
+    // aborted); an echo missing at that point fails the count below.
     let reader = tokio::spawn(async move {
-        loop {
-            let (first, payload) = read_server_frame(&mut rd).await;
-            assert_eq!(first, 0x82, "a binary echo");
+        let mut buf = BytesMut::new();
+        while let Some(frame) = read_server_frame(&mut rd, &mut buf).await {
+            assert!(frame.fin && frame.opcode == 2, "a binary echo: {frame:?}");
+            let payload = frame.payload;
             assert_eq!(payload.len(), FLOOD_MESSAGE);
             let index = u64::from_le_bytes(payload[..8].try_into().expect("8 bytes"));
             if indices_tx.send(index).is_err() {
@@ -611,7 +664,7 @@ async fn websocket_echo_holds_back_a_client_that_does_not_read<R: ServerRuntime>
     for expected in 0..sent as u64 {
         let index = within(Duration::from_secs(10), "an echo", indices.recv())
             .await
-            .expect("the reader is alive");
+            .expect("an echo before the end of the connection");
         assert_eq!(index, expected, "every echo once, in order");
     }
     reader.abort();
@@ -620,13 +673,22 @@ async fn websocket_echo_holds_back_a_client_that_does_not_read<R: ServerRuntime>
         peak,
         after: server.rss_kib(),
     };
-    report::<R>(
+    report::<M>(
         &format!(
             "WebSocket echo to a client that does not read: its writes stalled after \
              {stalled_at} messages of 64 KiB; {sent} echoed once it read"
         ),
         &rss,
     );
+}
+
+sockway_tests::for_each_stack! {
+    websocket_overflow_with_terminate_closes_the_session_with_4500: multi_thread,
+    websocket_overflow_with_drop_oldest_keeps_the_session_open: multi_thread,
+    websocket_stuck_write_ends_the_session_at_the_send_time_limit: multi_thread,
+    xhr_streaming_slow_reader_session_ends: multi_thread,
+    xhr_streaming_reader_that_comes_back_gets_the_close_frame: multi_thread,
+    websocket_echo_holds_back_a_client_that_does_not_read: multi_thread,
 }
 
 sockway_tests::for_each_runtime! {

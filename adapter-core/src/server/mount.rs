@@ -13,7 +13,7 @@ use std::time::{Instant, SystemTime};
 use bytes::Bytes;
 use http::Request;
 use rand::SeedableRng as _;
-use server_proto::{Reply, Upgrade};
+use server_proto::{HttpExchange, Reply, Upgrade};
 
 use super::conn::{handle_output, serve_upgraded};
 use super::{run_timer, BuildError, ServerBuilder, ServerHandle, Shared};
@@ -113,7 +113,11 @@ impl<R: Executor> Mounted<R> {
     pub async fn handle_request(&self, req: Request<Bytes>, remote: SocketAddr) -> Reply {
         self.start_timer();
         let shared = &self.inner.shared;
-        let mut exchange = shared.server.exchange(req, remote, R::now());
+        let mut exchange = Abandoned::<R> {
+            exchange: shared.server.exchange(req, remote, R::now()),
+            runtime: std::marker::PhantomData,
+        };
+        let exchange = &mut exchange.exchange;
         let mut sleep: Option<(Instant, Pin<Box<R::Sleep>>)> = None;
         poll_fn(|cx| loop {
             while let Some(output) = exchange.poll_output() {
@@ -158,5 +162,18 @@ impl<R: Executor> Mounted<R> {
         self.inner.timer.call_once(|| {
             R::spawn(Box::pin(run_timer::<R>(Arc::clone(&self.inner.shared))));
         });
+    }
+}
+
+/// An exchange that, dropped before its reply (the HTTP server gave up on
+/// the request: the client went away), lets go of what it holds now.
+struct Abandoned<R: Executor> {
+    exchange: HttpExchange,
+    runtime: std::marker::PhantomData<fn() -> R>,
+}
+
+impl<R: Executor> Drop for Abandoned<R> {
+    fn drop(&mut self) {
+        self.exchange.abandon(R::now());
     }
 }

@@ -49,6 +49,16 @@ impl Body {
     }
 }
 
+impl Drop for Body {
+    /// The response is over, or the client went away: a stream detaches
+    /// from its session now, which times the session's disconnect delay.
+    fn drop(&mut self) {
+        if let Kind::Stream(stream) = &mut self.kind {
+            stream.close(Tokio::now());
+        }
+    }
+}
+
 impl http_body::Body for Body {
     type Data = Bytes;
     type Error = Infallible;

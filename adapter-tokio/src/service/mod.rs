@@ -28,6 +28,14 @@
 //! `SocketAddr` the application's server inserted. Without either it is
 //! `0.0.0.0:0`.
 //!
+//! # Limits
+//!
+//! Request bodies are read whole, within the builder's
+//! [`http_limits`](crate::server::ServerBuilder::http_limits) body size
+//! (413 beyond) and [`request_timeout`](crate::server::ServerBuilder::request_timeout)
+//! (408 after); the rest of HTTP (connections, heads, keep-alive) is the
+//! HTTP server's, with its own limits.
+//!
 //! # HTTP/2
 //!
 //! Over HTTP/2 there is no `Upgrade`: the HTTP transports work, and a

@@ -91,8 +91,11 @@ enum State {
 /// }).await;
 /// ```
 ///
-/// Dropped before its reply is taken (the client went away), it lets go
-/// of what it held: a long poll's receiver is detached from its session.
+/// Given up before its reply is taken (the client went away), it lets go
+/// of what it held: [`abandon`](Self::abandon) it at the time it is given
+/// up (a long poll's receiver is detached from its session, whose
+/// disconnect delay counts from then); dropped without that, it does so at
+/// the last time it was given.
 pub struct HttpExchange {
     server: Arc<Server>,
     id: u64,
@@ -188,6 +191,20 @@ impl HttpExchange {
             outcome: HandshakeOutcome::Refused(rejection.status()),
         });
         self.state = State::Ready(Reply::Response(rejection.to_response()));
+    }
+
+    /// The exchange is given up at `now` (the client went away before its
+    /// reply): what it holds is let go.
+    pub fn abandon(&mut self, now: Instant) {
+        if let State::LongPoll {
+            hub,
+            receiver,
+            now: seen,
+            ..
+        } = std::mem::replace(&mut self.state, State::Done)
+        {
+            hub.receiver_closed(receiver, now.max(seen));
+        }
     }
 
     /// When [`poll_reply`](Self::poll_reply) is due again whatever wakes:

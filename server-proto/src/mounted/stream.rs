@@ -63,7 +63,7 @@ impl ResponseStream {
             return Poll::Ready(Some(prelude));
         }
         if self.ended {
-            self.close();
+            self.close(self.now);
             return Poll::Ready(None);
         }
         let mut outputs = Vec::new();
@@ -86,8 +86,13 @@ impl ResponseStream {
         self.ended && self.prelude.is_none()
     }
 
-    fn close(&mut self) {
+    /// The body is done with at `now` (the response is over, or the client
+    /// went away): the stream detaches from its session, whose disconnect
+    /// delay counts from then. Call it when dropping the body; a stream
+    /// dropped without it detaches at the last time it was given.
+    pub fn close(&mut self, now: Instant) {
         if !std::mem::replace(&mut self.closed, true) {
+            self.now = self.now.max(now);
             self.hub.receiver_closed(self.receiver, self.now);
         }
     }
@@ -95,7 +100,7 @@ impl ResponseStream {
 
 impl Drop for ResponseStream {
     fn drop(&mut self) {
-        self.close();
+        self.close(self.now);
     }
 }
 
