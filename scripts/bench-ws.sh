@@ -14,7 +14,10 @@
 # Options (each also as an environment variable):
 #   -w, --workloads LIST   (WORKLOADS)  comma-separated, from: pingpong, conc100,
 #                                       pipe64, text4k, bin1m, rate20k
-#                                       (default: pingpong,conc100,pipe64,bin1m,rate20k)
+#                                       (default: pingpong,conc100,pipe64,bin1m,rate20k);
+#                                       and the SockJS echoes of /echo (bench/
+#                                       sockjs-load: 16 sessions × 1 in flight ×
+#                                       32 B): xhr-polling, xhr-streaming
 #   -s, --servers LIST     (SERVERS)    comma-separated, from: sockway,
 #                                       tokio-websockets, fastwebsockets, tungstenite
 #                                       (default: all four; sockway-alt and
@@ -24,7 +27,10 @@
 #                                       plain hyper: `serve --stack`), and
 #                                       sockway-sockjs, sockway-axum-sockjs (the
 #                                       raw websocket of the SockJS endpoint
-#                                       /echo/websocket; text workloads only)
+#                                       /echo/websocket; text workloads only);
+#                                       sockjs-node (tests/interop/reference-
+#                                       server.js: sockjs-node 0.3.24, for the
+#                                       SockJS workloads)
 #   -r, --rounds N         (ROUNDS)     interleaved rounds (default 2)
 #   -d, --duration D       (DURATION)   measured window per run (default 5s)
 #   --warmup D             (WARMUP)     warm-up per run, not measured (default 1s)
@@ -164,8 +170,16 @@ server_cmd() {
     tokio-websockets) echo "$bench/target/release/echo-tokio-websockets --listen 127.0.0.1:0 --runtime $peer_runtime" ;;
     fastwebsockets) echo "$bench/target/release/echo-fastwebsockets --listen 127.0.0.1:0 --runtime $peer_runtime" ;;
     tungstenite) echo "$bench/target/release/echo-tungstenite --listen 127.0.0.1:0 --runtime $peer_runtime" ;;
+    sockjs-node) echo "node $root/tests/interop/reference-server.js --listen 127.0.0.1:0" ;;
     "$extra_label") echo "$extra_bin serve --listen 127.0.0.1:0" ;;
     *) return 1 ;;
+  esac
+}
+# The load generator of workload $1: the SockJS ones, or ws-load.
+generator() {
+  case "$1" in
+    xhr-polling | xhr-streaming) echo sockjs-load ;;
+    *) echo ws-load ;;
   esac
 }
 # The ws-load arguments of workload $1.
@@ -177,6 +191,8 @@ workload_args() {
     text4k) echo "--conns 10 --inflight 16 --size 4096" ;;
     bin1m) echo "--conns 1 --inflight 4 --size 1048576 --binary" ;;
     rate20k) echo "--conns 100 --inflight 1024 --size 32 --rate 20000" ;;
+    xhr-polling) echo "--transport xhr-polling --sessions 16 --size 32" ;;
+    xhr-streaming) echo "--transport xhr-streaming --sessions 16 --size 32" ;;
     *) return 1 ;;
   esac
 }
@@ -228,6 +244,7 @@ start_server() {
         *-sockjs) server_url="ws://$addr/echo/websocket" ;;
         *) server_url="ws://$addr/ws" ;;
       esac
+      http_url="http://$addr/echo"
       return 0
     fi
     kill -0 "$server_pid" 2>/dev/null || break
@@ -250,8 +267,11 @@ for round in $(seq 1 "$rounds"); do
       s="${server_list[$(( (i + round - 1) % n ))]}"
       start_server "$s"
       # shellcheck disable=SC2046 # the workload's arguments are split on purpose
-      if ! timeout "$run_limit" taskset -c 1 "$bench/target/release/ws-load" \
-          --url "$server_url" $(workload_args "$w") --duration "$duration" --warmup "$warmup" \
+      gen="$(generator "$w")"
+      url="$server_url"
+      [ "$gen" = sockjs-load ] && url="$http_url"
+      if ! timeout "$run_limit" taskset -c 1 "$bench/target/release/$gen" \
+          --url "$url" $(workload_args "$w") --duration "$duration" --warmup "$warmup" \
           --server-pid "$server_pid" --label "$s" --workload "$w" --round "$round" >> "$out"; then
         failures=$((failures + 1))
         echo "bench-ws.sh: $s $w round $round failed; server log:" >&2

@@ -96,6 +96,9 @@ bash scripts/browser.sh
 step "browser: the same, with the endpoints mounted in axum (sockway serve --stack axum)"
 bash scripts/browser.sh --stack axum
 
+step "browser: the axum example application's chat, two people over every transport"
+bash scripts/browser-axum-app.sh
+
 if ! $quick; then
   step "Autobahn|Testsuite: fuzzingclient against the server"
   bash scripts/autobahn/run-server.sh

@@ -50,6 +50,7 @@ async fn serve() -> (SocketAddr, JoinHandle<()>) {
             let Ok((tcp, remote)) = listener.accept().await else {
                 return;
             };
+            let _ = tcp.set_nodelay(true);
             let service = service.clone();
             let service = hyper::service::service_fn(move |mut req: Request<Incoming>| {
                 req.extensions_mut().insert(remote);

@@ -14,6 +14,7 @@ use adapter_tokio::service::Endpoints;
 use adapter_tokio::Tokio;
 use axum::http::header::CONTENT_TYPE;
 use axum::routing::get;
+use axum::serve::ListenerExt as _;
 use axum::Router;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
@@ -65,6 +66,11 @@ pub async fn serve_axum(
 ) -> io::Result<()> {
     let (router, handles) = router(options)?;
     let shutdown = handles.clone();
+    // Nagle's algorithm off: streaming responses are written in small
+    // pieces, which it would hold back for the client's delayed ACK.
+    let listener = listener.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     axum::serve(
         listener,
         router.into_make_service_with_connect_info::<SocketAddr>(),

@@ -29,6 +29,7 @@ use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use axum::serve::ListenerExt as _;
 use axum::{Form, Json, Router};
 use futures_util::StreamExt as _;
 use sockway::http_proto::Limits;
@@ -225,10 +226,17 @@ async fn main() -> std::io::Result<()> {
         .nth(1)
         .unwrap_or_else(|| "127.0.0.1:8080".to_owned());
     let (router, handles) = app().map_err(std::io::Error::from)?;
-    let listener = tokio::net::TcpListener::bind(&addr).await?;
+    // Nagle's algorithm off: SockJS streams and WebSocket messages are
+    // small writes, which it would hold back for the client's delayed ACK.
+    let listener = tokio::net::TcpListener::bind(&addr).await?.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     #[allow(clippy::print_stdout)]
     {
-        println!("listening on http://{}", listener.local_addr()?);
+        println!(
+            "listening on http://{}",
+            axum::serve::Listener::local_addr(&listener)?
+        );
     }
     axum::serve(
         listener,

@@ -31,6 +31,9 @@ async fn serve() -> (SocketAddr, tokio::task::JoinHandle<()>) {
         .await
         .expect("bind");
     let addr = listener.local_addr().expect("an address");
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     let task = tokio::spawn(async move {
         let _ = axum::serve(
             listener,
@@ -114,7 +117,11 @@ async fn rest_static_files_and_endpoints_share_one_port() {
     assert_eq!(page.status, 200);
     assert!(page.body.contains("/chat.js"), "{}", page.body);
     let script = call(addr, "GET", "/chat.js", None, "").await;
-    assert!(script.body.contains("new SockJS('/chat')"));
+    assert!(
+        script.body.contains("new SockJS('/chat'"),
+        "{}",
+        script.body
+    );
     // The public SockJS echo, nested at /echo.
     let info = call(addr, "GET", "/echo/info", None, "").await;
     assert_eq!(info.status, 200);

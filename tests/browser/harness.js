@@ -245,6 +245,7 @@ async function startNginx({ dir, setups, sockwayUrl }) {
 }
 
 module.exports = {
+  poll,
   recordPid,
   startChild,
   stopChild,

@@ -81,6 +81,9 @@ impl AxumTestServer {
                         .expect("a listener");
                     let _ = ready_tx.send(listener.local_addr().expect("an address"));
                     let router = axum::Router::new().fallback_service(endpoints);
+                    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+                        let _ = tcp.set_nodelay(true);
+                    });
                     axum::serve(
                         listener,
                         router.into_make_service_with_connect_info::<SocketAddr>(),

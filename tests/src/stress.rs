@@ -165,6 +165,9 @@ fn serve_axum_child(kind: &str) {
             listener.local_addr().expect("an address")
         ));
         answer_the_parent(handles);
+        let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
         axum::serve(
             listener,
             router.into_make_service_with_connect_info::<SocketAddr>(),

@@ -28,6 +28,15 @@
 //! `SocketAddr` the application's server inserted. Without either it is
 //! `0.0.0.0:0`.
 //!
+//! # Nagle's algorithm
+//!
+//! SockJS streams, long polls and WebSocket messages are small writes:
+//! turn Nagle's algorithm off on the connections (axum:
+//! `listener.tap_io(|tcp| { let _ = tcp.set_nodelay(true); })`; hyper:
+//! `set_nodelay(true)` on each accepted stream), or a small write waits for
+//! the client's delayed ACK (measured: xhr-streaming echoes held up to
+//! 48 ms, at a third of the throughput).
+//!
 //! # Limits
 //!
 //! Request bodies are read whole, within the builder's

@@ -1,6 +1,10 @@
 // The chat page: logs in (POST /api/login sets the session cookie), then
 // opens a SockJS session on /chat, which the cookie authenticates.
+// `?transport=xhr-streaming` (or any sockjs-client transport name) limits
+// sockjs-client to that transport.
 'use strict';
+
+const transport = new URLSearchParams(location.search).get('transport');
 
 const log = document.getElementById('log');
 const say = document.getElementById('say');
@@ -11,7 +15,7 @@ function line(text) {
 }
 
 function connect() {
-  const sock = new SockJS('/chat');
+  const sock = new SockJS('/chat', null, transport ? { transports: [transport] } : {});
   sock.onopen = () => {
     line(`(connected over ${sock.transport})`);
     say.hidden = false;

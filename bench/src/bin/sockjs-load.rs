@@ -1,0 +1,621 @@
+//! `sockjs-load`: a SockJS echo load generator over the HTTP transports.
+//!
+//! Opens N sessions on a SockJS echo endpoint (`http://127.0.0.1:PORT/PREFIX`,
+//! loopback only) over xhr-polling or xhr-streaming, each with two
+//! keep-alive HTTP/1.1 connections as sockjs-client has: one receiving
+//! (a poll always outstanding, or the streaming response, reopened where
+//! the server ends it) and one sending (`xhr_send`). Each session keeps one
+//! message of S bytes in flight: the next goes out once the echo of the
+//! last is back. Every echo is checked (its content carries the session's
+//! sequence number: a lost, repeated, reordered or altered echo fails the
+//! run). After a warm-up W it measures for D, and prints the same report
+//! as `ws-load` (one JSON line on stdout, one line for people on stderr),
+//! so `ws-report` tabulates both.
+
+use std::cell::{Cell, RefCell};
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use clap::{Parser, ValueEnum};
+use sockway_bench::{cpu, RunReport};
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use tokio::net::TcpStream;
+use tokio::sync::Notify;
+
+/// How long opening every session may take, all together.
+const CONNECT_WAIT: Duration = Duration::from_secs(20);
+/// The most bytes of one response head.
+const MAX_HEAD: usize = 16 * 1024;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Transport {
+    XhrPolling,
+    XhrStreaming,
+}
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "sockjs-load",
+    about = "SockJS echo load generator (xhr-polling, xhr-streaming)"
+)]
+struct Args {
+    /// The echo endpoint: http://127.0.0.1:PORT/PREFIX (loopback only).
+    #[arg(long)]
+    url: String,
+    /// The transport.
+    #[arg(long, value_enum, default_value_t = Transport::XhrPolling)]
+    transport: Transport,
+    /// Sessions.
+    #[arg(long, default_value_t = 16)]
+    sessions: usize,
+    /// Message size in bytes (ASCII).
+    #[arg(long, default_value_t = 32)]
+    size: usize,
+    /// The measured window.
+    #[arg(long, default_value = "5s", value_parser = parse_duration)]
+    duration: Duration,
+    /// The warm-up before it.
+    #[arg(long, default_value = "1s", value_parser = parse_duration)]
+    warmup: Duration,
+    /// The server's process id, for its CPU time.
+    #[arg(long)]
+    server_pid: Option<u32>,
+    /// The server's label in the report.
+    #[arg(long, default_value = "server")]
+    label: String,
+    /// The workload's name in the report.
+    #[arg(long, default_value = "custom")]
+    workload: String,
+    /// The round of the comparison.
+    #[arg(long, default_value_t = 0)]
+    round: u32,
+    /// CPU use (with run-queue wait) over the window at which a process
+    /// counts as saturated.
+    #[arg(long, default_value_t = 0.9)]
+    saturation: f64,
+}
+
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    let (n, unit) = s
+        .find(|c: char| !c.is_ascii_digit())
+        .map_or((s, "s"), |i| s.split_at(i));
+    let n: u64 = n.parse().map_err(|_| format!("{s:?}: not a duration"))?;
+    match unit {
+        "ms" => Ok(Duration::from_millis(n)),
+        "s" => Ok(Duration::from_secs(n)),
+        _ => Err(format!("{s:?}: the unit must be ms or s")),
+    }
+}
+
+/// The endpoint: its address and prefix.
+struct Target {
+    addr: SocketAddr,
+    host: String,
+    prefix: String,
+}
+
+fn parse_url(url: &str) -> Result<Target, String> {
+    let rest = url
+        .strip_prefix("http://")
+        .ok_or("the URL must be http://")?;
+    let (authority, prefix) = rest.find('/').map_or((rest, ""), |i| rest.split_at(i));
+    let addr: SocketAddr = authority
+        .parse()
+        .map_err(|_| format!("{authority}: not an IP address and port"))?;
+    if !addr.ip().is_loopback() {
+        return Err(format!("{addr}: loopback only"));
+    }
+    Ok(Target {
+        addr,
+        host: authority.to_owned(),
+        prefix: prefix.trim_end_matches('/').to_owned(),
+    })
+}
+
+/// Counters every session adds to.
+#[derive(Default)]
+struct Shared {
+    recording: Cell<bool>,
+    received: Cell<u64>,
+    bytes: Cell<u64>,
+    /// Round trips in the window, in nanoseconds.
+    rtts: RefCell<Vec<u64>>,
+    stop: Cell<bool>,
+}
+
+/// A keep-alive HTTP/1.1 connection that sends a request and reads its
+/// answer, whole or piece by piece.
+struct Http {
+    tcp: TcpStream,
+    buf: Vec<u8>,
+    host: String,
+}
+
+/// How a response's body is framed.
+enum Framing {
+    Length(usize),
+    Chunked,
+}
+
+impl Http {
+    async fn connect(target: &Target) -> Result<Self, String> {
+        let tcp = TcpStream::connect(target.addr)
+            .await
+            .map_err(|e| format!("connect: {e}"))?;
+        tcp.set_nodelay(true).map_err(|e| e.to_string())?;
+        Ok(Self {
+            tcp,
+            buf: Vec::with_capacity(8 * 1024),
+            host: target.host.clone(),
+        })
+    }
+
+    async fn request(&mut self, path: &str, body: &str) -> Result<(), String> {
+        let req = format!(
+            "POST {path} HTTP/1.1\r\nHost: {}\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n\r\n{body}",
+            self.host,
+            body.len()
+        );
+        self.tcp
+            .write_all(req.as_bytes())
+            .await
+            .map_err(|e| format!("write: {e}"))
+    }
+
+    async fn fill(&mut self) -> Result<(), String> {
+        let mut chunk = [0u8; 16 * 1024];
+        let n = self
+            .tcp
+            .read(&mut chunk)
+            .await
+            .map_err(|e| format!("read: {e}"))?;
+        if n == 0 {
+            return Err("the server closed the connection".to_owned());
+        }
+        self.buf.extend_from_slice(&chunk[..n]);
+        Ok(())
+    }
+
+    /// Reads a response head: the status and the body's framing.
+    async fn head(&mut self) -> Result<(u16, Framing), String> {
+        let end = loop {
+            if let Some(i) = self.buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                break i;
+            }
+            if self.buf.len() > MAX_HEAD {
+                return Err("a response head over 16 KiB".to_owned());
+            }
+            self.fill().await?;
+        };
+        let head = String::from_utf8_lossy(&self.buf[..end]).into_owned();
+        self.buf.drain(..end + 4);
+        let mut lines = head.split("\r\n");
+        let status = lines
+            .next()
+            .and_then(|l| l.split(' ').nth(1))
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(|| format!("a bad status line: {head:?}"))?;
+        let mut framing = Framing::Length(0);
+        for line in lines {
+            let Some((name, value)) = line.split_once(':') else {
+                continue;
+            };
+            let value = value.trim();
+            if name.eq_ignore_ascii_case("content-length") {
+                framing = Framing::Length(value.parse().map_err(|_| "a bad Content-Length")?);
+            } else if name.eq_ignore_ascii_case("transfer-encoding")
+                && value.eq_ignore_ascii_case("chunked")
+            {
+                framing = Framing::Chunked;
+            }
+        }
+        Ok((status, framing))
+    }
+
+    /// Reads a body of `len` bytes.
+    async fn body(&mut self, len: usize) -> Result<Vec<u8>, String> {
+        while self.buf.len() < len {
+            self.fill().await?;
+        }
+        Ok(self.buf.drain(..len).collect())
+    }
+
+    /// Reads a whole body, framed either way.
+    async fn whole(&mut self, framing: Framing) -> Result<Vec<u8>, String> {
+        match framing {
+            Framing::Length(len) => self.body(len).await,
+            Framing::Chunked => {
+                let mut all = Vec::new();
+                while let Some(chunk) = self.chunk().await? {
+                    all.extend_from_slice(&chunk);
+                }
+                Ok(all)
+            }
+        }
+    }
+
+    /// Reads the next chunk of a chunked body; `None` at its end.
+    async fn chunk(&mut self) -> Result<Option<Vec<u8>>, String> {
+        let line_end = loop {
+            if let Some(i) = self.buf.windows(2).position(|w| w == b"\r\n") {
+                break i;
+            }
+            self.fill().await?;
+        };
+        let size_text = String::from_utf8_lossy(&self.buf[..line_end]).into_owned();
+        let size = usize::from_str_radix(size_text.split(';').next().unwrap_or("").trim(), 16)
+            .map_err(|_| format!("a bad chunk size {size_text:?}"))?;
+        self.buf.drain(..line_end + 2);
+        let data = self.body(size + 2).await?;
+        Ok((size > 0).then(|| data[..size].to_vec()))
+    }
+}
+
+/// What a session expects back, and when it sent it.
+struct Expect {
+    seq: Cell<u64>,
+    sent_at: Cell<Option<Instant>>,
+    echoed: Notify,
+}
+
+fn payload(seq: u64, size: usize) -> String {
+    let mut text = format!("{seq:016x}");
+    while text.len() < size {
+        text.push('x');
+    }
+    text.truncate(size.max(16));
+    text
+}
+
+/// Checks the frames of a receiving response (`o`, `h`, the streaming
+/// prelude, `a[...]`, one per line; `c[...]` is an error), counting the
+/// echoes and waking the sender at each.
+fn frames(
+    data: &[u8],
+    pending: &mut Vec<u8>,
+    expect: &Expect,
+    size: usize,
+    shared: &Shared,
+) -> Result<(), String> {
+    pending.extend_from_slice(data);
+    while let Some(i) = pending.iter().position(|&b| b == b'\n') {
+        let line: Vec<u8> = pending.drain(..=i).collect();
+        let line = &line[..line.len() - 1];
+        match line.first() {
+            Some(b'o' | b'h') if line.len() == 1 => {}
+            Some(b'h') if line.iter().all(|&b| b == b'h') => {}
+            Some(b'a') => {
+                let messages: Vec<String> =
+                    serde_json::from_slice(&line[1..]).map_err(|e| format!("a bad frame: {e}"))?;
+                for message in messages {
+                    let seq = expect.seq.get();
+                    if message != payload(seq, size) {
+                        return Err(format!("echo {seq}: got {:?}", truncate(&message)));
+                    }
+                    expect.seq.set(seq + 1);
+                    if shared.recording.get() {
+                        shared.received.set(shared.received.get() + 1);
+                        shared.bytes.set(shared.bytes.get() + message.len() as u64);
+                        if let Some(at) = expect.sent_at.take() {
+                            shared
+                                .rtts
+                                .borrow_mut()
+                                .push(at.elapsed().as_nanos() as u64);
+                        }
+                    }
+                    expect.echoed.notify_one();
+                }
+            }
+            Some(b'c') => {
+                return Err(format!("closed: {}", String::from_utf8_lossy(line)));
+            }
+            _ => return Err(format!("a bad frame {:?}", String::from_utf8_lossy(line))),
+        }
+    }
+    Ok(())
+}
+
+fn truncate(s: &str) -> &str {
+    &s[..s.len().min(40)]
+}
+
+/// One session: opens, then receives and sends until told to stop.
+async fn session(
+    target: Rc<Target>,
+    args: Rc<Args>,
+    shared: Rc<Shared>,
+    id: usize,
+) -> Result<(), String> {
+    // Unique per run: a server keeps a closed session's id for its
+    // disconnect delay.
+    let base = format!("{}/000/load{}x{id}", target.prefix, std::process::id());
+    let mut recv = Http::connect(&target).await?;
+    let mut send = Http::connect(&target).await?;
+    let expect = Rc::new(Expect {
+        seq: Cell::new(0),
+        sent_at: Cell::new(None),
+        echoed: Notify::new(),
+    });
+    // The opening poll.
+    recv.request(&format!("{base}/xhr"), "").await?;
+    let (status, framing) = recv.head().await?;
+    let body = recv.whole(framing).await?;
+    if status != 200 || body != b"o\n" {
+        return Err(format!(
+            "open: {status} {:?}",
+            String::from_utf8_lossy(&body)
+        ));
+    }
+    let receiving = {
+        let expect = Rc::clone(&expect);
+        let shared = Rc::clone(&shared);
+        let args = Rc::clone(&args);
+        let base = base.clone();
+        async move {
+            let mut pending = Vec::new();
+            while !shared.stop.get() {
+                match args.transport {
+                    Transport::XhrPolling => {
+                        recv.request(&format!("{base}/xhr"), "").await?;
+                        let (status, framing) = recv.head().await?;
+                        let body = recv.whole(framing).await?;
+                        if status != 200 {
+                            return Err(format!("poll: {status}"));
+                        }
+                        frames(&body, &mut pending, &expect, args.size, &shared)?;
+                    }
+                    Transport::XhrStreaming => {
+                        recv.request(&format!("{base}/xhr_streaming"), "").await?;
+                        let (status, framing) = recv.head().await?;
+                        if status != 200 {
+                            return Err(format!("stream: {status}"));
+                        }
+                        match framing {
+                            Framing::Chunked => {
+                                while let Some(data) = recv.chunk().await? {
+                                    frames(&data, &mut pending, &expect, args.size, &shared)?;
+                                    if shared.stop.get() {
+                                        return Ok(());
+                                    }
+                                }
+                            }
+                            Framing::Length(len) => {
+                                let body = recv.body(len).await?;
+                                frames(&body, &mut pending, &expect, args.size, &shared)?;
+                            }
+                        }
+                    }
+                }
+            }
+            Ok::<(), String>(())
+        }
+    };
+    let sending = {
+        let expect = Rc::clone(&expect);
+        let shared = Rc::clone(&shared);
+        async move {
+            let mut next = 0u64;
+            while !shared.stop.get() {
+                let body = format!("[\"{}\"]", payload(next, args.size));
+                expect.sent_at.set(Some(Instant::now()));
+                send.request(&format!("{base}/xhr_send"), &body).await?;
+                let (status, framing) = send.head().await?;
+                send.whole(framing).await?;
+                if status != 204 {
+                    return Err(format!("send: {status}"));
+                }
+                next += 1;
+                // One in flight: the next once this one is back.
+                while expect.seq.get() < next && !shared.stop.get() {
+                    let _ =
+                        tokio::time::timeout(Duration::from_millis(200), expect.echoed.notified())
+                            .await;
+                }
+            }
+            Ok::<(), String>(())
+        }
+    };
+    tokio::select! {
+        r = receiving => r,
+        r = sending => r,
+    }
+}
+
+struct Snapshot {
+    at: Instant,
+    received: u64,
+    bytes: u64,
+    server_ticks: Option<u64>,
+    server_sched: Option<(u64, u64)>,
+    own_cpu: Duration,
+    own_sched: (u64, u64),
+}
+
+impl Snapshot {
+    fn take(shared: &Shared, server_pid: Option<u32>) -> Result<Self, String> {
+        let server_ticks = server_pid
+            .map(|pid| cpu::process_ticks(pid).map_err(|e| format!("/proc/{pid}/stat: {e}")))
+            .transpose()?;
+        Ok(Self {
+            at: Instant::now(),
+            received: shared.received.get(),
+            bytes: shared.bytes.get(),
+            server_ticks,
+            server_sched: server_pid.and_then(|pid| cpu::sched_times(pid).ok()),
+            own_cpu: cpu::own_cpu_time(),
+            own_sched: cpu::sched_times(std::process::id()).unwrap_or_default(),
+        })
+    }
+}
+
+fn percentile_us(sorted: &[u64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let rank = ((p * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
+    sorted[rank - 1] as f64 / 1000.0
+}
+
+async fn bench(args: Args) -> Result<RunReport, String> {
+    if args.sessions == 0 || args.size < 16 {
+        return Err("--sessions must be at least 1 and --size at least 16".to_owned());
+    }
+    let target = Rc::new(parse_url(&args.url)?);
+    let args = Rc::new(args);
+    let shared = Rc::new(Shared::default());
+    let started = Instant::now();
+    let tasks: Vec<_> = (0..args.sessions)
+        .map(|id| {
+            tokio::task::spawn_local(session(
+                Rc::clone(&target),
+                Rc::clone(&args),
+                Rc::clone(&shared),
+                id,
+            ))
+        })
+        .collect();
+    tokio::time::sleep(args.warmup).await;
+    if started.elapsed() > CONNECT_WAIT {
+        return Err("the sessions took too long to open".to_owned());
+    }
+    let first = Snapshot::take(&shared, args.server_pid)?;
+    shared.recording.set(true);
+    tokio::time::sleep(args.duration).await;
+    let last = Snapshot::take(&shared, args.server_pid)?;
+    shared.recording.set(false);
+    shared.stop.set(true);
+    let server_threads = args.server_pid.and_then(|pid| cpu::thread_count(pid).ok());
+    let mut errors = 0;
+    let mut error = None;
+    for task in tasks {
+        // A session blocked on a poll that waits for frames is let go:
+        // only failures before the stop count.
+        if !task.is_finished() {
+            task.abort();
+            continue;
+        }
+        let failure = match task.await {
+            Ok(Ok(())) => continue,
+            Ok(Err(e)) => e,
+            Err(e) => format!("session task: {e}"),
+        };
+        errors += 1;
+        error.get_or_insert(failure);
+    }
+    let window = last.at.duration_since(first.at).as_secs_f64();
+    let msgs = last.received - first.received;
+    // No echo: 0 rather than NaN (which JSON cannot carry); the run
+    // fails anyway.
+    let per_msg_us = |cpu_s: f64| {
+        if msgs == 0 {
+            0.0
+        } else {
+            cpu_s * 1e6 / msgs as f64
+        }
+    };
+    let server_cpu_s = match (first.server_ticks, last.server_ticks) {
+        (Some(a), Some(b)) => Some((b - a) as f64 / cpu::clock_ticks_per_second() as f64),
+        _ => None,
+    };
+    let gen_cpu_s = (last.own_cpu - first.own_cpu).as_secs_f64();
+    let wait_s = |a: (u64, u64), b: (u64, u64)| b.1.saturating_sub(a.1) as f64 / 1e9;
+    let gen_wait_s = wait_s(first.own_sched, last.own_sched);
+    let server_wait_s = match (first.server_sched, last.server_sched) {
+        (Some(a), Some(b)) => Some(wait_s(a, b)),
+        _ => None,
+    };
+    let gen_saturated = (gen_cpu_s + gen_wait_s) / window >= args.saturation;
+    let server_saturated = server_cpu_s
+        .is_some_and(|s| (s + server_wait_s.unwrap_or(0.0)) / window >= args.saturation);
+    let bottleneck = match (server_saturated, gen_saturated) {
+        (true, true) => "both",
+        (true, false) => "server",
+        (false, true) => "generator",
+        (false, false) => "neither",
+    };
+    let mut rtts = std::mem::take(&mut *shared.rtts.borrow_mut());
+    rtts.sort_unstable();
+    Ok(RunReport {
+        server: args.label.clone(),
+        workload: args.workload.clone(),
+        round: args.round,
+        mode: "throughput".to_owned(),
+        conns: args.sessions,
+        inflight: 1,
+        size: args.size,
+        binary: false,
+        target_rate: None,
+        window_s: window,
+        warmup_s: args.warmup.as_secs_f64(),
+        msgs,
+        msgs_per_s: msgs as f64 / window,
+        mb_per_s: (last.bytes - first.bytes) as f64 / window / 1e6,
+        server_pid: args.server_pid,
+        server_threads,
+        server_cpu_s,
+        server_cpu_pct: server_cpu_s.map(|s| s / window * 100.0),
+        server_us_per_msg: server_cpu_s.map(per_msg_us),
+        server_wait_pct: server_wait_s.map(|s| s / window * 100.0),
+        gen_cpu_pct: gen_cpu_s / window * 100.0,
+        gen_wait_pct: gen_wait_s / window * 100.0,
+        gen_us_per_msg: per_msg_us(gen_cpu_s),
+        gen_saturated,
+        server_saturated,
+        bottleneck: bottleneck.to_owned(),
+        rtt_p50_us: percentile_us(&rtts, 0.50),
+        rtt_p99_us: percentile_us(&rtts, 0.99),
+        rtt_max_us: rtts.last().map_or(0.0, |&n| n as f64 / 1000.0),
+        errors,
+        error,
+    })
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("sockjs-load: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let local = tokio::task::LocalSet::new();
+    match local.block_on(&runtime, bench(args)) {
+        Ok(report) => {
+            let line = serde_json::to_string(&report).expect("a report serializes");
+            println!("{line}");
+            eprintln!(
+                "{} {} r{}: {:.0} msgs/s; server {} µs/msg; generator {:.0}% CPU; rtt p50 {:.0} µs, p99 {:.0} µs; {} error(s){}",
+                report.server,
+                report.workload,
+                report.round,
+                report.msgs_per_s,
+                report
+                    .server_us_per_msg
+                    .map_or("?".to_owned(), |v| format!("{v:.2}")),
+                report.gen_cpu_pct,
+                report.rtt_p50_us,
+                report.rtt_p99_us,
+                report.errors,
+                report
+                    .error
+                    .as_deref()
+                    .map_or(String::new(), |e| format!(": {e}")),
+            );
+            if report.errors > 0 {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            }
+        }
+        Err(e) => {
+            eprintln!("sockjs-load: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# The axum example application (sockway/examples/axum_app.rs) in Debian's
+# headless Chromium: its chat page as two people use it, over every
+# transport sockjs-client has in a browser, and the chat's refusal without
+# a session cookie. See tests/browser/axum-app.test.js.
+#
+#   scripts/browser-axum-app.sh
+#
+# Installs what it needs on a fresh Debian machine (Debian's chromium with
+# apt-get, when missing; the pinned npm packages with `npm ci`, when
+# node_modules is missing or stale), builds the example, and runs the test,
+# which starts and stops the example and Chromium; every process it started
+# is also stopped by PID here on exit. The number of tests that ran and
+# passed is checked.
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+
+# 9 transports and the refusal.
+expected_tests=10
+
+if [ ! -x /usr/bin/chromium ]; then
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  echo "browser-axum-app.sh: apt-get install chromium" >&2
+  timeout 5m $sudo apt-get update -qq >/dev/null
+  timeout 15m $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+fi
+(
+  cd tests/browser
+  stamp=node_modules/.package-lock.json
+  if [ ! -d node_modules ] || [ ! -f "$stamp" ] || [ package-lock.json -nt "$stamp" ] ||
+    [ package.json -nt "$stamp" ]; then
+    echo "browser-axum-app.sh: npm ci" >&2
+    timeout 5m npm ci --no-audit --no-fund >&2
+  fi
+)
+
+timeout 20m cargo build --release -q -p sockway --features axum --example axum_app
+target_dir="$(timeout 2m cargo metadata --format-version 1 --no-deps |
+  sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')"
+
+out="$target_dir/browser-axum-app"
+mkdir -p "$out"
+pid_file="$out/pids"
+: >"$pid_file"
+log="$out/run.log"
+cleanup() {
+  # What the test process started and left behind if it was killed: each
+  # PID stopped only if it still has the start time recorded with it.
+  while read -r pid start; do
+    stat="$(cat "/proc/$pid/stat" 2>/dev/null)" || continue
+    fields="${stat##*) }"
+    read -r -a fields <<<"$fields"
+    if [ "${fields[19]:-}" = "$start" ]; then
+      kill "$pid" 2>/dev/null || true
+    fi
+  done <"$pid_file"
+  rm -f "$pid_file"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+status=0
+AXUM_APP_BIN="$target_dir/release/examples/axum_app" \
+  CHROMIUM=/usr/bin/chromium \
+  BROWSER_PID_FILE="$pid_file" \
+  timeout 10m node --test-reporter=spec tests/browser/axum-app.test.js >"$log" 2>&1 || status=$?
+cat "$log"
+count() { sed -n "s/^ℹ $1 \\([0-9]*\\)\$/\\1/p" "$log" | tail -n 1; }
+tests="$(count tests)"
+passed="$(count pass)"
+echo "browser-axum-app.sh: ${tests:-?} tests, ${passed:-?} passed"
+if [ "${tests:-0}" != "$expected_tests" ] || [ "${passed:-0}" != "$expected_tests" ]; then
+  echo "browser-axum-app.sh: expected $expected_tests tests to run and pass" >&2
+  status=1
+fi
+exit "$status"
