@@ -20,22 +20,10 @@ cd "$root"
 # 9 transports and the refusal.
 expected_tests=10
 
-if [ ! -x /usr/bin/chromium ]; then
-  sudo=""
-  [ "$(id -u)" -eq 0 ] || sudo="sudo"
-  echo "browser-axum-app.sh: apt-get install chromium" >&2
-  timeout 5m $sudo apt-get update -qq >/dev/null
-  timeout 15m $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
-fi
-(
-  cd tests/browser
-  stamp=node_modules/.package-lock.json
-  if [ ! -d node_modules ] || [ ! -f "$stamp" ] || [ package-lock.json -nt "$stamp" ] ||
-    [ package.json -nt "$stamp" ]; then
-    echo "browser-axum-app.sh: npm ci" >&2
-    timeout 5m npm ci --no-audit --no-fund >&2
-  fi
-)
+# shellcheck source=scripts/browser-setup.sh
+. "$root/scripts/browser-setup.sh"
+browser_install_packages browser-axum-app.sh chromium
+browser_install_npm browser-axum-app.sh
 
 timeout 20m cargo build --release -q -p sockway --features axum --example axum_app
 target_dir="$(timeout 2m cargo metadata --format-version 1 --no-deps |
@@ -47,17 +35,7 @@ pid_file="$out/pids"
 : >"$pid_file"
 log="$out/run.log"
 cleanup() {
-  # What the test process started and left behind if it was killed: each
-  # PID stopped only if it still has the start time recorded with it.
-  while read -r pid start; do
-    stat="$(cat "/proc/$pid/stat" 2>/dev/null)" || continue
-    fields="${stat##*) }"
-    read -r -a fields <<<"$fields"
-    if [ "${fields[19]:-}" = "$start" ]; then
-      kill "$pid" 2>/dev/null || true
-    fi
-  done <"$pid_file"
-  rm -f "$pid_file"
+  browser_stop_recorded "$pid_file"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM

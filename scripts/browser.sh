@@ -61,28 +61,11 @@ esac
 expected_tests=103
 started=$SECONDS
 
-# Debian's Chromium and nginx (never a browser download).
-missing=()
-[ -x /usr/bin/chromium ] || missing+=(chromium)
-[ -x /usr/sbin/nginx ] || missing+=(nginx)
-if [ ${#missing[@]} -gt 0 ]; then
-  sudo=""
-  [ "$(id -u)" -eq 0 ] || sudo="sudo"
-  echo "browser.sh: apt-get install ${missing[*]}" >&2
-  timeout 5m $sudo apt-get update -qq >/dev/null
-  timeout 15m $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
-fi
-
-# The pinned npm packages.
-(
-  cd tests/browser
-  stamp=node_modules/.package-lock.json
-  if [ ! -d node_modules ] || [ ! -f "$stamp" ] || [ package-lock.json -nt "$stamp" ] ||
-    [ package.json -nt "$stamp" ]; then
-    echo "browser.sh: npm ci" >&2
-    timeout 5m npm ci --no-audit --no-fund >&2
-  fi
-)
+# shellcheck source=scripts/browser-setup.sh
+. "$root/scripts/browser-setup.sh"
+# Debian's Chromium and nginx; the pinned npm packages.
+browser_install_packages browser.sh chromium nginx
+browser_install_npm browser.sh
 
 timeout 20m cargo build --release -q -p sockway-cli
 
@@ -99,17 +82,7 @@ cleanup() {
     kill "$node_pid" 2>/dev/null || true
     wait "$node_pid" 2>/dev/null || true
   fi
-  # What the test process started and left behind if it was killed: each
-  # PID stopped only if it still has the start time recorded with it.
-  while read -r pid start; do
-    stat="$(cat "/proc/$pid/stat" 2>/dev/null)" || continue
-    fields="${stat##*) }"
-    read -r -a fields <<<"$fields"
-    if [ "${fields[19]:-}" = "$start" ]; then
-      kill "$pid" 2>/dev/null || true
-    fi
-  done <"$pid_file"
-  rm -f "$pid_file"
+  browser_stop_recorded "$pid_file"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM

@@ -84,11 +84,8 @@ cargo test -q -p sockway --doc --features axum
 step "interop: sockjs-client and ws against sockway serve (tokio, async-std, smol; mounted in axum, on plain hyper)"
 bash scripts/interop.sh
 
-step "interop: sockjs-client against the axum example application"
-bash scripts/interop-axum-app.sh
-
-step "interop: sockjs-client against the std-only blocking example (no async runtime)"
-bash scripts/interop-blocking.sh
+step "interop: sockjs-client against the examples (std threads, a mio loop, the axum application)"
+bash scripts/interop-examples.sh
 
 step "browser: sockjs-client in headless Chromium, directly and through nginx; the demo page"
 bash scripts/browser.sh

@@ -110,6 +110,22 @@ async fn call(sender: &mut Sender, request: Request<Full<Bytes>>) -> (u16, Strin
     (status, String::from_utf8(body.to_vec()).expect("UTF-8"))
 }
 
+/// Reads a streaming body until what came satisfies `done`.
+async fn read_until(body: &mut Incoming, done: impl Fn(&str) -> bool) -> String {
+    let mut seen = String::new();
+    while !done(&seen) {
+        let frame = timeout(LIMIT, body.frame())
+            .await
+            .expect("in time")
+            .expect("more body")
+            .expect("a frame");
+        if let Ok(data) = frame.into_data() {
+            seen.push_str(std::str::from_utf8(&data).expect("UTF-8"));
+        }
+    }
+    seen
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn over_h2c_the_http_transports_work_and_websocket_is_refused() {
     let (addr, server) = serve().await;
@@ -144,17 +160,7 @@ async fn over_h2c_the_http_transports_work_and_websocket_is_refused() {
     .expect("an answer");
     assert_eq!(res.status(), 200);
     let mut body = res.into_body();
-    let mut seen = String::new();
-    while !seen.ends_with("o\n") {
-        let frame = timeout(LIMIT, body.frame())
-            .await
-            .expect("in time")
-            .expect("more body")
-            .expect("a frame");
-        if let Ok(data) = frame.into_data() {
-            seen.push_str(std::str::from_utf8(&data).expect("UTF-8"));
-        }
-    }
+    let seen = read_until(&mut body, |seen| seen.ends_with("o\n")).await;
     assert_eq!(seen, format!("{}\no\n", "h".repeat(2048)));
     assert_eq!(
         call(
@@ -164,17 +170,7 @@ async fn over_h2c_the_http_transports_work_and_websocket_is_refused() {
         .await,
         (204, String::new())
     );
-    let mut seen = String::new();
-    while !seen.ends_with('\n') {
-        let frame = timeout(LIMIT, body.frame())
-            .await
-            .expect("in time")
-            .expect("more body")
-            .expect("a frame");
-        if let Ok(data) = frame.into_data() {
-            seen.push_str(std::str::from_utf8(&data).expect("UTF-8"));
-        }
-    }
+    let seen = read_until(&mut body, |seen| seen.ends_with('\n')).await;
     assert_eq!(seen, "a[\"streamed\"]\n");
     drop(body);
 

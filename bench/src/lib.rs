@@ -1,6 +1,6 @@
-//! Shared pieces of the WebSocket echo benchmark: the peer servers'
-//! command line and runtime, and the CPU accounting that `ws-load` reads
-//! from `/proc`.
+//! Shared pieces of the echo benchmarks: the peer servers' command line
+//! and runtime, the CPU accounting that the load generators read from
+//! `/proc`, and the report of a measured window.
 
 use std::io::{self, Write as _};
 use std::net::SocketAddr;
@@ -219,4 +219,160 @@ pub struct RunReport {
     pub errors: u64,
     /// The first failure, if any.
     pub error: Option<String>,
+}
+
+/// The counters and CPU times at one edge of a load generator's measured
+/// window.
+#[derive(Debug, Clone, Copy)]
+pub struct Snapshot {
+    at: std::time::Instant,
+    received: u64,
+    bytes: u64,
+    server_ticks: Option<u64>,
+    server_sched: Option<(u64, u64)>,
+    own_cpu: std::time::Duration,
+    own_sched: (u64, u64),
+}
+
+impl Snapshot {
+    /// Now: `received` echoes of `bytes` payload so far, and the CPU times
+    /// of this process and of the server `server_pid`.
+    pub fn take(received: u64, bytes: u64, server_pid: Option<u32>) -> Result<Self, String> {
+        let server_ticks = server_pid
+            .map(|pid| {
+                cpu::process_ticks(pid).map_err(|e| format!("/proc/{pid}/stat: {e} (server gone?)"))
+            })
+            .transpose()?;
+        Ok(Self {
+            at: std::time::Instant::now(),
+            received,
+            bytes,
+            server_ticks,
+            server_sched: server_pid.and_then(|pid| cpu::sched_times(pid).ok()),
+            own_cpu: cpu::own_cpu_time(),
+            own_sched: cpu::sched_times(std::process::id()).unwrap_or_default(),
+        })
+    }
+}
+
+/// What a run was, for its report.
+#[derive(Debug, Clone)]
+pub struct RunInfo {
+    /// See [`RunReport::server`].
+    pub server: String,
+    /// See [`RunReport::workload`].
+    pub workload: String,
+    /// See [`RunReport::round`].
+    pub round: u32,
+    /// See [`RunReport::mode`].
+    pub mode: String,
+    /// See [`RunReport::conns`].
+    pub conns: usize,
+    /// See [`RunReport::inflight`].
+    pub inflight: usize,
+    /// See [`RunReport::size`].
+    pub size: usize,
+    /// See [`RunReport::binary`].
+    pub binary: bool,
+    /// See [`RunReport::target_rate`].
+    pub target_rate: Option<f64>,
+    /// See [`RunReport::warmup_s`].
+    pub warmup_s: f64,
+    /// See [`RunReport::server_pid`].
+    pub server_pid: Option<u32>,
+    /// CPU use (with run-queue wait) over the window at which a process
+    /// counts as saturated.
+    pub saturation: f64,
+}
+
+/// The round trips of a window: p50, p99 and max, in microseconds.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RttSummary {
+    /// See [`RunReport::rtt_p50_us`].
+    pub p50_us: f64,
+    /// See [`RunReport::rtt_p99_us`].
+    pub p99_us: f64,
+    /// See [`RunReport::rtt_max_us`].
+    pub max_us: f64,
+}
+
+impl RunReport {
+    /// The report of the window between `first` and `last`.
+    pub fn from_window(
+        info: RunInfo,
+        first: &Snapshot,
+        last: &Snapshot,
+        rtt: RttSummary,
+        errors: u64,
+        error: Option<String>,
+    ) -> Self {
+        let window = last.at.duration_since(first.at).as_secs_f64();
+        let msgs = last.received - first.received;
+        // No echo: 0 rather than NaN (which JSON cannot carry); such a run
+        // has failed anyway.
+        let per_msg_us = |cpu_s: f64| {
+            if msgs == 0 {
+                0.0
+            } else {
+                cpu_s * 1e6 / msgs as f64
+            }
+        };
+        let server_cpu_s = match (first.server_ticks, last.server_ticks) {
+            (Some(a), Some(b)) => Some((b - a) as f64 / cpu::clock_ticks_per_second() as f64),
+            _ => None,
+        };
+        let gen_cpu_s = (last.own_cpu - first.own_cpu).as_secs_f64();
+        // Waiting for the CPU counts towards saturation: on a shared
+        // machine a process that never got all of its core may still have
+        // wanted it all.
+        let wait_s = |a: (u64, u64), b: (u64, u64)| b.1.saturating_sub(a.1) as f64 / 1e9;
+        let gen_wait_s = wait_s(first.own_sched, last.own_sched);
+        let server_wait_s = match (first.server_sched, last.server_sched) {
+            (Some(a), Some(b)) => Some(wait_s(a, b)),
+            _ => None,
+        };
+        let gen_saturated = (gen_cpu_s + gen_wait_s) / window >= info.saturation;
+        let server_saturated = server_cpu_s
+            .is_some_and(|s| (s + server_wait_s.unwrap_or(0.0)) / window >= info.saturation);
+        let bottleneck = match (server_saturated, gen_saturated) {
+            (true, true) => "both",
+            (true, false) => "server",
+            (false, true) => "generator",
+            (false, false) => "neither",
+        };
+        let server_threads = info.server_pid.and_then(|pid| cpu::thread_count(pid).ok());
+        Self {
+            server: info.server,
+            workload: info.workload,
+            round: info.round,
+            mode: info.mode,
+            conns: info.conns,
+            inflight: info.inflight,
+            size: info.size,
+            binary: info.binary,
+            target_rate: info.target_rate,
+            window_s: window,
+            warmup_s: info.warmup_s,
+            msgs,
+            msgs_per_s: msgs as f64 / window,
+            mb_per_s: (last.bytes - first.bytes) as f64 / window / 1e6,
+            server_pid: info.server_pid,
+            server_threads,
+            server_cpu_s,
+            server_cpu_pct: server_cpu_s.map(|s| s / window * 100.0),
+            server_us_per_msg: server_cpu_s.map(per_msg_us),
+            server_wait_pct: server_wait_s.map(|s| s / window * 100.0),
+            gen_cpu_pct: gen_cpu_s / window * 100.0,
+            gen_wait_pct: gen_wait_s / window * 100.0,
+            gen_us_per_msg: per_msg_us(gen_cpu_s),
+            gen_saturated,
+            server_saturated,
+            bottleneck: bottleneck.to_owned(),
+            rtt_p50_us: rtt.p50_us,
+            rtt_p99_us: rtt.p99_us,
+            rtt_max_us: rtt.max_us,
+            errors,
+            error,
+        }
+    }
 }

@@ -21,18 +21,7 @@ const fs = require('node:fs');
 const { chromium } = require('playwright-core');
 
 const harness = require('./harness');
-
-const TRANSPORTS = [
-  'websocket',
-  'xhr-streaming',
-  'xhr-polling',
-  'eventsource',
-  'iframe-eventsource',
-  'iframe-htmlfile',
-  'iframe-xhr-polling',
-  'jsonp-polling',
-  'htmlfile',
-];
+const { TRANSPORTS } = harness;
 const WAIT = 15000;
 const SOCKJS = fs.readFileSync(require.resolve('sockjs-client/dist/sockjs.min.js'));
 const LAUNCH_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run'];

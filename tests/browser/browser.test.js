@@ -28,18 +28,8 @@ const NGINX = {
   'nginx-defaults': 'defaults',
 };
 const ORIGINS = ['same-origin', 'cross-origin'];
-const TRANSPORTS = [
-  'websocket',
-  'xhr-streaming',
-  'xhr-polling',
-  'eventsource',
-  'iframe-eventsource',
-  'iframe-htmlfile',
-  'iframe-xhr-polling',
-  'jsonp-polling',
-  'htmlfile',
-  'auto',
-];
+// Every transport, and sockjs-client's own choice.
+const TRANSPORTS = [...harness.TRANSPORTS, 'auto'];
 const UPGRADES = new Set(['direct', 'nginx-websocket', 'nginx-buffering']);
 
 // What each combination must do: work over a transport, be refused, or not

@@ -12,6 +12,19 @@ const http = require('node:http');
 const net = require('node:net');
 const path = require('node:path');
 
+// Every transport sockjs-client 1.6.1 has in a browser.
+const TRANSPORTS = [
+  'websocket',
+  'xhr-streaming',
+  'xhr-polling',
+  'eventsource',
+  'iframe-eventsource',
+  'iframe-htmlfile',
+  'iframe-xhr-polling',
+  'jsonp-polling',
+  'htmlfile',
+];
+
 const children = new Set();
 
 function stopAll() {
@@ -245,6 +258,7 @@ async function startNginx({ dir, setups, sockwayUrl }) {
 }
 
 module.exports = {
+  TRANSPORTS,
   poll,
   recordPid,
   startChild,

@@ -209,21 +209,27 @@ impl<R: Executor> ServerBuilder<R> {
 
     /// Builds the server on a bound listener.
     pub fn listener(self, listener: R::Listener) -> Result<Server<R>, BuildError> {
+        Ok(Server {
+            listener,
+            shared: self.shared()?,
+        })
+    }
+
+    /// The sans-IO server and the endpoints' applications, for the tasks
+    /// that serve them.
+    fn shared(self) -> Result<Arc<Shared>, BuildError> {
         let seed = rand::Rng::random(&mut rand::rngs::StdRng::from_os_rng());
         // The adapter is where the wall clock is read (to date responses).
         #[allow(clippy::disallowed_methods)]
         let date = SystemTime::now();
         let server = server_proto::Server::new(self.config, seed, R::now(), date)?;
-        Ok(Server {
-            listener,
-            shared: Arc::new(Shared {
-                server,
-                apps: self.apps,
-                stop: Stop::default(),
-                finished: Stop::default(),
-                now: R::now,
-            }),
-        })
+        Ok(Arc::new(Shared {
+            server,
+            apps: self.apps,
+            stop: Stop::default(),
+            finished: Stop::default(),
+            now: R::now,
+        }))
     }
 }
 

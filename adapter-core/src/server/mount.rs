@@ -8,17 +8,15 @@ use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::{Arc, Once};
 use std::task::Poll;
-use std::time::{Instant, SystemTime};
+use std::time::Instant;
 
 use bytes::Bytes;
 use http::Request;
-use rand::SeedableRng as _;
 use server_proto::{HttpExchange, Reply, Upgrade};
 
 use super::conn::{handle_output, serve_upgraded};
 use super::{run_timer, BuildError, ServerBuilder, ServerHandle, Shared};
 use crate::runtime::{Executor, Io};
-use crate::sync::Stop;
 
 /// A server's endpoints, served by the application's HTTP server: it hands
 /// each request over ([`handle`](Self::handle)) and writes the
@@ -70,20 +68,9 @@ impl<R: Executor> ServerBuilder<R> {
     /// the mount point (axum's `nest_service`), mount the SockJS endpoint
     /// at `/`; a WebSocket endpoint mounted at `""` takes every path.
     pub fn mounted(self) -> Result<Mounted<R>, BuildError> {
-        let seed = rand::Rng::random(&mut rand::rngs::StdRng::from_os_rng());
-        // The adapter is where the wall clock is read (to date responses).
-        #[allow(clippy::disallowed_methods)]
-        let date = SystemTime::now();
-        let server = server_proto::Server::new(self.config, seed, R::now(), date)?;
         Ok(Mounted {
             inner: Arc::new(Inner {
-                shared: Arc::new(Shared {
-                    server,
-                    apps: self.apps,
-                    stop: Stop::default(),
-                    finished: Stop::default(),
-                    now: R::now,
-                }),
+                shared: self.shared()?,
                 timer: Once::new(),
             }),
             runtime: std::marker::PhantomData,

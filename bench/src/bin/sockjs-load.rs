@@ -19,7 +19,7 @@ use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use clap::{Parser, ValueEnum};
-use sockway_bench::{cpu, RunReport};
+use sockway_bench::{RttSummary, RunInfo, RunReport, Snapshot};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
 use tokio::sync::Notify;
@@ -423,33 +423,6 @@ async fn session(
     }
 }
 
-struct Snapshot {
-    at: Instant,
-    received: u64,
-    bytes: u64,
-    server_ticks: Option<u64>,
-    server_sched: Option<(u64, u64)>,
-    own_cpu: Duration,
-    own_sched: (u64, u64),
-}
-
-impl Snapshot {
-    fn take(shared: &Shared, server_pid: Option<u32>) -> Result<Self, String> {
-        let server_ticks = server_pid
-            .map(|pid| cpu::process_ticks(pid).map_err(|e| format!("/proc/{pid}/stat: {e}")))
-            .transpose()?;
-        Ok(Self {
-            at: Instant::now(),
-            received: shared.received.get(),
-            bytes: shared.bytes.get(),
-            server_ticks,
-            server_sched: server_pid.and_then(|pid| cpu::sched_times(pid).ok()),
-            own_cpu: cpu::own_cpu_time(),
-            own_sched: cpu::sched_times(std::process::id()).unwrap_or_default(),
-        })
-    }
-}
-
 fn percentile_us(sorted: &[u64], p: f64) -> f64 {
     if sorted.is_empty() {
         return 0.0;
@@ -480,13 +453,13 @@ async fn bench(args: Args) -> Result<RunReport, String> {
     if started.elapsed() > CONNECT_WAIT {
         return Err("the sessions took too long to open".to_owned());
     }
-    let first = Snapshot::take(&shared, args.server_pid)?;
+    let snapshot = || Snapshot::take(shared.received.get(), shared.bytes.get(), args.server_pid);
+    let first = snapshot()?;
     shared.recording.set(true);
     tokio::time::sleep(args.duration).await;
-    let last = Snapshot::take(&shared, args.server_pid)?;
+    let last = snapshot()?;
     shared.recording.set(false);
     shared.stop.set(true);
-    let server_threads = args.server_pid.and_then(|pid| cpu::thread_count(pid).ok());
     let mut errors = 0;
     let mut error = None;
     for task in tasks {
@@ -504,40 +477,14 @@ async fn bench(args: Args) -> Result<RunReport, String> {
         errors += 1;
         error.get_or_insert(failure);
     }
-    let window = last.at.duration_since(first.at).as_secs_f64();
-    let msgs = last.received - first.received;
-    // No echo: 0 rather than NaN (which JSON cannot carry); the run
-    // fails anyway.
-    let per_msg_us = |cpu_s: f64| {
-        if msgs == 0 {
-            0.0
-        } else {
-            cpu_s * 1e6 / msgs as f64
-        }
-    };
-    let server_cpu_s = match (first.server_ticks, last.server_ticks) {
-        (Some(a), Some(b)) => Some((b - a) as f64 / cpu::clock_ticks_per_second() as f64),
-        _ => None,
-    };
-    let gen_cpu_s = (last.own_cpu - first.own_cpu).as_secs_f64();
-    let wait_s = |a: (u64, u64), b: (u64, u64)| b.1.saturating_sub(a.1) as f64 / 1e9;
-    let gen_wait_s = wait_s(first.own_sched, last.own_sched);
-    let server_wait_s = match (first.server_sched, last.server_sched) {
-        (Some(a), Some(b)) => Some(wait_s(a, b)),
-        _ => None,
-    };
-    let gen_saturated = (gen_cpu_s + gen_wait_s) / window >= args.saturation;
-    let server_saturated = server_cpu_s
-        .is_some_and(|s| (s + server_wait_s.unwrap_or(0.0)) / window >= args.saturation);
-    let bottleneck = match (server_saturated, gen_saturated) {
-        (true, true) => "both",
-        (true, false) => "server",
-        (false, true) => "generator",
-        (false, false) => "neither",
-    };
     let mut rtts = std::mem::take(&mut *shared.rtts.borrow_mut());
     rtts.sort_unstable();
-    Ok(RunReport {
+    let rtt = RttSummary {
+        p50_us: percentile_us(&rtts, 0.50),
+        p99_us: percentile_us(&rtts, 0.99),
+        max_us: rtts.last().map_or(0.0, |&n| n as f64 / 1000.0),
+    };
+    let info = RunInfo {
         server: args.label.clone(),
         workload: args.workload.clone(),
         round: args.round,
@@ -547,29 +494,13 @@ async fn bench(args: Args) -> Result<RunReport, String> {
         size: args.size,
         binary: false,
         target_rate: None,
-        window_s: window,
         warmup_s: args.warmup.as_secs_f64(),
-        msgs,
-        msgs_per_s: msgs as f64 / window,
-        mb_per_s: (last.bytes - first.bytes) as f64 / window / 1e6,
         server_pid: args.server_pid,
-        server_threads,
-        server_cpu_s,
-        server_cpu_pct: server_cpu_s.map(|s| s / window * 100.0),
-        server_us_per_msg: server_cpu_s.map(per_msg_us),
-        server_wait_pct: server_wait_s.map(|s| s / window * 100.0),
-        gen_cpu_pct: gen_cpu_s / window * 100.0,
-        gen_wait_pct: gen_wait_s / window * 100.0,
-        gen_us_per_msg: per_msg_us(gen_cpu_s),
-        gen_saturated,
-        server_saturated,
-        bottleneck: bottleneck.to_owned(),
-        rtt_p50_us: percentile_us(&rtts, 0.50),
-        rtt_p99_us: percentile_us(&rtts, 0.99),
-        rtt_max_us: rtts.last().map_or(0.0, |&n| n as f64 / 1000.0),
-        errors,
-        error,
-    })
+        saturation: args.saturation,
+    };
+    Ok(RunReport::from_window(
+        info, &first, &last, rtt, errors, error,
+    ))
 }
 
 fn main() -> ExitCode {

@@ -28,7 +28,7 @@ use std::time::{Duration, Instant};
 
 use bytes::{Buf as _, Bytes};
 use clap::Parser;
-use sockway_bench::{cpu, RunReport};
+use sockway_bench::{RttSummary, RunInfo, RunReport, Snapshot};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _, Interest};
 use tokio::net::TcpStream;
 use tokio::time::{Interval, MissedTickBehavior};
@@ -605,36 +605,6 @@ async fn tick(ticker: Option<&mut Interval>) {
     }
 }
 
-/// The counters and CPU times at one edge of the window.
-struct Snapshot {
-    at: Instant,
-    received: u64,
-    bytes: u64,
-    server_ticks: Option<u64>,
-    server_sched: Option<(u64, u64)>,
-    own_cpu: Duration,
-    own_sched: (u64, u64),
-}
-
-impl Snapshot {
-    fn take(shared: &Shared, server_pid: Option<u32>) -> Result<Self, String> {
-        let server_ticks = server_pid
-            .map(|pid| {
-                cpu::process_ticks(pid).map_err(|e| format!("/proc/{pid}/stat: {e} (server gone?)"))
-            })
-            .transpose()?;
-        Ok(Self {
-            at: Instant::now(),
-            received: shared.received.get(),
-            bytes: shared.bytes.get(),
-            server_ticks,
-            server_sched: server_pid.and_then(|pid| cpu::sched_times(pid).ok()),
-            own_cpu: cpu::own_cpu_time(),
-            own_sched: cpu::sched_times(std::process::id()).unwrap_or_default(),
-        })
-    }
-}
-
 async fn bench(args: &Args) -> Result<RunReport, String> {
     if args.conns == 0 || args.inflight == 0 || args.size == 0 {
         return Err("--conns, --inflight and --size must be at least 1".to_owned());
@@ -697,12 +667,12 @@ async fn bench(args: &Args) -> Result<RunReport, String> {
         .collect();
 
     tokio::time::sleep_until(window_start.into()).await;
-    let first = Snapshot::take(&shared, args.server_pid)?;
+    let snapshot = || Snapshot::take(shared.received.get(), shared.bytes.get(), args.server_pid);
+    let first = snapshot()?;
     shared.recording.set(true);
     tokio::time::sleep_until(window_end.into()).await;
-    let last = Snapshot::take(&shared, args.server_pid)?;
+    let last = snapshot()?;
     shared.recording.set(false);
-    let server_threads = args.server_pid.and_then(|pid| cpu::thread_count(pid).ok());
 
     let mut errors = 0;
     let mut error = None;
@@ -719,39 +689,13 @@ async fn bench(args: &Args) -> Result<RunReport, String> {
         error.get_or_insert(failure);
     }
 
-    let window = last.at.duration_since(first.at).as_secs_f64();
-    let msgs = last.received - first.received;
-    let per_msg_us = |cpu_s: f64| {
-        if msgs == 0 {
-            f64::NAN
-        } else {
-            cpu_s * 1e6 / msgs as f64
-        }
-    };
-    let server_cpu_s = match (first.server_ticks, last.server_ticks) {
-        (Some(a), Some(b)) => Some((b - a) as f64 / cpu::clock_ticks_per_second() as f64),
-        _ => None,
-    };
-    let gen_cpu_s = (last.own_cpu - first.own_cpu).as_secs_f64();
-    // Waiting for the CPU counts towards saturation: on a shared machine a
-    // process that never got all of its core may still have wanted it all.
-    let wait_s = |a: (u64, u64), b: (u64, u64)| b.1.saturating_sub(a.1) as f64 / 1e9;
-    let gen_wait_s = wait_s(first.own_sched, last.own_sched);
-    let server_wait_s = match (first.server_sched, last.server_sched) {
-        (Some(a), Some(b)) => Some(wait_s(a, b)),
-        _ => None,
-    };
-    let gen_saturated = (gen_cpu_s + gen_wait_s) / window >= args.saturation;
-    let server_saturated = server_cpu_s
-        .is_some_and(|s| (s + server_wait_s.unwrap_or(0.0)) / window >= args.saturation);
-    let bottleneck = match (server_saturated, gen_saturated) {
-        (true, true) => "both",
-        (true, false) => "server",
-        (false, true) => "generator",
-        (false, false) => "neither",
-    };
     let rtt = shared.rtt.borrow();
-    Ok(RunReport {
+    let rtt = RttSummary {
+        p50_us: rtt.percentile_us(0.50),
+        p99_us: rtt.percentile_us(0.99),
+        max_us: rtt.max as f64 / 1000.0,
+    };
+    let info = RunInfo {
         server: args.label.clone(),
         workload: args.workload.clone(),
         round: args.round,
@@ -766,29 +710,13 @@ async fn bench(args: &Args) -> Result<RunReport, String> {
         size: args.size,
         binary: args.binary,
         target_rate: args.rate,
-        window_s: window,
         warmup_s: args.warmup.as_secs_f64(),
-        msgs,
-        msgs_per_s: msgs as f64 / window,
-        mb_per_s: (last.bytes - first.bytes) as f64 / window / 1e6,
         server_pid: args.server_pid,
-        server_threads,
-        server_cpu_s,
-        server_cpu_pct: server_cpu_s.map(|s| s / window * 100.0),
-        server_us_per_msg: server_cpu_s.map(per_msg_us),
-        server_wait_pct: server_wait_s.map(|s| s / window * 100.0),
-        gen_cpu_pct: gen_cpu_s / window * 100.0,
-        gen_wait_pct: gen_wait_s / window * 100.0,
-        gen_us_per_msg: per_msg_us(gen_cpu_s),
-        gen_saturated,
-        server_saturated,
-        bottleneck: bottleneck.to_owned(),
-        rtt_p50_us: rtt.percentile_us(0.50),
-        rtt_p99_us: rtt.percentile_us(0.99),
-        rtt_max_us: rtt.max as f64 / 1000.0,
-        errors,
-        error,
-    })
+        saturation: args.saturation,
+    };
+    Ok(RunReport::from_window(
+        info, &first, &last, rtt, errors, error,
+    ))
 }
 
 /// The line for people.
