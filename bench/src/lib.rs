@@ -376,3 +376,62 @@ impl RunReport {
         }
     }
 }
+
+/// The arguments both load generators take: the window, the server whose
+/// CPU time is read, and what the report calls the run.
+#[derive(Debug, Clone, clap::Args)]
+pub struct WindowArgs {
+    /// The measured window (e.g. 5s, 500ms).
+    #[arg(long, default_value = "5s", value_parser = parse_duration)]
+    pub duration: std::time::Duration,
+    /// Traffic before the window, not counted.
+    #[arg(long, default_value = "1s", value_parser = parse_duration)]
+    pub warmup: std::time::Duration,
+    /// The server's process id, for its CPU time.
+    #[arg(long)]
+    pub server_pid: Option<u32>,
+    /// The server's label in the output.
+    #[arg(long, default_value = "server")]
+    pub label: String,
+    /// The workload's name in the output.
+    #[arg(long, default_value = "custom")]
+    pub workload: String,
+    /// The round number in the output.
+    #[arg(long, default_value_t = 0)]
+    pub round: u32,
+    /// The share of a core above which a process counts as saturated.
+    #[arg(long, default_value_t = 0.9)]
+    pub saturation: f64,
+}
+
+/// Parses `500ms`, `2s`, `1.5s` or a plain number of seconds.
+pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    let (number, scale) = if let Some(n) = s.strip_suffix("ms") {
+        (n, 1e-3)
+    } else if let Some(n) = s.strip_suffix('s') {
+        (n, 1.0)
+    } else {
+        (s, 1.0)
+    };
+    number
+        .parse::<f64>()
+        .ok()
+        .filter(|n| n.is_finite() && *n >= 0.0)
+        .map(|n| std::time::Duration::from_secs_f64(n * scale))
+        .ok_or_else(|| format!("{s:?} is not a duration like 500ms or 2s"))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::parse_duration;
+
+    #[test]
+    fn durations_parse() {
+        assert_eq!(parse_duration("2s"), Ok(Duration::from_secs(2)));
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("1.5"), Ok(Duration::from_millis(1500)));
+        assert!(parse_duration("x").is_err());
+    }
+}

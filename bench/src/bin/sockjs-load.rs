@@ -19,7 +19,7 @@ use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use clap::{Parser, ValueEnum};
-use sockway_bench::{RttSummary, RunInfo, RunReport, Snapshot};
+use sockway_bench::{RttSummary, RunInfo, RunReport, Snapshot, WindowArgs};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
 use tokio::sync::Notify;
@@ -53,40 +53,8 @@ struct Args {
     /// Message size in bytes (ASCII).
     #[arg(long, default_value_t = 32)]
     size: usize,
-    /// The measured window.
-    #[arg(long, default_value = "5s", value_parser = parse_duration)]
-    duration: Duration,
-    /// The warm-up before it.
-    #[arg(long, default_value = "1s", value_parser = parse_duration)]
-    warmup: Duration,
-    /// The server's process id, for its CPU time.
-    #[arg(long)]
-    server_pid: Option<u32>,
-    /// The server's label in the report.
-    #[arg(long, default_value = "server")]
-    label: String,
-    /// The workload's name in the report.
-    #[arg(long, default_value = "custom")]
-    workload: String,
-    /// The round of the comparison.
-    #[arg(long, default_value_t = 0)]
-    round: u32,
-    /// CPU use (with run-queue wait) over the window at which a process
-    /// counts as saturated.
-    #[arg(long, default_value_t = 0.9)]
-    saturation: f64,
-}
-
-fn parse_duration(s: &str) -> Result<Duration, String> {
-    let (n, unit) = s
-        .find(|c: char| !c.is_ascii_digit())
-        .map_or((s, "s"), |i| s.split_at(i));
-    let n: u64 = n.parse().map_err(|_| format!("{s:?}: not a duration"))?;
-    match unit {
-        "ms" => Ok(Duration::from_millis(n)),
-        "s" => Ok(Duration::from_secs(n)),
-        _ => Err(format!("{s:?}: the unit must be ms or s")),
-    }
+    #[command(flatten)]
+    window: WindowArgs,
 }
 
 /// The endpoint: its address and prefix.
@@ -449,14 +417,20 @@ async fn bench(args: Args) -> Result<RunReport, String> {
             ))
         })
         .collect();
-    tokio::time::sleep(args.warmup).await;
+    tokio::time::sleep(args.window.warmup).await;
     if started.elapsed() > CONNECT_WAIT {
         return Err("the sessions took too long to open".to_owned());
     }
-    let snapshot = || Snapshot::take(shared.received.get(), shared.bytes.get(), args.server_pid);
+    let snapshot = || {
+        Snapshot::take(
+            shared.received.get(),
+            shared.bytes.get(),
+            args.window.server_pid,
+        )
+    };
     let first = snapshot()?;
     shared.recording.set(true);
-    tokio::time::sleep(args.duration).await;
+    tokio::time::sleep(args.window.duration).await;
     let last = snapshot()?;
     shared.recording.set(false);
     shared.stop.set(true);
@@ -485,18 +459,18 @@ async fn bench(args: Args) -> Result<RunReport, String> {
         max_us: rtts.last().map_or(0.0, |&n| n as f64 / 1000.0),
     };
     let info = RunInfo {
-        server: args.label.clone(),
-        workload: args.workload.clone(),
-        round: args.round,
+        server: args.window.label.clone(),
+        workload: args.window.workload.clone(),
+        round: args.window.round,
         mode: "throughput".to_owned(),
         conns: args.sessions,
         inflight: 1,
         size: args.size,
         binary: false,
         target_rate: None,
-        warmup_s: args.warmup.as_secs_f64(),
-        server_pid: args.server_pid,
-        saturation: args.saturation,
+        warmup_s: args.window.warmup.as_secs_f64(),
+        server_pid: args.window.server_pid,
+        saturation: args.window.saturation,
     };
     Ok(RunReport::from_window(
         info, &first, &last, rtt, errors, error,

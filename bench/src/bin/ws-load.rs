@@ -28,7 +28,7 @@ use std::time::{Duration, Instant};
 
 use bytes::{Buf as _, Bytes};
 use clap::Parser;
-use sockway_bench::{RttSummary, RunInfo, RunReport, Snapshot};
+use sockway_bench::{RttSummary, RunInfo, RunReport, Snapshot, WindowArgs};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _, Interest};
 use tokio::net::TcpStream;
 use tokio::time::{Interval, MissedTickBehavior};
@@ -63,47 +63,11 @@ struct Args {
     /// Send binary messages instead of text.
     #[arg(long)]
     binary: bool,
-    /// The measured window (e.g. 5s, 500ms).
-    #[arg(long, default_value = "5s", value_parser = parse_duration)]
-    duration: Duration,
-    /// Traffic before the window, not counted.
-    #[arg(long, default_value = "1s", value_parser = parse_duration)]
-    warmup: Duration,
     /// Fixed-rate mode: messages per second over all connections.
     #[arg(long)]
     rate: Option<f64>,
-    /// The server's process id, for its CPU time.
-    #[arg(long)]
-    server_pid: Option<u32>,
-    /// The server's label in the output.
-    #[arg(long, default_value = "server")]
-    label: String,
-    /// The workload's name in the output.
-    #[arg(long, default_value = "custom")]
-    workload: String,
-    /// The round number in the output.
-    #[arg(long, default_value_t = 0)]
-    round: u32,
-    /// The share of a core above which a process counts as saturated.
-    #[arg(long, default_value_t = 0.9)]
-    saturation: f64,
-}
-
-/// Parses `500ms`, `2s`, `1.5s` or a plain number of seconds.
-fn parse_duration(s: &str) -> Result<Duration, String> {
-    let (number, scale) = if let Some(n) = s.strip_suffix("ms") {
-        (n, 1e-3)
-    } else if let Some(n) = s.strip_suffix('s') {
-        (n, 1.0)
-    } else {
-        (s, 1.0)
-    };
-    number
-        .parse::<f64>()
-        .ok()
-        .filter(|n| n.is_finite() && *n >= 0.0)
-        .map(|n| Duration::from_secs_f64(n * scale))
-        .ok_or_else(|| format!("{s:?} is not a duration like 500ms or 2s"))
+    #[command(flatten)]
+    window: WindowArgs,
 }
 
 /// Where to connect: a loopback address, and the Host header and target.
@@ -609,7 +573,7 @@ async fn bench(args: &Args) -> Result<RunReport, String> {
     if args.conns == 0 || args.inflight == 0 || args.size == 0 {
         return Err("--conns, --inflight and --size must be at least 1".to_owned());
     }
-    if args.duration.is_zero() {
+    if args.window.duration.is_zero() {
         return Err("--duration must be more than 0".to_owned());
     }
     if let Some(rate) = args.rate {
@@ -642,8 +606,8 @@ async fn bench(args: &Args) -> Result<RunReport, String> {
         rtt: RefCell::new(Histogram::new()),
     });
     let start = Instant::now();
-    let window_start = start + args.warmup;
-    let window_end = window_start + args.duration;
+    let window_start = start + args.window.warmup;
+    let window_end = window_start + args.window.duration;
     let plan = Rc::new(Plan {
         payloads,
         inflight: args.inflight as u64,
@@ -667,7 +631,13 @@ async fn bench(args: &Args) -> Result<RunReport, String> {
         .collect();
 
     tokio::time::sleep_until(window_start.into()).await;
-    let snapshot = || Snapshot::take(shared.received.get(), shared.bytes.get(), args.server_pid);
+    let snapshot = || {
+        Snapshot::take(
+            shared.received.get(),
+            shared.bytes.get(),
+            args.window.server_pid,
+        )
+    };
     let first = snapshot()?;
     shared.recording.set(true);
     tokio::time::sleep_until(window_end.into()).await;
@@ -696,9 +666,9 @@ async fn bench(args: &Args) -> Result<RunReport, String> {
         max_us: rtt.max as f64 / 1000.0,
     };
     let info = RunInfo {
-        server: args.label.clone(),
-        workload: args.workload.clone(),
-        round: args.round,
+        server: args.window.label.clone(),
+        workload: args.window.workload.clone(),
+        round: args.window.round,
         mode: if args.rate.is_some() {
             "rate"
         } else {
@@ -710,9 +680,9 @@ async fn bench(args: &Args) -> Result<RunReport, String> {
         size: args.size,
         binary: args.binary,
         target_rate: args.rate,
-        warmup_s: args.warmup.as_secs_f64(),
-        server_pid: args.server_pid,
-        saturation: args.saturation,
+        warmup_s: args.window.warmup.as_secs_f64(),
+        server_pid: args.window.server_pid,
+        saturation: args.window.saturation,
     };
     Ok(RunReport::from_window(
         info, &first, &last, rtt, errors, error,
@@ -827,13 +797,5 @@ mod tests {
             let lb = Histogram::lower_bound(Histogram::index(v));
             assert!(lb <= v && v - lb <= v / 64 + 1, "{v} {lb}");
         }
-    }
-
-    #[test]
-    fn durations_parse() {
-        assert_eq!(parse_duration("2s"), Ok(Duration::from_secs(2)));
-        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
-        assert_eq!(parse_duration("1.5"), Ok(Duration::from_millis(1500)));
-        assert!(parse_duration("x").is_err());
     }
 }
