@@ -9,7 +9,9 @@
 //! - [`WebSocketStream`]: a `ws-proto` connection over an [`Io`], as a
 //!   `Stream` + `Sink`, with [`accept`] and [`connect`].
 //! - [`server`]: SockJS and WebSocket endpoints on one listener, with
-//!   sessions, handlers, handshake interceptors and graceful shutdown.
+//!   sessions, handlers, handshake interceptors and graceful shutdown; or
+//!   the same endpoints served by an HTTP server of the application's
+//!   ([`server::Mounted`]).
 
 mod clock;
 mod error;

@@ -20,6 +20,10 @@
 //! - [`Host`] holds a server and all its connections in one value, for a
 //!   single-threaded poll loop: it makes the wakers, queues what woke, and
 //!   gathers every deadline into one.
+//! - [`HttpExchange`] is one request of an HTTP server the embedder runs
+//!   (hyper, axum): parsed there, answered here as a whole response, a
+//!   streaming body ([`ResponseStream`]) or an upgrade whose stream
+//!   becomes a [`Connection`] ([`Server::upgraded`]).
 //!
 //! Time is an argument everywhere (`now: Instant`); the crate reads no
 //! clock, spawns nothing, touches no socket.

@@ -92,7 +92,7 @@ async function say(who, text) {
   await who.page.click('#say button');
 }
 
-describe('the axum example application in Chromium', { concurrency: 3 }, () => {
+describe('the axum example application in Chromium', { concurrency: 2 }, () => {
   for (const transport of TRANSPORTS) {
     test(`two people chat over ${transport}`, { timeout: 60000 }, async () => {
       const alice = await person(transport);

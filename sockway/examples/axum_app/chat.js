@@ -15,7 +15,12 @@ function line(text) {
 }
 
 function connect() {
-  const sock = new SockJS('/chat', null, transport ? { transports: [transport] } : {});
+  // timeout: how long a transport may take to open before sockjs-client
+  // tries the next (by default a few round trips of /info: about a second
+  // on a fast network, short for the iframe transports on a busy machine).
+  const options = { timeout: 5000 };
+  if (transport) options.transports = [transport];
+  const sock = new SockJS('/chat', null, options);
   sock.onopen = () => {
     line(`(connected over ${sock.transport})`);
     say.hidden = false;
