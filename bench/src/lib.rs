@@ -421,6 +421,80 @@ pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
         .ok_or_else(|| format!("{s:?} is not a duration like 500ms or 2s"))
 }
 
+impl RunReport {
+    /// The line for people.
+    pub fn human(&self) -> String {
+        let opt =
+            |v: Option<f64>, digits: usize| v.map_or("?".to_owned(), |v| format!("{v:.digits$}"));
+        let mut line = format!(
+            "{} {} r{}: {:.0} msgs/s, {:.1} MB/s; server {} µs/msg, {}% CPU (+{}% waiting for it), {} threads; generator {:.0}% CPU (+{:.0}% waiting); rtt p50 {:.0} µs, p99 {:.0} µs",
+            self.server,
+            self.workload,
+            self.round,
+            self.msgs_per_s,
+            self.mb_per_s,
+            opt(self.server_us_per_msg, 2),
+            opt(self.server_cpu_pct, 0),
+            opt(self.server_wait_pct, 0),
+            self.server_threads.map_or("?".to_owned(), |t| t.to_string()),
+            self.gen_cpu_pct,
+            self.gen_wait_pct,
+            self.rtt_p50_us,
+            self.rtt_p99_us,
+        );
+        if let Some(rate) = self.target_rate {
+            line.push_str(&format!(" (asked {rate:.0} msgs/s)"));
+        }
+        if self.gen_saturated {
+            line.push_str(" [GENERATOR SATURATED: the figure is the generator's limit]");
+        }
+        if let Some(e) = &self.error {
+            line.push_str(&format!(" [{} connection(s) FAILED: {e}]", self.errors));
+        }
+        line
+    }
+}
+
+/// Runs a load generator's measurement on a single-threaded tokio runtime
+/// (its tasks are local): prints the report for people on stderr and as
+/// one JSON line on stdout; failure when the run failed or any connection
+/// did. `name` prefixes the error lines.
+pub fn run_generator(
+    name: &str,
+    bench: impl std::future::Future<Output = Result<RunReport, String>>,
+) -> std::process::ExitCode {
+    use std::process::ExitCode;
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("{name}: runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let local = tokio::task::LocalSet::new();
+    match local.block_on(&runtime, bench) {
+        Ok(report) => {
+            eprintln!("{}", report.human());
+            println!(
+                "{}",
+                serde_json::to_string(&report).expect("a report serializes")
+            );
+            if report.errors > 0 {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            }
+        }
+        Err(e) => {
+            eprintln!("{name}: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::time::Duration;

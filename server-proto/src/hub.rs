@@ -172,6 +172,28 @@ impl Hub {
         false
     }
 
+    /// Appends the data of every output `receiver` has now to `body` (up to
+    /// and including one with `end`): `Some(end)` when any came, `None`
+    /// (and `waker` registered) when none did.
+    pub(crate) fn poll_frames(
+        &self,
+        receiver: ReceiverId,
+        now: Instant,
+        waker: &Waker,
+        body: &mut bytes::BytesMut,
+    ) -> Option<bool> {
+        let mut outputs = Vec::new();
+        if !self.poll_outputs(receiver, now, waker, &mut outputs) {
+            return None;
+        }
+        let mut ended = false;
+        for output in &outputs {
+            body.extend_from_slice(&output.data);
+            ended |= output.end;
+        }
+        Some(ended)
+    }
+
     /// Registers `waker` to be woken when `receiver` has output.
     fn wait_for_output(st: &mut HubState, receiver: ReceiverId, waker: &Waker) {
         match st.wakers.get_mut(&receiver) {

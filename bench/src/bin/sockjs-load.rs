@@ -478,49 +478,5 @@ async fn bench(args: Args) -> Result<RunReport, String> {
 }
 
 fn main() -> ExitCode {
-    let args = Args::parse();
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("sockjs-load: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let local = tokio::task::LocalSet::new();
-    match local.block_on(&runtime, bench(args)) {
-        Ok(report) => {
-            let line = serde_json::to_string(&report).expect("a report serializes");
-            println!("{line}");
-            eprintln!(
-                "{} {} r{}: {:.0} msgs/s; server {} µs/msg; generator {:.0}% CPU; rtt p50 {:.0} µs, p99 {:.0} µs; {} error(s){}",
-                report.server,
-                report.workload,
-                report.round,
-                report.msgs_per_s,
-                report
-                    .server_us_per_msg
-                    .map_or("?".to_owned(), |v| format!("{v:.2}")),
-                report.gen_cpu_pct,
-                report.rtt_p50_us,
-                report.rtt_p99_us,
-                report.errors,
-                report
-                    .error
-                    .as_deref()
-                    .map_or(String::new(), |e| format!(": {e}")),
-            );
-            if report.errors > 0 {
-                ExitCode::FAILURE
-            } else {
-                ExitCode::SUCCESS
-            }
-        }
-        Err(e) => {
-            eprintln!("sockjs-load: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    sockway_bench::run_generator("sockjs-load", bench(Args::parse()))
 }

@@ -689,68 +689,9 @@ async fn bench(args: &Args) -> Result<RunReport, String> {
     ))
 }
 
-/// The line for people.
-fn human(r: &RunReport) -> String {
-    let opt = |v: Option<f64>, digits: usize| v.map_or("?".to_owned(), |v| format!("{v:.digits$}"));
-    let mut line = format!(
-        "{} {} r{}: {:.0} msgs/s, {:.1} MB/s; server {} µs/msg, {}% CPU (+{}% waiting for it), {} threads; generator {:.0}% CPU (+{:.0}% waiting); rtt p50 {:.0} µs, p99 {:.0} µs",
-        r.server,
-        r.workload,
-        r.round,
-        r.msgs_per_s,
-        r.mb_per_s,
-        opt(r.server_us_per_msg, 2),
-        opt(r.server_cpu_pct, 0),
-        opt(r.server_wait_pct, 0),
-        r.server_threads.map_or("?".to_owned(), |t| t.to_string()),
-        r.gen_cpu_pct,
-        r.gen_wait_pct,
-        r.rtt_p50_us,
-        r.rtt_p99_us,
-    );
-    if let Some(rate) = r.target_rate {
-        line.push_str(&format!(" (asked {rate:.0} msgs/s)"));
-    }
-    if r.gen_saturated {
-        line.push_str(" [GENERATOR SATURATED: the figure is the generator's limit]");
-    }
-    if let Some(e) = &r.error {
-        line.push_str(&format!(" [{} connection(s) FAILED: {e}]", r.errors));
-    }
-    line
-}
-
 fn main() -> ExitCode {
     let args = Args::parse();
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(e) => {
-            eprintln!("ws-load: runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let local = tokio::task::LocalSet::new();
-    match local.block_on(&runtime, bench(&args)) {
-        Ok(report) => {
-            eprintln!("{}", human(&report));
-            println!(
-                "{}",
-                serde_json::to_string(&report).expect("a report serializes")
-            );
-            if report.errors > 0 {
-                ExitCode::FAILURE
-            } else {
-                ExitCode::SUCCESS
-            }
-        }
-        Err(e) => {
-            eprintln!("ws-load: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    sockway_bench::run_generator("ws-load", bench(&args))
 }
 
 #[cfg(test)]

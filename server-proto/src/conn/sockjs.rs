@@ -496,21 +496,14 @@ fn step_long_poll(
         conn.close();
         return true;
     }
-    let mut outputs = Vec::new();
-    let mut ended = false;
-    if hub.poll_outputs(receiver, now, &conn.waker, &mut outputs) {
-        for output in &outputs {
-            response.1.extend_from_slice(&output.data);
-            ended |= output.end;
-        }
-    }
-    if ended {
+    let polled = hub.poll_frames(receiver, now, &conn.waker, &mut response.1);
+    if polled == Some(true) {
         let (mut res, body) = *response;
         *res.body_mut() = body.freeze();
         conn.respond(&res, After::Receiver(hub, receiver), now);
         return true;
     }
-    let progressed = !outputs.is_empty();
+    let progressed = polled.is_some();
     conn.state = State::SockJs(Exchange::LongPoll {
         hub,
         receiver,

@@ -263,15 +263,8 @@ impl HttpExchange {
                     mut body,
                     ..
                 } => {
-                    let mut outputs = Vec::new();
-                    let mut ended = false;
-                    if hub.poll_outputs(receiver, now, cx.waker(), &mut outputs) {
-                        for output in &outputs {
-                            body.extend_from_slice(&output.data);
-                            ended |= output.end;
-                        }
-                    }
-                    if ended {
+                    let polled = hub.poll_frames(receiver, now, cx.waker(), &mut body);
+                    if polled == Some(true) {
                         // The frame is complete: the receiver is done (the
                         // client's next poll may come at once).
                         hub.receiver_closed(receiver, now);
@@ -285,7 +278,11 @@ impl HttpExchange {
                         body,
                         now,
                     };
-                    return Poll::Pending;
+                    // Some of the frame came: poll again, which registers
+                    // the waker if nothing more is there.
+                    if polled.is_none() {
+                        return Poll::Pending;
+                    }
                 }
             }
         }

@@ -66,18 +66,14 @@ impl ResponseStream {
             self.close(self.now);
             return Poll::Ready(None);
         }
-        let mut outputs = Vec::new();
-        if !self
-            .hub
-            .poll_outputs(self.receiver, self.now, cx.waker(), &mut outputs)
-        {
-            return Poll::Pending;
-        }
         let mut chunk = BytesMut::new();
-        for output in &outputs {
-            chunk.extend_from_slice(&output.data);
-            self.ended |= output.end;
-        }
+        let Some(ended) = self
+            .hub
+            .poll_frames(self.receiver, self.now, cx.waker(), &mut chunk)
+        else {
+            return Poll::Pending;
+        };
+        self.ended = ended;
         Poll::Ready(Some(chunk.freeze()))
     }
 
