@@ -4,9 +4,10 @@
 use bytes::{Buf as _, Bytes, BytesMut};
 use http::{Request, Response, Version};
 
-use crate::chunked::ChunkedDecoder;
+use crate::chunked::{ChunkedDecoder, Decoded};
+use crate::framing::{delimited, Delimited};
 use crate::head::leading_blank_lines;
-use crate::headers::{list, values};
+use crate::headers::values;
 use crate::{
     encode_response, expects_continue, is_upgrade, BodyKind, EncodeError, Exchange, Framing,
     HeadReader, Limits, RequestError,
@@ -17,8 +18,11 @@ use crate::{
 enum Body {
     /// `Content-Length`: this many bytes.
     Length(usize),
-    /// `Transfer-Encoding: chunked`.
-    Chunked(ChunkedDecoder),
+    /// `Transfer-Encoding: chunked`: the data decoded so far.
+    Chunked {
+        decoder: ChunkedDecoder,
+        data: BytesMut,
+    },
 }
 
 /// Where the connection is.
@@ -261,9 +265,14 @@ impl ServerConn {
                             }
                             self.buf.split_to(*n)
                         }
-                        Body::Chunked(decoder) => {
-                            match decoder.decode(&mut self.buf, &self.limits)? {
-                                Some(data) => data,
+                        Body::Chunked { decoder, data } => {
+                            let max = Some(self.limits.max_body_size);
+                            match decoder.next(&mut self.buf, &self.limits, max)? {
+                                Some(Decoded::Data(piece)) => {
+                                    data.extend_from_slice(&piece);
+                                    continue;
+                                }
+                                Some(Decoded::End) => std::mem::take(data),
                                 None => return Ok(None),
                             }
                         }
@@ -309,47 +318,18 @@ impl ServerConn {
     }
 }
 
-/// How the body is delimited (RFC 9112 §6.3, for requests).
+/// How the body is delimited (RFC 9112 §6.3, for requests: without
+/// framing fields, there is none).
 fn framing(headers: &http::HeaderMap, max_body: u64) -> Result<Body, RequestError> {
-    let has_te = values(headers, "transfer-encoding").next().is_some();
-    let mut length: Option<u64> = None;
-    for v in values(headers, "content-length") {
-        for e in v.split(|&b| b == b',').map(<[u8]>::trim_ascii) {
-            if e.is_empty() || !e.iter().all(u8::is_ascii_digit) {
-                return Err(RequestError::ContentLength);
-            }
-            let n = std::str::from_utf8(e)
-                .ok()
-                .and_then(|s| s.parse::<u64>().ok())
-                .ok_or(RequestError::ContentLength)?;
-            if length.is_some_and(|l| l != n) {
-                return Err(RequestError::ContentLength);
-            }
-            length = Some(n);
-        }
-    }
-    if values(headers, "content-length").next().is_some() && length.is_none() {
-        return Err(RequestError::ContentLength);
-    }
-    if has_te {
-        if length.is_some() {
-            return Err(RequestError::ConflictingFraming);
-        }
-        let codings: Vec<&[u8]> = list(headers, "transfer-encoding").collect();
-        let chunked = |c: &&[u8]| c.eq_ignore_ascii_case(b"chunked");
-        if codings.iter().any(|c| !chunked(c)) {
-            return Err(RequestError::UnsupportedTransferCoding);
-        }
-        if codings.len() != 1 {
-            return Err(RequestError::ChunkedNotLast);
-        }
-        return Ok(Body::Chunked(ChunkedDecoder::new()));
-    }
-    match length {
-        Some(n) if n > max_body => Err(RequestError::BodyTooLarge(max_body)),
-        Some(n) => Ok(Body::Length(
+    match delimited(headers)? {
+        Delimited::Chunked => Ok(Body::Chunked {
+            decoder: ChunkedDecoder::new(),
+            data: BytesMut::new(),
+        }),
+        Delimited::Length(n) if n > max_body => Err(RequestError::BodyTooLarge(max_body)),
+        Delimited::Length(n) => Ok(Body::Length(
             usize::try_from(n).map_err(|_| RequestError::BodyTooLarge(max_body))?,
         )),
-        None => Ok(Body::Length(0)),
+        Delimited::Unframed => Ok(Body::Length(0)),
     }
 }

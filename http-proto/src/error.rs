@@ -1,5 +1,6 @@
-//! A peer's violations ([`RequestError`], [`HeadError`]) and local misuse
-//! of the encoder ([`EncodeError`]).
+//! A peer's violations ([`RequestError`] from a client, [`ResponseError`]
+//! and [`HeadError`] from a server) and local misuse of the encoders
+//! ([`EncodeError`]).
 
 /// Why a request was refused, and what to answer before closing.
 ///
@@ -105,13 +106,79 @@ pub enum HeadError {
     TooManyHeaders,
 }
 
-/// A response the encoder refused to write; nothing was written.
+/// Why a response was refused (by a [`ClientConn`](crate::ClientConn)
+/// reading it). Nothing is written because of it: the connection is
+/// closed, and the requests still
+/// [`outstanding`](crate::ClientConn::outstanding) have no answer.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ResponseError {
+    /// The head is malformed, larger than
+    /// [`Limits::max_head_size`](crate::Limits), or has more than
+    /// [`Limits::max_headers`](crate::Limits) fields.
+    #[error(transparent)]
+    Head(#[from] HeadError),
+    /// The status line names a version other than HTTP/1.0 or HTTP/1.1.
+    #[error("HTTP version not supported")]
+    Version,
+    /// `Content-Length` is not a number, or its values differ.
+    #[error("invalid Content-Length")]
+    ContentLength,
+    /// Both `Content-Length` and `Transfer-Encoding`: refused, stricter
+    /// than RFC 9112's "Transfer-Encoding wins" (a response smuggling
+    /// vector).
+    #[error("both Content-Length and Transfer-Encoding")]
+    ConflictingFraming,
+    /// `Transfer-Encoding` lists `chunked` other than once, last.
+    #[error("chunked must be the final transfer coding")]
+    ChunkedNotLast,
+    /// `Transfer-Encoding` lists a coding other than `chunked`.
+    #[error("transfer coding not implemented")]
+    UnsupportedTransferCoding,
+    /// A chunk-size line, a chunk's CRLF or a trailer line is malformed,
+    /// or a chunk size does not fit in 64 bits.
+    #[error("malformed chunked body")]
+    BadChunk,
+    /// A chunk-size line is longer than
+    /// [`Limits::max_chunk_line`](crate::Limits).
+    #[error("chunk-size line longer than {0} bytes")]
+    ChunkLineTooLong(usize),
+    /// The trailers of a chunked body are larger than
+    /// [`Limits::max_head_size`](crate::Limits).
+    #[error("chunked trailers larger than {0} bytes")]
+    TrailersTooLarge(usize),
+    /// The connection ended with a response owed or incomplete: inside a
+    /// head, before a `Content-Length` or chunked body ended, or before a
+    /// response to a request sent began.
+    #[error("connection closed before the response ended")]
+    Truncated,
+    /// Response bytes with no request outstanding.
+    #[error("response bytes with no request outstanding")]
+    Unsolicited,
+}
+
+/// A message the encoder refused to write; nothing was written.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum EncodeError {
-    /// `Content-Length` or `Transfer-Encoding` is among the response's
+    /// `Content-Length` or `Transfer-Encoding` is among the message's
     /// headers: the framing is the encoder's (see
-    /// [`encode_response`](crate::encode_response)).
+    /// [`encode_response`](crate::encode_response),
+    /// [`encode_request`](crate::encode_request)).
     #[error("header {0} is set by the framing")]
     FramingHeader(http::HeaderName),
+    /// A request with neither an authority in its URI nor a `Host` header.
+    #[error("request without a Host: no authority in the URI, no Host header")]
+    NoHost,
+    /// A request on a connection that carries no more: after a request or
+    /// a response that closed it, an upgrade, an error or the peer's end
+    /// of file ([`ClientConn::keep_alive`](crate::ClientConn::keep_alive)
+    /// is false).
+    #[error("the connection carries no more requests")]
+    ConnectionClosed,
+    /// A request behind an upgrade request whose response has not ended:
+    /// if the server switches protocols, it would read these bytes as the
+    /// new protocol's.
+    #[error("a request behind a pending upgrade")]
+    UpgradePending,
 }

@@ -195,6 +195,22 @@ fn names_a_version(head: &[u8]) -> bool {
         if major.is_ascii_digit() && minor.is_ascii_digit())
 }
 
+/// Whether the status line at the start of `head` starts with a
+/// well-formed version other than HTTP/1.0 and HTTP/1.1: `HTTP/<d>.<d>`
+/// or `HTTP/<d>`, then a space.
+pub(crate) fn names_other_version(head: &[u8]) -> bool {
+    let version = match head {
+        [b'H', b'T', b'T', b'P', b'/', major, b'.', minor, b' ', ..]
+            if major.is_ascii_digit() && minor.is_ascii_digit() =>
+        {
+            &head[5..8]
+        }
+        [b'H', b'T', b'T', b'P', b'/', major, b' ', ..] if major.is_ascii_digit() => &head[5..6],
+        _ => return false,
+    };
+    version != b"1.0" && version != b"1.1"
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -255,6 +271,28 @@ mod tests {
             .read_response(b"HTTP/1.1 abc\r\n\r\n")
             .unwrap_err();
         assert_eq!(e, HeadError::Malformed);
+    }
+
+    #[test]
+    fn other_versions_are_named() {
+        for yes in [
+            &b"HTTP/2 200 OK\r\n"[..],
+            b"HTTP/1.2 200",
+            b"HTTP/0.9 200",
+            b"HTTP/3 ",
+        ] {
+            assert!(names_other_version(yes), "{yes:?}");
+        }
+        for no in [
+            &b"HTTP/1.1 200"[..],
+            b"HTTP/1.0 200",
+            b"HTTP/2",
+            b"HTTP/x 200",
+            b"HTTP/12 200",
+            b"http/2 200",
+        ] {
+            assert!(!names_other_version(no), "{no:?}");
+        }
     }
 
     #[test]

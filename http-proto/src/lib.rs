@@ -1,9 +1,11 @@
 #![doc = include_str!("../README.md")]
 
 mod chunked;
+mod client;
 mod conn;
 mod error;
 mod forwarded;
+mod framing;
 mod head;
 pub mod headers;
 mod limits;
@@ -12,8 +14,9 @@ mod request;
 mod response;
 
 pub use bytes;
+pub use client::{encode_request, ClientConn, ResponseEvent};
 pub use conn::ServerConn;
-pub use error::{EncodeError, HeadError, RequestError};
+pub use error::{EncodeError, HeadError, RequestError, ResponseError};
 pub use forwarded::{client_ip, IpRange, IpRangeError};
 pub use head::HeadReader;
 pub use http;

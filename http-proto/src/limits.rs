@@ -1,16 +1,20 @@
 //! Limits on what a peer may make a connection buffer.
 
-/// Limits on a request, with documented defaults.
+/// Limits on what a peer sends, with documented defaults: on requests
+/// ([`ServerConn`](crate::ServerConn)) all of them, on responses
+/// ([`ClientConn`](crate::ClientConn)) all but `max_body_size`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Limits {
-    /// The longest request head, request line and headers with the blank
-    /// line; also the most bytes of chunked trailers: 16 KiB by default.
+    /// The longest head, request or status line and headers with the blank
+    /// line (each interim response's too); also the most bytes of chunked
+    /// trailers: 16 KiB by default.
     pub max_head_size: usize,
     /// The most header fields: 64 by default.
     pub max_headers: usize,
     /// The largest request body, decoded (the SockJS `xhr_send` payload):
-    /// 1 MiB by default.
+    /// 1 MiB by default. Response bodies have no limit: a client is handed
+    /// their data as it comes, and bounds what it keeps.
     pub max_body_size: u64,
     /// The longest chunk-size line, extensions and CRLF included: 1 KiB by
     /// default.

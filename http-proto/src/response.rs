@@ -27,7 +27,10 @@ use crate::{EncodeError, Exchange};
 /// [`ServerConn::poll_continue`]: crate::ServerConn::poll_continue
 pub const CONTINUE_100: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
 
-/// What follows a response head, as the caller knows it.
+/// What follows a message head, as the caller knows it (for a response:
+/// [`encode_response`]; for a request: [`encode_request`]).
+///
+/// [`encode_request`]: crate::encode_request
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BodyKind {
     /// No body: `Content-Length: 0` where the status allows a body.
@@ -162,7 +165,7 @@ const SPELLED: &[&str] = &[
 /// Writes `name` in title case: each `-`-separated word capitalized,
 /// except the words in [`SPELLED`], which are written as spelled there
 /// (`sec-websocket-accept` is `Sec-WebSocket-Accept`, `etag` is `ETag`).
-fn put_title_case(name: &HeaderName, out: &mut BytesMut) {
+pub(crate) fn put_title_case(name: &HeaderName, out: &mut BytesMut) {
     for (i, word) in name.as_str().split('-').enumerate() {
         if i > 0 {
             out.put_u8(b'-');

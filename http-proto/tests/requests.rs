@@ -108,6 +108,9 @@ err! {
     chunk_data_without_crlf: b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nzX\r\n0\r\n\r\n" => RequestError::BadChunk, 400;
     trailer_without_colon: b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nnocolon\r\n\r\n" => RequestError::BadChunk, 400;
     chunk_size_overflow: b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nfffffffffffffffffff\r\n" => RequestError::BodyTooLarge(1024 * 1024), 413;
+    // The sizes used to be added unchecked: this panicked in a debug build,
+    // and wrapped under the limit in release.
+    chunk_sizes_add_up_past_u64: b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n1\r\na\r\nffffffffffffffff\r\n" => RequestError::BodyTooLarge(1024 * 1024), 413;
 }
 
 #[test]

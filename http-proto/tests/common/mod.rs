@@ -1,6 +1,8 @@
 //! Feeding helpers shared by the test files.
 #![allow(dead_code, unreachable_pub)]
 
+pub mod client;
+
 use bytes::Bytes;
 use http_proto::{expects_continue, is_upgrade, Exchange, Limits, RequestError, ServerConn};
 
