@@ -266,10 +266,58 @@ def client_handshake_seeds():
     write(t, "too-many-headers-small", [1, 0] + list(response(SAMPLE_RESPONSE_LINES + [b"X-%d: y" % i for i in range(6)])))
 
 
+# http_responses setup bits: limits (0-1), requests sent (<<2), the second
+# one HEAD, the last one Connection: close, the first an upgrade, EOF.
+R_SMALL, R_TINY = 0x01, 0x02
+def R_REQS(n):
+    return n << 2
+R_HEAD2, R_CLOSE, R_UPGRADE, R_EOF = 0x10, 0x20, 0x40, 0x80
+
+
+def http_responses_seeds():
+    t = "http_responses"
+    ok = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello"
+    chunked = (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+               b"3;x=y\r\nabc\r\n10\r\n0123456789abcdef\r\n0\r\nT: 1\r\n\r\n")
+    write(t, "length", [R_REQS(1), 0] + list(ok))
+    write(t, "length-bytewise", [R_REQS(1), 1] + list(ok))
+    write(t, "chunked-extensions-trailers", [R_REQS(1), 5] + list(chunked))
+    write(t, "sockjs-stream-open", [R_REQS(1), 3] + list(
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/javascript\r\n"
+        b"Transfer-Encoding: chunked\r\n\r\n801\r\n" + b"h" * 2048 + b"\n\r\n2\r\no\n\r\n"))
+    write(t, "close-delimited-eof", [R_REQS(1) | R_EOF, 4] + list(b"HTTP/1.1 200 OK\r\n\r\nuntil the end"))
+    write(t, "http10-close-delimited", [R_REQS(2) | R_EOF, 0] + list(b"HTTP/1.0 200 OK\r\n\r\nbody"))
+    write(t, "pipelined-head", [R_REQS(3) | R_HEAD2, 7] + list(
+        ok + b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\n" + chunked))
+    write(t, "pipelined-last-closes", [R_REQS(2) | R_CLOSE | R_EOF, 2] + list(ok + ok + ok))
+    write(t, "response-closes-pipelined", [R_REQS(3), 0] + list(
+        b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 1\r\n\r\na" + ok))
+    write(t, "interim-then-no-content", [R_REQS(1), 1] + list(
+        b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n"
+        b"HTTP/1.1 204 No Content\r\n\r\n"))
+    write(t, "not-modified-length", [R_REQS(1), 0] + list(b"HTTP/1.1 304 Not Modified\r\nContent-Length: 9\r\n\r\n"))
+    write(t, "upgrade-trailing-bytes", [R_UPGRADE, 6] + list(
+        b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n\x81\x05hello"))
+    write(t, "upgrade-declined", [R_UPGRADE | R_EOF, 0] + list(ok))
+    write(t, "conflicting-framing", [R_REQS(1), 0] + list(
+        b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"))
+    write(t, "bad-chunk", [R_REQS(1), 1] + list(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nzX"))
+    write(t, "version-2", [R_REQS(1), 0] + list(b"HTTP/2 200 OK\r\n\r\n"))
+    write(t, "truncated-length", [R_REQS(1) | R_EOF, 2] + list(ok[:-2]))
+    write(t, "eof-idle", [R_EOF, 0])
+    write(t, "unsolicited", [0, 0] + list(ok))
+    write(t, "tiny-head-too-large", [R_REQS(1) | R_TINY, 3] + list(
+        b"HTTP/1.1 200 OK\r\nX-Long: " + b"x" * 60 + b"\r\n\r\n"))
+    write(t, "small-chunk-line-too-long", [R_REQS(1) | R_SMALL, 0] + list(
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1;" + b"e" * 20 + b"\r\nx\r\n0\r\n\r\n"))
+    write(t, "custom-limits", [3 | R_REQS(1), 0, 80, 4, 6] + list(chunked))
+
+
 frames_seeds("ws_frames_server", masked=True)
 frames_seeds("ws_frames_client", masked=False)
 server_handshake_seeds()
 client_handshake_seeds()
+http_responses_seeds()
 
 # ws_pair_ops decodes its input with `arbitrary`, which has no encoder: its
 # corpus is the fuzzer's (minimized with cargo fuzz cmin), plus these two.

@@ -9,6 +9,7 @@ pub mod common;
 pub mod frames;
 pub mod handshake;
 pub mod http_requests;
+pub mod http_responses;
 pub mod http_wire;
 pub mod model;
 pub mod pair;

@@ -1,8 +1,9 @@
-//! Replays the committed fuzz corpus of the http-proto target: every file
-//! under `fuzz/corpus/http_requests/` goes through the same function that
-//! the cargo-fuzz binary calls (the files of `fuzz/src/` are included
-//! here), so `cargo test` checks the seeds and the regressions the fuzzer
-//! found without a fuzzer or a nightly toolchain.
+//! Replays the committed fuzz corpora of the http-proto targets: every file
+//! under `fuzz/corpus/http_requests/` and `fuzz/corpus/http_responses/`
+//! goes through the same function that the cargo-fuzz binary calls (the
+//! files of `fuzz/src/` are included here), so `cargo test` checks the
+//! seeds and the regressions the fuzzer found without a fuzzer or a
+//! nightly toolchain.
 
 use std::fs;
 use std::panic::{self, AssertUnwindSafe};
@@ -14,6 +15,9 @@ mod common;
 #[allow(unreachable_pub)]
 #[path = "../../fuzz/src/http_requests.rs"]
 mod http_requests;
+#[allow(unreachable_pub)]
+#[path = "../../fuzz/src/http_responses.rs"]
+mod http_responses;
 
 /// The seed files of `target`, sorted.
 fn seeds(target: &str) -> Vec<PathBuf> {
@@ -51,4 +55,9 @@ fn replay(target: &str, run: fn(&[u8])) {
 #[test]
 fn http_requests() {
     replay("http_requests", http_requests::run);
+}
+
+#[test]
+fn http_responses() {
+    replay("http_responses", http_responses::run);
 }
