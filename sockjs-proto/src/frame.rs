@@ -60,7 +60,15 @@ pub fn escape_json_string(s: &str, out: &mut String) {
 ///
 /// No messages give `a[]`.
 pub fn encode_messages<'a>(messages: impl IntoIterator<Item = &'a str>, out: &mut String) {
-    out.push_str("a[");
+    out.push('a');
+    encode_payload(messages, out);
+}
+
+/// Appends a client payload, what `xhr_send` and the websocket transport
+/// take: `[` then every message escaped with [`escape_json_string`],
+/// separated by `,`, then `]` (the message frame without its `a`).
+pub fn encode_payload<'a>(messages: impl IntoIterator<Item = &'a str>, out: &mut String) {
+    out.push('[');
     let mut first = true;
     for message in messages {
         if !first {

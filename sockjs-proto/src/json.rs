@@ -6,6 +6,7 @@
 //! | [`parse_messages`] | `xhr_send` and `jsonp_send` bodies: a JSON array of strings |
 //! | [`parse_ws_messages`] | a websocket message: a JSON array of strings, or one JSON string |
 //! | [`jsonp_send_body`] | unwraps a `jsonp_send` body sent as a form, `d=<urlencoded JSON>` |
+//! | [`parse_close`] | the payload of a close frame the client receives: `[code,"reason"]` |
 //!
 //! The parser is strict RFC 8259 for the little it accepts: whitespace
 //! (space, tab, `\n`, `\r`) around tokens, the escapes
@@ -131,6 +132,31 @@ pub fn parse_ws_messages(text: &str) -> Result<Vec<String>, PayloadError> {
     };
     parser.end()?;
     Ok(messages)
+}
+
+/// Parses the payload of a close frame (what follows the `c` of
+/// `c[3000,"Go away!"]`): a JSON array of an integer code from 0 to 65535
+/// and a string reason, with optional whitespace around its tokens. Lone
+/// surrogates in the reason become U+FFFD as in [`parse_messages`].
+///
+/// # Errors
+///
+/// [`PayloadError::Broken`] for anything else: another shape, a code with a
+/// sign, a fraction, an exponent or leading zeros, a code above 65535.
+pub fn parse_close(payload: &[u8]) -> Result<(u16, String), PayloadError> {
+    let mut parser = Parser::new(payload);
+    parser.skip_whitespace();
+    parser.expect(b'[')?;
+    parser.skip_whitespace();
+    let code = parser.code()?;
+    parser.skip_whitespace();
+    parser.expect(b',')?;
+    parser.skip_whitespace();
+    let reason = parser.string()?;
+    parser.skip_whitespace();
+    parser.expect(b']')?;
+    parser.end()?;
+    Ok((code, reason))
 }
 
 /// The JSON payload of a `jsonp_send` body, to hand to [`parse_messages`].
@@ -260,6 +286,36 @@ impl<'a> Parser<'a> {
         } else {
             Err(PayloadError::Broken)
         }
+    }
+
+    /// Consumes `byte` at the cursor.
+    fn expect(&mut self, byte: u8) -> Result<(), PayloadError> {
+        if self.peek() == Some(byte) {
+            self.pos += 1;
+            Ok(())
+        } else {
+            Err(PayloadError::Broken)
+        }
+    }
+
+    /// A JSON integer from 0 to 65535 at the cursor: `0`, or digits not
+    /// starting with `0`; no sign, fraction or exponent.
+    fn code(&mut self) -> Result<u16, PayloadError> {
+        let start = self.pos;
+        let mut value: u32 = 0;
+        while let Some(d @ b'0'..=b'9') = self.peek() {
+            value = value * 10 + u32::from(d - b'0');
+            if value > u32::from(u16::MAX) {
+                return Err(PayloadError::Broken);
+            }
+            self.pos += 1;
+        }
+        let digits = self.pos - start;
+        let leading_zero = digits > 1 && self.bytes.get(start) == Some(&b'0');
+        if digits == 0 || leading_zero || matches!(self.peek(), Some(b'.' | b'e' | b'E')) {
+            return Err(PayloadError::Broken);
+        }
+        u16::try_from(value).map_err(|_| PayloadError::Broken)
     }
 
     /// `[` string (`,` string)* `]` or `[` `]`, at the cursor.
@@ -411,6 +467,38 @@ mod tests {
     }
 
     const FORM: Option<&str> = Some("application/x-www-form-urlencoded");
+
+    #[test]
+    fn close_payloads() {
+        let ok = |code: u16, reason: &str| Ok((code, reason.to_owned()));
+        assert_eq!(parse_close(br#"[3000,"Go away!"]"#), ok(3000, "Go away!"));
+        assert_eq!(parse_close(b" [ 0 , \"\" ] "), ok(0, ""));
+        assert_eq!(parse_close(br#"[65535,"\u00e9"]"#), ok(65535, "\u{e9}"));
+        assert_eq!(parse_close(br#"[2010,"\ud800x"]"#), ok(2010, "\u{fffd}x"));
+        for bad in [
+            &b""[..],
+            b"[]",
+            b"[3000]",
+            br#"[3000,"a""#,
+            br#"[65536,"a"]"#,
+            br#"[-1,"a"]"#,
+            br#"[01,"a"]"#,
+            br#"[1.0,"a"]"#,
+            br#"[1e3,"a"]"#,
+            br#"["1","a"]"#,
+            br#"[1,"a",2]"#,
+            br#"[1,"a"]x"#,
+            br#"{"code":1}"#,
+            br#"[99999999999999999999,"a"]"#,
+        ] {
+            assert_eq!(
+                parse_close(bad),
+                Err(PayloadError::Broken),
+                "{}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+    }
 
     #[test]
     fn error_texts_are_the_http_bodies() {
