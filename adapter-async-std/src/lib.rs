@@ -57,6 +57,60 @@ pub mod smol_server {
     pub type ServerBuilder = adapter_core::server::ServerBuilder<super::Smol>;
 }
 
+/// The SockJS client with its task on async-std's executor: [`connect`](sockjs::connect)
+/// opens a session over websocket, xhr-streaming or xhr-polling, falling
+/// back in that order; see [`adapter_core::client`].
+#[cfg(feature = "async-std")]
+pub mod sockjs {
+    pub use adapter_core::client::{
+        ClientError, ClientOptions, ClientSender, ClientSession, Closed, Failure, SendError,
+    };
+    pub use adapter_core::sockjs_proto::client::ClientConfig;
+    pub use adapter_core::sockjs_proto::Transport;
+
+    /// Opens a session on the SockJS endpoint at `url`
+    /// (`http://host:port/prefix`) with the default options; see
+    /// [`adapter_core::client::connect`].
+    pub async fn connect(url: &str) -> Result<ClientSession, super::Error> {
+        connect_with(url, ClientOptions::default()).await
+    }
+
+    /// Opens a session on the SockJS endpoint at `url` with `options`.
+    pub async fn connect_with(
+        url: &str,
+        options: ClientOptions,
+    ) -> Result<ClientSession, super::Error> {
+        adapter_core::client::connect::<super::AsyncStd>(url, options).await
+    }
+}
+
+/// The SockJS client with its task on smol's executor: [`connect`](smol_sockjs::connect)
+/// opens a session over websocket, xhr-streaming or xhr-polling, falling
+/// back in that order; see [`adapter_core::client`].
+#[cfg(feature = "smol")]
+pub mod smol_sockjs {
+    pub use adapter_core::client::{
+        ClientError, ClientOptions, ClientSender, ClientSession, Closed, Failure, SendError,
+    };
+    pub use adapter_core::sockjs_proto::client::ClientConfig;
+    pub use adapter_core::sockjs_proto::Transport;
+
+    /// Opens a session on the SockJS endpoint at `url`
+    /// (`http://host:port/prefix`) with the default options; see
+    /// [`adapter_core::client::connect`].
+    pub async fn connect(url: &str) -> Result<ClientSession, super::Error> {
+        connect_with(url, ClientOptions::default()).await
+    }
+
+    /// Opens a session on the SockJS endpoint at `url` with `options`.
+    pub async fn connect_with(
+        url: &str,
+        options: ClientOptions,
+    ) -> Result<ClientSession, super::Error> {
+        adapter_core::client::connect::<super::Smol>(url, options).await
+    }
+}
+
 /// async-io's reactor and timers with async-net's TCP: what async-std and
 /// smol both run on. It runs no tasks; [`AsyncStd`] and [`Smol`] add their
 /// executors.

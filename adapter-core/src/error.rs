@@ -51,6 +51,14 @@ pub enum Error {
     /// payload over 125 bytes, an invalid close code, and so on.
     #[error("cannot send: {0}")]
     Send(#[from] SendError),
+    /// A SockJS client's URL or options cannot work; nothing was sent.
+    #[error("invalid SockJS client configuration: {0}")]
+    ClientConfig(#[from] sockjs_proto::client::ClientConfigError),
+    /// A SockJS client's session closed before it opened: how it ended,
+    /// with the client's own failure when there was one (`/info`, every
+    /// transport tried, the connect timeout).
+    #[error("the SockJS session closed before it opened: {0}")]
+    SockJs(sockjs_proto::client::Closed),
     /// A data fragment arrived while reading whole messages: with
     /// [`Config::streaming`](ws_proto::Config::streaming) on, read with
     /// [`WebSocketStream::next_event`](crate::WebSocketStream::next_event).

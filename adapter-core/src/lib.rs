@@ -8,11 +8,14 @@
 //!
 //! - [`WebSocketStream`]: a `ws-proto` connection over an [`Io`], as a
 //!   `Stream` + `Sink`, with [`accept`] and [`connect`].
+//! - [`client`]: a SockJS client session over websocket, xhr-streaming or
+//!   xhr-polling, with fallback ([`client::connect`]).
 //! - [`server`]: SockJS and WebSocket endpoints on one listener, with
 //!   sessions, handlers, handshake interceptors and graceful shutdown; or
 //!   the same endpoints served by an HTTP server of the application's
 //!   ([`server::Mounted`]).
 
+pub mod client;
 mod clock;
 mod error;
 mod handshake;

@@ -28,6 +28,7 @@ use adapter_core::sockjs_proto::{AllowedOrigins, Config, DEFAULT_CLIENT_LIBRARY_
 use adapter_core::{CloseCode, Executor};
 use futures_util::StreamExt as _;
 
+pub mod load;
 pub mod stack;
 
 /// The demo page served at `/`, as served with the default options: it

@@ -10,6 +10,7 @@ use adapter_core::Executor;
 use async_signal::{Signal, Signals};
 use clap::{Parser, Subcommand, ValueEnum};
 use futures_util::StreamExt as _;
+use sockway_cli::load::{LoadOptions, TransportChoice};
 use sockway_cli::{endpoints, ServeOptions};
 use tracing_subscriber::EnvFilter;
 
@@ -60,6 +61,48 @@ enum Command {
         #[arg(long, value_enum, default_value_t = StackChoice::Own)]
         stack: StackChoice,
     },
+    /// Simulate many concurrent SockJS users against an echo endpoint
+    /// (e.g. http://127.0.0.1:8081/echo): every echo is checked, and the
+    /// run reports messages/s, round-trip percentiles, connect times,
+    /// errors by kind and the generator's own CPU. Exits with 1 when any
+    /// error was counted.
+    Load(LoadArgs),
+}
+
+/// The flags of `sockway load`.
+#[derive(clap::Args)]
+struct LoadArgs {
+    /// The SockJS echo endpoint: http://host:port/prefix.
+    url: String,
+    /// Concurrent users, each with a session of its own.
+    #[arg(long, default_value_t = 10)]
+    users: u32,
+    /// The transport: auto is the client's fallback order (websocket,
+    /// xhr-streaming, xhr-polling).
+    #[arg(long, value_enum, default_value_t = TransportChoice::Auto)]
+    transport: TransportChoice,
+    /// Message size in bytes (at least 22: the user and sequence number).
+    #[arg(long, default_value_t = 32)]
+    size: usize,
+    /// Messages per second per user; without it, each user keeps one
+    /// message in flight and sends the next when its echo is back.
+    #[arg(long)]
+    rate: Option<f64>,
+    /// Users start evenly over this time (e.g. 10s).
+    #[arg(long, default_value = "0s", value_parser = parse_duration)]
+    ramp_up: Duration,
+    /// The measured window, once every user opened (e.g. 30s).
+    #[arg(long, value_parser = parse_duration, conflicts_with = "messages")]
+    duration: Option<Duration>,
+    /// Instead of a duration: messages per user, all counted.
+    #[arg(long)]
+    messages: Option<u64>,
+    /// How long a session may take to open.
+    #[arg(long, default_value = "30s", value_parser = parse_duration)]
+    connect_timeout: Duration,
+    /// Print one JSON object on stdout instead of the text report.
+    #[arg(long)]
+    json: bool,
 }
 
 /// The HTTP servers `serve` can mount the endpoints in.
@@ -117,6 +160,10 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
+    let command = match cli.command {
+        Command::Load(args) => return load(args),
+        command @ Command::Serve { .. } => command,
+    };
     let Command::Serve {
         listen,
         heartbeat_time,
@@ -126,7 +173,10 @@ fn main() -> ExitCode {
         trusted_proxies,
         runtime,
         stack,
-    } = cli.command;
+    } = command
+    else {
+        return ExitCode::from(2);
+    };
     let allowed_origins = if allowed_origins.trim() == "*" {
         AllowedOrigins::Any
     } else {
@@ -171,6 +221,55 @@ fn main() -> ExitCode {
             tracing::error!(error = %e, "sockway failed");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// Runs `sockway load`: exits with 0 when no error was counted, 1 when
+/// some were, 2 when the run could not start.
+fn load(args: LoadArgs) -> ExitCode {
+    let options = LoadOptions {
+        url: args.url,
+        users: args.users,
+        transport: args.transport,
+        size: args.size,
+        rate: args.rate,
+        ramp_up: args.ramp_up,
+        duration: if args.messages.is_some() {
+            None
+        } else {
+            Some(args.duration.unwrap_or(Duration::from_secs(10)))
+        },
+        messages: args.messages,
+        connect_timeout: args.connect_timeout,
+        progress: !args.json,
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            tracing::error!(error = %e, "no runtime");
+            return ExitCode::from(2);
+        }
+    };
+    let report = match runtime.block_on(sockway_cli::load::run(options)) {
+        Ok(report) => report,
+        Err(e) => {
+            tracing::error!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    #[allow(clippy::print_stdout)]
+    if args.json {
+        println!("{}", report.json());
+    } else {
+        println!("{report}");
+    }
+    if report.error_total() == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
     }
 }
 

@@ -23,7 +23,7 @@ pub use adapter_tokio::service;
 #[cfg(feature = "async-std")]
 pub mod async_std {
     pub use adapter_async_std::{
-        accept, accept_with, connect, connect_url, connect_url_with, connect_with, server,
+        accept, accept_with, connect, connect_url, connect_url_with, connect_with, server, sockjs,
         AcceptOptions, AsyncIo, AsyncStd, ClientRequest, CloseCode, CloseFrame, CloseState, Config,
         ConnectOptions, Error, Event, FuturesIo, Limits, Message, MessageKind, Response, Sleep,
         UpgradeRequest, Utf8Bytes, WebSocketStream,
@@ -35,9 +35,9 @@ pub mod async_std {
 pub mod smol {
     pub use adapter_async_std::{
         accept, accept_with, connect, connect_url, connect_url_with, connect_with,
-        smol_server as server, AcceptOptions, AsyncIo, ClientRequest, CloseCode, CloseFrame,
-        CloseState, Config, ConnectOptions, Error, Event, FuturesIo, Limits, Message, MessageKind,
-        Response, Sleep, Smol, UpgradeRequest, Utf8Bytes, WebSocketStream,
+        smol_server as server, smol_sockjs as sockjs, AcceptOptions, AsyncIo, ClientRequest,
+        CloseCode, CloseFrame, CloseState, Config, ConnectOptions, Error, Event, FuturesIo, Limits,
+        Message, MessageKind, Response, Sleep, Smol, UpgradeRequest, Utf8Bytes, WebSocketStream,
     };
 }
 
@@ -45,21 +45,21 @@ pub mod smol {
 /// feature is on, else async-std's, else smol's.
 #[cfg(feature = "tokio")]
 pub use adapter_tokio::{
-    accept, accept_with, connect, connect_url, connect_url_with, connect_with, server,
+    accept, accept_with, connect, connect_url, connect_url_with, connect_with, server, sockjs,
     AcceptOptions, ClientRequest, CloseCode, CloseFrame, CloseState, Config, ConnectOptions, Error,
     Event, Limits, Message, MessageKind, Response, UpgradeRequest, Utf8Bytes, WebSocketStream,
 };
 
 #[cfg(all(feature = "async-std", not(feature = "tokio")))]
 pub use self::async_std::{
-    accept, accept_with, connect, connect_url, connect_url_with, connect_with, server,
+    accept, accept_with, connect, connect_url, connect_url_with, connect_with, server, sockjs,
     AcceptOptions, ClientRequest, CloseCode, CloseFrame, CloseState, Config, ConnectOptions, Error,
     Event, Limits, Message, MessageKind, Response, UpgradeRequest, Utf8Bytes, WebSocketStream,
 };
 
 #[cfg(all(feature = "smol", not(any(feature = "tokio", feature = "async-std"))))]
 pub use self::smol::{
-    accept, accept_with, connect, connect_url, connect_url_with, connect_with, server,
+    accept, accept_with, connect, connect_url, connect_url_with, connect_with, server, sockjs,
     AcceptOptions, ClientRequest, CloseCode, CloseFrame, CloseState, Config, ConnectOptions, Error,
     Event, Limits, Message, MessageKind, Response, UpgradeRequest, Utf8Bytes, WebSocketStream,
 };

@@ -10,11 +10,13 @@
 //! - [`stress`]: a server in a child process, and raw clients that
 //!   misbehave;
 //! - [`peer`]: raw WebSocket peers (frames and heads by hand);
-//! - [`pipe`]: an in-memory pipe over `futures-io`.
+//! - [`pipe`]: an in-memory pipe over `futures-io`;
+//! - [`reference`](mod@reference): sockjs-node, the reference server, in a child process.
 
 pub mod adapter;
 pub mod loopback;
 pub mod peer;
 pub mod pipe;
+pub mod reference;
 pub mod runtime;
 pub mod stress;

@@ -1,0 +1,223 @@
+//! The task that drives one client session: the sans-IO core's sockets,
+//! timer and events, over a [`Runtime`].
+
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use bytes::{Buf as _, Bytes};
+use sockjs_proto::client::{Client, ClientEvent, ConnId, Output};
+
+use super::shared::{Command, Shared};
+use crate::runtime::{Io, Runtime};
+
+/// The most bytes read at a time, into a buffer on the stack (none is kept
+/// per session between reads).
+const READ_BUF: usize = 8 * 1024;
+
+/// Rounds of work in one poll before the task yields to the others.
+const ROUNDS: usize = 64;
+
+type Connecting<R> = Pin<Box<dyn Future<Output = io::Result<<R as Runtime>::Tcp>> + Send>>;
+
+enum Slot<R: Runtime> {
+    Connecting(Connecting<R>),
+    Open {
+        io: R::Tcp,
+        /// What is being written, from its first unwritten byte.
+        writing: Option<Bytes>,
+    },
+}
+
+/// One client session's task.
+pub(crate) struct Driver<R: Runtime> {
+    core: Client,
+    shared: Arc<Shared>,
+    slots: Vec<(ConnId, Slot<R>)>,
+    /// An event the inbox had no room for.
+    held: Option<ClientEvent>,
+    timer: Option<(Instant, Pin<Box<R::Sleep>>)>,
+}
+
+impl<R: Runtime> Driver<R> {
+    pub(crate) fn new(core: Client, shared: Arc<Shared>) -> Self {
+        Self {
+            core,
+            shared,
+            slots: Vec::new(),
+            held: None,
+            timer: None,
+        }
+    }
+
+    /// One round: everything that can move now; whether anything did.
+    fn round(&mut self, cx: &mut Context<'_>) -> bool {
+        let now = R::now();
+        let mut moved = false;
+        for command in self.shared.take_commands(cx) {
+            moved = true;
+            match command {
+                // The shared half checked the room; a session that closed
+                // meanwhile drops it.
+                Command::Send(text) => drop(self.core.send(&text)),
+                Command::Close(code, reason) => self.core.close(code, &reason, now),
+            }
+        }
+        while let Some(output) = self.core.poll_output() {
+            moved = true;
+            match output {
+                Output::Connect(c) => {
+                    let connect = async move { R::connect(&c.host, c.port).await };
+                    self.slots.push((c.id, Slot::Connecting(Box::pin(connect))));
+                }
+                Output::Close(id) => self.slots.retain(|(i, _)| *i != id),
+                _ => {}
+            }
+        }
+        let mut i = 0;
+        while i < self.slots.len() {
+            let id = self.slots[i].0;
+            match self.poll_slot(i, cx, now) {
+                Ok(progress) => {
+                    moved |= progress;
+                    i += 1;
+                }
+                Err(e) => {
+                    moved = true;
+                    self.slots.remove(i);
+                    self.core.connection_failed(id, &e.to_string(), now);
+                }
+            }
+        }
+        moved |= self.deliver();
+        self.shared.set_core_buffered(self.core.buffered_amount());
+        moved | self.poll_timer(cx)
+    }
+
+    /// Connects, writes and reads slot `i`; an I/O error ends it.
+    fn poll_slot(&mut self, i: usize, cx: &mut Context<'_>, now: Instant) -> io::Result<bool> {
+        let (id, slot) = &mut self.slots[i];
+        let id = *id;
+        let mut moved = false;
+        if let Slot::Connecting(connecting) = slot {
+            match connecting.as_mut().poll(cx) {
+                Poll::Ready(io) => {
+                    *slot = Slot::Open {
+                        io: io?,
+                        writing: None,
+                    };
+                    self.core.connected(id, now);
+                    moved = true;
+                }
+                Poll::Pending => return Ok(false),
+            }
+        }
+        let Slot::Open { io, writing } = slot else {
+            return Ok(moved);
+        };
+        loop {
+            if writing.as_ref().is_none_or(Bytes::is_empty) {
+                *writing = self.core.poll_transmit(id);
+            }
+            let Some(bytes) = writing.as_mut() else { break };
+            match io.poll_write(cx, bytes)? {
+                Poll::Ready(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Poll::Ready(n) => {
+                    bytes.advance(n);
+                    moved = true;
+                }
+                Poll::Pending => break,
+            }
+        }
+        let capacity = self.core.read_capacity(id).min(READ_BUF);
+        if capacity > 0 {
+            let mut buf = [0u8; READ_BUF];
+            if let Poll::Ready(n) = io.poll_read(cx, &mut buf[..capacity])? {
+                moved = true;
+                if n == 0 {
+                    self.core.receive_eof(id, now);
+                } else {
+                    self.core.receive(id, &buf[..n], now);
+                }
+            }
+        }
+        Ok(moved)
+    }
+
+    /// Hands the core's events to the application, while its inbox has
+    /// room.
+    fn deliver(&mut self) -> bool {
+        let mut moved = false;
+        loop {
+            let Some(event) = self.held.take().or_else(|| self.core.poll_event()) else {
+                return moved;
+            };
+            match event {
+                ClientEvent::Message(text) => {
+                    if !self.shared.has_room() {
+                        self.held = Some(ClientEvent::Message(text));
+                        return moved;
+                    }
+                    self.shared.deliver(text);
+                }
+                ClientEvent::Open(transport) => {
+                    tracing::debug!(target: "sockway::client", transport = transport.name(), "session opened");
+                    self.shared.opened(transport);
+                }
+                ClientEvent::Heartbeat => self.shared.heartbeat(),
+                ClientEvent::Fallback { transport, failure } => {
+                    tracing::debug!(target: "sockway::client", transport = transport.name(), %failure, "transport failed, falling back");
+                }
+                ClientEvent::Closed(closed) => {
+                    tracing::debug!(target: "sockway::client", %closed, "session closed");
+                    self.shared.closed(closed);
+                }
+                _ => {}
+            }
+            moved = true;
+        }
+    }
+
+    /// Arms the timer at the core's deadline; fires it when due.
+    fn poll_timer(&mut self, cx: &mut Context<'_>) -> bool {
+        let Some(deadline) = self.core.poll_timeout() else {
+            self.timer = None;
+            return false;
+        };
+        if self.timer.as_ref().is_none_or(|(at, _)| *at != deadline) {
+            self.timer = Some((deadline, Box::pin(R::sleep_until(deadline))));
+        }
+        let Some((_, sleep)) = self.timer.as_mut() else {
+            return false;
+        };
+        if sleep.as_mut().poll(cx).is_ready() {
+            self.timer = None;
+            self.core.handle_timeout(R::now().max(deadline));
+            return true;
+        }
+        false
+    }
+}
+
+impl<R: Runtime> Future for Driver<R> {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = self.get_mut();
+        for _ in 0..ROUNDS {
+            if !this.round(cx) {
+                return if this.core.is_finished() && this.held.is_none() {
+                    Poll::Ready(())
+                } else {
+                    Poll::Pending
+                };
+            }
+        }
+        // Still busy: let the other tasks run, and come back.
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    }
+}

@@ -1,0 +1,216 @@
+//! `sockway load`: simulates many concurrent SockJS users against an echo
+//! endpoint, checks every echo byte for byte, and reports throughput,
+//! round-trip percentiles (an HDR histogram), connect times, errors by
+//! kind and the generator's own CPU per message.
+
+mod payload;
+mod report;
+mod user;
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use adapter_tokio::sockjs::{ClientOptions, Transport};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use tokio::sync::watch;
+use tokio::time::Instant;
+
+pub use payload::MIN_SIZE;
+use report::Stats;
+pub use report::{ErrorKind, Percentiles, Report};
+use user::Plan;
+
+/// The transports `load` can be told to use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum TransportChoice {
+    /// The client's fallback order: websocket, xhr-streaming, xhr-polling.
+    Auto,
+    /// The websocket transport only.
+    Websocket,
+    /// xhr-streaming only.
+    XhrStreaming,
+    /// xhr-polling only.
+    XhrPolling,
+}
+
+/// What a load run does.
+#[derive(Debug, Clone)]
+pub struct LoadOptions {
+    /// The SockJS echo endpoint, `http://host:port/prefix`.
+    pub url: String,
+    /// Concurrent users (sessions).
+    pub users: u32,
+    /// The transport each user asks for.
+    pub transport: TransportChoice,
+    /// Message size in bytes (at least [`MIN_SIZE`]).
+    pub size: usize,
+    /// Messages per second per user; `None`: one in flight per user.
+    pub rate: Option<f64>,
+    /// Users start evenly over this time.
+    pub ramp_up: Duration,
+    /// The measured window, after the ramp-up; or
+    pub duration: Option<Duration>,
+    /// a number of messages per user, all counted.
+    pub messages: Option<u64>,
+    /// How long a session may take to open.
+    pub connect_timeout: Duration,
+    /// Show the live progress line (on stderr, when it is a terminal).
+    pub progress: bool,
+}
+
+impl LoadOptions {
+    fn client_options(&self) -> ClientOptions {
+        let options = ClientOptions::default()
+            .connect_timeout(Some(self.connect_timeout))
+            // Under load the opening round trips grow; give each transport
+            // a fair share of the connect timeout rather than 2 × rto.
+            .transport_timeout(self.connect_timeout / 4);
+        match self.transport {
+            TransportChoice::Auto => options,
+            TransportChoice::Websocket => options.transports([Transport::WebSocket]),
+            TransportChoice::XhrStreaming => options.transports([Transport::XhrStreaming]),
+            TransportChoice::XhrPolling => options.transports([Transport::Xhr]),
+        }
+    }
+}
+
+/// This process's user and system CPU time (`/proc/self/stat`, in the
+/// kernel's USER_HZ ticks of 10 ms).
+fn cpu_time() -> Duration {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return Duration::ZERO;
+    };
+    // Fields after the command name, which ends with the last ')'.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map_or(Vec::new(), |(_, rest)| rest.split_whitespace().collect());
+    let ticks: u64 = [11, 12]
+        .iter()
+        .filter_map(|&i| fields.get(i).and_then(|f| f.parse::<u64>().ok()))
+        .sum();
+    Duration::from_millis(ticks * 10)
+}
+
+/// The live line: sessions open, the echo rate, errors.
+#[allow(clippy::cast_precision_loss)] // a rate shown to a few digits
+fn progress(options: &LoadOptions, stats: &Arc<Stats>) -> Option<tokio::task::JoinHandle<()>> {
+    if !options.progress {
+        return None;
+    }
+    let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} {elapsed:>4} {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
+    let stats = Arc::clone(stats);
+    let users = options.users;
+    Some(tokio::spawn(async move {
+        let mut last = (Instant::now(), 0u64);
+        let mut ticker = tokio::time::interval(Duration::from_millis(250));
+        loop {
+            ticker.tick().await;
+            let echoes = stats.echoes.load(Ordering::Relaxed);
+            let now = Instant::now();
+            let rate =
+                (echoes - last.1) as f64 / now.duration_since(last.0).as_secs_f64().max(1e-3);
+            last = (now, echoes);
+            bar.set_message(format!(
+                "users {}/{users} open | {rate:.0} msgs/s | errors {}",
+                stats.open.load(Ordering::Relaxed),
+                stats.errors()
+            ));
+            bar.tick();
+        }
+    }))
+}
+
+/// Runs the load and reports; the report counts errors, the caller
+/// decides what they mean.
+pub async fn run(options: LoadOptions) -> Result<Report, String> {
+    let uri: adapter_tokio::http::Uri = options
+        .url
+        .parse()
+        .map_err(|e| format!("{}: {e}", options.url))?;
+    if !matches!(uri.scheme_str(), Some("http" | "https")) {
+        return Err(format!(
+            "{}: the URL must be http:// or https://",
+            options.url
+        ));
+    }
+    if options.users == 0 {
+        return Err("--users must be at least 1".into());
+    }
+    if options.size < MIN_SIZE {
+        return Err(format!(
+            "--size must be at least {MIN_SIZE} (the user and sequence number)"
+        ));
+    }
+    if options.rate.is_some_and(|r| !(r > 0.0 && r.is_finite())) {
+        return Err("--rate must be a positive number of messages per second".into());
+    }
+    let plan = Arc::new(Plan {
+        url: options.url.clone(),
+        options: options.client_options(),
+        size: options.size,
+        rate: options.rate,
+        messages: options.messages,
+    });
+    let stats = Arc::new(Stats::default());
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let progress = progress(&options, &stats);
+    let start = tokio::time::Instant::now();
+    let counted_from_start = options.duration.is_none();
+    stats.recording.store(counted_from_start, Ordering::Relaxed);
+    let (cpu_start, window_start) = (cpu_time(), Instant::now());
+    let mut users = tokio::task::JoinSet::new();
+    for id in 0..options.users {
+        let at = start
+            + options
+                .ramp_up
+                .mul_f64(f64::from(id) / f64::from(options.users));
+        let (plan, stats, stop) = (Arc::clone(&plan), Arc::clone(&stats), stop_rx.clone());
+        users.spawn(async move {
+            tokio::time::sleep_until(at).await;
+            user::run(id, plan, stats, stop).await;
+        });
+    }
+    let report = if let Some(duration) = options.duration {
+        // Everyone opened (or failed), or the ramp-up and the connect
+        // timeout are over: the window starts.
+        let settled = start + options.ramp_up + options.connect_timeout;
+        while tokio::time::Instant::now() < settled {
+            let opened = stats.open.load(Ordering::Relaxed) + stats.connect_failures();
+            if opened >= u64::from(options.users) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let (cpu0, t0) = (cpu_time(), Instant::now());
+        stats.recording.store(true, Ordering::Relaxed);
+        tokio::time::sleep(duration).await;
+        stats.recording.store(false, Ordering::Relaxed);
+        let report = stats.report(
+            options.users,
+            options.size,
+            t0.elapsed(),
+            cpu_time().saturating_sub(cpu0),
+        );
+        let _ = stop_tx.send(true);
+        while users.join_next().await.is_some() {}
+        // Errors found while the users drained count too.
+        stats.report_errors_into(report)
+    } else {
+        while users.join_next().await.is_some() {}
+        stats.report(
+            options.users,
+            options.size,
+            window_start.elapsed(),
+            cpu_time().saturating_sub(cpu_start),
+        )
+    };
+    if let Some(progress) = progress {
+        progress.abort();
+    }
+    Ok(report)
+}
