@@ -10,7 +10,8 @@
 //! - [`stress`]: a server in a child process, and raw clients that
 //!   misbehave;
 //! - [`peer`]: raw WebSocket peers (frames and heads by hand);
-//! - [`pipe`]: an in-memory pipe over `futures-io`.
+//! - [`pipe`]: an in-memory pipe over `futures-io`;
+//! - [`tls`]: a CA and a server certificate, made in the test.
 
 pub mod adapter;
 pub mod loopback;
@@ -18,3 +19,4 @@ pub mod peer;
 pub mod pipe;
 pub mod runtime;
 pub mod stress;
+pub mod tls;
