@@ -30,11 +30,21 @@ cargo clippy --workspace --all-targets -- -D warnings
 step "cargo clippy: the facade with axum (the axum example and its test)"
 cargo clippy -p sockway --features axum --all-targets -- -D warnings
 
+step "cargo clippy: the facade with tls; adapter-core and the adapters without it (the workspace builds them with it)"
+cargo clippy -p sockway --features tls --all-targets -- -D warnings
+cargo clippy -p adapter-core --all-targets -- -D warnings
+# adapter-core's tls on (through their dev-dependencies), theirs off.
+cargo clippy -p adapter-tokio -p adapter-async-std --all-targets -- -D warnings
+
 step "cargo test"
 cargo test --workspace
 
 step "cargo test: the axum example application (feature axum)"
 cargo test -p sockway --features axum --test axum_app
+
+step "cargo test: without tls (wss:// refused, TLS unsupported by an adapter without it, naming the feature)"
+cargo test -q -p adapter-core --lib
+cargo test -q -p adapter-tokio -p adapter-async-std --lib
 
 step "SIMD kernels: which ran (on a CPU with AVX2, the AVX2 ones must have)"
 # The two tests print the kernel that ran; each also fails by itself if it
@@ -70,7 +80,8 @@ step "cargo doc (warnings denied)"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps
 
 step "every feature combination of the sockway facade builds"
-for features in "" tokio async-std smol tokio,async-std tokio,smol async-std,smol tokio,async-std,smol hyper axum; do
+for features in "" tokio async-std smol tokio,async-std tokio,smol async-std,smol tokio,async-std,smol hyper axum \
+  tls tokio,tls async-std,smol,tls axum,tls; do
   echo "  --features \"$features\""
   cargo check -q -p sockway --no-default-features --features "$features" --all-targets
 done
@@ -79,7 +90,7 @@ step "the facade's examples compile for each runtime feature"
 for features in async-std smol; do
   cargo test -q -p sockway --doc --no-default-features --features "$features"
 done
-cargo test -q -p sockway --doc --features axum
+cargo test -q -p sockway --doc --features axum,tls
 
 step "interop: sockjs-client and ws against sockway serve (tokio, async-std, smol; mounted in axum, on plain hyper)"
 bash scripts/interop.sh

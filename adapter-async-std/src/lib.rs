@@ -12,9 +12,17 @@ use futures_io::{AsyncRead, AsyncWrite};
 
 pub use adapter_core::{
     http, http_proto, sockjs_proto, ws_proto, AcceptOptions, ClientRequest, CloseCode, CloseFrame,
-    CloseState, Config, ConnectOptions, Error, Event, Limits, Message, MessageKind, Response,
-    UpgradeRequest, Utf8Bytes,
+    CloseState, Config, ConnectOptions, Error, Event, Limits, Message, MessageKind, PemSource,
+    Response, TlsAcceptor, TlsConnector, TlsError, UpgradeRequest, Utf8Bytes,
 };
+
+/// rustls (feature `tls`).
+#[cfg(feature = "tls")]
+pub use adapter_core::rustls;
+
+mod stream;
+
+pub use stream::MaybeTlsStream;
 
 /// A WebSocket connection over a `futures-io` transport `S`, after the
 /// opening handshake: a `Stream` of messages and a `Sink` for them (see
@@ -147,6 +155,8 @@ macro_rules! async_io_runtime {
             type Tcp = FuturesIo<async_net::TcpStream>;
             type Listener = async_net::TcpListener;
             type Sleep = Sleep;
+            type Stream = FuturesIo<MaybeTlsStream>;
+            type ServerTls = FuturesIo<MaybeTlsStream>;
 
             fn now() -> Instant {
                 // The adapter is where the clock is read.
@@ -185,6 +195,21 @@ macro_rules! async_io_runtime {
 
             fn set_nodelay(tcp: &Self::Tcp) -> io::Result<()> {
                 tcp.0.set_nodelay(true)
+            }
+
+            async fn connect_stream(
+                host: &str,
+                port: u16,
+                tls: Option<&adapter_core::TlsConnector>,
+            ) -> io::Result<Self::Stream> {
+                stream::connect(host, port, tls).await.map(FuturesIo)
+            }
+
+            async fn accept_tls(
+                tcp: Self::Tcp,
+                acceptor: &adapter_core::TlsAcceptor,
+            ) -> io::Result<Self::ServerTls> {
+                stream::accept(tcp.0, acceptor).await.map(FuturesIo)
             }
         }
     };
@@ -342,19 +367,19 @@ where
     .await
 }
 
-/// Connects to a plain `ws://host[:port][/path][?query]` URL over TCP with
-/// the default options (IPv6 literal hosts in brackets: `ws://[::1]:9001/`).
-pub async fn connect_url(
-    url: &str,
-) -> Result<(WebSocketStream<async_net::TcpStream>, Response), Error> {
+/// Connects to a `ws://host[:port][/path][?query]` URL over TCP, or to a
+/// `wss://` URL over TLS (feature `tls`: the platform's roots), with the
+/// default options (IPv6 literal hosts in brackets: `ws://[::1]:9001/`).
+pub async fn connect_url(url: &str) -> Result<(WebSocketStream<MaybeTlsStream>, Response), Error> {
     connect_url_with(url, ConnectOptions::default()).await
 }
 
-/// Connects to a plain `ws://` URL over TCP with `options`.
+/// Connects to a `ws://` or `wss://` URL with `options` (for `wss://`, the
+/// roots of [`ConnectOptions::tls`]); see [`adapter_core::connect_url_with`].
 pub async fn connect_url_with(
     url: &str,
     options: ConnectOptions,
-) -> Result<(WebSocketStream<async_net::TcpStream>, Response), Error> {
+) -> Result<(WebSocketStream<MaybeTlsStream>, Response), Error> {
     adapter_core::connect_url_with::<AsyncIo>(
         url,
         options.clock(adapter_core::Clock::of::<AsyncIo>()),

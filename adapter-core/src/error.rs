@@ -5,6 +5,8 @@ use std::io;
 use ws_proto::handshake::{AcceptError, HandshakeError, InvalidRequest, ResponseError};
 use ws_proto::{ProtocolError, SendError};
 
+use crate::tls::TlsError;
+
 /// Everything that can go wrong on a [`WebSocketStream`](crate::WebSocketStream)
 /// or while opening one.
 ///
@@ -33,8 +35,8 @@ pub enum Error {
     /// subprotocol or header); nothing was written.
     #[error("invalid upgrade request: {0}")]
     InvalidRequest(#[from] InvalidRequest),
-    /// A URL given to [`connect_url`](crate::connect_url) is not a plain
-    /// `ws://` URL.
+    /// A URL given to [`connect_url`](crate::connect_url) is not a
+    /// `ws://` URL, or a `wss://` URL without the `tls` feature.
     #[error("invalid URL {url:?}: {reason}")]
     InvalidUrl {
         /// The URL as given.
@@ -66,4 +68,8 @@ pub enum Error {
         "a fragment arrived on a stream of whole messages (read with next_event in streaming mode)"
     )]
     UnexpectedFragment,
+    /// A TLS configuration cannot be built (feature `tls`): a certificate
+    /// or key file that cannot be read or used, named in the error.
+    #[error("TLS: {0}")]
+    Tls(#[from] TlsError),
 }

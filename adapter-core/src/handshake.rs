@@ -149,27 +149,65 @@ where
     Ok((WebSocketStream::new(io, conn, options.settings), response))
 }
 
-/// Connects to a plain `ws://host[:port][/path][?query]` URL over TCP
-/// (TLS is not supported here) with the default options. IPv6 literal
-/// hosts go in brackets: `ws://[::1]:9001/`.
+/// Connects to a `ws://host[:port][/path][?query]` URL over TCP, or to a
+/// `wss://` URL over TLS (feature `tls`, trusting the platform's roots),
+/// with the default options. IPv6 literal hosts go in brackets:
+/// `ws://[::1]:9001/`.
 pub async fn connect_url<R: Runtime>(
     url: &str,
-) -> Result<(WebSocketStream<R::Tcp>, Response), Error> {
+) -> Result<(WebSocketStream<R::Stream>, Response), Error> {
     connect_url_with::<R>(url, ConnectOptions::default()).await
 }
 
-/// Connects to a plain `ws://` URL over TCP with `options`; see
-/// [`connect_url`].
+/// Connects to a `ws://` or `wss://` URL with `options`; see
+/// [`connect_url`]. A `wss://` URL trusts [`ConnectOptions::tls`] (the
+/// platform's roots by default) and sends the host as SNI; without the
+/// `tls` feature it is refused with [`Error::InvalidUrl`].
 pub async fn connect_url_with<R: Runtime>(
     url: &str,
     options: ConnectOptions,
-) -> Result<(WebSocketStream<R::Tcp>, Response), Error> {
-    let url = WsUrl::parse(url)?;
-    let tcp = R::connect(&url.host, url.port).await?;
+) -> Result<(WebSocketStream<R::Stream>, Response), Error> {
+    let parsed = WsUrl::parse(url)?;
+    let tls = if parsed.tls {
+        Some(crate::tls::trusted(url, options.tls.as_ref())?)
+    } else {
+        None
+    };
+    let stream = R::connect_stream(&parsed.host, parsed.port, tls.as_ref()).await?;
     connect_with(
-        tcp,
-        ClientRequest::new(url.host_header, url.target),
+        stream,
+        ClientRequest::new(parsed.host_header, parsed.target),
         options,
     )
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[cfg(not(feature = "tls"))]
+    #[test]
+    fn wss_without_the_feature_says_which_feature() {
+        let err = crate::tls::trusted("wss://example.com/", None).unwrap_err();
+        match err {
+            Error::InvalidUrl { url, reason } => {
+                assert_eq!(url, "wss://example.com/");
+                assert!(reason.contains("`tls` feature"), "{reason}");
+            }
+            other => panic!("expected InvalidUrl, got {other:?}"),
+        }
+    }
+
+    #[cfg(feature = "tls")]
+    #[test]
+    fn wss_uses_the_connector_of_the_options() {
+        use crate::TlsConnector;
+
+        let ca = rcgen::generate_simple_self_signed(vec!["ca".to_owned()]).unwrap();
+        let connector = TlsConnector::from_pem(ca.cert.pem()).unwrap();
+        let options = ConnectOptions::default().tls(connector.clone());
+        let chosen = crate::tls::trusted("wss://example.com/", options.tls.as_ref()).unwrap();
+        assert!(std::sync::Arc::ptr_eq(chosen.config(), connector.config()));
+    }
 }

@@ -14,6 +14,9 @@
 //!   sessions, handlers, handshake interceptors and graceful shutdown; or
 //!   the same endpoints served by an HTTP server of the application's
 //!   ([`server::Mounted`]).
+//! - TLS (feature `tls`, rustls on ring): [`TlsConnector`] for `wss://`
+//!   clients ([`ConnectOptions::tls`]), [`TlsAcceptor`] for the server
+//!   ([`server::ServerBuilder::tls`]).
 
 pub mod client;
 mod clock;
@@ -24,6 +27,7 @@ mod runtime;
 pub mod server;
 mod stream;
 mod sync;
+mod tls;
 mod url;
 
 pub use clock::Clock;
@@ -32,6 +36,12 @@ pub use handshake::{accept, accept_with, connect, connect_url, connect_url_with,
 pub use options::{AcceptOptions, ConnectOptions};
 pub use runtime::{Executor, Io, Runtime, Task};
 pub use stream::{Settings, WebSocketStream};
+pub use tls::{PemSource, TlsAcceptor, TlsConnector, TlsError};
+
+/// rustls, whose configurations [`TlsConnector::from_config`] and
+/// [`TlsAcceptor::from_config`] take (feature `tls`).
+#[cfg(feature = "tls")]
+pub use rustls;
 
 pub use http;
 pub use http_proto;

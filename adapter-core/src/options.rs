@@ -9,6 +9,7 @@ use ws_proto::Config;
 
 use crate::clock::Clock;
 use crate::stream::Settings;
+use crate::tls::TlsConnector;
 
 /// Picks the subprotocol to answer an upgrade request with.
 type ProtocolChooser = dyn Fn(&UpgradeRequest) -> Option<String> + Send + Sync;
@@ -126,12 +127,14 @@ impl AcceptOptions {
 /// | [`limits`](Self::limits) | [`Limits::default()`] |
 /// | [`close_timeout`](Self::close_timeout) | [`Config::close_timeout`] (5 s) |
 /// | [`write_buffer_size`](Self::write_buffer_size) | 128 KiB |
+/// | [`tls`](Self::tls) | the platform's roots (`TlsConnector::native_roots`, loaded once), for `wss://` URLs |
 #[derive(Debug, Clone, Default)]
 pub struct ConnectOptions {
     pub(crate) config: Config,
     pub(crate) limits: Limits,
     pub(crate) settings: Settings,
     pub(crate) close_timeout: Option<Duration>,
+    pub(crate) tls: Option<TlsConnector>,
 }
 
 impl ConnectOptions {
@@ -173,6 +176,17 @@ impl ConnectOptions {
     #[must_use]
     pub fn write_buffer_size(mut self, bytes: usize) -> Self {
         self.settings.write_buffer_size = bytes;
+        self
+    }
+
+    /// What [`connect_url_with`](crate::connect_url_with) trusts for a
+    /// `wss://` URL (feature `tls`): the roots of a
+    /// [`TlsConnector`], or a rustls configuration of the application's.
+    /// Unused for `ws://` URLs, and by [`connect_with`](crate::connect_with),
+    /// which takes a transport that is already connected.
+    #[must_use]
+    pub fn tls(mut self, connector: TlsConnector) -> Self {
+        self.tls = Some(connector);
         self
     }
 }

@@ -11,6 +11,8 @@ use std::time::Instant;
 
 use bytes::BytesMut;
 
+use crate::tls::{TlsAcceptor, TlsConnector};
+
 /// A byte stream: a TCP connection, a TLS stream, an in-memory pipe.
 ///
 /// Adapters implement it for a wrapper around their runtime's I/O traits
@@ -69,6 +71,10 @@ pub trait Runtime: Send + Sync + 'static {
     type Listener: Send + Sync + 'static;
     /// A timer that completes at a deadline.
     type Sleep: Future<Output = ()> + Send + 'static;
+    /// A client connection: plain TCP, or TLS over TCP.
+    type Stream: Io + Send + 'static;
+    /// A connection accepted on a TLS listener, after its handshake.
+    type ServerTls: Io + Send + 'static;
 
     /// The runtime's clock (a runtime with a test clock pauses it).
     fn now() -> Instant;
@@ -92,6 +98,30 @@ pub trait Runtime: Send + Sync + 'static {
 
     /// Turns Nagle's algorithm off on an accepted connection.
     fn set_nodelay(tcp: &Self::Tcp) -> io::Result<()>;
+
+    /// Connects to host:port with Nagle's algorithm off, then, with `tls`,
+    /// runs the TLS handshake (SNI = host).
+    ///
+    /// An adapter built without its own `tls` feature answers a request
+    /// for TLS with [`io::ErrorKind::Unsupported`] (this crate's `tls`
+    /// feature may be on through another adapter). A failed handshake is
+    /// an [`io::ErrorKind::InvalidData`] error whose inner error is the
+    /// `rustls::Error` (a certificate that is not trusted, a protocol
+    /// alert).
+    fn connect_stream(
+        host: &str,
+        port: u16,
+        tls: Option<&TlsConnector>,
+    ) -> impl Future<Output = io::Result<Self::Stream>> + Send;
+
+    /// Runs the server's side of the TLS handshake on an accepted
+    /// connection; unbounded in time (the server bounds it). An adapter
+    /// built without its own `tls` feature answers with
+    /// [`io::ErrorKind::Unsupported`].
+    fn accept_tls(
+        tcp: Self::Tcp,
+        acceptor: &TlsAcceptor,
+    ) -> impl Future<Output = io::Result<Self::ServerTls>> + Send;
 }
 
 /// A runtime that runs tasks: what a server needs beyond a client.

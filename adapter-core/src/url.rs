@@ -1,15 +1,20 @@
-//! Just enough of a `ws://` URL parser for [`connect_url`](crate::connect_url).
+//! Just enough of a `ws://` and `wss://` URL parser for
+//! [`connect_url`](crate::connect_url). Parsing does not depend on the
+//! `tls` feature; connecting to a `wss://` URL does.
 
 use std::net::Ipv6Addr;
 
 use crate::Error;
 
-/// The parts of a `ws://` URL that a connection needs.
+/// The parts of a `ws://` or `wss://` URL that a connection needs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct WsUrl {
+    /// `wss://`: TLS over TCP.
+    pub(crate) tls: bool,
     /// The host to connect to, without brackets.
     pub(crate) host: String,
-    /// The port to connect to (80 when none is given).
+    /// The port to connect to (80 for `ws://`, 443 for `wss://`, when none
+    /// is given).
     pub(crate) port: u16,
     /// The `Host` header: the host (bracketed if IPv6) and any non-default port.
     pub(crate) host_header: String,
@@ -25,13 +30,12 @@ impl WsUrl {
         };
         let (scheme, rest) = url
             .split_once("://")
-            .ok_or_else(|| invalid("no scheme (expected ws://)"))?;
-        if scheme.eq_ignore_ascii_case("wss") {
-            return Err(invalid("wss:// (TLS) is not supported by connect_url"));
+            .ok_or_else(|| invalid("no scheme (expected ws:// or wss://)"))?;
+        let tls = scheme.eq_ignore_ascii_case("wss");
+        if !tls && !scheme.eq_ignore_ascii_case("ws") {
+            return Err(invalid("the scheme must be ws or wss"));
         }
-        if !scheme.eq_ignore_ascii_case("ws") {
-            return Err(invalid("the scheme must be ws"));
-        }
+        let default_port = if tls { 443 } else { 80 };
         if rest.contains('#') {
             return Err(invalid("a WebSocket URL has no fragment"));
         }
@@ -77,7 +81,7 @@ impl WsUrl {
         } else {
             host.to_owned()
         };
-        if let Some(p) = port.filter(|&p| p != 80) {
+        if let Some(p) = port.filter(|&p| p != default_port) {
             host_header.push(':');
             host_header.push_str(&p.to_string());
         }
@@ -87,8 +91,9 @@ impl WsUrl {
             None => target.to_owned(),
         };
         Ok(Self {
+            tls,
             host: host.to_owned(),
-            port: port.unwrap_or(80),
+            port: port.unwrap_or(default_port),
             host_header,
             target,
         })
@@ -146,6 +151,39 @@ mod tests {
     }
 
     #[test]
+    fn wss_defaults_port_443_and_names_other_ports() {
+        let url = WsUrl::parse("wss://example.com/chat?room=1").unwrap();
+        assert!(url.tls);
+        assert_eq!(
+            (url.host, url.port, url.host_header, url.target),
+            (
+                "example.com".into(),
+                443,
+                "example.com".into(),
+                "/chat?room=1".into()
+            )
+        );
+        assert_eq!(
+            parse("WSS://example.com:443"),
+            ("example.com".into(), 443, "example.com".into(), "/".into())
+        );
+        assert_eq!(
+            parse("wss://example.com:80/"),
+            (
+                "example.com".into(),
+                80,
+                "example.com:80".into(),
+                "/".into()
+            )
+        );
+        assert_eq!(
+            parse("wss://[::1]:8443/"),
+            ("::1".into(), 8443, "[::1]:8443".into(), "/".into())
+        );
+        assert!(!WsUrl::parse("ws://example.com").unwrap().tls);
+    }
+
+    #[test]
     fn ipv6_literal_in_brackets() {
         assert_eq!(
             parse("ws://[::1]:9001/chat"),
@@ -159,8 +197,10 @@ mod tests {
 
     #[test]
     fn rejects_what_it_cannot_connect_to() {
-        reject("wss://example.com/");
         reject("http://example.com/");
+        reject("https://example.com/");
+        reject("wss://user@host/");
+        reject("wss://host:0/");
         reject("example.com:80");
         reject("ws://:80/");
         reject("ws:///path");

@@ -12,9 +12,17 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 pub use adapter_core::{
     http, http_proto, sockjs_proto, ws_proto, AcceptOptions, ClientRequest, CloseCode, CloseFrame,
-    CloseState, Config, ConnectOptions, Error, Event, Limits, Message, MessageKind, Response,
-    UpgradeRequest, Utf8Bytes,
+    CloseState, Config, ConnectOptions, Error, Event, Limits, Message, MessageKind, PemSource,
+    Response, TlsAcceptor, TlsConnector, TlsError, UpgradeRequest, Utf8Bytes,
 };
+
+/// rustls (feature `tls`).
+#[cfg(feature = "tls")]
+pub use adapter_core::rustls;
+
+mod stream;
+
+pub use stream::MaybeTlsStream;
 
 /// A WebSocket connection over a tokio transport `S`, after the opening
 /// handshake: a `Stream` of messages and a `Sink` for them (see
@@ -79,6 +87,8 @@ impl adapter_core::Runtime for Tokio {
     type Tcp = TokioIo<tokio::net::TcpStream>;
     type Listener = tokio::net::TcpListener;
     type Sleep = tokio::time::Sleep;
+    type Stream = TokioIo<MaybeTlsStream>;
+    type ServerTls = TokioIo<MaybeTlsStream>;
 
     fn now() -> Instant {
         tokio::time::Instant::now().into_std()
@@ -120,6 +130,18 @@ impl adapter_core::Runtime for Tokio {
 
     fn set_nodelay(tcp: &Self::Tcp) -> io::Result<()> {
         tcp.0.set_nodelay(true)
+    }
+
+    async fn connect_stream(
+        host: &str,
+        port: u16,
+        tls: Option<&TlsConnector>,
+    ) -> io::Result<Self::Stream> {
+        stream::connect(host, port, tls).await.map(TokioIo)
+    }
+
+    async fn accept_tls(tcp: Self::Tcp, acceptor: &TlsAcceptor) -> io::Result<Self::ServerTls> {
+        stream::accept(tcp.0, acceptor).await.map(TokioIo)
     }
 }
 
@@ -258,19 +280,19 @@ where
     .await
 }
 
-/// Connects to a plain `ws://host[:port][/path][?query]` URL over TCP with
-/// the default options (IPv6 literal hosts in brackets: `ws://[::1]:9001/`).
-pub async fn connect_url(
-    url: &str,
-) -> Result<(WebSocketStream<tokio::net::TcpStream>, Response), Error> {
+/// Connects to a `ws://host[:port][/path][?query]` URL over TCP, or to a
+/// `wss://` URL over TLS (feature `tls`: the platform's roots), with the
+/// default options (IPv6 literal hosts in brackets: `ws://[::1]:9001/`).
+pub async fn connect_url(url: &str) -> Result<(WebSocketStream<MaybeTlsStream>, Response), Error> {
     connect_url_with(url, ConnectOptions::default()).await
 }
 
-/// Connects to a plain `ws://` URL over TCP with `options`.
+/// Connects to a `ws://` or `wss://` URL with `options` (for `wss://`, the
+/// roots of [`ConnectOptions::tls`]); see [`adapter_core::connect_url_with`].
 pub async fn connect_url_with(
     url: &str,
     options: ConnectOptions,
-) -> Result<(WebSocketStream<tokio::net::TcpStream>, Response), Error> {
+) -> Result<(WebSocketStream<MaybeTlsStream>, Response), Error> {
     adapter_core::connect_url_with::<Tokio>(url, options.clock(adapter_core::Clock::of::<Tokio>()))
         .await
 }

@@ -1,12 +1,13 @@
 //! `sockway`: a ready SockJS and WebSocket server.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use adapter_core::http_proto::IpRange;
 use adapter_core::sockjs_proto::{self, AllowedOrigins};
-use adapter_core::Executor;
+use adapter_core::{Executor, TlsAcceptor};
 use async_signal::{Signal, Signals};
 use clap::{Parser, Subcommand, ValueEnum};
 use futures_util::StreamExt as _;
@@ -60,6 +61,15 @@ enum Command {
         /// speak HTTP/1.1 and HTTP/2 (h2c).
         #[arg(long, value_enum, default_value_t = StackChoice::Own)]
         stack: StackChoice,
+        /// Serve https:// and wss:// with the certificate chain in this PEM
+        /// file (the server's certificate first); needs --tls-key. On
+        /// sockway's own listener (--stack own) only.
+        #[arg(long, value_name = "FILE", requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// The private key of --tls-cert's certificate, in a PEM file
+        /// (PKCS#8, PKCS#1 or SEC1).
+        #[arg(long, value_name = "FILE", requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
     },
     /// Simulate many concurrent SockJS users against an echo endpoint
     /// (e.g. http://127.0.0.1:8081/echo): every echo is checked, and the
@@ -173,6 +183,8 @@ fn main() -> ExitCode {
         trusted_proxies,
         runtime,
         stack,
+        tls_cert,
+        tls_key,
     } = command
     else {
         return ExitCode::from(2);
@@ -193,6 +205,23 @@ fn main() -> ExitCode {
         tracing::error!("--stack axum and --stack hyper run on tokio only");
         return ExitCode::from(2);
     }
+    let tls = match (tls_cert, tls_key) {
+        (Some(_), Some(_)) if stack != StackChoice::Own => {
+            tracing::error!(
+                "--tls-cert and --tls-key serve on sockway's own listener (--stack own) only"
+            );
+            return ExitCode::from(2);
+        }
+        (Some(cert), Some(key)) => match TlsAcceptor::from_pem_files(&cert, &key) {
+            Ok(acceptor) => Some(acceptor),
+            Err(e) => {
+                tracing::error!(error = %e, "cannot serve TLS");
+                return ExitCode::FAILURE;
+            }
+        },
+        // clap requires both or neither.
+        _ => None,
+    };
     let result = match runtime {
         RuntimeChoice::Tokio if stack != StackChoice::Own => {
             match tokio::runtime::Builder::new_multi_thread()
@@ -207,13 +236,15 @@ fn main() -> ExitCode {
             .enable_all()
             .build()
         {
-            Ok(rt) => rt.block_on(serve::<adapter_tokio::Tokio>(listen, &options)),
+            Ok(rt) => rt.block_on(serve::<adapter_tokio::Tokio>(listen, &options, tls)),
             Err(e) => Err(e),
         },
         RuntimeChoice::AsyncStd => {
-            async_std::task::block_on(serve::<adapter_async_std::AsyncStd>(listen, &options))
+            async_std::task::block_on(serve::<adapter_async_std::AsyncStd>(listen, &options, tls))
         }
-        RuntimeChoice::Smol => smol::block_on(serve::<adapter_async_std::Smol>(listen, &options)),
+        RuntimeChoice::Smol => {
+            smol::block_on(serve::<adapter_async_std::Smol>(listen, &options, tls))
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -283,15 +314,26 @@ const STOP_SIGNALS: [Signal; 1] = [Signal::Int];
 /// Serves until SIGTERM or SIGINT, on any runtime; then shuts down
 /// gracefully (every session closed with 1001, the connections drained)
 /// and returns `Ok`. A second signal during the shutdown ends the process
-/// at once, with status 1.
-async fn serve<R: Executor>(listen: SocketAddr, options: &ServeOptions) -> std::io::Result<()> {
-    let server = endpoints::<R>(options).bind(listen).await?;
+/// at once, with status 1. With `tls`, every connection is TLS.
+async fn serve<R: Executor>(
+    listen: SocketAddr,
+    options: &ServeOptions,
+    tls: Option<TlsAcceptor>,
+) -> std::io::Result<()> {
+    let https = tls.is_some();
+    let mut builder = endpoints::<R>(options);
+    if let Some(tls) = tls {
+        builder = builder.tls(tls);
+    }
+    let server = builder.bind(listen).await?;
     let addr = server.local_addr()?;
     // Before the line below: a script may signal as soon as it reads it.
     let mut signals = Signals::new(STOP_SIGNALS)?;
     // Scripts wait for this line on stdout (the port may have been 0).
     #[allow(clippy::print_stdout)]
-    {
+    if https {
+        println!("listening on https://{addr} (WebSocket: wss://{addr}/ws)");
+    } else {
         println!("listening on http://{addr}");
     }
     let handle = server.handle();

@@ -66,16 +66,19 @@ fn load(args: &[&str]) -> (i32, serde_json::Value) {
         .stderr(Stdio::inherit())
         .spawn()
         .expect("sockway load starts");
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("waits") {
-            break status;
-        }
-        if std::time::Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("sockway load did not end within 60 s");
+    // At most 60 s: 3000 looks 20 ms apart.
+    let mut status = None;
+    for _ in 0..3000 {
+        status = child.try_wait().expect("waits");
+        if status.is_some() {
+            break;
         }
         std::thread::sleep(Duration::from_millis(20));
+    }
+    let Some(status) = status else {
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("sockway load did not end within 60 s");
     };
     let mut out = String::new();
     std::io::Read::read_to_string(&mut child.stdout.take().expect("piped"), &mut out)

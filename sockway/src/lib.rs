@@ -22,22 +22,28 @@ pub use adapter_tokio::service;
 /// async-std's executor.
 #[cfg(feature = "async-std")]
 pub mod async_std {
+    #[cfg(feature = "tls")]
+    pub use adapter_async_std::rustls;
     pub use adapter_async_std::{
         accept, accept_with, connect, connect_url, connect_url_with, connect_with, server, sockjs,
         AcceptOptions, AsyncIo, AsyncStd, ClientRequest, CloseCode, CloseFrame, CloseState, Config,
-        ConnectOptions, Error, Event, FuturesIo, Limits, Message, MessageKind, Response, Sleep,
-        UpgradeRequest, Utf8Bytes, WebSocketStream,
+        ConnectOptions, Error, Event, FuturesIo, Limits, MaybeTlsStream, Message, MessageKind,
+        PemSource, Response, Sleep, TlsAcceptor, TlsConnector, TlsError, UpgradeRequest, Utf8Bytes,
+        WebSocketStream,
     };
 }
 
 /// The async-std adapter with smol's executor (feature `smol`).
 #[cfg(feature = "smol")]
 pub mod smol {
+    #[cfg(feature = "tls")]
+    pub use adapter_async_std::rustls;
     pub use adapter_async_std::{
         accept, accept_with, connect, connect_url, connect_url_with, connect_with,
         smol_server as server, smol_sockjs as sockjs, AcceptOptions, AsyncIo, ClientRequest,
         CloseCode, CloseFrame, CloseState, Config, ConnectOptions, Error, Event, FuturesIo, Limits,
-        Message, MessageKind, Response, Sleep, Smol, UpgradeRequest, Utf8Bytes, WebSocketStream,
+        MaybeTlsStream, Message, MessageKind, PemSource, Response, Sleep, Smol, TlsAcceptor,
+        TlsConnector, TlsError, UpgradeRequest, Utf8Bytes, WebSocketStream,
     };
 }
 
@@ -47,19 +53,38 @@ pub mod smol {
 pub use adapter_tokio::{
     accept, accept_with, connect, connect_url, connect_url_with, connect_with, server, sockjs,
     AcceptOptions, ClientRequest, CloseCode, CloseFrame, CloseState, Config, ConnectOptions, Error,
-    Event, Limits, Message, MessageKind, Response, UpgradeRequest, Utf8Bytes, WebSocketStream,
+    Event, Limits, MaybeTlsStream, Message, MessageKind, PemSource, Response, TlsAcceptor,
+    TlsConnector, TlsError, UpgradeRequest, Utf8Bytes, WebSocketStream,
 };
 
 #[cfg(all(feature = "async-std", not(feature = "tokio")))]
 pub use self::async_std::{
     accept, accept_with, connect, connect_url, connect_url_with, connect_with, server, sockjs,
     AcceptOptions, ClientRequest, CloseCode, CloseFrame, CloseState, Config, ConnectOptions, Error,
-    Event, Limits, Message, MessageKind, Response, UpgradeRequest, Utf8Bytes, WebSocketStream,
+    Event, Limits, MaybeTlsStream, Message, MessageKind, PemSource, Response, TlsAcceptor,
+    TlsConnector, TlsError, UpgradeRequest, Utf8Bytes, WebSocketStream,
 };
 
 #[cfg(all(feature = "smol", not(any(feature = "tokio", feature = "async-std"))))]
 pub use self::smol::{
     accept, accept_with, connect, connect_url, connect_url_with, connect_with, server, sockjs,
     AcceptOptions, ClientRequest, CloseCode, CloseFrame, CloseState, Config, ConnectOptions, Error,
-    Event, Limits, Message, MessageKind, Response, UpgradeRequest, Utf8Bytes, WebSocketStream,
+    Event, Limits, MaybeTlsStream, Message, MessageKind, PemSource, Response, TlsAcceptor,
+    TlsConnector, TlsError, UpgradeRequest, Utf8Bytes, WebSocketStream,
 };
+
+/// rustls, for configurations of the application's
+/// (`TlsConnector::from_config`, `TlsAcceptor::from_config`) (feature
+/// `tls`, with an adapter).
+#[cfg(all(feature = "tls", feature = "tokio"))]
+pub use adapter_tokio::rustls;
+
+#[cfg(all(feature = "tls", feature = "async-std", not(feature = "tokio")))]
+pub use self::async_std::rustls;
+
+#[cfg(all(
+    feature = "tls",
+    feature = "smol",
+    not(any(feature = "tokio", feature = "async-std"))
+))]
+pub use self::smol::rustls;

@@ -135,6 +135,8 @@ pub trait Adapter: Sized + Send + Sync + 'static {
 
     /// A TCP connection of the adapter's runtime.
     type Tcp: Transport<Self>;
+    /// What the adapter's `connect_url` connects over: TCP, plain or TLS.
+    type Client: Transport<Self>;
     /// A TCP listener of the adapter's runtime.
     type Listener: Send + Sync + 'static;
     /// One end of an in-memory pipe ([`pipe`](Self::pipe)): the adapter's
@@ -164,13 +166,20 @@ pub trait Adapter: Sized + Send + Sync + 'static {
     /// The adapter's `connect_url`.
     fn connect_url(
         url: &str,
-    ) -> impl Future<Output = Result<(Stream<Self, Self::Tcp>, Response), Error>> + Send;
+    ) -> impl Future<Output = Result<(Stream<Self, Self::Client>, Response), Error>> + Send;
+
+    /// The adapter's `connect_url_with`.
+    fn connect_url_with(
+        url: &str,
+        options: ConnectOptions,
+    ) -> impl Future<Output = Result<(Stream<Self, Self::Client>, Response), Error>> + Send;
 }
 
 impl Adapter for Tokio {
     const NAME: &'static str = "tokio";
 
     type Tcp = tokio::net::TcpStream;
+    type Client = adapter_tokio::MaybeTlsStream;
     type Listener = tokio::net::TcpListener;
     /// `tokio::io::duplex`.
     type Pipe = tokio::io::DuplexStream;
@@ -199,8 +208,15 @@ impl Adapter for Tokio {
 
     fn connect_url(
         url: &str,
-    ) -> impl Future<Output = Result<(Stream<Self, Self::Tcp>, Response), Error>> + Send {
+    ) -> impl Future<Output = Result<(Stream<Self, Self::Client>, Response), Error>> + Send {
         adapter_tokio::connect_url(url)
+    }
+
+    fn connect_url_with(
+        url: &str,
+        options: ConnectOptions,
+    ) -> impl Future<Output = Result<(Stream<Self, Self::Client>, Response), Error>> + Send {
+        adapter_tokio::connect_url_with(url, options)
     }
 }
 
@@ -208,6 +224,7 @@ impl Adapter for AsyncIo {
     const NAME: &'static str = "async-std";
 
     type Tcp = async_net::TcpStream;
+    type Client = adapter_async_std::MaybeTlsStream;
     type Listener = async_net::TcpListener;
     /// [`Pipe`]: `futures-io` (and tokio) over a shared buffer.
     type Pipe = Pipe;
@@ -236,7 +253,14 @@ impl Adapter for AsyncIo {
 
     fn connect_url(
         url: &str,
-    ) -> impl Future<Output = Result<(Stream<Self, Self::Tcp>, Response), Error>> + Send {
+    ) -> impl Future<Output = Result<(Stream<Self, Self::Client>, Response), Error>> + Send {
         adapter_async_std::connect_url(url)
+    }
+
+    fn connect_url_with(
+        url: &str,
+        options: ConnectOptions,
+    ) -> impl Future<Output = Result<(Stream<Self, Self::Client>, Response), Error>> + Send {
+        adapter_async_std::connect_url_with(url, options)
     }
 }

@@ -11,7 +11,8 @@
 //!   misbehave;
 //! - [`peer`]: raw WebSocket peers (frames and heads by hand);
 //! - [`pipe`]: an in-memory pipe over `futures-io`;
-//! - [`reference`](mod@reference): sockjs-node, the reference server, in a child process.
+//! - [`reference`](mod@reference): sockjs-node, the reference server, in a child process;
+//! - [`tls`]: a CA and a server certificate, made in the test.
 
 pub mod adapter;
 pub mod loopback;
@@ -20,3 +21,4 @@ pub mod pipe;
 pub mod reference;
 pub mod runtime;
 pub mod stress;
+pub mod tls;

@@ -216,7 +216,10 @@ impl Recording {
     }
 }
 
-async fn next_text(ws: &mut WebSocketStream<TcpStream>) -> String {
+async fn next_text<S>(ws: &mut WebSocketStream<S>) -> String
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
     match within(WAIT, "a WebSocket message", ws.recv()).await {
         Some(Ok(Message::Text(t))) => t.as_str().to_owned(),
         other => panic!("expected a text message, got {other:?}"),

@@ -76,7 +76,10 @@ async fn after<F: Future>(since: Instant, timer: Duration, what: &str, future: F
 }
 
 /// The next message of `ws`, as text.
-async fn next_text(ws: &mut WebSocketStream<TcpStream>) -> String {
+async fn next_text<S>(ws: &mut WebSocketStream<S>) -> String
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
     match within(WAIT, "a WebSocket message", ws.recv()).await {
         Some(Ok(Message::Text(t))) => t.as_str().to_owned(),
         other => panic!("expected a text message, got {other:?}"),

@@ -319,7 +319,10 @@ async fn jsonp_and_jsonp_send_exact_bytes<R: ServerRuntime>() {
 // ---- WebSocket -------------------------------------------------------------------
 
 /// The next message of `ws`, as text.
-async fn next_text(ws: &mut adapter_tokio::WebSocketStream<tokio::net::TcpStream>) -> String {
+async fn next_text<S>(ws: &mut adapter_tokio::WebSocketStream<S>) -> String
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
     match within(WAIT, "a WebSocket message", ws.recv()).await {
         Some(Ok(Message::Text(t))) => t.as_str().to_owned(),
         other => panic!("expected a text message, got {other:?}"),

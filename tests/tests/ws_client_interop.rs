@@ -15,7 +15,9 @@
 use std::future::Future;
 use std::time::Duration;
 
-use adapter_core::{ClientRequest, CloseCode, CloseFrame, Event, Message, MessageKind};
+use adapter_core::{
+    ClientRequest, CloseCode, CloseFrame, Event, Io, Message, MessageKind, WebSocketStream,
+};
 use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
 use sockway_tests::adapter::{Adapter, Stream, Transport};
@@ -42,7 +44,7 @@ async fn within<T>(test: impl Future<Output = T>) -> T {
         .expect("the test timed out")
 }
 
-async fn open<A: Adapter>() -> Stream<A, A::Tcp> {
+async fn open<A: Adapter>() -> Stream<A, A::Client> {
     let url = echo_url();
     let (ws, response) = A::connect_url(&url)
         .await
@@ -57,7 +59,7 @@ fn pattern(len: usize) -> Vec<u8> {
 }
 
 /// Sends `message` and checks that the next message is the same.
-async fn round_trip<A: Adapter>(ws: &mut Stream<A, A::Tcp>, message: Message) {
+async fn round_trip<S: Io>(ws: &mut WebSocketStream<S>, message: Message) {
     let (kind, len) = (message.kind(), message.len());
     ws.send(message.clone())
         .await
@@ -77,7 +79,7 @@ async fn round_trip<A: Adapter>(ws: &mut Stream<A, A::Tcp>, message: Message) {
 
 /// Closes with 1000 and reads until the stream ends, expecting no more
 /// messages and the server's echo of the close.
-async fn close_normally<A: Adapter>(mut ws: Stream<A, A::Tcp>) {
+async fn close_normally<S: Io>(mut ws: WebSocketStream<S>) {
     ws.close(CloseCode::NORMAL, "").await.expect("closing");
     if let Some(message) = ws.recv().await {
         panic!("a message after our close: {:?}", message.map(|m| m.len()));
@@ -97,14 +99,14 @@ async fn text_echo_at_length_boundaries<A: Adapter>() {
         let mut ws = open::<A>().await;
         for len in BOUNDARIES.into_iter().chain([65537]) {
             let text = String::from_utf8(pattern(len)).expect("ASCII");
-            round_trip::<A>(&mut ws, Message::from(text)).await;
+            round_trip(&mut ws, Message::from(text)).await;
         }
         // Multi-byte characters, one of them across the 125/126 boundary.
-        round_trip::<A>(&mut ws, Message::from("ünïcödé ✓ 🦀")).await;
+        round_trip(&mut ws, Message::from("ünïcödé ✓ 🦀")).await;
         let mut text = "x".repeat(124);
         text.push('é');
-        round_trip::<A>(&mut ws, Message::from(text)).await;
-        close_normally::<A>(ws).await;
+        round_trip(&mut ws, Message::from(text)).await;
+        close_normally(ws).await;
     })
     .await;
 }
@@ -114,10 +116,10 @@ async fn binary_echo_at_length_boundaries_and_16_mib<A: Adapter>() {
         let mut ws = open::<A>().await;
         for len in BOUNDARIES.into_iter().chain([65537]) {
             let data: Vec<u8> = (0..len).map(|i| (i * 31 + 7) as u8).collect();
-            round_trip::<A>(&mut ws, Message::Binary(Bytes::from(data))).await;
+            round_trip(&mut ws, Message::Binary(Bytes::from(data))).await;
         }
         // Every byte value, then 16 MiB (the client's default frame limit).
-        round_trip::<A>(
+        round_trip(
             &mut ws,
             Message::Binary((0..=255u8).collect::<Vec<_>>().into()),
         )
@@ -125,8 +127,8 @@ async fn binary_echo_at_length_boundaries_and_16_mib<A: Adapter>() {
         let big: Vec<u8> = (0..16 * 1024 * 1024)
             .map(|i: usize| (i ^ (i >> 8) ^ (i >> 16)) as u8)
             .collect();
-        round_trip::<A>(&mut ws, Message::Binary(Bytes::from(big))).await;
-        close_normally::<A>(ws).await;
+        round_trip(&mut ws, Message::Binary(Bytes::from(big))).await;
+        close_normally(ws).await;
     })
     .await;
 }
@@ -181,7 +183,7 @@ async fn fragments_are_echoed_as_one_message<A: Adapter>() {
             }
         }
         assert!(pong, "the pong did not come before the message");
-        close_normally::<A>(ws).await;
+        close_normally(ws).await;
     })
     .await;
 }
@@ -200,7 +202,7 @@ async fn ping_is_answered_with_a_pong_carrying_its_payload<A: Adapter>() {
         // A ping of 126 bytes is refused locally: control frames carry at
         // most 125.
         assert!(ws.ping(&[0; 126]).await.is_err());
-        close_normally::<A>(ws).await;
+        close_normally(ws).await;
     })
     .await;
 }
@@ -227,8 +229,8 @@ async fn subprotocol_negotiation<A: Adapter>() {
             .iter()
             .collect();
         assert_eq!(selected.len(), 1, "{:?}", response.headers);
-        round_trip::<A>(&mut ws, Message::from("with a subprotocol")).await;
-        close_normally::<A>(ws).await;
+        round_trip(&mut ws, Message::from("with a subprotocol")).await;
+        close_normally(ws).await;
     })
     .await;
 }
@@ -236,7 +238,7 @@ async fn subprotocol_negotiation<A: Adapter>() {
 async fn close_initiated_by_the_client_is_echoed<A: Adapter>() {
     within(async {
         let mut ws = open::<A>().await;
-        round_trip::<A>(&mut ws, Message::from("before closing")).await;
+        round_trip(&mut ws, Message::from("before closing")).await;
         let reason = "client is done: ✓";
         ws.close(CloseCode(4000), reason).await.expect("closing");
         // Sending after our close frame is refused.

@@ -7,7 +7,9 @@ use std::sync::{Arc, Mutex};
 
 use adapter_core::ws_proto::handshake::{HandshakeError, ResponseError};
 use adapter_core::ws_proto::{ProtocolError, SendError};
-use adapter_core::{AcceptOptions, ClientRequest, CloseCode, CloseFrame, Error, Event, Message};
+use adapter_core::{
+    AcceptOptions, ClientRequest, CloseCode, CloseFrame, Error, Event, Io, Message, WebSocketStream,
+};
 use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
 use sockway_tests::adapter::{Adapter, Stream, Transport};
@@ -54,7 +56,7 @@ async fn echo_server<A: Adapter>() -> (String, JoinHandle<(Vec<Event>, Option<Er
     server::<A, _, _, _>(|tcp| async move { echo::<A>(tcp.accept().await.unwrap()).await }).await
 }
 
-async fn drain<A: Adapter>(ws: &mut Stream<A, A::Tcp>) -> Vec<Message> {
+async fn drain<S: Io>(ws: &mut WebSocketStream<S>) -> Vec<Message> {
     let mut messages = Vec::new();
     while let Some(message) = ws.recv().await {
         messages.push(message.expect("a clean end"));
@@ -83,7 +85,7 @@ async fn echoes_text_binary_and_a_4_mib_message<A: Adapter>() {
         }
 
         ws.close(CloseCode::NORMAL, "done").await.unwrap();
-        assert!(drain::<A>(&mut ws).await.is_empty());
+        assert!(drain(&mut ws).await.is_empty());
         assert_eq!(
             ws.peer_close_frame(),
             Some(&CloseFrame::new(CloseCode::NORMAL, "done"))
@@ -141,7 +143,7 @@ async fn ping_is_answered_with_pong_while_the_server_reads<A: Adapter>() {
             other => panic!("expected a pong, got {other:?}"),
         }
         ws.close(CloseCode::NORMAL, "").await.unwrap();
-        drain::<A>(&mut ws).await;
+        drain(&mut ws).await;
         let (events, _) = server.await.unwrap();
         assert_eq!(events[0], Event::Ping(Bytes::from_static(b"are you there")));
     })
@@ -159,7 +161,7 @@ async fn close_from_the_client_is_seen_with_code_and_reason<A: Adapter>() {
             ws.send("late").await,
             Err(Error::Send(SendError::Closed))
         ));
-        assert!(drain::<A>(&mut ws).await.is_empty());
+        assert!(drain(&mut ws).await.is_empty());
         // The server closed the transport at once: no close timeout (5 s) ran.
         assert!(start.elapsed() < std::time::Duration::from_secs(2));
         assert_eq!(ws.peer_close_frame().map(|f| f.code), Some(CloseCode(4001)));
@@ -192,7 +194,7 @@ async fn close_from_the_server_is_seen_with_code_and_reason<A: Adapter>() {
         })
         .await;
         let (mut ws, _) = A::connect_url(&format!("ws://{addr}/")).await.unwrap();
-        let messages = drain::<A>(&mut ws).await;
+        let messages = drain(&mut ws).await;
         assert_eq!(messages, [Message::from("last words")]);
         assert_eq!(
             ws.peer_close_frame(),
@@ -337,9 +339,11 @@ async fn protocols_shorthand_picks_the_clients_first_supported_choice<A: Adapter
     .await;
 }
 
-async fn connect_url_refuses_wss<A: Adapter>() {
-    let err = A::connect_url("wss://127.0.0.1:1/").await.unwrap_err();
-    assert!(matches!(err, Error::InvalidUrl { .. }), "{err:?}");
+async fn connect_url_refuses_other_schemes<A: Adapter>() {
+    for url in ["http://127.0.0.1:1/", "https://127.0.0.1:1/", "127.0.0.1:1"] {
+        let err = A::connect_url(url).await.unwrap_err();
+        assert!(matches!(err, Error::InvalidUrl { .. }), "{url}: {err:?}");
+    }
 }
 
 async fn connect_url_reaches_an_ipv6_loopback_literal<A: Adapter>() {
@@ -362,7 +366,7 @@ async fn connect_url_reaches_an_ipv6_loopback_literal<A: Adapter>() {
             Message::from("over ipv6")
         );
         ws.close(CloseCode::NORMAL, "").await.unwrap();
-        assert!(drain::<A>(&mut ws).await.is_empty());
+        assert!(drain(&mut ws).await.is_empty());
         let (_, error) = server.await.unwrap();
         assert!(error.is_none(), "{error:?}");
     })
@@ -381,6 +385,6 @@ sockway_tests::for_each_adapter! {
     eof_before_the_close_handshake_is_unexpected_eof_on_the_client,
     subprotocol_is_chosen_from_the_offer_and_the_request_is_visible,
     protocols_shorthand_picks_the_clients_first_supported_choice,
-    connect_url_refuses_wss,
+    connect_url_refuses_other_schemes,
     connect_url_reaches_an_ipv6_loopback_literal,
 }

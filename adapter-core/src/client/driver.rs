@@ -13,6 +13,7 @@ use sockjs_proto::client::{Client, ClientEvent, ConnId, Output};
 
 use super::shared::{Command, Shared};
 use crate::runtime::{Io, Runtime};
+use crate::TlsConnector;
 
 /// The most bytes read at a time, into a buffer on the stack (none is kept
 /// per session between reads).
@@ -21,12 +22,12 @@ const READ_BUF: usize = 8 * 1024;
 /// Rounds of work in one poll before the task yields to the others.
 const ROUNDS: usize = 64;
 
-type Connecting<R> = Pin<Box<dyn Future<Output = io::Result<<R as Runtime>::Tcp>> + Send>>;
+type Connecting<R> = Pin<Box<dyn Future<Output = io::Result<<R as Runtime>::Stream>> + Send>>;
 
 enum Slot<R: Runtime> {
     Connecting(Connecting<R>),
     Open {
-        io: R::Tcp,
+        io: R::Stream,
         /// What is being written, from its first unwritten byte.
         writing: Option<Bytes>,
     },
@@ -40,16 +41,19 @@ pub(crate) struct Driver<R: Runtime> {
     /// An event the inbox had no room for.
     held: Option<ClientEvent>,
     timer: Option<(Instant, Pin<Box<R::Sleep>>)>,
+    /// What `https://` connections trust.
+    tls: Option<TlsConnector>,
 }
 
 impl<R: Runtime> Driver<R> {
-    pub(crate) fn new(core: Client, shared: Arc<Shared>) -> Self {
+    pub(crate) fn new(core: Client, shared: Arc<Shared>, tls: Option<TlsConnector>) -> Self {
         Self {
             core,
             shared,
             slots: Vec::new(),
             held: None,
             timer: None,
+            tls,
         }
     }
 
@@ -70,7 +74,9 @@ impl<R: Runtime> Driver<R> {
             moved = true;
             match output {
                 Output::Connect(c) => {
-                    let connect = async move { R::connect(&c.host, c.port).await };
+                    let tls = self.tls.clone().filter(|_| c.tls);
+                    let connect =
+                        async move { R::connect_stream(&c.host, c.port, tls.as_ref()).await };
                     self.slots.push((c.id, Slot::Connecting(Box::pin(connect))));
                 }
                 Output::Close(id) => self.slots.retain(|(i, _)| *i != id),

@@ -21,7 +21,7 @@ use sockjs_proto::Transport;
 pub use session::{ClientSender, ClientSession};
 pub use sockjs_proto::client::{ClientError, Closed, Failure, SendError};
 
-use crate::{Error, Executor};
+use crate::{Error, Executor, TlsConnector};
 
 /// How a SockJS client connects: [`ClientConfig`] (transports, timeouts,
 /// headers, cookies, limits) with builder methods for the usual ones.
@@ -35,15 +35,25 @@ use crate::{Error, Executor};
 /// | [`header`](Self::header), [`cookie`](Self::cookie) | none |
 /// | [`max_message_size`](Self::max_message_size) | 1 MiB |
 /// | [`send_buffer_limit`](Self::send_buffer_limit) | 1 MiB |
+/// | [`tls`](Self::tls) | the platform's roots, for `https://` (feature `tls`) |
 #[derive(Debug, Clone, Default)]
 pub struct ClientOptions {
     config: ClientConfig,
+    tls: Option<TlsConnector>,
 }
 
 impl ClientOptions {
     /// Options from a whole [`ClientConfig`].
     pub fn from_config(config: ClientConfig) -> Self {
-        Self { config }
+        Self { config, tls: None }
+    }
+
+    /// What an `https://` endpoint's certificate must chain to (feature
+    /// `tls`); the platform's roots by default.
+    #[must_use]
+    pub fn tls(mut self, connector: TlsConnector) -> Self {
+        self.tls = Some(connector);
+        self
     }
 
     /// The configuration.
@@ -119,11 +129,14 @@ fn entropy() -> Entropy {
 }
 
 /// Opens a SockJS session on the endpoint at `url`
-/// (`http://host:port/prefix`), and returns once it is open.
+/// (`http://host:port/prefix`, or `https://` with the `tls` feature), and
+/// returns once it is open.
 ///
 /// # Errors
 ///
 /// [`Error::ClientConfig`] for a URL or options the client cannot use;
+/// [`Error::InvalidUrl`] for `https://` without the `tls` feature, and
+/// [`Error::Tls`] when the platform's roots cannot be loaded;
 /// [`Error::SockJs`] with how the session ended when it closed before
 /// opening: `/info` failed (1002), no transport opened (2000, with each
 /// one's failure), the connect timeout passed (2007), or the server closed
@@ -135,13 +148,16 @@ pub async fn connect<R: Executor>(
     let uri: http::Uri = url
         .parse()
         .map_err(|_| Error::ClientConfig(ClientConfigError::Url(url.to_owned())))?;
+    let tls = if uri.scheme_str() == Some("https") {
+        Some(crate::tls::trusted(url, options.tls.as_ref())?)
+    } else {
+        None
+    };
     let limit = options.config.send_buffer_limit;
     let core = Client::new(&uri, options.config, entropy(), R::now())?;
     let shared = Arc::new(shared::Shared::new(limit));
-    R::spawn(Box::pin(driver::Driver::<R>::new(
-        core,
-        Arc::clone(&shared),
-    )));
+    let driver = driver::Driver::<R>::new(core, Arc::clone(&shared), tls);
+    R::spawn(Box::pin(driver));
     // Dropped before the open, the session's handle closes it.
     let session = ClientSession::new(Arc::clone(&shared));
     match std::future::poll_fn(|cx| shared.poll_opened(cx)).await {

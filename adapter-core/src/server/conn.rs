@@ -1,4 +1,5 @@
-//! One TCP connection's task: reads the socket into its
+//! One TCP connection's task (after its TLS handshake, on a TLS listener):
+//! reads the socket into its
 //! [`server_proto::Connection`], writes what it gives, waits on the socket,
 //! the connection's waker and its one deadline, and does what it asks (run
 //! the interceptors, spawn a session's handler).
@@ -17,6 +18,7 @@ use tracing::Instrument as _;
 use super::endpoint::{run_after, run_before};
 use super::Shared;
 use crate::runtime::{self, Executor, Io, Runtime};
+use crate::tls::TlsAcceptor;
 
 /// The most bytes taken from the socket in one read (into a buffer on the
 /// stack: an idle connection holds none).
@@ -77,6 +79,55 @@ enum Step {
 /// Serves the connection until it is done.
 pub(crate) async fn serve<R: Executor>(io: R::Tcp, remote: SocketAddr, shared: Arc<Shared>) {
     let _ = R::set_nodelay(&io);
+    let waker = poll_fn(|cx| Poll::Ready(cx.waker().clone())).await;
+    let conn = shared.server.connection(remote, R::now(), waker);
+    drive::<R, _>(io, conn, &shared).await;
+}
+
+/// Runs the TLS handshake, then serves the connection until it is done.
+///
+/// The handshake is the connection's first request, as far as time goes:
+/// it must end within the request timeout from the accept, or the
+/// connection is dropped. A shutdown drops it too: it is no connection of
+/// the server's yet (none that the shutdown waits for).
+pub(crate) async fn serve_tls<R: Executor>(
+    tcp: R::Tcp,
+    remote: SocketAddr,
+    acceptor: &TlsAcceptor,
+    shared: Arc<Shared>,
+) {
+    let _ = R::set_nodelay(&tcp);
+    let deadline = R::now() + shared.server.options().request_limit();
+    let handshake = {
+        let mut handshake = std::pin::pin!(R::accept_tls(tcp, acceptor));
+        let mut timer = std::pin::pin!(R::sleep_until(deadline));
+        let mut stop = std::pin::pin!(shared.stop.wait());
+        poll_fn(|cx| {
+            if let Poll::Ready(result) = handshake.as_mut().poll(cx) {
+                return Poll::Ready(Some(result));
+            }
+            if timer.as_mut().poll(cx).is_ready() || stop.as_mut().poll(cx).is_ready() {
+                return Poll::Ready(None);
+            }
+            Poll::Pending
+        })
+        .await
+    };
+    let io = match handshake {
+        Some(Ok(io)) => io,
+        Some(Err(error)) => {
+            tracing::debug!(%remote, %error, "TLS handshake failed");
+            return;
+        }
+        None if shared.stop.is_stopped() => {
+            tracing::debug!(%remote, "TLS handshake cut short by the shutdown");
+            return;
+        }
+        None => {
+            tracing::debug!(%remote, "TLS handshake timed out");
+            return;
+        }
+    };
     let waker = poll_fn(|cx| Poll::Ready(cx.waker().clone())).await;
     let conn = shared.server.connection(remote, R::now(), waker);
     drive::<R, _>(io, conn, &shared).await;

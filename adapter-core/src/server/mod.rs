@@ -42,6 +42,7 @@ use server_proto::{EndpointId, ServerConfig, ServerOptions};
 
 use crate::runtime::Executor;
 use crate::sync::{Connections, Stop};
+use crate::tls::TlsAcceptor;
 
 mod conn;
 mod endpoint;
@@ -102,6 +103,7 @@ impl From<BuildError> for io::Error {
 pub struct ServerBuilder<R> {
     config: ServerConfig,
     apps: Vec<App>,
+    tls: Option<TlsAcceptor>,
     runtime: PhantomData<fn() -> R>,
 }
 
@@ -110,6 +112,7 @@ impl<R> Default for ServerBuilder<R> {
         Self {
             config: ServerConfig::new(ServerOptions::default()),
             apps: Vec::new(),
+            tls: None,
             runtime: PhantomData,
         }
     }
@@ -148,7 +151,8 @@ impl<R: Executor> ServerBuilder<R> {
 
     /// How long a request may take from its first byte to its last (a
     /// client that trickles a head or body slower gets 408 and is
-    /// disconnected). Also bounds the writing of whole responses.
+    /// disconnected). Also bounds the writing of whole responses, and,
+    /// with [`tls`](Self::tls), each connection's TLS handshake.
     pub fn request_timeout(mut self, timeout: Duration) -> Self {
         let options = std::mem::take(self.config.options_mut());
         *self.config.options_mut() = options.request_timeout(timeout);
@@ -194,6 +198,20 @@ impl<R: Executor> ServerBuilder<R> {
         self
     }
 
+    /// Serves over TLS (feature `tls`): every accepted connection runs the
+    /// TLS handshake with `acceptor`'s certificate, then is served as a
+    /// plain one is (`https://` and `wss://` URLs). The handshake must end
+    /// within the [`request_timeout`](Self::request_timeout) from the
+    /// accept (a client that sends no ClientHello is dropped then); a
+    /// failed one is logged at debug level and the connection dropped.
+    ///
+    /// Not used by [`mounted`](Self::mounted) endpoints: there TLS is the
+    /// application's HTTP server's.
+    pub fn tls(mut self, acceptor: TlsAcceptor) -> Self {
+        self.tls = Some(acceptor);
+        self
+    }
+
     /// Binds a listener (to the first of `addr`'s addresses that can be
     /// bound) and builds the server.
     pub async fn bind(self, addr: impl ToSocketAddrs) -> Result<Server<R>, BuildError> {
@@ -208,9 +226,11 @@ impl<R: Executor> ServerBuilder<R> {
     }
 
     /// Builds the server on a bound listener.
-    pub fn listener(self, listener: R::Listener) -> Result<Server<R>, BuildError> {
+    pub fn listener(mut self, listener: R::Listener) -> Result<Server<R>, BuildError> {
+        let tls = self.tls.take();
         Ok(Server {
             listener,
+            tls,
             shared: self.shared()?,
         })
     }
@@ -237,6 +257,8 @@ impl<R: Executor> ServerBuilder<R> {
 /// [`serve`](Self::serve); stop it with a [`ServerHandle`].
 pub struct Server<R: Executor> {
     listener: R::Listener,
+    /// Every connection's TLS, if any.
+    tls: Option<TlsAcceptor>,
     shared: Arc<Shared>,
 }
 
@@ -244,6 +266,7 @@ impl<R: Executor> std::fmt::Debug for Server<R> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Server")
             .field("local_addr", &R::local_addr(&self.listener).ok())
+            .field("tls", &self.tls.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -308,7 +331,11 @@ impl<R: Executor> Server<R> {
         let shared = self.shared;
         let connections = Connections::new(shared.server.options().connection_limit());
         R::spawn(Box::pin(run_timer::<R>(Arc::clone(&shared))));
-        tracing::info!(addr = ?R::local_addr(&self.listener).ok(), "listening");
+        tracing::info!(
+            addr = ?R::local_addr(&self.listener).ok(),
+            tls = self.tls.is_some(),
+            "listening"
+        );
         loop {
             let permit = {
                 let mut acquire = std::pin::pin!(connections.acquire());
@@ -340,8 +367,12 @@ impl<R: Executor> Server<R> {
                 None => break,
                 Some(Ok((io, remote))) => {
                     let shared = Arc::clone(&shared);
+                    let tls = self.tls.clone();
                     R::spawn(Box::pin(async move {
-                        conn::serve::<R>(io, remote, shared).await;
+                        match tls {
+                            None => conn::serve::<R>(io, remote, shared).await,
+                            Some(tls) => conn::serve_tls::<R>(io, remote, &tls, shared).await,
+                        }
                         drop(permit);
                     }));
                 }
