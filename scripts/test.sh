@@ -95,6 +95,9 @@ cargo test -q -p sockway --doc --features axum,tls
 step "interop: sockjs-client and ws against sockway serve (tokio, async-std, smol; mounted in axum, on plain hyper)"
 bash scripts/interop.sh
 
+step "interop: sockway's SockJS client (every runtime) and sockway load against sockjs-node"
+bash scripts/interop-client.sh
+
 step "interop: sockjs-client against the examples (std threads, a mio loop, the axum application)"
 bash scripts/interop-examples.sh
 

@@ -201,8 +201,9 @@ macro_rules! async_io_runtime {
                 host: &str,
                 port: u16,
                 tls: Option<&adapter_core::TlsConnector>,
+                local: Option<std::net::IpAddr>,
             ) -> io::Result<Self::Stream> {
-                stream::connect(host, port, tls).await.map(FuturesIo)
+                stream::connect(host, port, tls, local).await.map(FuturesIo)
             }
 
             async fn accept_tls(

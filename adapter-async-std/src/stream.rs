@@ -39,12 +39,16 @@ pub(crate) async fn connect(
     host: &str,
     port: u16,
     tls: Option<&TlsConnector>,
+    local: Option<std::net::IpAddr>,
 ) -> io::Result<MaybeTlsStream> {
     #[cfg(not(feature = "tls"))]
     if tls.is_some() {
         return Err(unsupported());
     }
-    let tcp = TcpStream::connect((host, port)).await?;
+    let tcp = match local {
+        None => TcpStream::connect((host, port)).await?,
+        Some(local) => connect_from(local, host, port).await?,
+    };
     tcp.set_nodelay(true)?;
     #[cfg(feature = "tls")]
     if let Some(tls) = tls {
@@ -56,6 +60,42 @@ pub(crate) async fn connect(
         return Ok(MaybeTlsStream::Tls(Box::new(tls.into())));
     }
     Ok(MaybeTlsStream::Plain(tcp))
+}
+
+/// Connects from `local` (any port) to the first address of `host` in the
+/// same family: the socket is bound with `socket2`, and the connect that it
+/// starts without blocking completes on async-io's reactor.
+async fn connect_from(local: std::net::IpAddr, host: &str, port: u16) -> io::Result<TcpStream> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let mut last = None;
+    for addr in async_net::resolve((host, port)).await? {
+        if addr.is_ipv4() != local.is_ipv4() {
+            continue;
+        }
+        let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+        socket.bind(&std::net::SocketAddr::new(local, 0).into())?;
+        socket.set_nonblocking(true)?;
+        match socket.connect(&addr.into()) {
+            Ok(()) => {}
+            Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {}
+            Err(e) => {
+                last = Some(e);
+                continue;
+            }
+        }
+        let stream = async_io::Async::new(std::net::TcpStream::from(socket))?;
+        stream.writable().await?;
+        match stream.get_ref().take_error()? {
+            None => return Ok(TcpStream::from(stream)),
+            Some(e) => last = Some(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| {
+        io::Error::new(
+            io::ErrorKind::AddrNotAvailable,
+            format!("{host} has no address in the family of {local}"),
+        )
+    }))
 }
 
 /// Runs the server's handshake.
@@ -144,7 +184,7 @@ mod tests {
         smol::block_on(async {
             let listener = async_net::TcpListener::bind("127.0.0.1:0").await.unwrap();
             let addr = listener.local_addr().unwrap();
-            let err = connect("127.0.0.1", addr.port(), Some(&connector))
+            let err = connect("127.0.0.1", addr.port(), Some(&connector), None)
                 .await
                 .unwrap_err();
             assert_eq!(err.kind(), io::ErrorKind::Unsupported);
@@ -154,7 +194,7 @@ mod tests {
                 "{err}"
             );
             // Plain TCP still connects.
-            let plain = connect("127.0.0.1", addr.port(), None).await.unwrap();
+            let plain = connect("127.0.0.1", addr.port(), None, None).await.unwrap();
             assert!(matches!(plain, MaybeTlsStream::Plain(_)));
             let (tcp, _) = listener.accept().await.unwrap();
             let err = accept(tcp, &acceptor).await.unwrap_err();

@@ -173,7 +173,7 @@ pub async fn connect_url_with<R: Runtime>(
     } else {
         None
     };
-    let stream = R::connect_stream(&parsed.host, parsed.port, tls.as_ref()).await?;
+    let stream = R::connect_stream(&parsed.host, parsed.port, tls.as_ref(), None).await?;
     connect_with(
         stream,
         ClientRequest::new(parsed.host_header, parsed.target),

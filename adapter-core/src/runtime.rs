@@ -4,7 +4,7 @@
 
 use std::future::{poll_fn, Future};
 use std::io::{self, IoSlice};
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Instant;
@@ -99,8 +99,9 @@ pub trait Runtime: Send + Sync + 'static {
     /// Turns Nagle's algorithm off on an accepted connection.
     fn set_nodelay(tcp: &Self::Tcp) -> io::Result<()>;
 
-    /// Connects to host:port with Nagle's algorithm off, then, with `tls`,
-    /// runs the TLS handshake (SNI = host).
+    /// Connects to host:port with Nagle's algorithm off, from the local
+    /// address `local` when given (any port; the address family must match
+    /// the host's), then, with `tls`, runs the TLS handshake (SNI = host).
     ///
     /// An adapter built without its own `tls` feature answers a request
     /// for TLS with [`io::ErrorKind::Unsupported`] (this crate's `tls`
@@ -112,6 +113,7 @@ pub trait Runtime: Send + Sync + 'static {
         host: &str,
         port: u16,
         tls: Option<&TlsConnector>,
+        local: Option<IpAddr>,
     ) -> impl Future<Output = io::Result<Self::Stream>> + Send;
 
     /// Runs the server's side of the TLS handshake on an accepted

@@ -136,8 +136,9 @@ impl adapter_core::Runtime for Tokio {
         host: &str,
         port: u16,
         tls: Option<&TlsConnector>,
+        local: Option<std::net::IpAddr>,
     ) -> io::Result<Self::Stream> {
-        stream::connect(host, port, tls).await.map(TokioIo)
+        stream::connect(host, port, tls, local).await.map(TokioIo)
     }
 
     async fn accept_tls(tcp: Self::Tcp, acceptor: &TlsAcceptor) -> io::Result<Self::ServerTls> {

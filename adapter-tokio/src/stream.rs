@@ -39,12 +39,16 @@ pub(crate) async fn connect(
     host: &str,
     port: u16,
     tls: Option<&TlsConnector>,
+    local: Option<std::net::IpAddr>,
 ) -> io::Result<MaybeTlsStream> {
     #[cfg(not(feature = "tls"))]
     if tls.is_some() {
         return Err(unsupported());
     }
-    let tcp = TcpStream::connect((host, port)).await?;
+    let tcp = match local {
+        None => TcpStream::connect((host, port)).await?,
+        Some(local) => connect_from(local, host, port).await?,
+    };
     tcp.set_nodelay(true)?;
     #[cfg(feature = "tls")]
     if let Some(tls) = tls {
@@ -56,6 +60,33 @@ pub(crate) async fn connect(
         return Ok(MaybeTlsStream::Tls(Box::new(tls.into())));
     }
     Ok(MaybeTlsStream::Plain(tcp))
+}
+
+/// Connects from `local` (any port) to the first address of `host` in the
+/// same family.
+async fn connect_from(local: std::net::IpAddr, host: &str, port: u16) -> io::Result<TcpStream> {
+    let mut last = None;
+    for addr in tokio::net::lookup_host((host, port)).await? {
+        if addr.is_ipv4() != local.is_ipv4() {
+            continue;
+        }
+        let socket = if addr.is_ipv4() {
+            tokio::net::TcpSocket::new_v4()?
+        } else {
+            tokio::net::TcpSocket::new_v6()?
+        };
+        socket.bind(std::net::SocketAddr::new(local, 0))?;
+        match socket.connect(addr).await {
+            Ok(tcp) => return Ok(tcp),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| {
+        io::Error::new(
+            io::ErrorKind::AddrNotAvailable,
+            format!("{host} has no address in the family of {local}"),
+        )
+    }))
 }
 
 /// Runs the server's handshake.
@@ -147,7 +178,7 @@ mod tests {
             TlsAcceptor::from_pem(cert.cert.pem(), cert.signing_key.serialize_pem()).unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let err = connect("127.0.0.1", addr.port(), Some(&connector))
+        let err = connect("127.0.0.1", addr.port(), Some(&connector), None)
             .await
             .unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::Unsupported);
@@ -156,7 +187,7 @@ mod tests {
             "{err}"
         );
         // Plain TCP still connects.
-        let plain = connect("127.0.0.1", addr.port(), None).await.unwrap();
+        let plain = connect("127.0.0.1", addr.port(), None, None).await.unwrap();
         assert!(matches!(plain, MaybeTlsStream::Plain(_)));
         let (tcp, _) = listener.accept().await.unwrap();
         let err = accept(tcp, &acceptor).await.unwrap_err();

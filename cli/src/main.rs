@@ -110,9 +110,21 @@ struct LoadArgs {
     /// How long a session may take to open.
     #[arg(long, default_value = "30s", value_parser = parse_duration)]
     connect_timeout: Duration,
+    /// Local addresses to connect from, in turn (e.g. 127.0.0.1-127.0.0.20):
+    /// one address has some 28,000 ports towards a server.
+    #[arg(long, value_parser = parse_source_ips)]
+    source_ips: Option<SourceIps>,
     /// Print one JSON object on stdout instead of the text report.
     #[arg(long)]
     json: bool,
+}
+
+/// The addresses of `--source-ips`.
+#[derive(Debug, Clone)]
+struct SourceIps(Vec<std::net::IpAddr>);
+
+fn parse_source_ips(text: &str) -> Result<SourceIps, String> {
+    sockway_cli::load::parse_sources(text).map(SourceIps)
 }
 
 /// The HTTP servers `serve` can mount the endpoints in.
@@ -273,6 +285,7 @@ fn load(args: LoadArgs) -> ExitCode {
         messages: args.messages,
         connect_timeout: args.connect_timeout,
         progress: !args.json,
+        sources: args.source_ips.map(|s| s.0).unwrap_or_default(),
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -238,7 +238,39 @@ async fn a_server_that_dies_mid_stream_ends_the_session_with_1006<R: ServerRunti
     }
 }
 
+async fn connections_come_from_the_local_address<R: ServerRuntime>() {
+    // The runtime's connect, bound to 127.0.0.2 (loopback is 127.0.0.0/8).
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let port = listener.local_addr().expect("address").port();
+    let local: std::net::IpAddr = "127.0.0.2".parse().expect("an address");
+    let raw = tokio::task::spawn_blocking(move || {
+        R::block_on(async move {
+            R::connect_stream("127.0.0.1", port, None, Some(local))
+                .await
+                .map(|_| ())
+        })
+    });
+    let (_tcp, peer) = within(LIMIT, "accept", listener.accept())
+        .await
+        .expect("accepted");
+    assert_eq!(peer.ip(), local);
+    within(LIMIT, "connect", raw)
+        .await
+        .expect("ran")
+        .expect("connected");
+    // And a whole session, through ClientOptions::local_address.
+    let server = ready::<R>();
+    let url = format!("http://{}/echo", server.addr);
+    on::<R, _>(async move {
+        let options = only(Transport::Xhr).local_address(local);
+        let mut session = connect::<R>(&url, options).await.expect("open");
+        echo_run(&mut session, 5).await;
+    })
+    .await;
+}
+
 sockway_tests::for_each_runtime! {
+    connections_come_from_the_local_address: multi_thread,
     each_transport_echoes_in_order: multi_thread,
     the_default_order_opens_the_websocket: multi_thread,
     websocket_disabled_opens_xhr_streaming: multi_thread,

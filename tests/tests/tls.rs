@@ -132,7 +132,7 @@ async fn sockjs_over_https_and_wss<R: ServerRuntime>() {
     let stream = within(
         WAIT,
         "an HTTPS connection",
-        Tokio::connect_stream("127.0.0.1", server.addr.port(), Some(&connector)),
+        Tokio::connect_stream("127.0.0.1", server.addr.port(), Some(&connector), None),
     )
     .await
     .expect("a TLS connection");

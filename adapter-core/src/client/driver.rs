@@ -3,6 +3,7 @@
 
 use std::future::Future;
 use std::io;
+use std::net::IpAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -43,10 +44,17 @@ pub(crate) struct Driver<R: Runtime> {
     timer: Option<(Instant, Pin<Box<R::Sleep>>)>,
     /// What `https://` connections trust.
     tls: Option<TlsConnector>,
+    /// The local address connections are made from.
+    local: Option<IpAddr>,
 }
 
 impl<R: Runtime> Driver<R> {
-    pub(crate) fn new(core: Client, shared: Arc<Shared>, tls: Option<TlsConnector>) -> Self {
+    pub(crate) fn new(
+        core: Client,
+        shared: Arc<Shared>,
+        tls: Option<TlsConnector>,
+        local: Option<IpAddr>,
+    ) -> Self {
         Self {
             core,
             shared,
@@ -54,6 +62,7 @@ impl<R: Runtime> Driver<R> {
             held: None,
             timer: None,
             tls,
+            local,
         }
     }
 
@@ -74,9 +83,10 @@ impl<R: Runtime> Driver<R> {
             moved = true;
             match output {
                 Output::Connect(c) => {
-                    let tls = self.tls.clone().filter(|_| c.tls);
-                    let connect =
-                        async move { R::connect_stream(&c.host, c.port, tls.as_ref()).await };
+                    let (tls, local) = (self.tls.clone().filter(|_| c.tls), self.local);
+                    let connect = async move {
+                        R::connect_stream(&c.host, c.port, tls.as_ref(), local).await
+                    };
                     self.slots.push((c.id, Slot::Connecting(Box::pin(connect))));
                 }
                 Output::Close(id) => self.slots.retain(|(i, _)| *i != id),

@@ -9,6 +9,7 @@ mod driver;
 mod session;
 mod shared;
 
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -36,16 +37,31 @@ use crate::{Error, Executor, TlsConnector};
 /// | [`max_message_size`](Self::max_message_size) | 1 MiB |
 /// | [`send_buffer_limit`](Self::send_buffer_limit) | 1 MiB |
 /// | [`tls`](Self::tls) | the platform's roots, for `https://` (feature `tls`) |
+/// | [`local_address`](Self::local_address) | the system's choice |
 #[derive(Debug, Clone, Default)]
 pub struct ClientOptions {
     config: ClientConfig,
     tls: Option<TlsConnector>,
+    local: Option<IpAddr>,
 }
 
 impl ClientOptions {
     /// Options from a whole [`ClientConfig`].
     pub fn from_config(config: ClientConfig) -> Self {
-        Self { config, tls: None }
+        Self {
+            config,
+            tls: None,
+            local: None,
+        }
+    }
+
+    /// The local address every connection is made from (any port): a load
+    /// generator spreads its users over 127.0.0.x this way when one
+    /// address's ports run out. The system's choice by default.
+    #[must_use]
+    pub fn local_address(mut self, address: IpAddr) -> Self {
+        self.local = Some(address);
+        self
     }
 
     /// What an `https://` endpoint's certificate must chain to (feature
@@ -156,7 +172,7 @@ pub async fn connect<R: Executor>(
     let limit = options.config.send_buffer_limit;
     let core = Client::new(&uri, options.config, entropy(), R::now())?;
     let shared = Arc::new(shared::Shared::new(limit));
-    let driver = driver::Driver::<R>::new(core, Arc::clone(&shared), tls);
+    let driver = driver::Driver::<R>::new(core, Arc::clone(&shared), tls, options.local);
     R::spawn(Box::pin(driver));
     // Dropped before the open, the session's handle closes it.
     let session = ClientSession::new(Arc::clone(&shared));

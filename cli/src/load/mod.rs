@@ -7,6 +7,7 @@ mod payload;
 mod report;
 mod user;
 
+use std::net::{IpAddr, Ipv4Addr};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
@@ -57,6 +58,34 @@ pub struct LoadOptions {
     pub connect_timeout: Duration,
     /// Show the live progress line (on stderr, when it is a terminal).
     pub progress: bool,
+    /// Local addresses the users connect from, in turn (user `i` from
+    /// `sources[i % len]`); empty: the system's choice.
+    pub sources: Vec<IpAddr>,
+}
+
+/// Parses `--source-ips`: addresses and ranges of IPv4 addresses
+/// (`127.0.0.1-127.0.0.20`), separated by commas.
+pub fn parse_sources(text: &str) -> Result<Vec<IpAddr>, String> {
+    let mut sources = Vec::new();
+    for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let bad = || format!("{part:?}: not an address or a range a.b.c.d-a.b.c.e");
+        match part.split_once('-') {
+            None => sources.push(part.parse().map_err(|_| bad())?),
+            Some((first, last)) => {
+                let first: Ipv4Addr = first.trim().parse().map_err(|_| bad())?;
+                let last: Ipv4Addr = last.trim().parse().map_err(|_| bad())?;
+                let (first, last) = (u32::from(first), u32::from(last));
+                if last < first || last - first >= 65_536 {
+                    return Err(bad());
+                }
+                sources.extend((first..=last).map(|a| IpAddr::V4(Ipv4Addr::from(a))));
+            }
+        }
+    }
+    if sources.is_empty() {
+        return Err("no address".into());
+    }
+    Ok(sources)
 }
 
 impl LoadOptions {
@@ -155,6 +184,7 @@ pub async fn run(options: LoadOptions) -> Result<Report, String> {
         size: options.size,
         rate: options.rate,
         messages: options.messages,
+        sources: options.sources.clone(),
     });
     let stats = Arc::new(Stats::default());
     let (stop_tx, stop_rx) = watch::channel(false);
@@ -213,4 +243,37 @@ pub async fn run(options: LoadOptions) -> Result<Report, String> {
         progress.abort();
     }
     Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn source_addresses_and_ranges() {
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        assert_eq!(parse_sources("127.0.0.1"), Ok(vec![ip("127.0.0.1")]));
+        assert_eq!(
+            parse_sources("127.0.0.1-127.0.0.3, ::1"),
+            Ok(vec![
+                ip("127.0.0.1"),
+                ip("127.0.0.2"),
+                ip("127.0.0.3"),
+                ip("::1")
+            ])
+        );
+        assert_eq!(
+            parse_sources("127.0.0.255-127.0.1.0").map(|v| v.len()),
+            Ok(2)
+        );
+        for bad in [
+            "",
+            "x",
+            "127.0.0.3-127.0.0.1",
+            "::1-::2",
+            "10.0.0.0-10.1.0.0",
+        ] {
+            assert!(parse_sources(bad).is_err(), "{bad}");
+        }
+    }
 }

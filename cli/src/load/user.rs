@@ -28,6 +28,8 @@ pub(crate) struct Plan {
     pub(crate) rate: Option<f64>,
     /// Messages per user; `None`: until stopped.
     pub(crate) messages: Option<u64>,
+    /// The local addresses users connect from, in turn.
+    pub(crate) sources: Vec<std::net::IpAddr>,
 }
 
 /// User `id`'s whole life. `stop` turns true when the run ends.
@@ -38,7 +40,11 @@ pub(crate) async fn run(
     mut stop: watch::Receiver<bool>,
 ) {
     let started = Instant::now();
-    let mut session = match connect_with(&plan.url, plan.options.clone()).await {
+    let mut options = plan.options.clone();
+    if !plan.sources.is_empty() {
+        options = options.local_address(plan.sources[id as usize % plan.sources.len()]);
+    }
+    let mut session = match connect_with(&plan.url, options).await {
         Ok(session) => session,
         Err(e) => {
             tracing::debug!(user = id, error = %e, "did not open");
