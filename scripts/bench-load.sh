@@ -69,6 +69,7 @@ fi
 
 server_pid=""
 server_log=""
+base=""
 stop_server() {
   if [ -n "$server_pid" ]; then
     kill "$server_pid" 2>/dev/null || true
@@ -84,7 +85,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# Starts $1 pinned to CPU 0; sets server_pid and prints its base URL.
+# Starts $1 pinned to CPU 0; sets server_pid and base (its URL).
 start_server() {
   server_log="$(mktemp)"
   case "$1" in
@@ -99,7 +100,7 @@ start_server() {
   server_pid=$!
   for _ in $(seq 200); do
     if grep -q "^listening on " "$server_log"; then
-      sed -n 's/^listening on \(http:[^ ]*\).*/\1/p' "$server_log" | head -1
+      base="$(sed -n 's/^listening on \(http:[^ ]*\).*/\1/p' "$server_log" | head -1)"
       return
     fi
     kill -0 "$server_pid" 2>/dev/null || break
@@ -126,7 +127,7 @@ seconds() {
 for round in $(seq "$rounds"); do
   for transport in ${transports//,/ }; do
     for server in ${servers//,/ }; do
-      base="$(start_server "$server")"
+      start_server "$server"
       args=(load "$base/echo" --users "$users" --transport "$transport" --size "$size"
         --ramp-up "$ramp_up" --duration "$duration" --connect-timeout 60s --json)
       [ -z "$rate" ] || args+=(--rate "$rate")
@@ -170,7 +171,8 @@ print("round %(round)s %(transport)-13s %(server)-11s" % r,
       "msgs/s %8.0f  p50 %6s p99 %7s µs  errors %s  opened %s/%s  server CPU %s%% (%s µs/msg) RSS %s KiB  generator CPU %s%%" % (
       r.get("msgs_per_s", 0), lat.get("p50"), lat.get("p99"), r.get("errors"), r.get("opened"),
       r.get("users"), r.get("server_cpu_percent"), r.get("server_cpu_us_per_msg"),
-      r.get("server_rss_kib"), r.get("cpu_percent")), file=sys.stderr)'
+      r.get("server_rss_kib"), r.get("cpu_percent")),
+      "generator RSS %s KiB" % r.get("rss_kib"), file=sys.stderr)'
     done
   done
 done

@@ -90,11 +90,14 @@ pub fn parse_sources(text: &str) -> Result<Vec<IpAddr>, String> {
 
 impl LoadOptions {
     fn client_options(&self) -> ClientOptions {
-        let options = ClientOptions::default()
+        let mut options = ClientOptions::default()
             .connect_timeout(Some(self.connect_timeout))
             // Under load the opening round trips grow; give each transport
             // a fair share of the connect timeout rather than 2 × rto.
             .transport_timeout(self.connect_timeout / 4);
+        // A server busy with the users already in answers `/info` late:
+        // that is a slow open, not a failed one, within the connect timeout.
+        options.config_mut().info_timeout = self.connect_timeout;
         match self.transport {
             TransportChoice::Auto => options,
             TransportChoice::Websocket => options.transports([Transport::WebSocket]),

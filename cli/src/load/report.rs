@@ -200,8 +200,16 @@ impl Stats {
                 Some(cpu.as_secs_f64() * 1e6 / messages as f64)
             },
             cpu_percent: cpu.as_secs_f64() * 100.0 / seconds,
+            rss_kib: own_rss_kib(),
         }
     }
+}
+
+/// This process's resident memory in KiB, from `/proc/self/status`.
+fn own_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
 }
 
 /// Percentiles of a histogram of microseconds.
@@ -272,6 +280,9 @@ pub struct Report {
     pub cpu_us_per_msg: Option<f64>,
     /// `cpu_s` over the window, in percent of one core.
     pub cpu_percent: f64,
+    /// This process's resident memory at the end of the window, in KiB
+    /// (`/proc/self/status`).
+    pub rss_kib: Option<u64>,
 }
 
 impl Report {
@@ -298,6 +309,7 @@ impl Report {
             "cpu_s": self.cpu_s,
             "cpu_us_per_msg": self.cpu_us_per_msg,
             "cpu_percent": self.cpu_percent.round(),
+            "rss_kib": self.rss_kib,
         })
     }
 }
@@ -348,8 +360,10 @@ impl fmt::Display for Report {
             .map_or("-".to_owned(), |c| format!("{c:.1}"));
         write!(
             f,
-            "generator CPU {:.2} s in the window ({:.0} % of one core), {per_msg} µs per message",
-            self.cpu_s, self.cpu_percent
+            "generator CPU {:.2} s in the window ({:.0} % of one core), {per_msg} µs per message; RSS {} KiB",
+            self.cpu_s,
+            self.cpu_percent,
+            self.rss_kib.map_or("-".to_owned(), |k| k.to_string())
         )
     }
 }
