@@ -1,13 +1,18 @@
 #!/usr/bin/env python3
 """Writes the hand-made seeds of the fuzz corpus (fuzz/corpus/<target>/seed-*).
 
-Run from anywhere: python3 fuzz/make_seeds.py. The files it writes are
-committed; the fuzzer's own finds (named by their SHA-1) sit beside them.
+Run from anywhere: python3 fuzz/make_seeds.py [TARGET...] (every target
+without arguments; python3 fuzz/make_seeds.py sockjs_client for one). The
+files it writes are committed; the fuzzer's own finds (named by their SHA-1)
+sit beside them.
 Frame targets take [setup, chunking, bytes...] (see fuzz/src/frames.rs);
-handshake targets take [setup, chunking, bytes...] (fuzz/src/handshake.rs).
+handshake targets take [setup, chunking, bytes...] (fuzz/src/handshake.rs);
+sockjs_client takes a Setup and Ops decoded with `arbitrary`, which the
+a_* functions below encode.
 """
 import os
 import struct
+import sys
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "corpus")
 
@@ -313,13 +318,402 @@ def http_responses_seeds():
     write(t, "custom-limits", [3 | R_REQS(1), 0, 80, 4, 6] + list(chunked))
 
 
-frames_seeds("ws_frames_server", masked=True)
-frames_seeds("ws_frames_client", masked=False)
-server_handshake_seeds()
-client_handshake_seeds()
-http_responses_seeds()
+# ---- sockjs_client: `arbitrary`-decoded Setup and Ops ----------------------
+#
+# An encoder for the subset of `arbitrary` (1.x) that the target's types use:
+# integers little-endian, a bool as one byte, an enum as a u32 whose
+# `(v * variants) >> 32` is the variant's index, an Option as a bool and the
+# value, a Vec (and the ops after the setup) as one byte 1 before each
+# element and a 0 after the last. Keep the variant lists in the order of the
+# enums in fuzz/src/sockjs_client.rs.
 
-# ws_pair_ops decodes its input with `arbitrary`, which has no encoder: its
-# corpus is the fuzzer's (minimized with cargo fuzz cmin), plus these two.
-write("ws_pair_ops", "zeros", bytes(64))
-write("ws_pair_ops", "counting", bytes(range(256)))
+def a_u8(v):
+    return bytes([v & 0xFF])
+
+
+def a_u16(v):
+    return struct.pack("<H", v)
+
+
+def a_bool(v):
+    return bytes([1 if v else 0])
+
+
+def a_enum(index, count):
+    return struct.pack("<I", ((2 * index + 1) << 32) // (2 * count))
+
+
+def a_vec(items):
+    return b"".join(b"\x01" + item for item in items) + b"\x00"
+
+
+def a_opt(value):
+    return b"\x00" if value is None else b"\x01" + value
+
+
+def a_bytes(data):
+    return a_vec([bytes([b]) for b in data])
+
+
+TRANSPORTS = ["websocket", "xhr_streaming", "xhr"]
+
+
+def c_setup(transports=(), max_frame_size=0, max_buffered_messages=0, send_buffer_limit=0,
+            info_timeout=0, transport_timeout=0, close_timeout=None, connect_timeout=None,
+            ping_interval=None, ws_close_timeout=0, tls_and_query=False, cookie=False,
+            auto_connect=True, piece=0):
+    """Sizes in bytes (0: the default), multiples of 16 (8 for the send
+    buffer); `connect_timeout`: None (the default 30 s), "unbounded", or ms."""
+    assert max_frame_size % 16 == 0 and max_buffered_messages % 16 == 0
+    assert send_buffer_limit % 8 == 0
+    if connect_timeout is None:
+        ct = a_enum(0, 3)
+    elif connect_timeout == "unbounded":
+        ct = a_enum(1, 3)
+    else:
+        ct = a_enum(2, 3) + a_u16(connect_timeout)
+    return (a_vec([a_enum(TRANSPORTS.index(t), 3) for t in transports])
+            + a_u8(max_frame_size // 16) + a_u8(max_buffered_messages // 16)
+            + a_u8(send_buffer_limit // 8)
+            + a_u16(info_timeout) + a_u16(transport_timeout)
+            + a_opt(None if close_timeout is None else a_u16(close_timeout))
+            + ct + a_opt(None if ping_interval is None else a_u16(ping_interval))
+            + a_u16(ws_close_timeout) + a_bool(tls_and_query) + a_bool(cookie)
+            + a_bool(auto_connect) + a_u8(piece))
+
+
+def t_word(i):
+    return a_enum(0, 3) + a_u8(i)
+
+
+def t_bytes(data):
+    return a_enum(1, 3) + a_bytes(data)
+
+
+def t_repeat(ch, n):
+    return a_enum(2, 3) + a_u8(ch) + a_u16(n)
+
+
+def f_open():
+    return a_enum(0, 7)
+
+
+def f_heartbeat():
+    return a_enum(1, 7)
+
+
+def f_messages(texts):
+    return a_enum(2, 7) + a_vec(texts)
+
+
+def f_echo():
+    return a_enum(3, 7)
+
+
+def f_close(code, reason):
+    return a_enum(4, 7) + a_u16(code) + reason
+
+
+def f_long(n):
+    return a_enum(5, 7) + a_u16(n)
+
+
+def f_raw(data):
+    return a_enum(6, 7) + a_bytes(data)
+
+
+INFO_BODIES = ["json", "chunked", "not-json", "no-websocket", "huge"]
+STATUSES = [200, 204, 404, 500, 101, 100, 302]
+
+
+def r_answer():
+    return a_enum(0, 7)
+
+
+def r_info(websocket=True, cookie=False, body="json"):
+    return a_enum(1, 7) + a_bool(websocket) + a_bool(cookie) + a_enum(INFO_BODIES.index(body), 5)
+
+
+def r_head(status, chunked=False, set_cookie=False):
+    return a_enum(2, 7) + a_enum(STATUSES.index(status), 7) + a_bool(chunked) + a_bool(set_cookie)
+
+
+def r_prelude():
+    return a_enum(3, 7)
+
+
+def r_frames(frames):
+    return a_enum(4, 7) + a_vec(frames)
+
+
+def r_end():
+    return a_enum(5, 7)
+
+
+def r_ws(frame):
+    return a_enum(6, 7) + frame
+
+
+def w_ping(n):
+    return a_enum(0, 8) + a_u8(n)
+
+
+def w_pong():
+    return a_enum(1, 8)
+
+
+def w_close(code, n=0):
+    return a_enum(2, 8) + a_u16(code) + a_u8(n)
+
+
+def w_binary(data):
+    return a_enum(4, 8) + a_bytes(data)
+
+
+def w_text(data):
+    return a_enum(5, 8) + a_bytes(data)
+
+
+def w_fragmented(frame):
+    return a_enum(6, 8) + frame
+
+
+def w_masked():
+    return a_enum(7, 8)
+
+
+OPS = 13
+
+
+def o_connected(conn):
+    return a_enum(0, OPS) + a_u8(conn)
+
+
+def o_fail(conn):
+    return a_enum(1, OPS) + a_u8(conn)
+
+
+def o_receive(conn, data):
+    return a_enum(2, OPS) + a_u8(conn) + a_bytes(data)
+
+
+def o_reply(conn, reply):
+    return a_enum(3, OPS) + a_u8(conn) + reply
+
+
+def o_accept_upgrade(conn):
+    return a_enum(4, OPS) + a_u8(conn)
+
+
+def o_eof(conn):
+    return a_enum(5, OPS) + a_u8(conn)
+
+
+def o_piece(n):
+    return a_enum(6, OPS) + a_u8(n)
+
+
+def o_advance(ms):
+    return a_enum(7, OPS) + a_u16(ms)
+
+
+def o_leap(ms):
+    return a_enum(8, OPS) + a_u16(ms)
+
+
+def o_to_deadline():
+    return a_enum(9, OPS)
+
+
+def o_send(text):
+    return a_enum(10, OPS) + text
+
+
+def o_close(code, reason):
+    return a_enum(11, OPS) + a_u16(code) + reason
+
+
+def o_drain():
+    return a_enum(12, OPS)
+
+
+def client_seed(name, setup, ops):
+    write("sockjs_client", name, setup + a_vec(ops))
+
+
+def sockjs_client_seeds():
+    """Connections are numbered as the client asks for them: 0 is /info;
+    the first transport request reuses it when it was kept alive (xhr
+    transports), the WebSocket and xhr_send take new ones."""
+    hello, tricky, xs = t_word(1), t_word(2), t_repeat(0, 300)
+    # /info, then the WebSocket opens (the 101 with the accept of the
+    # client's key, and `o`), messages go out and are echoed, heartbeats,
+    # the application's close answered by the server's close frame.
+    client_seed("websocket-echo", c_setup(), [
+        o_reply(0, r_answer()), o_reply(1, r_answer()), o_drain(),
+        o_send(hello), o_send(tricky), o_send(xs), o_reply(1, r_frames([f_echo()])),
+        o_reply(1, r_frames([f_heartbeat(), f_messages([t_word(3), t_word(6)])])),
+        o_reply(1, r_ws(w_ping(4))), o_drain(),
+        o_close(3001, t_word(1)), o_reply(1, r_ws(w_close(3001))), o_eof(1), o_drain(),
+    ])
+    # The same with the upgrade answered by AcceptUpgrade and `o` as a
+    # frame, a message in two fragments, and the server's close frame.
+    client_seed("websocket-accept-upgrade", c_setup(transports=["websocket"]), [
+        o_reply(0, r_answer()), o_accept_upgrade(1), o_reply(1, r_frames([f_open()])),
+        o_send(hello), o_reply(1, r_ws(w_fragmented(f_echo()))), o_drain(),
+        o_reply(1, r_frames([f_close(3000, t_bytes(b"Go away!"))])), o_drain(), o_eof(1),
+    ])
+    # xhr-streaming: the prelude, frames cut into 3-byte reads, sends
+    # acknowledged with 204, the stream ended by the server (its
+    # streamBytesLimit) and reopened on the same session.
+    client_seed("xhr-streaming-reopened", c_setup(transports=["xhr_streaming"], piece=3), [
+        o_reply(0, r_answer()), o_reply(0, r_answer()), o_drain(),
+        o_send(hello), o_reply(1, r_answer()), o_reply(0, r_frames([f_echo()])), o_drain(),
+        o_reply(0, r_frames([f_messages([tricky, t_word(4)]), f_heartbeat()])),
+        o_reply(0, r_end()), o_reply(0, r_answer()), o_send(tricky), o_send(xs),
+        o_reply(1, r_answer()), o_reply(1, r_answer()), o_reply(0, r_frames([f_echo()])),
+        o_piece(0), o_reply(0, r_end()), o_reply(0, r_head(200, chunked=True, set_cookie=True)),
+        o_reply(0, r_prelude()), o_reply(0, r_frames([f_heartbeat()])), o_drain(),
+    ])
+    # The stream cut in the middle of a frame: the session is lost (1006).
+    client_seed("xhr-streaming-cut", c_setup(transports=["xhr_streaming"], piece=5), [
+        o_reply(0, r_answer()), o_reply(0, r_answer()),
+        o_receive(0, b"9\r\na[\"cut"), o_eof(0), o_drain(),
+    ])
+    # xhr polling: `o`, sends batched while one is in flight, the echo, a
+    # heartbeat, then the server's close frame.
+    client_seed("xhr-polling", c_setup(transports=["xhr"], cookie=True), [
+        o_reply(0, r_answer()), o_reply(0, r_answer()), o_drain(),
+        o_send(hello), o_send(tricky), o_send(t_word(6)),
+        o_reply(1, r_answer()), o_reply(1, r_answer()), o_reply(0, r_answer()),
+        o_drain(), o_reply(0, r_answer()), o_drain(),
+        o_reply(0, r_frames([f_close(3000, t_bytes(b"Go away!"))])), o_drain(),
+    ])
+    # A frame over a 64-byte max_frame_size, on each transport: 1009.
+    client_seed("frame-too-long-streaming",
+                c_setup(transports=["xhr_streaming"], max_frame_size=64), [
+        o_reply(0, r_answer()), o_reply(0, r_answer()), o_reply(0, r_frames([f_long(100)])),
+        o_drain(),
+    ])
+    client_seed("frame-too-long-websocket",
+                c_setup(transports=["websocket"], max_frame_size=64), [
+        o_reply(0, r_answer()), o_reply(1, r_answer()), o_reply(1, r_frames([f_long(100)])),
+        o_drain(), o_advance(6000),
+    ])
+    client_seed("frame-too-long-polling", c_setup(transports=["xhr"], max_frame_size=64), [
+        o_reply(0, r_answer()), o_reply(0, r_answer()), o_reply(0, r_frames([f_long(100)])),
+        o_drain(),
+    ])
+    # A server that never answers: /info times out (1002); with /info
+    # answered, every transport times out in turn (2000); the connect
+    # timeout cuts that short (2007).
+    client_seed("silent-info", c_setup(), [o_advance(5000), o_advance(5000), o_drain()])
+    client_seed("silent-transports", c_setup(), [
+        o_reply(0, r_answer()), o_advance(700), o_to_deadline(), o_to_deadline(), o_drain(),
+    ])
+    client_seed("silent-connect-timeout",
+                c_setup(transport_timeout=5000, connect_timeout=1500), [
+        o_reply(0, r_answer()), o_advance(1000), o_advance(1000), o_drain(),
+    ])
+    # Connections made only when an op says so, one that fails.
+    client_seed("connect-by-hand", c_setup(auto_connect=False), [
+        o_connected(0), o_reply(0, r_answer()), o_fail(1), o_connected(2),
+        o_reply(2, r_answer()), o_drain(),
+    ])
+    # An application that does not take its events: reading stops at
+    # max_buffered_messages (100 bytes), then resumes.
+    client_seed("not-draining", c_setup(transports=["xhr_streaming"], max_buffered_messages=96), [
+        o_reply(0, r_answer()), o_reply(0, r_answer()),
+        o_reply(0, r_frames([f_messages([t_word(10)])] * 4)),
+        o_reply(0, r_frames([f_messages([t_word(10), t_word(10)])] * 3)), o_drain(),
+        o_reply(0, r_frames([f_messages([xs])])), o_drain(),
+    ])
+    # The same with small reads and frames, on the WebSocket and streaming.
+    for transport, conn in [("websocket", 1), ("xhr_streaming", 0)]:
+        client_seed(f"not-draining-small-reads-{transport}",
+                    c_setup(transports=[transport], max_buffered_messages=96,
+                            max_frame_size=128, piece=10), [
+            o_reply(0, r_answer()), o_reply(conn, r_answer()),
+            o_reply(conn, r_frames([f_messages([t_word(10)])] * 8)),
+            o_reply(conn, r_frames([f_messages([t_word(1)] * 6)] * 8)), o_drain(),
+            o_reply(conn, r_frames([f_messages([t_word(10)])] * 8)), o_drain(), o_drain(),
+        ])
+    # Odd answers: /info not JSON, a huge /info, a 404 to the stream, a
+    # wrong accept key, a masked frame, small send buffer full.
+    client_seed("info-not-json", c_setup(), [o_reply(0, r_info(body="not-json")), o_drain()])
+    client_seed("info-huge", c_setup(), [o_reply(0, r_info(body="huge")), o_drain()])
+    client_seed("info-chunked-no-websocket", c_setup(), [
+        o_reply(0, r_info(websocket=False, cookie=True, body="chunked")), o_reply(0, r_answer()),
+        o_drain(),
+    ])
+    client_seed("stream-404-then-polling", c_setup(transports=["xhr_streaming", "xhr"]), [
+        o_reply(0, r_answer()), o_reply(0, r_head(404)), o_reply(1, r_answer()), o_drain(),
+        o_reply(1, r_answer()), o_drain(),
+    ])
+    wrong_101 = (b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                 b"Connection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n")
+    client_seed("websocket-wrong-accept", c_setup(), [
+        o_reply(0, r_answer()), o_receive(1, wrong_101), o_reply(2, r_answer()), o_drain(),
+    ])
+    client_seed("websocket-masked-frame", c_setup(transports=["websocket"]), [
+        o_reply(0, r_answer()), o_reply(1, r_answer()), o_reply(1, r_ws(w_masked())), o_drain(),
+        o_leap(6000),
+    ])
+    client_seed("send-buffer-full", c_setup(transports=["xhr"], send_buffer_limit=8), [
+        o_reply(0, r_answer()), o_reply(0, r_answer()), o_drain(),
+        o_send(hello), o_send(hello), o_send(hello), o_reply(1, r_answer()), o_send(hello),
+    ])
+    # WebSocket pings and a close timeout under short timers, over TLS
+    # with a query.
+    client_seed("websocket-pings", c_setup(transports=["websocket"], ping_interval=50,
+                                           ws_close_timeout=100, close_timeout=200,
+                                           tls_and_query=True), [
+        o_reply(0, r_answer()), o_reply(1, r_answer()), o_advance(60), o_reply(1, r_ws(w_pong())),
+        o_advance(40), o_send(hello), o_close(1000, t_word(0)), o_advance(1000), o_drain(),
+    ])
+    # Regressions, fixed in sockjs-proto's client (see server-proto's
+    # tests/sockjs_client.rs for a test of each): a close reason longer than
+    # a WebSocket close frame takes sent no close frame; the handshake and
+    # the WebSocket asked for reads over 16 KiB (any WebSocket seed shows
+    # it; this one reads a 20 KiB message); a close queued outside
+    # handle_timeout left poll_timeout at the WebSocket's last clock reading.
+    client_seed("regression-websocket-close-reason-over-123", c_setup(transports=["websocket"]), [
+        o_reply(0, r_answer()), o_reply(1, r_answer()), o_drain(),
+        o_close(3000, t_repeat(2, 100)), o_drain(),
+    ])
+    client_seed("regression-websocket-read-over-16k", c_setup(transports=["websocket"]), [
+        o_reply(0, r_answer()), o_reply(1, r_answer()),
+        o_reply(1, r_frames([f_long(20000)])), o_drain(),
+    ])
+    client_seed("regression-websocket-close-deadline-in-the-past",
+                c_setup(transports=["websocket"]), [
+        o_reply(0, r_answer()), o_reply(1, r_answer()), o_advance(10000), o_drain(),
+        o_close(3000, t_word(1)), o_drain(),
+    ])
+    write("sockjs_client", "zeros", bytes(64))
+    write("sockjs_client", "counting", bytes(range(256)))
+
+
+def pair_ops_seeds():
+    # ws_pair_ops decodes its input with `arbitrary`; its corpus is the
+    # fuzzer's (minimized with cargo fuzz cmin), plus these two.
+    write("ws_pair_ops", "zeros", bytes(64))
+    write("ws_pair_ops", "counting", bytes(range(256)))
+
+
+TARGETS = {
+    "ws_frames_server": lambda: frames_seeds("ws_frames_server", masked=True),
+    "ws_frames_client": lambda: frames_seeds("ws_frames_client", masked=False),
+    "ws_server_handshake": server_handshake_seeds,
+    "ws_client_handshake": client_handshake_seeds,
+    "http_responses": http_responses_seeds,
+    "ws_pair_ops": pair_ops_seeds,
+    "sockjs_client": sockjs_client_seeds,
+}
+
+if __name__ == "__main__":
+    chosen = sys.argv[1:] or list(TARGETS)
+    for target in chosen:
+        if target not in TARGETS:
+            sys.exit(f"no seeds for {target}: one of {', '.join(TARGETS)}")
+        TARGETS[target]()

@@ -14,5 +14,7 @@ pub mod http_wire;
 pub mod model;
 pub mod pair;
 pub mod server_conns;
+pub mod sockjs_client;
+pub mod sockjs_client_input;
 pub mod sockjs_payload;
 pub mod sockjs_requests;

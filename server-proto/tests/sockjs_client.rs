@@ -781,3 +781,75 @@ fn the_connect_timeout_bounds_the_whole_opening() {
     );
     w.run_until(Duration::from_secs(10), |w| w.client.is_finished());
 }
+
+/// Regression (found by the `sockjs_client` fuzz target): a close reason
+/// longer than the 123 bytes of a close frame made the WebSocket refuse
+/// the close, so nothing went to the server and the session waited out
+/// `close_timeout`, to end with `CloseTimeout` and the server seeing 1000.
+#[test]
+fn a_close_reason_too_long_for_a_close_frame_still_closes_the_websocket() {
+    let mut w = World::new(SockJsOptions::default(), only(Transport::WebSocket));
+    w.open();
+    let start = w.now;
+    let reason = "\u{e9}".repeat(100);
+    w.client.close(CloseCode(3001), &reason, w.now);
+    w.pump();
+    w.run_until(Duration::from_secs(10), |w| w.client.is_finished());
+    let closed = w.closed().unwrap();
+    assert_eq!(
+        (closed.code, closed.reason.as_str()),
+        (CloseCode(3001), reason.as_str())
+    );
+    assert_eq!(closed.error, None, "{closed:?}");
+    assert!(
+        w.now - start < Duration::from_secs(1),
+        "{:?}",
+        w.now - start
+    );
+}
+
+/// Regression (found by the `sockjs_client` fuzz target): the WebSocket
+/// handshake asked for reads of 20 KiB, and the open WebSocket for its
+/// whole input buffer (over 16 MiB by default), so one read could put
+/// megabytes of messages past `max_buffered_messages`; every connection
+/// now reads at most 16 KiB at a time.
+#[test]
+fn websocket_reads_are_at_most_16_kib() {
+    fn fate(line: &str) -> Fate {
+        if line.contains("/websocket ") {
+            Fate::Silent
+        } else {
+            Fate::Pass
+        }
+    }
+    let w = World::with(SockJsOptions::default(), only(Transport::WebSocket), fate);
+    // The handshake is out, its answer never comes.
+    let id = *w.links.keys().last().unwrap();
+    assert_eq!(w.client.read_capacity(id), 16 * 1024);
+
+    let mut w = World::new(SockJsOptions::default(), only(Transport::WebSocket));
+    w.open();
+    let id = *w.links.keys().next().unwrap();
+    assert_eq!(w.client.read_capacity(id), 16 * 1024);
+}
+
+/// Regression (found by the `sockjs_client` fuzz target): a WebSocket
+/// close queued by a call other than `handle_timeout` (the application's
+/// close, the server's close frame, a protocol error) left its timer to be
+/// started at the WebSocket's last clock reading, so `poll_timeout` named
+/// an instant before `now`, however long ago that was.
+#[test]
+fn a_websocket_close_never_leaves_a_deadline_in_the_past() {
+    let mut w = World::new(SockJsOptions::default(), only(Transport::WebSocket));
+    w.open();
+    w.now += Duration::from_secs(10);
+    w.client.close(CloseCode(3001), "bye", w.now);
+    assert_eq!(
+        w.client.poll_timeout(),
+        Some(w.now + Duration::from_secs(5)),
+        "the close timeout, from the close"
+    );
+    w.pump();
+    w.run_until(Duration::from_secs(10), |w| w.client.is_finished());
+    assert_eq!(w.closed().map(|c| c.code), Some(CloseCode(3001)));
+}

@@ -1,4 +1,4 @@
-//! Replays the committed fuzz corpus of the sockjs-proto targets: every
+//! Replays the committed fuzz corpora of the sockjs-proto targets: every
 //! file under `fuzz/corpus/<target>/` goes through the same function that
 //! the cargo-fuzz binary of that target calls (the files of `fuzz/src/` are
 //! included here), so `cargo test` checks the seeds and the regressions the
@@ -8,6 +8,12 @@ use std::fs;
 use std::panic::{self, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 
+#[allow(unreachable_pub)]
+#[path = "../../fuzz/src/sockjs_client.rs"]
+mod sockjs_client;
+#[allow(unreachable_pub)]
+#[path = "../../fuzz/src/sockjs_client_input.rs"]
+mod sockjs_client_input;
 #[allow(unreachable_pub)]
 #[path = "../../fuzz/src/sockjs_payload.rs"]
 mod sockjs_payload;
@@ -46,6 +52,11 @@ fn replay(target: &str, run: fn(&[u8])) {
         }
     }
     assert!(failed.is_empty(), "{target}: seeds failed: {failed:?}");
+}
+
+#[test]
+fn sockjs_client() {
+    replay("sockjs_client", sockjs_client::run);
 }
 
 #[test]

@@ -7,11 +7,13 @@ use std::time::Instant;
 use bytes::Bytes;
 use http_proto::ClientConn;
 use ws_proto::handshake::ClientHandshake;
-use ws_proto::{CloseCode, CloseState, Connection};
+use ws_proto::{CloseCode, CloseState, Connection, MAX_CLOSE_REASON};
 
 use super::target::Target;
 
-/// The most bytes asked of one read on an HTTP connection.
+/// The most bytes asked of one read, on any connection: so one read adds
+/// at most this much (and a frame) to the messages held for the
+/// application, whatever the WebSocket's input buffer would take.
 const READ_CHUNK: usize = 16 * 1024;
 
 /// A connection of one [`Client`](super::Client), by the order it was asked
@@ -234,11 +236,11 @@ impl Conns {
         }
         match &c.proto {
             Proto::Http(_) => READ_CHUNK,
-            Proto::Handshake(h) => h.receive_capacity(),
+            Proto::Handshake(h) => h.receive_capacity().min(READ_CHUNK),
             // A closed WebSocket reads on to see the server's end of file;
             // what still comes is dropped.
             Proto::WebSocket(ws) if ws.close_state() == CloseState::Closed => READ_CHUNK,
-            Proto::WebSocket(ws) => ws.receive_capacity(),
+            Proto::WebSocket(ws) => ws.receive_capacity().min(READ_CHUNK),
         }
     }
 
@@ -275,7 +277,8 @@ impl Conns {
         }
     }
 
-    /// Starts the close handshake of the WebSocket `id`.
+    /// Starts the close handshake of the WebSocket `id`, with `reason` cut
+    /// to what a close frame holds (123 bytes, on a character boundary).
     pub(crate) fn ws_close(&mut self, id: ConnId, code: CloseCode, reason: &str) {
         if let Some(Conn {
             proto: Proto::WebSocket(ws),
@@ -287,8 +290,12 @@ impl Conns {
             } else {
                 CloseCode::NORMAL
             };
+            let mut end = reason.len().min(MAX_CLOSE_REASON);
+            while !reason.is_char_boundary(end) {
+                end -= 1;
+            }
             // Only fails when closing already, which is what is wanted.
-            let _ = ws.close(Some(code), reason);
+            let _ = ws.close(Some(code), &reason[..end]);
         }
     }
 

@@ -315,11 +315,13 @@ impl Client {
     /// Closes the session with `code` (1000, or 3000 to 4999) and `reason`.
     ///
     /// Before the session opens, everything stops at once. On the
-    /// websocket transport the WebSocket closes with that code; on the xhr
-    /// transports what was sent before goes out first, then the
-    /// connections close (the server ends the session after its
-    /// `disconnectDelay`). [`ClientEvent::Closed`] comes with this code
-    /// and reason once done, or after [`ClientConfig::close_timeout`].
+    /// websocket transport the WebSocket closes with that code (1000 for
+    /// one that may not go in a close frame) and the reason cut to the 123
+    /// bytes a close frame holds; on the xhr transports what was sent
+    /// before goes out first, then the connections close (the server ends
+    /// the session after its `disconnectDelay`). [`ClientEvent::Closed`]
+    /// comes with this code and reason once done, or after
+    /// [`ClientConfig::close_timeout`].
     pub fn close(&mut self, code: CloseCode, reason: &str, now: Instant) {
         let closed = Closed::new(code, reason, None);
         match std::mem::replace(&mut self.phase, Phase::Closed) {
@@ -344,6 +346,7 @@ impl Client {
             phase @ (Phase::Closing { .. } | Phase::Closed) => self.phase = phase,
             Phase::Info(_) | Phase::Opening { .. } => self.finish(closed),
         }
+        self.start_ws_timers(now);
     }
 
     // ---- sockets ---------------------------------------------------------
@@ -366,10 +369,11 @@ impl Client {
         if let Some(role) = self.conns.remove(id) {
             self.failed(role, Failure::Connection(why.to_owned()), now);
         }
+        self.start_ws_timers(now);
     }
 
-    /// How many bytes to read from `id` at most now: zero while the
-    /// application is behind (received messages over
+    /// How many bytes to read from `id` at most now, never more than 16
+    /// KiB: zero while the application is behind (received messages over
     /// [`ClientConfig::max_buffered_messages`]), or when `id` is not a
     /// connected socket of this client.
     pub fn read_capacity(&self, id: ConnId) -> usize {
@@ -381,12 +385,14 @@ impl Client {
     pub fn receive(&mut self, id: ConnId, data: &[u8], now: Instant) {
         self.conns.receive(id, data);
         self.drive(id, now);
+        self.start_ws_timers(now);
     }
 
     /// The server closed `id`'s read side.
     pub fn receive_eof(&mut self, id: ConnId, now: Instant) {
         self.conns.receive_eof(id);
         self.drive(id, now);
+        self.start_ws_timers(now);
     }
 
     /// The next bytes to write to `id` (nothing before it is connected).
@@ -415,15 +421,19 @@ impl Client {
 
     /// Time passed: deadlines at or before `now` take effect.
     pub fn handle_timeout(&mut self, now: Instant) {
-        for id in self.conns.handle_timeout(now) {
-            self.drive(id, now);
-        }
+        self.start_ws_timers(now);
         let opening = matches!(self.phase, Phase::Info(_) | Phase::Opening { .. });
         if opening && self.open_by.is_some_and(|t| t <= now) {
             let error = Some(ClientError::ConnectTimeout);
             self.finish(Closed::new(2007, "Connect timed out", error));
-            return;
+        } else {
+            self.phase_timeout(now);
         }
+        self.start_ws_timers(now);
+    }
+
+    /// The phase's own deadline, if it passed.
+    fn phase_timeout(&mut self, now: Instant) {
         match &self.phase {
             Phase::Info(pending) if pending.deadline <= now => {
                 let id = pending.conn;
@@ -441,6 +451,26 @@ impl Client {
     }
 
     // ---- shared inner steps ------------------------------------------------
+
+    /// Runs the WebSocket timers due at `now`, and so starts those that a
+    /// close queued outside [`handle_timeout`](Self::handle_timeout) left
+    /// waiting for a time (the application's close, the server's close
+    /// frame, a protocol error, a lingering close at the session's end):
+    /// without this, such a timer would start at the WebSocket's last
+    /// reading of the clock, and `poll_timeout` name an instant before
+    /// `now`. Driving a connection may queue one more close (a session
+    /// that ends closes the others): a few rounds settle it.
+    fn start_ws_timers(&mut self, now: Instant) {
+        for _ in 0..4 {
+            let due = self.conns.handle_timeout(now);
+            if due.is_empty() {
+                return;
+            }
+            for id in due {
+                self.drive(id, now);
+            }
+        }
+    }
 
     /// Runs what `id`'s new input or state gives.
     fn drive(&mut self, id: ConnId, now: Instant) {
