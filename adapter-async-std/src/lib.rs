@@ -70,26 +70,7 @@ pub mod smol_server {
 /// back in that order; see [`adapter_core::client`].
 #[cfg(feature = "async-std")]
 pub mod sockjs {
-    pub use adapter_core::client::{
-        ClientError, ClientOptions, ClientSender, ClientSession, Closed, Failure, SendError,
-    };
-    pub use adapter_core::sockjs_proto::client::ClientConfig;
-    pub use adapter_core::sockjs_proto::Transport;
-
-    /// Opens a session on the SockJS endpoint at `url`
-    /// (`http://host:port/prefix`) with the default options; see
-    /// [`adapter_core::client::connect`].
-    pub async fn connect(url: &str) -> Result<ClientSession, super::Error> {
-        connect_with(url, ClientOptions::default()).await
-    }
-
-    /// Opens a session on the SockJS endpoint at `url` with `options`.
-    pub async fn connect_with(
-        url: &str,
-        options: ClientOptions,
-    ) -> Result<ClientSession, super::Error> {
-        adapter_core::client::connect::<super::AsyncStd>(url, options).await
-    }
+    adapter_core::sockjs_client_api!(super::AsyncStd);
 }
 
 /// The SockJS client with its task on smol's executor: [`connect`](smol_sockjs::connect)
@@ -97,26 +78,7 @@ pub mod sockjs {
 /// back in that order; see [`adapter_core::client`].
 #[cfg(feature = "smol")]
 pub mod smol_sockjs {
-    pub use adapter_core::client::{
-        ClientError, ClientOptions, ClientSender, ClientSession, Closed, Failure, SendError,
-    };
-    pub use adapter_core::sockjs_proto::client::ClientConfig;
-    pub use adapter_core::sockjs_proto::Transport;
-
-    /// Opens a session on the SockJS endpoint at `url`
-    /// (`http://host:port/prefix`) with the default options; see
-    /// [`adapter_core::client::connect`].
-    pub async fn connect(url: &str) -> Result<ClientSession, super::Error> {
-        connect_with(url, ClientOptions::default()).await
-    }
-
-    /// Opens a session on the SockJS endpoint at `url` with `options`.
-    pub async fn connect_with(
-        url: &str,
-        options: ClientOptions,
-    ) -> Result<ClientSession, super::Error> {
-        adapter_core::client::connect::<super::Smol>(url, options).await
-    }
+    adapter_core::sockjs_client_api!(super::Smol);
 }
 
 /// async-io's reactor and timers with async-net's TCP: what async-std and

@@ -67,35 +67,23 @@ pub(crate) async fn connect(
 /// starts without blocking completes on async-io's reactor.
 async fn connect_from(local: std::net::IpAddr, host: &str, port: u16) -> io::Result<TcpStream> {
     use socket2::{Domain, Protocol, Socket, Type};
-    let mut last = None;
-    for addr in async_net::resolve((host, port)).await? {
-        if addr.is_ipv4() != local.is_ipv4() {
-            continue;
-        }
+    let addrs = async_net::resolve((host, port)).await?;
+    adapter_core::connect_from(host, local, addrs, |addr| async move {
         let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
         socket.bind(&std::net::SocketAddr::new(local, 0).into())?;
         socket.set_nonblocking(true)?;
         match socket.connect(&addr.into()) {
-            Ok(()) => {}
-            Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {}
-            Err(e) => {
-                last = Some(e);
-                continue;
-            }
+            Err(e) if e.raw_os_error() != Some(libc::EINPROGRESS) => return Err(e),
+            _ => {}
         }
         let stream = async_io::Async::new(std::net::TcpStream::from(socket))?;
         stream.writable().await?;
         match stream.get_ref().take_error()? {
-            None => return Ok(TcpStream::from(stream)),
-            Some(e) => last = Some(e),
+            None => Ok(TcpStream::from(stream)),
+            Some(e) => Err(e),
         }
-    }
-    Err(last.unwrap_or_else(|| {
-        io::Error::new(
-            io::ErrorKind::AddrNotAvailable,
-            format!("{host} has no address in the family of {local}"),
-        )
-    }))
+    })
+    .await
 }
 
 /// Runs the server's handshake.

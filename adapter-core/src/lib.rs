@@ -34,7 +34,7 @@ pub use clock::Clock;
 pub use error::Error;
 pub use handshake::{accept, accept_with, connect, connect_url, connect_url_with, connect_with};
 pub use options::{AcceptOptions, ConnectOptions};
-pub use runtime::{Executor, Io, Runtime, Task};
+pub use runtime::{connect_from, Executor, Io, Runtime, Task};
 pub use stream::{Settings, WebSocketStream};
 pub use tls::{PemSource, TlsAcceptor, TlsConnector, TlsError};
 

@@ -150,3 +150,37 @@ pub(crate) async fn write_all<S: Io>(io: &mut S, mut data: &[u8]) -> io::Result<
 pub(crate) async fn shutdown<S: Io>(io: &mut S) -> io::Result<()> {
     poll_fn(|cx| io.poll_shutdown(cx)).await
 }
+
+/// Connects from the local address `local` (any port) to the first of
+/// `addrs` (the addresses of `host`) in `local`'s family that takes the
+/// connection, each tried with `connect` (which binds to `local` and
+/// connects): what a [`Runtime::connect_stream`] with a local address does
+/// once it has resolved the host. The error of the last try, or
+/// [`io::ErrorKind::AddrNotAvailable`] when no address is in the family.
+pub async fn connect_from<T, F, Fut>(
+    host: &str,
+    local: IpAddr,
+    addrs: impl IntoIterator<Item = SocketAddr>,
+    mut connect: F,
+) -> io::Result<T>
+where
+    F: FnMut(SocketAddr) -> Fut,
+    Fut: Future<Output = io::Result<T>>,
+{
+    let mut last = None;
+    for addr in addrs {
+        if addr.is_ipv4() != local.is_ipv4() {
+            continue;
+        }
+        match connect(addr).await {
+            Ok(tcp) => return Ok(tcp),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| {
+        io::Error::new(
+            io::ErrorKind::AddrNotAvailable,
+            format!("{host} has no address in the family of {local}"),
+        )
+    }))
+}

@@ -48,33 +48,14 @@ pub mod server {
     pub type ServerBuilder = adapter_core::server::ServerBuilder<super::Tokio>;
 }
 
-/// The listen backlog of [`server::ServerBuilder::bind`].
 /// The SockJS client on tokio: [`connect`](sockjs::connect) opens a
 /// session over websocket, xhr-streaming or xhr-polling, falling back in
 /// that order; see [`adapter_core::client`].
 pub mod sockjs {
-    pub use adapter_core::client::{
-        ClientError, ClientOptions, ClientSender, ClientSession, Closed, Failure, SendError,
-    };
-    pub use adapter_core::sockjs_proto::client::ClientConfig;
-    pub use adapter_core::sockjs_proto::Transport;
-
-    /// Opens a session on the SockJS endpoint at `url`
-    /// (`http://host:port/prefix`) with the default options; see
-    /// [`adapter_core::client::connect`].
-    pub async fn connect(url: &str) -> Result<ClientSession, super::Error> {
-        connect_with(url, ClientOptions::default()).await
-    }
-
-    /// Opens a session on the SockJS endpoint at `url` with `options`.
-    pub async fn connect_with(
-        url: &str,
-        options: ClientOptions,
-    ) -> Result<ClientSession, super::Error> {
-        adapter_core::client::connect::<super::Tokio>(url, options).await
-    }
+    adapter_core::sockjs_client_api!(super::Tokio);
 }
 
+/// The listen backlog of [`server::ServerBuilder::bind`].
 const LISTEN_BACKLOG: u32 = 1024;
 
 /// The tokio runtime, for the adapter core: TCP from `tokio::net`, timers

@@ -65,28 +65,17 @@ pub(crate) async fn connect(
 /// Connects from `local` (any port) to the first address of `host` in the
 /// same family.
 async fn connect_from(local: std::net::IpAddr, host: &str, port: u16) -> io::Result<TcpStream> {
-    let mut last = None;
-    for addr in tokio::net::lookup_host((host, port)).await? {
-        if addr.is_ipv4() != local.is_ipv4() {
-            continue;
-        }
+    let addrs = tokio::net::lookup_host((host, port)).await?;
+    adapter_core::connect_from(host, local, addrs, |addr| async move {
         let socket = if addr.is_ipv4() {
             tokio::net::TcpSocket::new_v4()?
         } else {
             tokio::net::TcpSocket::new_v6()?
         };
         socket.bind(std::net::SocketAddr::new(local, 0))?;
-        match socket.connect(addr).await {
-            Ok(tcp) => return Ok(tcp),
-            Err(e) => last = Some(e),
-        }
-    }
-    Err(last.unwrap_or_else(|| {
-        io::Error::new(
-            io::ErrorKind::AddrNotAvailable,
-            format!("{host} has no address in the family of {local}"),
-        )
-    }))
+        socket.connect(addr).await
+    })
+    .await
 }
 
 /// Runs the server's handshake.

@@ -3,43 +3,24 @@
 //! numbers: every transport, every echo verified, the JSON report; and an
 //! endpoint that does not echo, whose errors fail the run.
 
-use std::io::{BufRead as _, BufReader};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
+
+use common::Process;
+
+mod common;
 use std::time::Duration;
 
-/// Ends a child process (by its PID) if the test fails before.
-struct Process(Child);
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 /// Starts `program` with `args` in `dir` and reads its `listening on
-/// http://…` line.
+/// http://…` line: the process and its base URL.
 fn start(program: &str, args: &[&str], dir: Option<PathBuf>) -> (Process, String) {
     let mut command = Command::new(program);
-    command
-        .args(args)
-        .env("SOCKWAY_LOG", "warn")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit());
+    command.args(args).env("SOCKWAY_LOG", "warn");
     if let Some(dir) = dir {
         command.current_dir(dir);
     }
-    let mut child = command.spawn().expect("the server starts");
-    let stdout = child.stdout.take().expect("piped");
-    let process = Process(child);
-    let mut line = String::new();
-    BufReader::new(stdout)
-        .read_line(&mut line)
-        .expect("a line on stdout");
+    let (process, line) = common::start_with_line(&mut command);
     let base = line
-        .trim()
         .strip_prefix("listening on ")
         .unwrap_or_else(|| panic!("expected the listening line, got {line:?}"))
         .to_owned();
@@ -47,11 +28,12 @@ fn start(program: &str, args: &[&str], dir: Option<PathBuf>) -> (Process, String
 }
 
 fn serve() -> (Process, String) {
-    start(
-        env!("CARGO_BIN_EXE_sockway"),
-        &["serve", "--listen", "127.0.0.1:0"],
-        None,
-    )
+    let (process, line) = common::serve(&[]);
+    let base = line
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("expected the listening line, got {line:?}"))
+        .to_owned();
+    (process, base)
 }
 
 /// Runs `sockway load` with `args` (bounded in time); its exit code and

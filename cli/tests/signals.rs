@@ -4,42 +4,22 @@
 
 #![cfg(unix)]
 
-use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::io::{Read as _, Write as _};
 use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::Duration;
+
+use common::Process;
+
+mod common;
 
 /// The bound of every wait.
 const LIMIT: Duration = Duration::from_secs(20);
 
-/// Kills the server if the test fails before it exits.
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 /// Starts `sockway serve` on a free port; returns it and its address.
-fn start(runtime: &str) -> (Server, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_sockway"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--runtime", runtime])
-        .env("SOCKWAY_LOG", "warn")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("sockway starts");
-    let stdout = child.stdout.take().expect("piped");
-    let server = Server(child);
-    let mut line = String::new();
-    BufReader::new(stdout)
-        .read_line(&mut line)
-        .expect("a line on stdout");
+fn start(runtime: &str) -> (Process, String) {
+    let (server, line) = common::serve(&["--runtime", runtime]);
     let addr = line
-        .trim()
         .strip_prefix("listening on http://")
         .unwrap_or_else(|| panic!("expected the listening line, got {line:?}"))
         .to_owned();

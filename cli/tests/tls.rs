@@ -2,26 +2,17 @@
 //! every runtime, with a certificate made here; files that cannot be used,
 //! and one flag without the other, are refused before it listens.
 
-use std::io::{BufRead as _, BufReader};
 use std::path::PathBuf;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
+
+mod common;
 
 use adapter_core::{CloseCode, ConnectOptions, Message, TlsConnector};
 
 /// The bound of every wait.
 const LIMIT: Duration = Duration::from_secs(20);
-
-/// Kills the server when the test is done with it.
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 /// A folder of files for one test, removed at the end.
 struct Files(PathBuf);
@@ -97,24 +88,14 @@ async fn serves_wss_on_every_runtime() {
     let key = files.write("key.pem", &key);
     let trust = TlsConnector::from_pem(&ca).expect("a connector");
     for runtime in ["tokio", "async-std", "smol"] {
-        let mut child = sockway(&[
+        let (_server, line) = common::serve(&[
             "--runtime",
             runtime,
             "--tls-cert",
             cert.to_str().expect("a UTF-8 path"),
             "--tls-key",
             key.to_str().expect("a UTF-8 path"),
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("sockway starts");
-        let stdout = child.stdout.take().expect("piped");
-        let _server = Server(child);
-        let mut line = String::new();
-        BufReader::new(stdout)
-            .read_line(&mut line)
-            .expect("a line on stdout");
+        ]);
         // listening on https://ADDR (WebSocket: wss://ADDR/ws)
         let (addr, ws_url) = line
             .trim()

@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use server_proto::sockjs_proto::client::{
     Client, ClientConfig, ClientError, ClientEvent, ConnId, Entropy, Failure, Output,
+    DEFAULT_TRANSPORTS,
 };
 use server_proto::sockjs_proto::{Config, Transport};
 use server_proto::ws_proto::{CloseCode, Message};
@@ -67,24 +68,62 @@ struct World {
     heads: Vec<String>,
     /// The messages the server's application received.
     server_got: Vec<String>,
-    fate: fn(&str) -> Fate,
+    rule: Rule,
     echo: bool,
 }
 
-fn pass(_: &str) -> Fate {
-    Fate::Pass
+/// Which connections get which [`Fate`], by their first request line.
+#[derive(Debug, Clone, Copy)]
+struct Rule {
+    /// A request line containing this (or, with `inverted`, not containing
+    /// it) gives the connection `fate`; the others pass.
+    fragment: &'static str,
+    inverted: bool,
+    fate: Fate,
+}
+
+/// Every connection passes.
+const PASS: Rule = Rule::when("", Fate::Pass);
+
+impl Rule {
+    /// Connections whose request line contains `fragment` get `fate`.
+    const fn when(fragment: &'static str, fate: Fate) -> Self {
+        Self {
+            fragment,
+            inverted: false,
+            fate,
+        }
+    }
+
+    /// Connections whose request line does not contain `fragment` get
+    /// `fate`.
+    const fn unless(fragment: &'static str, fate: Fate) -> Self {
+        Self {
+            fragment,
+            inverted: true,
+            fate,
+        }
+    }
+
+    fn fate(self, line: &str) -> Fate {
+        if line.contains(self.fragment) == self.inverted {
+            Fate::Pass
+        } else {
+            self.fate
+        }
+    }
 }
 
 impl World {
     fn new(options: SockJsOptions, config: ClientConfig) -> Self {
-        Self::with(options, config, pass)
+        Self::with(options, config, PASS)
     }
 
-    fn with(options: SockJsOptions, config: ClientConfig, fate: fn(&str) -> Fate) -> Self {
-        Self::at("http://127.0.0.1:8081/echo", options, config, fate)
+    fn with(options: SockJsOptions, config: ClientConfig, rule: Rule) -> Self {
+        Self::at("http://127.0.0.1:8081/echo", options, config, rule)
     }
 
-    fn at(url: &str, options: SockJsOptions, config: ClientConfig, fate: fn(&str) -> Fate) -> Self {
+    fn at(url: &str, options: SockJsOptions, config: ClientConfig, rule: Rule) -> Self {
         let mut server = ServerConfig::new(ServerOptions::default());
         server.sockjs("/echo", options);
         let sim = Sim::new(server);
@@ -101,7 +140,7 @@ impl World {
             requests: Vec::new(),
             heads: Vec::new(),
             server_got: Vec::new(),
-            fate,
+            rule,
             echo: true,
         };
         world.pump();
@@ -182,7 +221,7 @@ impl World {
                 let head = text.split("\r\n\r\n").next().unwrap_or_default();
                 self.heads.push(head.to_owned());
                 if link.fate == Fate::Pass {
-                    link.fate = (self.fate)(line);
+                    link.fate = self.rule.fate(line);
                 }
             }
             if link.fate != Fate::Silent {
@@ -260,6 +299,13 @@ impl World {
         }
     }
 
+    /// A world whose client opened on `transport` alone.
+    fn opened(transport: Transport) -> Self {
+        let mut w = Self::new(SockJsOptions::default(), only(transport));
+        w.open();
+        w
+    }
+
     /// Runs until the session opened (or failed).
     fn open(&mut self) -> Transport {
         self.run_until(Duration::from_secs(60), |w| {
@@ -327,11 +373,7 @@ fn numbered(n: usize) -> Vec<String> {
 
 #[test]
 fn each_transport_opens_and_echoes() {
-    for transport in [
-        Transport::WebSocket,
-        Transport::XhrStreaming,
-        Transport::Xhr,
-    ] {
+    for transport in DEFAULT_TRANSPORTS {
         let mut w = World::new(SockJsOptions::default(), only(transport));
         assert_eq!(w.open(), transport);
         assert_eq!(w.requests[0], "GET /echo/info HTTP/1.1");
@@ -414,14 +456,8 @@ fn websocket_off_on_the_server_is_skipped_without_a_try() {
 
 #[test]
 fn a_silent_websocket_falls_back_after_twice_the_rto() {
-    fn fate(line: &str) -> Fate {
-        if line.contains("/websocket ") {
-            Fate::Silent
-        } else {
-            Fate::Pass
-        }
-    }
-    let mut w = World::with(SockJsOptions::default(), ClientConfig::default(), fate);
+    let rule = Rule::when("/websocket ", Fate::Silent);
+    let mut w = World::with(SockJsOptions::default(), ClientConfig::default(), rule);
     let start = w.now;
     assert_eq!(w.open(), Transport::XhrStreaming);
     // The /info round trip took no simulated time: rto = 300 ms.
@@ -446,17 +482,11 @@ fn a_silent_websocket_falls_back_after_twice_the_rto() {
 
 #[test]
 fn a_buffering_proxy_makes_streaming_fall_back_to_polling() {
-    fn fate(line: &str) -> Fate {
-        if line.contains("/xhr_streaming ") {
-            Fate::Buffered
-        } else {
-            Fate::Pass
-        }
-    }
+    let rule = Rule::when("/xhr_streaming ", Fate::Buffered);
     let config = ClientConfig::default()
         .transports([Transport::XhrStreaming, Transport::Xhr])
         .transport_timeout(Duration::from_secs(2));
-    let mut w = World::with(SockJsOptions::default(), config, fate);
+    let mut w = World::with(SockJsOptions::default(), config, rule);
     let start = w.now;
     assert_eq!(w.open(), Transport::Xhr);
     assert_eq!(w.now - start, Duration::from_secs(2));
@@ -467,14 +497,8 @@ fn a_buffering_proxy_makes_streaming_fall_back_to_polling() {
 
 #[test]
 fn when_every_transport_fails_the_close_says_why() {
-    fn fate(line: &str) -> Fate {
-        if line.contains("/info") {
-            Fate::Pass
-        } else {
-            Fate::Silent
-        }
-    }
-    let mut w = World::with(SockJsOptions::default(), ClientConfig::default(), fate);
+    let rule = Rule::unless("/info", Fate::Silent);
+    let mut w = World::with(SockJsOptions::default(), ClientConfig::default(), rule);
     w.run_until(Duration::from_secs(60), |w| w.closed().is_some());
     let closed = w.closed().unwrap();
     assert_eq!(
@@ -502,11 +526,9 @@ fn when_every_transport_fails_the_close_says_why() {
 
 #[test]
 fn an_info_that_never_comes_fails_after_the_info_timeout() {
-    fn fate(_: &str) -> Fate {
-        Fate::Silent
-    }
+    let rule = Rule::when("", Fate::Silent);
     let config = ClientConfig::default().info_timeout(Duration::from_secs(3));
-    let mut w = World::with(SockJsOptions::default(), config, fate);
+    let mut w = World::with(SockJsOptions::default(), config, rule);
     let start = w.now;
     w.run_until(Duration::from_secs(60), |w| w.closed().is_some());
     assert_eq!(w.now - start, Duration::from_secs(3));
@@ -519,7 +541,7 @@ fn an_info_that_never_comes_fails_after_the_info_timeout() {
 #[test]
 fn an_info_on_a_path_without_an_endpoint_fails_with_its_status() {
     let url = "http://127.0.0.1:8081/missing";
-    let mut w = World::at(url, SockJsOptions::default(), ClientConfig::default(), pass);
+    let mut w = World::at(url, SockJsOptions::default(), ClientConfig::default(), PASS);
     w.run_until(Duration::from_secs(10), |w| w.client.is_finished());
     let closed = w.closed().unwrap();
     assert_eq!(closed.code, CloseCode(1002));
@@ -528,13 +550,8 @@ fn an_info_on_a_path_without_an_endpoint_fails_with_its_status() {
 
 #[test]
 fn heartbeats_reach_the_application() {
-    for transport in [
-        Transport::WebSocket,
-        Transport::XhrStreaming,
-        Transport::Xhr,
-    ] {
-        let mut w = World::new(SockJsOptions::default(), only(transport));
-        w.open();
+    for transport in DEFAULT_TRANSPORTS {
+        let mut w = World::opened(transport);
         let opened = w.now;
         w.run_until(Duration::from_secs(60), |w| {
             w.events.contains(&ClientEvent::Heartbeat)
@@ -545,13 +562,8 @@ fn heartbeats_reach_the_application() {
 
 #[test]
 fn the_servers_close_ends_the_session_cleanly() {
-    for transport in [
-        Transport::WebSocket,
-        Transport::XhrStreaming,
-        Transport::Xhr,
-    ] {
-        let mut w = World::new(SockJsOptions::default(), only(transport));
-        w.open();
+    for transport in DEFAULT_TRANSPORTS {
+        let mut w = World::opened(transport);
         for s in &w.sessions {
             s.close(3000, "Go away!").unwrap();
         }
@@ -568,13 +580,8 @@ fn the_servers_close_ends_the_session_cleanly() {
 
 #[test]
 fn the_applications_close_sends_what_was_sent_before() {
-    for transport in [
-        Transport::WebSocket,
-        Transport::XhrStreaming,
-        Transport::Xhr,
-    ] {
-        let mut w = World::new(SockJsOptions::default(), only(transport));
-        w.open();
+    for transport in DEFAULT_TRANSPORTS {
+        let mut w = World::opened(transport);
         w.echo = false;
         let texts = numbered(3);
         for text in &texts {
@@ -709,11 +716,7 @@ fn a_frame_that_is_not_json_closes_with_1002() {
 
 #[test]
 fn a_frame_over_the_limit_closes_with_1009() {
-    for transport in [
-        Transport::WebSocket,
-        Transport::XhrStreaming,
-        Transport::Xhr,
-    ] {
+    for transport in DEFAULT_TRANSPORTS {
         let config = only(transport).max_frame_size(64);
         let mut w = World::new(SockJsOptions::default(), config);
         w.open();
@@ -732,8 +735,7 @@ fn a_server_that_dies_mid_stream_ends_the_session_with_1006() {
         (Transport::XhrStreaming, "Connection lost"),
         (Transport::Xhr, "Connection lost"),
     ] {
-        let mut w = World::new(SockJsOptions::default(), only(transport));
-        w.open();
+        let mut w = World::opened(transport);
         let id = w.receiving_link();
         w.kill(id);
         let closed = closed_after(&mut w);
@@ -752,17 +754,11 @@ fn a_server_that_dies_mid_stream_ends_the_session_with_1006() {
 
 #[test]
 fn the_connect_timeout_bounds_the_whole_opening() {
-    fn fate(line: &str) -> Fate {
-        if line.contains("/info") {
-            Fate::Pass
-        } else {
-            Fate::Silent
-        }
-    }
+    let rule = Rule::unless("/info", Fate::Silent);
     let config = ClientConfig::default()
         .transport_timeout(Duration::from_secs(20))
         .connect_timeout(Some(Duration::from_secs(30)));
-    let mut w = World::with(SockJsOptions::default(), config, fate);
+    let mut w = World::with(SockJsOptions::default(), config, rule);
     let start = w.now;
     let closed = closed_after(&mut w);
     assert_eq!(w.now - start, Duration::from_secs(30));
@@ -815,14 +811,8 @@ fn a_close_reason_too_long_for_a_close_frame_still_closes_the_websocket() {
 /// now reads at most 16 KiB at a time.
 #[test]
 fn websocket_reads_are_at_most_16_kib() {
-    fn fate(line: &str) -> Fate {
-        if line.contains("/websocket ") {
-            Fate::Silent
-        } else {
-            Fate::Pass
-        }
-    }
-    let w = World::with(SockJsOptions::default(), only(Transport::WebSocket), fate);
+    let rule = Rule::when("/websocket ", Fate::Silent);
+    let w = World::with(SockJsOptions::default(), only(Transport::WebSocket), rule);
     // The handshake is out, its answer never comes.
     let id = *w.links.keys().last().unwrap();
     assert_eq!(w.client.read_capacity(id), 16 * 1024);

@@ -6,6 +6,7 @@
 //! - [`adapter`]: the adapters' WebSocket streams
 //!   ([`Adapter`](adapter::Adapter): tokio, async-std) and
 //!   [`for_each_adapter!`];
+//! - [`client`]: the SockJS client's side of the client tests;
 //! - [`loopback`]: a server in the test process and a raw HTTP client;
 //! - [`stress`]: a server in a child process, and raw clients that
 //!   misbehave;
@@ -15,6 +16,7 @@
 //! - [`tls`]: a CA and a server certificate, made in the test.
 
 pub mod adapter;
+pub mod client;
 pub mod loopback;
 pub mod peer;
 pub mod pipe;

@@ -12,9 +12,10 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use adapter_core::client::{connect, ClientError, ClientOptions, ClientSession, Failure};
+use adapter_core::client::{connect, ClientError, ClientOptions, Failure};
 use adapter_core::sockjs_proto::Transport;
-use adapter_core::{CloseCode, Error, Message};
+use adapter_core::{CloseCode, Error};
+use sockway_tests::client::{self, echo_run, on, only};
 use sockway_tests::loopback::{serve_options, within, TestServer};
 use sockway_tests::runtime::ServerRuntime;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
@@ -30,111 +31,36 @@ fn ready<R: ServerRuntime>() -> TestServer {
     ))
 }
 
-/// Runs `body` on the client runtime `R`, bounded by `LIMIT`.
-async fn on<R: ServerRuntime, T: Send + 'static>(
-    body: impl std::future::Future<Output = T> + Send + 'static,
-) -> T {
-    let task = tokio::task::spawn_blocking(move || R::block_on(body));
-    within(LIMIT * 2, "the client", task)
-        .await
-        .expect("the client ran")
-}
-
-fn only(transport: Transport) -> ClientOptions {
-    ClientOptions::default().transports([transport])
-}
-
-/// Message `i` of a run: a sequence number, then text that needs escaping.
-fn numbered(i: usize) -> String {
-    format!("{i:05} \u{e9}\"\\\n\u{2028} {}", "x".repeat(i % 97))
-}
-
-/// Sends `n` numbered messages and reads the `n` echoes, in order.
-async fn echo_run(session: &mut ClientSession, n: usize) {
-    for i in 0..n {
-        session.send_async(numbered(i)).await.expect("sent");
-    }
-    for i in 0..n {
-        match session.recv().await {
-            Some(Message::Text(text)) => assert_eq!(text.as_str(), numbered(i)),
-            other => panic!("echo {i}: {other:?}"),
-        }
-    }
-}
-
 async fn each_transport_echoes_in_order<R: ServerRuntime>() {
     let server = ready::<R>();
-    for transport in [
-        Transport::WebSocket,
-        Transport::XhrStreaming,
-        Transport::Xhr,
-    ] {
-        let url = format!("http://{}/echo", server.addr);
-        on::<R, _>(async move {
-            let mut session = connect::<R>(&url, only(transport)).await.expect("open");
-            assert_eq!(session.transport(), transport);
-            // /echo cuts streams at 4096 bytes: 300 messages of about 60
-            // bytes need a few streams.
-            echo_run(&mut session, 300).await;
-            session.close(1000, "done").expect("open");
-            let closed = session.closed().await;
-            assert_eq!(
-                (closed.code, closed.reason.as_str()),
-                (CloseCode(1000), "done")
-            );
-            assert!(closed.was_clean && closed.error.is_none(), "{closed:?}");
-            assert!(session.recv().await.is_none());
-        })
-        .await;
-    }
+    client::every_transport_echoes_in_order::<R>(&format!("http://{}", server.addr)).await;
 }
 
 async fn the_default_order_opens_the_websocket<R: ServerRuntime>() {
     let server = ready::<R>();
-    let url = format!("http://{}/echo", server.addr);
-    on::<R, _>(async move {
-        let mut session = connect::<R>(&url, ClientOptions::default())
-            .await
-            .expect("open");
-        assert_eq!(session.transport(), Transport::WebSocket);
-        echo_run(&mut session, 10).await;
-    })
-    .await;
+    let base = format!("http://{}", server.addr);
+    client::the_default_order_opens::<R>(&base, "/echo", Transport::WebSocket).await;
 }
 
 async fn websocket_disabled_opens_xhr_streaming<R: ServerRuntime>() {
     let server = ready::<R>();
-    let url = format!("http://{}/disabled_websocket_echo", server.addr);
-    on::<R, _>(async move {
-        let mut session = connect::<R>(&url, ClientOptions::default())
-            .await
-            .expect("open");
-        assert_eq!(session.transport(), Transport::XhrStreaming);
-        echo_run(&mut session, 10).await;
-    })
+    let base = format!("http://{}", server.addr);
+    client::the_default_order_opens::<R>(
+        &base,
+        "/disabled_websocket_echo",
+        Transport::XhrStreaming,
+    )
     .await;
+}
+
+async fn the_cookie_endpoint_echoes<R: ServerRuntime>() {
+    let server = ready::<R>();
+    client::the_cookie_endpoint_echoes::<R>(&format!("http://{}", server.addr)).await;
 }
 
 async fn the_servers_close_ends_the_stream<R: ServerRuntime>() {
     let server = ready::<R>();
-    for transport in [
-        Transport::WebSocket,
-        Transport::XhrStreaming,
-        Transport::Xhr,
-    ] {
-        let url = format!("http://{}/close", server.addr);
-        on::<R, _>(async move {
-            let mut session = connect::<R>(&url, only(transport)).await.expect("open");
-            assert!(session.recv().await.is_none());
-            let closed = session.close_status().expect("closed");
-            assert_eq!(
-                (closed.code, closed.reason.as_str()),
-                (CloseCode(3000), "Go away!")
-            );
-            assert!(closed.was_clean);
-        })
-        .await;
-    }
+    client::the_servers_close_ends_the_stream::<R>(&format!("http://{}", server.addr)).await;
 }
 
 async fn an_endpoint_that_never_answers_fails_at_the_info_timeout<R: ServerRuntime>() {
@@ -275,6 +201,7 @@ sockway_tests::for_each_runtime! {
     the_default_order_opens_the_websocket: multi_thread,
     websocket_disabled_opens_xhr_streaming: multi_thread,
     the_servers_close_ends_the_stream: multi_thread,
+    the_cookie_endpoint_echoes: multi_thread,
     an_endpoint_that_never_answers_fails_at_the_info_timeout: multi_thread,
     a_closed_port_fails_with_the_connection_error: multi_thread,
     a_buffering_proxy_makes_streaming_fall_back_to_polling: multi_thread,

@@ -181,3 +181,41 @@ pub async fn connect<R: Executor>(
         Err(closed) => Err(Error::SockJs(closed)),
     }
 }
+
+/// The items of an adapter's `sockjs` module: the client's types, and
+/// `connect` / `connect_with` on the adapter's runtime `$runtime`.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! sockjs_client_api {
+    ($runtime:ty) => {
+        pub use $crate::client::{
+            ClientError, ClientOptions, ClientSender, ClientSession, Closed, Failure, SendError,
+        };
+        pub use $crate::sockjs_proto::client::ClientConfig;
+        pub use $crate::sockjs_proto::Transport;
+
+        /// Opens a session on the SockJS endpoint at `url`
+        /// (`http://host:port/prefix`) with the default options; see
+        /// [`ClientOptions`] and [`connect_with`].
+        pub async fn connect(url: &str) -> Result<ClientSession, $crate::Error> {
+            connect_with(url, ClientOptions::default()).await
+        }
+
+        /// Opens a session on the SockJS endpoint at `url` with `options`,
+        /// and returns once it is open: `/info`, then the transports in
+        /// order (websocket, xhr-streaming, xhr-polling by default).
+        ///
+        /// # Errors
+        ///
+        /// `Error::ClientConfig` for a URL or options the client cannot
+        /// use; `Error::SockJs` with how the session ended when it closed
+        /// before opening (1002 when `/info` failed, 2000 when no transport
+        /// opened, each one's failure listed, 2007 at the connect timeout).
+        pub async fn connect_with(
+            url: &str,
+            options: ClientOptions,
+        ) -> Result<ClientSession, $crate::Error> {
+            $crate::client::connect::<$runtime>(url, options).await
+        }
+    };
+}
