@@ -7,7 +7,7 @@ mod common;
 
 use bytes::BytesMut;
 use common::client::{feed, get, req, run};
-use common::{whole, Request as Parsed};
+use common::{cuts, whole, within, Request as Parsed};
 use http::header::{HeaderName, HeaderValue};
 use http::{Method, Request, Response, StatusCode};
 use http_proto::{
@@ -37,20 +37,6 @@ fn small() -> Limits {
         .max_head_size(60)
         .max_headers(4)
         .max_chunk_line(8)
-}
-
-fn cuts(len: usize) -> impl Strategy<Value = Vec<usize>> {
-    proptest::collection::vec(0..=len, 0..12).prop_map(|mut v| {
-        v.sort_unstable();
-        v
-    })
-}
-
-/// `seed` brought within `input`, sorted.
-fn within(seed: Vec<usize>, input: &[u8]) -> Vec<usize> {
-    let mut cuts: Vec<usize> = seed.into_iter().map(|c| c % (input.len() + 1)).collect();
-    cuts.sort_unstable();
-    cuts
 }
 
 #[test]

@@ -4,7 +4,7 @@
 mod common;
 
 use bytes::BytesMut;
-use common::{feed, whole};
+use common::{cuts, feed, whole, within};
 use http_proto::{encode_chunk, encode_last_chunk, Limits};
 use proptest::prelude::*;
 
@@ -27,22 +27,13 @@ fn small() -> Limits {
         .max_chunk_line(16)
 }
 
-fn cuts(len: usize) -> impl Strategy<Value = Vec<usize>> {
-    proptest::collection::vec(0..=len, 0..12).prop_map(|mut v| {
-        v.sort_unstable();
-        v
-    })
-}
-
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(256))]
 
     #[test]
     fn any_split_gives_the_same_requests(i in 0..VECTORS.len(), seed in cuts(400)) {
         let input = VECTORS[i];
-        let cuts: Vec<usize> = seed.into_iter().map(|c| c % (input.len() + 1)).collect::<Vec<_>>();
-        let mut cuts = cuts;
-        cuts.sort_unstable();
+        let cuts = within(seed, input);
         for limits in [Limits::default(), small()] {
             let want = whole(limits, input);
             let (got, _) = feed(limits, input, &cuts);
@@ -62,8 +53,7 @@ proptest! {
         }
         encode_last_chunk(&mut input);
         input.extend_from_slice(b"GET /next HTTP/1.1\r\nHost: a\r\n\r\n");
-        let mut cuts: Vec<usize> = seed.into_iter().map(|c| c % (input.len() + 1)).collect();
-        cuts.sort_unstable();
+        let cuts = within(seed, &input);
         let (out, conn) = feed(Limits::default(), &input, &cuts);
         prop_assert_eq!(out.error, None);
         prop_assert_eq!(out.requests.len(), 2);
@@ -102,8 +92,7 @@ proptest! {
     ) {
         let mut input = VECTORS[prefix][..VECTORS[prefix].len() / 2].to_vec();
         input.extend_from_slice(&tail);
-        let mut cuts: Vec<usize> = seed.into_iter().map(|c| c % (input.len() + 1)).collect();
-        cuts.sort_unstable();
+        let cuts = within(seed, &input);
         for limits in [Limits::default(), small()] {
             let want = whole(limits, &input);
             let (got, _) = feed(limits, &input, &cuts);

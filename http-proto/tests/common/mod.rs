@@ -5,6 +5,22 @@ pub mod client;
 
 use bytes::Bytes;
 use http_proto::{expects_continue, is_upgrade, Exchange, Limits, RequestError, ServerConn};
+use proptest::prelude::*;
+
+/// Up to 11 places to cut an input of at most `len` bytes, sorted.
+pub fn cuts(len: usize) -> impl Strategy<Value = Vec<usize>> {
+    proptest::collection::vec(0..=len, 0..12).prop_map(|mut v| {
+        v.sort_unstable();
+        v
+    })
+}
+
+/// `seed` brought within `input`, sorted.
+pub fn within(seed: Vec<usize>, input: &[u8]) -> Vec<usize> {
+    let mut cuts: Vec<usize> = seed.into_iter().map(|c| c % (input.len() + 1)).collect();
+    cuts.sort_unstable();
+    cuts
+}
 
 /// One header field as read: the name (lowercase, as `http` keeps it) and
 /// the value.
