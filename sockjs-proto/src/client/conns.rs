@@ -147,7 +147,7 @@ impl Conns {
         self.list.is_empty()
     }
 
-    pub(crate) fn connected(&mut self, id: ConnId, _now: Instant) {
+    pub(crate) fn connected(&mut self, id: ConnId) {
         if let Some(c) = self.get(id) {
             c.connected = true;
         }

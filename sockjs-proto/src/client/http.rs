@@ -309,7 +309,9 @@ pub(crate) fn encode(
     body: &[u8],
 ) -> Result<Bytes, http_proto::EncodeError> {
     let mut out = BytesMut::with_capacity(256 + body.len());
-    let kind = if body.is_empty() && request.method() == Method::GET {
+    // No body: http-proto writes `Content-Length: 0` for the POSTs, and
+    // nothing for `GET /info`.
+    let kind = if body.is_empty() {
         http_proto::BodyKind::None
     } else {
         http_proto::BodyKind::Length(body.len() as u64)
