@@ -84,6 +84,12 @@ impl From<String> for Message {
     }
 }
 
+impl From<Utf8Bytes> for Message {
+    fn from(t: Utf8Bytes) -> Self {
+        Message::Text(t)
+    }
+}
+
 impl From<Vec<u8>> for Message {
     fn from(v: Vec<u8>) -> Self {
         Message::Binary(v.into())
@@ -130,10 +136,151 @@ pub enum Message {
 }
 
 impl Message {
-    /// The payload's bytes.
+    /// A text message: from a `&str` (copied), a `String` or a
+    /// [`Utf8Bytes`] (neither copied).
+    ///
+    /// ```
+    /// use ws_proto::Message;
+    ///
+    /// assert_eq!(Message::text("hello").as_text(), Some("hello"));
+    /// ```
+    pub fn text(text: impl Into<Utf8Bytes>) -> Self {
+        Self::Text(text.into())
+    }
+
+    /// A binary message: from a `Vec<u8>` or [`Bytes`] (neither copied), or
+    /// a `&'static [u8]`.
+    ///
+    /// ```
+    /// use ws_proto::Message;
+    ///
+    /// assert_eq!(Message::binary(vec![1, 2]).as_bytes(), [1, 2]);
+    /// ```
+    pub fn binary(bytes: impl Into<Bytes>) -> Self {
+        Self::Binary(bytes.into())
+    }
+
+    /// Whether this is a text message.
+    ///
+    /// ```
+    /// use ws_proto::Message;
+    ///
+    /// assert!(Message::from("hi").is_text());
+    /// assert!(!Message::from(vec![0xff]).is_text());
+    /// ```
+    pub fn is_text(&self) -> bool {
+        matches!(self, Self::Text(_))
+    }
+
+    /// Whether this is a binary message.
+    ///
+    /// ```
+    /// use ws_proto::Message;
+    ///
+    /// assert!(Message::from(vec![0xff]).is_binary());
+    /// assert!(!Message::from("hi").is_binary());
+    /// ```
+    pub fn is_binary(&self) -> bool {
+        matches!(self, Self::Binary(_))
+    }
+
+    /// The text of a text message; `None` for a binary message, even one
+    /// whose bytes happen to be UTF-8 (check those with
+    /// [`Utf8Bytes::try_from_bytes`]).
+    ///
+    /// ```
+    /// use ws_proto::Message;
+    ///
+    /// assert_eq!(Message::from("h\u{e9}llo").as_text(), Some("h\u{e9}llo"));
+    /// assert_eq!(Message::from(b"hello".to_vec()).as_text(), None);
+    /// ```
+    pub fn as_text(&self) -> Option<&str> {
+        match self {
+            Self::Text(t) => Some(t.as_str()),
+            Self::Binary(_) => None,
+        }
+    }
+
+    /// The text of a text message, without a copy: the [`Utf8Bytes`] share
+    /// the buffer the message was decoded from. A binary message comes back
+    /// unchanged as the error, so nothing is lost.
+    ///
+    /// ```
+    /// use ws_proto::{Message, Utf8Bytes};
+    ///
+    /// let text: Utf8Bytes = Message::from("hello").into_text().unwrap();
+    /// assert_eq!(text, "hello");
+    ///
+    /// let binary = Message::from(vec![1, 2, 3]);
+    /// assert_eq!(binary.clone().into_text(), Err(binary));
+    /// ```
+    pub fn into_text(self) -> Result<Utf8Bytes, Self> {
+        match self {
+            Self::Text(t) => Ok(t),
+            other @ Self::Binary(_) => Err(other),
+        }
+    }
+
+    /// The payload of a binary message; `None` for a text message (whose
+    /// bytes [`as_bytes`](Self::as_bytes) gives).
+    ///
+    /// ```
+    /// use ws_proto::Message;
+    ///
+    /// assert_eq!(Message::from(vec![1, 2]).as_binary().map(|b| &b[..]), Some(&[1, 2][..]));
+    /// assert_eq!(Message::from("hi").as_binary(), None);
+    /// ```
+    pub fn as_binary(&self) -> Option<&Bytes> {
+        match self {
+            Self::Binary(b) => Some(b),
+            Self::Text(_) => None,
+        }
+    }
+
+    /// The payload of a binary message, without a copy. A text message comes
+    /// back unchanged as the error.
+    ///
+    /// ```
+    /// use bytes::Bytes;
+    /// use ws_proto::Message;
+    ///
+    /// let payload = Bytes::from_static(&[0, 255]);
+    /// assert_eq!(Message::from(payload.clone()).into_binary(), Ok(payload));
+    /// assert_eq!(Message::from("hi").into_binary(), Err(Message::from("hi")));
+    /// ```
+    pub fn into_binary(self) -> Result<Bytes, Self> {
+        match self {
+            Self::Binary(b) => Ok(b),
+            other @ Self::Text(_) => Err(other),
+        }
+    }
+
+    /// The payload's bytes, text or binary.
+    ///
+    /// ```
+    /// use ws_proto::Message;
+    ///
+    /// assert_eq!(Message::from("hi").as_bytes(), b"hi");
+    /// assert_eq!(Message::from(vec![1, 2]).as_bytes(), [1, 2]);
+    /// ```
     pub fn as_bytes(&self) -> &[u8] {
         match self {
             Self::Text(t) => t.as_bytes(),
+            Self::Binary(b) => b,
+        }
+    }
+
+    /// The payload, text or binary, without a copy.
+    ///
+    /// ```
+    /// use ws_proto::Message;
+    ///
+    /// assert_eq!(Message::from("hi").into_bytes(), &b"hi"[..]);
+    /// assert_eq!(Message::from(vec![1, 2]).into_bytes(), &[1, 2][..]);
+    /// ```
+    pub fn into_bytes(self) -> Bytes {
+        match self {
+            Self::Text(t) => t.into_bytes(),
             Self::Binary(b) => b,
         }
     }

@@ -76,3 +76,40 @@ fn a_message_tells_its_length_kind_and_emptiness() {
         assert_eq!(message.kind(), kind, "{message:?}");
     }
 }
+
+/// The kind-specific accessors against each kind: the right one gives the
+/// payload (the same bytes, not a copy), the other gives nothing or the
+/// message back unchanged.
+#[test]
+fn a_message_gives_its_payload_to_the_accessors_of_its_kind_only() {
+    let text = Utf8Bytes::from("h\u{e9}llo");
+    let message = Message::text(text.clone());
+    assert_eq!(message, Message::from(text.clone()));
+    assert!(message.is_text() && !message.is_binary());
+    assert_eq!(message.as_text(), Some("h\u{e9}llo"));
+    assert_eq!(message.as_binary(), None);
+    assert_eq!(message.clone().into_binary(), Err(message.clone()));
+    let back = message.clone().into_text().expect("text");
+    assert_eq!(
+        back.as_bytes().as_ptr(),
+        text.as_bytes().as_ptr(),
+        "no copy"
+    );
+    let all = message.into_bytes();
+    assert_eq!(all.as_ptr(), text.as_bytes().as_ptr(), "no copy");
+
+    let payload = Bytes::from(vec![b'h', b'i', 0xff]);
+    let message = Message::binary(payload.clone());
+    assert!(message.is_binary() && !message.is_text());
+    assert_eq!(message.as_text(), None);
+    assert_eq!(message.as_binary(), Some(&payload));
+    assert_eq!(message.clone().into_text(), Err(message.clone()));
+    let back = message.clone().into_binary().expect("binary");
+    assert_eq!(back.as_ptr(), payload.as_ptr(), "no copy");
+    assert_eq!(message.into_bytes().as_ptr(), payload.as_ptr(), "no copy");
+
+    // Bytes that are UTF-8 in a binary message are still binary.
+    let utf8_binary = Message::binary(&b"plain"[..]);
+    assert_eq!(utf8_binary.as_text(), None);
+    assert_eq!(utf8_binary.as_bytes(), b"plain");
+}
