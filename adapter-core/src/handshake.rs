@@ -18,8 +18,8 @@ use ws_proto::handshake::{
 use ws_proto::Connection;
 
 use crate::options::{filled, AcceptOptions, ConnectOptions};
+use crate::request::{prepare, IntoClientRequest, Prepared};
 use crate::runtime::{shutdown, write_all, Io, Runtime};
-use crate::url::WsUrl;
 use crate::{Error, WebSocketStream};
 
 /// The most bytes read at once while the head is incomplete.
@@ -153,33 +153,42 @@ where
 /// `wss://` URL over TLS (feature `tls`, trusting the platform's roots),
 /// with the default options. IPv6 literal hosts go in brackets:
 /// `ws://[::1]:9001/`.
+///
+/// `request` is the URL (`&str`, `String`, `http::Uri`), or an
+/// `http::Request<()>` whose headers (`Cookie`, `Authorization`, `Origin`,
+/// ...) go with the upgrade request and whose `Sec-WebSocket-Protocol`
+/// offers subprotocols: see [`IntoClientRequest`]. The response names the
+/// subprotocol the server chose ([`Response::protocol`]) and carries its
+/// headers.
 pub async fn connect_url<R: Runtime>(
-    url: &str,
+    request: impl IntoClientRequest,
 ) -> Result<(WebSocketStream<R::Stream>, Response), Error> {
-    connect_url_with::<R>(url, ConnectOptions::default()).await
+    connect_url_with::<R>(request, ConnectOptions::default()).await
 }
 
-/// Connects to a `ws://` or `wss://` URL with `options`; see
-/// [`connect_url`]. A `wss://` URL trusts [`ConnectOptions::tls`] (the
-/// platform's roots by default) and sends the host as SNI; without the
-/// `tls` feature it is refused with [`Error::InvalidUrl`].
+/// Connects to a `ws://` or `wss://` URL, or with an `http::Request<()>`
+/// for one, with `options`; see [`connect_url`]. A `wss://` URL trusts
+/// [`ConnectOptions::tls`] (the platform's roots by default) and sends the
+/// host as SNI; without the `tls` feature it is refused with
+/// [`Error::InvalidUrl`].
+///
+/// A request the handshake cannot send (a header it writes itself, such as
+/// `Upgrade` or `Sec-WebSocket-Key`; a method other than GET) is refused
+/// with [`Error::InvalidRequest`] before anything is connected.
 pub async fn connect_url_with<R: Runtime>(
-    url: &str,
+    request: impl IntoClientRequest,
     options: ConnectOptions,
 ) -> Result<(WebSocketStream<R::Stream>, Response), Error> {
-    let parsed = WsUrl::parse(url)?;
-    let tls = if parsed.tls {
-        Some(crate::tls::trusted(url, options.tls.as_ref())?)
+    let Prepared { url, to, request } = prepare(request)?;
+    // Refused before connecting, as everything else about the request.
+    request.validate()?;
+    let tls = if to.tls {
+        Some(crate::tls::trusted(&url, options.tls.as_ref())?)
     } else {
         None
     };
-    let stream = R::connect_stream(&parsed.host, parsed.port, tls.as_ref(), None).await?;
-    connect_with(
-        stream,
-        ClientRequest::new(parsed.host_header, parsed.target),
-        options,
-    )
-    .await
+    let stream = R::connect_stream(&to.host, to.port, tls.as_ref(), None).await?;
+    connect_with(stream, request, options).await
 }
 
 #[cfg(test)]

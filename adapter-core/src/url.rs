@@ -1,12 +1,14 @@
 //! Just enough of a `ws://` and `wss://` URL parser for
-//! [`connect_url`](crate::connect_url). Parsing does not depend on the
-//! `tls` feature; connecting to a `wss://` URL does.
+//! [`connect_url`](crate::connect_url): where to connect. (The `Host`
+//! header and the target come from the URI, by `ws-proto`'s
+//! `ClientRequest::try_from`.) Parsing does not depend on the `tls`
+//! feature; connecting to a `wss://` URL does.
 
 use std::net::Ipv6Addr;
 
 use crate::Error;
 
-/// The parts of a `ws://` or `wss://` URL that a connection needs.
+/// Where a `ws://` or `wss://` URL says to connect.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct WsUrl {
     /// `wss://`: TLS over TCP.
@@ -16,10 +18,6 @@ pub(crate) struct WsUrl {
     /// The port to connect to (80 for `ws://`, 443 for `wss://`, when none
     /// is given).
     pub(crate) port: u16,
-    /// The `Host` header: the host (bracketed if IPv6) and any non-default port.
-    pub(crate) host_header: String,
-    /// The request target: path and query, `/` when empty.
-    pub(crate) target: String,
 }
 
 impl WsUrl {
@@ -40,11 +38,11 @@ impl WsUrl {
             return Err(invalid("a WebSocket URL has no fragment"));
         }
         let split = rest.find(['/', '?']).unwrap_or(rest.len());
-        let (authority, target) = rest.split_at(split);
+        let authority = &rest[..split];
         if authority.contains('@') {
             return Err(invalid("user information is not supported"));
         }
-        let (host, port, bracketed) = if let Some(inner) = authority.strip_prefix('[') {
+        let (host, port) = if let Some(inner) = authority.strip_prefix('[') {
             let (host, after) = inner
                 .split_once(']')
                 .ok_or_else(|| invalid("unclosed '[' in the host"))?;
@@ -59,11 +57,11 @@ impl WsUrl {
                         .ok_or_else(|| invalid("unexpected text after ']'"))?,
                 ),
             };
-            (host, port, true)
+            (host, port)
         } else {
             match authority.split_once(':') {
-                Some((host, port)) => (host, Some(port), false),
-                None => (authority, None, false),
+                Some((host, port)) => (host, Some(port)),
+                None => (authority, None),
             }
         };
         if host.is_empty() {
@@ -76,26 +74,10 @@ impl WsUrl {
                 _ => return Err(invalid("invalid port")),
             },
         };
-        let mut host_header = if bracketed {
-            format!("[{host}]")
-        } else {
-            host.to_owned()
-        };
-        if let Some(p) = port.filter(|&p| p != default_port) {
-            host_header.push(':');
-            host_header.push_str(&p.to_string());
-        }
-        let target = match target.strip_prefix('?') {
-            Some(_) => format!("/{target}"),
-            None if target.is_empty() => "/".to_owned(),
-            None => target.to_owned(),
-        };
         Ok(Self {
             tls,
             host: host.to_owned(),
             port: port.unwrap_or(default_port),
-            host_header,
-            target,
         })
     }
 }
@@ -104,9 +86,9 @@ impl WsUrl {
 mod tests {
     use super::*;
 
-    fn parse(url: &str) -> (String, u16, String, String) {
+    fn parse(url: &str) -> (String, u16) {
         let u = WsUrl::parse(url).unwrap_or_else(|e| panic!("{url}: {e}"));
-        (u.host, u.port, u.host_header, u.target)
+        (u.host, u.port)
     }
 
     fn reject(url: &str) -> &'static str {
@@ -117,82 +99,36 @@ mod tests {
     }
 
     #[test]
-    fn host_port_path_and_query() {
+    fn host_and_port() {
         assert_eq!(
             parse("ws://127.0.0.1:9002/runCase?case=1&agent=sockway"),
-            (
-                "127.0.0.1".into(),
-                9002,
-                "127.0.0.1:9002".into(),
-                "/runCase?case=1&agent=sockway".into()
-            )
+            ("127.0.0.1".into(), 9002)
         );
     }
 
     #[test]
-    fn defaults_port_80_and_root_path() {
-        assert_eq!(
-            parse("ws://example.com"),
-            ("example.com".into(), 80, "example.com".into(), "/".into())
-        );
-        assert_eq!(
-            parse("WS://example.com:80"),
-            ("example.com".into(), 80, "example.com".into(), "/".into())
-        );
-        assert_eq!(
-            parse("ws://example.com?x=1"),
-            (
-                "example.com".into(),
-                80,
-                "example.com".into(),
-                "/?x=1".into()
-            )
-        );
+    fn defaults_port_80() {
+        assert_eq!(parse("ws://example.com"), ("example.com".into(), 80));
+        assert_eq!(parse("WS://example.com:80"), ("example.com".into(), 80));
+        assert_eq!(parse("ws://example.com?x=1"), ("example.com".into(), 80));
+        assert_eq!(parse("ws://example.com:"), ("example.com".into(), 80));
     }
 
     #[test]
-    fn wss_defaults_port_443_and_names_other_ports() {
+    fn wss_defaults_port_443() {
         let url = WsUrl::parse("wss://example.com/chat?room=1").unwrap();
         assert!(url.tls);
-        assert_eq!(
-            (url.host, url.port, url.host_header, url.target),
-            (
-                "example.com".into(),
-                443,
-                "example.com".into(),
-                "/chat?room=1".into()
-            )
-        );
-        assert_eq!(
-            parse("WSS://example.com:443"),
-            ("example.com".into(), 443, "example.com".into(), "/".into())
-        );
-        assert_eq!(
-            parse("wss://example.com:80/"),
-            (
-                "example.com".into(),
-                80,
-                "example.com:80".into(),
-                "/".into()
-            )
-        );
-        assert_eq!(
-            parse("wss://[::1]:8443/"),
-            ("::1".into(), 8443, "[::1]:8443".into(), "/".into())
-        );
+        assert_eq!((url.host, url.port), ("example.com".into(), 443));
+        assert_eq!(parse("WSS://example.com:443"), ("example.com".into(), 443));
+        assert_eq!(parse("wss://example.com:80/"), ("example.com".into(), 80));
+        assert_eq!(parse("wss://[::1]:8443/"), ("::1".into(), 8443));
         assert!(!WsUrl::parse("ws://example.com").unwrap().tls);
     }
 
     #[test]
     fn ipv6_literal_in_brackets() {
-        assert_eq!(
-            parse("ws://[::1]:9001/chat"),
-            ("::1".into(), 9001, "[::1]:9001".into(), "/chat".into())
-        );
-        assert_eq!(
-            parse("ws://[fe80::1]/"),
-            ("fe80::1".into(), 80, "[fe80::1]".into(), "/".into())
-        );
+        assert_eq!(parse("ws://[::1]:9001/chat"), ("::1".into(), 9001));
+        assert_eq!(parse("ws://[fe80::1]/"), ("fe80::1".into(), 80));
     }
 
     #[test]

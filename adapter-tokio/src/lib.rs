@@ -12,8 +12,9 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 pub use adapter_core::{
     http, http_proto, sockjs_proto, ws_proto, AcceptOptions, ClientRequest, CloseCode, CloseFrame,
-    CloseState, Config, ConnectOptions, Error, Event, Limits, Message, MessageKind, PemSource,
-    Response, TlsAcceptor, TlsConnector, TlsError, UpgradeRequest, Utf8Bytes,
+    CloseState, Config, ConnectOptions, Error, Event, IntoClientRequest, Limits, Message,
+    MessageKind, PemSource, Response, TlsAcceptor, TlsConnector, TlsError, UpgradeRequest,
+    Utf8Bytes,
 };
 
 /// rustls (feature `tls`).
@@ -265,16 +266,27 @@ where
 /// Connects to a `ws://host[:port][/path][?query]` URL over TCP, or to a
 /// `wss://` URL over TLS (feature `tls`: the platform's roots), with the
 /// default options (IPv6 literal hosts in brackets: `ws://[::1]:9001/`).
-pub async fn connect_url(url: &str) -> Result<(WebSocketStream<MaybeTlsStream>, Response), Error> {
-    connect_url_with(url, ConnectOptions::default()).await
+///
+/// `request` is the URL (`&str`, `String`, `http::Uri`) or an
+/// `http::Request<()>` with headers (`Cookie`, `Authorization`, `Origin`,
+/// ...) and the subprotocols to offer (`Sec-WebSocket-Protocol`); see
+/// [`IntoClientRequest`] and [`adapter_core::connect_url`].
+pub async fn connect_url(
+    request: impl IntoClientRequest,
+) -> Result<(WebSocketStream<MaybeTlsStream>, Response), Error> {
+    connect_url_with(request, ConnectOptions::default()).await
 }
 
-/// Connects to a `ws://` or `wss://` URL with `options` (for `wss://`, the
-/// roots of [`ConnectOptions::tls`]); see [`adapter_core::connect_url_with`].
+/// Connects to a `ws://` or `wss://` URL, or with an `http::Request<()>`
+/// for one, with `options` (for `wss://`, the roots of
+/// [`ConnectOptions::tls`]); see [`adapter_core::connect_url_with`].
 pub async fn connect_url_with(
-    url: &str,
+    request: impl IntoClientRequest,
     options: ConnectOptions,
 ) -> Result<(WebSocketStream<MaybeTlsStream>, Response), Error> {
-    adapter_core::connect_url_with::<Tokio>(url, options.clock(adapter_core::Clock::of::<Tokio>()))
-        .await
+    adapter_core::connect_url_with::<Tokio>(
+        request,
+        options.clock(adapter_core::Clock::of::<Tokio>()),
+    )
+    .await
 }

@@ -27,9 +27,9 @@ pub mod async_std {
     pub use adapter_async_std::{
         accept, accept_with, connect, connect_url, connect_url_with, connect_with, server, sockjs,
         AcceptOptions, AsyncIo, AsyncStd, ClientRequest, CloseCode, CloseFrame, CloseState, Config,
-        ConnectOptions, Error, Event, FuturesIo, Limits, MaybeTlsStream, Message, MessageKind,
-        PemSource, Response, Sleep, TlsAcceptor, TlsConnector, TlsError, UpgradeRequest, Utf8Bytes,
-        WebSocketStream,
+        ConnectOptions, Error, Event, FuturesIo, IntoClientRequest, Limits, MaybeTlsStream,
+        Message, MessageKind, PemSource, Response, Sleep, TlsAcceptor, TlsConnector, TlsError,
+        UpgradeRequest, Utf8Bytes, WebSocketStream,
     };
 }
 
@@ -41,9 +41,10 @@ pub mod smol {
     pub use adapter_async_std::{
         accept, accept_with, connect, connect_url, connect_url_with, connect_with,
         smol_server as server, smol_sockjs as sockjs, AcceptOptions, AsyncIo, ClientRequest,
-        CloseCode, CloseFrame, CloseState, Config, ConnectOptions, Error, Event, FuturesIo, Limits,
-        MaybeTlsStream, Message, MessageKind, PemSource, Response, Sleep, Smol, TlsAcceptor,
-        TlsConnector, TlsError, UpgradeRequest, Utf8Bytes, WebSocketStream,
+        CloseCode, CloseFrame, CloseState, Config, ConnectOptions, Error, Event, FuturesIo,
+        IntoClientRequest, Limits, MaybeTlsStream, Message, MessageKind, PemSource, Response,
+        Sleep, Smol, TlsAcceptor, TlsConnector, TlsError, UpgradeRequest, Utf8Bytes,
+        WebSocketStream,
     };
 }
 
@@ -53,24 +54,24 @@ pub mod smol {
 pub use adapter_tokio::{
     accept, accept_with, connect, connect_url, connect_url_with, connect_with, server, sockjs,
     AcceptOptions, ClientRequest, CloseCode, CloseFrame, CloseState, Config, ConnectOptions, Error,
-    Event, Limits, MaybeTlsStream, Message, MessageKind, PemSource, Response, TlsAcceptor,
-    TlsConnector, TlsError, UpgradeRequest, Utf8Bytes, WebSocketStream,
+    Event, IntoClientRequest, Limits, MaybeTlsStream, Message, MessageKind, PemSource, Response,
+    TlsAcceptor, TlsConnector, TlsError, UpgradeRequest, Utf8Bytes, WebSocketStream,
 };
 
 #[cfg(all(feature = "async-std", not(feature = "tokio")))]
 pub use self::async_std::{
     accept, accept_with, connect, connect_url, connect_url_with, connect_with, server, sockjs,
     AcceptOptions, ClientRequest, CloseCode, CloseFrame, CloseState, Config, ConnectOptions, Error,
-    Event, Limits, MaybeTlsStream, Message, MessageKind, PemSource, Response, TlsAcceptor,
-    TlsConnector, TlsError, UpgradeRequest, Utf8Bytes, WebSocketStream,
+    Event, IntoClientRequest, Limits, MaybeTlsStream, Message, MessageKind, PemSource, Response,
+    TlsAcceptor, TlsConnector, TlsError, UpgradeRequest, Utf8Bytes, WebSocketStream,
 };
 
 #[cfg(all(feature = "smol", not(any(feature = "tokio", feature = "async-std"))))]
 pub use self::smol::{
     accept, accept_with, connect, connect_url, connect_url_with, connect_with, server, sockjs,
     AcceptOptions, ClientRequest, CloseCode, CloseFrame, CloseState, Config, ConnectOptions, Error,
-    Event, Limits, MaybeTlsStream, Message, MessageKind, PemSource, Response, TlsAcceptor,
-    TlsConnector, TlsError, UpgradeRequest, Utf8Bytes, WebSocketStream,
+    Event, IntoClientRequest, Limits, MaybeTlsStream, Message, MessageKind, PemSource, Response,
+    TlsAcceptor, TlsConnector, TlsError, UpgradeRequest, Utf8Bytes, WebSocketStream,
 };
 
 /// rustls, for configurations of the application's

@@ -20,7 +20,7 @@ use std::net::SocketAddr;
 
 use adapter_async_std::FuturesIo;
 use adapter_core::{
-    AcceptOptions, ClientRequest, ConnectOptions, Error, Io, Response, WebSocketStream,
+    http, AcceptOptions, ClientRequest, ConnectOptions, Error, Io, Response, WebSocketStream,
 };
 use adapter_tokio::TokioIo;
 
@@ -173,6 +173,11 @@ pub trait Adapter: Sized + Send + Sync + 'static {
         url: &str,
         options: ConnectOptions,
     ) -> impl Future<Output = Result<(Stream<Self, Self::Client>, Response), Error>> + Send;
+
+    /// The adapter's `connect_url`, given a request with headers.
+    fn connect_request(
+        request: http::Request<()>,
+    ) -> impl Future<Output = Result<(Stream<Self, Self::Client>, Response), Error>> + Send;
 }
 
 impl Adapter for Tokio {
@@ -218,6 +223,12 @@ impl Adapter for Tokio {
     ) -> impl Future<Output = Result<(Stream<Self, Self::Client>, Response), Error>> + Send {
         adapter_tokio::connect_url_with(url, options)
     }
+
+    fn connect_request(
+        request: http::Request<()>,
+    ) -> impl Future<Output = Result<(Stream<Self, Self::Client>, Response), Error>> + Send {
+        adapter_tokio::connect_url(request)
+    }
 }
 
 impl Adapter for AsyncIo {
@@ -262,5 +273,11 @@ impl Adapter for AsyncIo {
         options: ConnectOptions,
     ) -> impl Future<Output = Result<(Stream<Self, Self::Client>, Response), Error>> + Send {
         adapter_async_std::connect_url_with(url, options)
+    }
+
+    fn connect_request(
+        request: http::Request<()>,
+    ) -> impl Future<Output = Result<(Stream<Self, Self::Client>, Response), Error>> + Send {
+        adapter_async_std::connect_url(request)
     }
 }

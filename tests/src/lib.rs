@@ -13,6 +13,8 @@
 //! - [`peer`]: raw WebSocket peers (frames and heads by hand);
 //! - [`pipe`]: an in-memory pipe over `futures-io`;
 //! - [`reference`](mod@reference): sockjs-node, the reference server, in a child process;
+//! - [`request`]: the WebSocket client's requests with headers, and an
+//!   endpoint that reports what it saw of them;
 //! - [`tls`]: a CA and a server certificate, made in the test.
 
 pub mod adapter;
@@ -21,6 +23,7 @@ pub mod loopback;
 pub mod peer;
 pub mod pipe;
 pub mod reference;
+pub mod request;
 pub mod runtime;
 pub mod stress;
 pub mod tls;

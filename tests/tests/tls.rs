@@ -1,6 +1,7 @@
 //! TLS (feature `tls`) over loopback: the ready server with
 //! `ServerBuilder::tls` on each runtime, and `wss://` clients through
-//! `connect_url_with` trusting a CA made in the test.
+//! `connect_url_with` (given a URL or a request with headers) trusting a
+//! CA made in the test.
 //!
 //! - `runtimes::*`: the server on tokio, async-std and smol; the client is
 //!   the same runtime's (`Runtime::connect_stream`, through
@@ -15,12 +16,13 @@ use std::time::Duration;
 
 use adapter_core::server::ServerBuilder;
 use adapter_core::{
-    Clock, CloseCode, CloseFrame, ConnectOptions, Error, Io, Message, Response, Runtime,
-    TlsConnector, WebSocketStream,
+    Clock, CloseCode, CloseFrame, ConnectOptions, Error, IntoClientRequest, Io, Message, Response,
+    Runtime, TlsConnector, WebSocketStream,
 };
 use sockway_cli::ServeOptions;
 use sockway_tests::adapter::Adapter;
 use sockway_tests::loopback::{within, TestServer, WAIT};
+use sockway_tests::request::{full_report, full_request, reporting, SPOKEN};
 use sockway_tests::runtime::{ServerRuntime, Tokio};
 use sockway_tests::tls::TestCerts;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
@@ -41,9 +43,9 @@ fn wss(server: &TestServer, path: &str) -> String {
     format!("wss://{}{path}", server.addr)
 }
 
-/// `R`'s own client to `url`, trusting `connector`.
+/// `R`'s own client to a URL or with a request, trusting `connector`.
 async fn connect<R: Runtime>(
-    url: &str,
+    request: impl IntoClientRequest,
     connector: TlsConnector,
 ) -> Result<(WebSocketStream<R::Stream>, Response), Error> {
     let options = ConnectOptions::default()
@@ -52,7 +54,7 @@ async fn connect<R: Runtime>(
     within(
         WAIT,
         "connect_url_with",
-        adapter_core::connect_url_with::<R>(url, options),
+        adapter_core::connect_url_with::<R>(request, options),
     )
     .await
 }
@@ -121,6 +123,25 @@ async fn wss_echoes_text_binary_and_a_1_mib_message<R: ServerRuntime>() {
     round_trip(&mut ws, Message::from(vec![0u8, 1, 2, 255])).await;
     // Many TLS records each way.
     round_trip(&mut ws, Message::from(vec![b'x'; 1 << 20])).await;
+    close_normally(ws).await;
+}
+
+/// A request with headers over `wss://`: its headers reach the server's
+/// interceptor and its subprotocol is negotiated, as over `ws://`.
+async fn a_wss_request_brings_its_headers_and_subprotocols<R: ServerRuntime>() {
+    let certs = TestCerts::new();
+    let server = tls_server::<R>(&certs, |b| b.websocket("/report", reporting()));
+    let request = full_request(&wss(&server, "/report"));
+    let (mut ws, response) = connect::<R>(request, certs.connector())
+        .await
+        .expect("a wss connection");
+    assert_eq!(response.protocol.as_deref(), Some(SPOKEN));
+    let report = within(WAIT, "the report", ws.recv())
+        .await
+        .expect("a report")
+        .expect("a clean report");
+    assert_eq!(report.as_text(), Some(full_report("/report").as_str()));
+    round_trip(&mut ws, Message::from("over TLS")).await;
     close_normally(ws).await;
 }
 
@@ -315,6 +336,7 @@ async fn the_sockjs_client_over_https<R: ServerRuntime>() {
 
 sockway_tests::for_each_runtime! {
     wss_echoes_text_binary_and_a_1_mib_message,
+    a_wss_request_brings_its_headers_and_subprotocols,
     sockjs_over_https_and_wss,
     the_sockjs_client_over_https: multi_thread,
     a_plain_client_fails_cleanly_and_the_server_goes_on,

@@ -1,11 +1,12 @@
 //! Each adapter's WebSocket stream, client against server over loopback TCP
-//! (127.0.0.1): `accept`, `accept_with`, `connect` and `connect_url` of
-//! `adapter_tokio` and of `adapter_async_std`.
+//! (127.0.0.1): `accept`, `accept_with`, `connect` and `connect_url` (with
+//! a URL or a request) of `adapter_tokio` and of `adapter_async_std`.
 
 use std::future::Future;
 use std::sync::{Arc, Mutex};
 
-use adapter_core::ws_proto::handshake::{HandshakeError, ResponseError};
+use adapter_core::http;
+use adapter_core::ws_proto::handshake::{HandshakeError, InvalidRequest, ResponseError};
 use adapter_core::ws_proto::{ProtocolError, SendError};
 use adapter_core::{
     AcceptOptions, ClientRequest, CloseCode, CloseFrame, Error, Event, Io, Message, WebSocketStream,
@@ -339,6 +340,76 @@ async fn protocols_shorthand_picks_the_clients_first_supported_choice<A: Adapter
     .await;
 }
 
+async fn connect_url_sends_the_headers_and_subprotocols_of_a_request<A: Adapter>() {
+    within(async {
+        let seen = Arc::new(Mutex::new(None));
+        let target = Arc::clone(&seen);
+        let options = AcceptOptions::default().protocol(move |request| {
+            *target.lock().unwrap() = Some(request.request().clone());
+            request.protocols().iter().find(|p| *p == "v2").cloned()
+        });
+        let (addr, server) =
+            server::<A, _, _, _>(
+                move |tcp| async move { tcp.accept_with(options).await.map(drop) },
+            )
+            .await;
+        let request = http::Request::get(format!("ws://{addr}/room?x=1"))
+            .header("Cookie", "session=abc")
+            .header("Authorization", "Basic dTpw")
+            .header("Origin", "http://app.test")
+            .header("Sec-WebSocket-Protocol", "v1, v2")
+            .body(())
+            .unwrap();
+        let (_ws, response) = A::connect_request(request).await.unwrap();
+        assert_eq!(response.protocol.as_deref(), Some("v2"));
+        server.await.unwrap().unwrap();
+        let seen = seen
+            .lock()
+            .unwrap()
+            .take()
+            .expect("the server saw the request");
+        assert_eq!(seen.uri(), "/room?x=1");
+        let header = |name: &str| -> Vec<&str> {
+            let values = seen.headers().get_all(name).iter();
+            values.map(|v| v.to_str().unwrap()).collect()
+        };
+        assert_eq!(header("host"), [addr.as_str()]);
+        assert_eq!(header("cookie"), ["session=abc"]);
+        assert_eq!(header("authorization"), ["Basic dTpw"]);
+        assert_eq!(header("origin"), ["http://app.test"]);
+        assert_eq!(header("sec-websocket-protocol"), ["v1, v2"]);
+        assert_eq!(header("upgrade"), ["websocket"]);
+        assert_eq!(header("sec-websocket-version"), ["13"]);
+    })
+    .await;
+}
+
+async fn connect_url_refuses_a_request_with_a_header_of_the_handshake<A: Adapter>() {
+    // Nothing listens there: a request that got as far as connecting would
+    // fail with an I/O error instead.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let request = http::Request::get(format!("ws://127.0.0.1:{port}/"))
+        .header("Cookie", "session=abc")
+        .header("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ==")
+        .body(())
+        .unwrap();
+    let err = within(A::connect_request(request))
+        .await
+        .map(drop)
+        .unwrap_err();
+    assert!(
+        matches!(
+            &err,
+            Error::InvalidRequest(InvalidRequest::ReservedHeader(name)) if name == "sec-websocket-key"
+        ),
+        "{err:?}"
+    );
+}
+
 async fn connect_url_refuses_other_schemes<A: Adapter>() {
     for url in ["http://127.0.0.1:1/", "https://127.0.0.1:1/", "127.0.0.1:1"] {
         let err = A::connect_url(url).await.unwrap_err();
@@ -385,6 +456,8 @@ sockway_tests::for_each_adapter! {
     eof_before_the_close_handshake_is_unexpected_eof_on_the_client,
     subprotocol_is_chosen_from_the_offer_and_the_request_is_visible,
     protocols_shorthand_picks_the_clients_first_supported_choice,
+    connect_url_sends_the_headers_and_subprotocols_of_a_request,
+    connect_url_refuses_a_request_with_a_header_of_the_handshake,
     connect_url_refuses_other_schemes,
     connect_url_reaches_an_ipv6_loopback_literal,
 }

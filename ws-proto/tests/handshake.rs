@@ -508,6 +508,194 @@ fn a_client_request_that_cannot_be_written_is_refused() {
     );
 }
 
+#[test]
+fn a_client_request_may_not_carry_the_headers_the_handshake_writes() {
+    let make = |r: &ClientRequest| ClientHandshake::new(r, NONCE, Limits::default()).err();
+    for name in [
+        "Host",
+        "Upgrade",
+        "connection",
+        "Sec-WebSocket-Key",
+        "SEC-WEBSOCKET-VERSION",
+        "Sec-WebSocket-Protocol",
+        "Sec-WebSocket-Extensions",
+        "Content-Length",
+        "Transfer-Encoding",
+    ] {
+        assert_eq!(
+            make(&client_request().header(name, "x")),
+            Some(InvalidRequest::ReservedHeader(name.into())),
+            "{name}"
+        );
+    }
+    for name in [
+        "Origin",
+        "Cookie",
+        "Authorization",
+        "Sec-WebSocket-Accept-Ish",
+    ] {
+        assert_eq!(make(&client_request().header(name, "x")), None, "{name}");
+    }
+}
+
+fn get(uri: &str) -> http::request::Builder {
+    http::Request::get(uri)
+}
+
+fn from_http(request: http::request::Builder) -> Result<ClientRequest, InvalidRequest> {
+    ClientRequest::try_from(&request.body(()).unwrap())
+}
+
+/// Host and target from URIs of every shape, the port dropped where it is
+/// the scheme's default.
+#[test]
+fn an_http_request_gives_host_and_target_from_its_uri() {
+    for (uri, host, target) in [
+        ("ws://example.com", "example.com", "/"),
+        ("ws://example.com/", "example.com", "/"),
+        ("ws://example.com:80/a", "example.com", "/a"),
+        ("WS://example.com:8080/a", "example.com:8080", "/a"),
+        ("wss://example.com:443/", "example.com", "/"),
+        ("wss://example.com:80/", "example.com:80", "/"),
+        ("http://example.com:80/", "example.com", "/"),
+        ("https://example.com:443/x", "example.com", "/x"),
+        ("ws://example.com?x=1", "example.com", "/?x=1"),
+        (
+            "ws://127.0.0.1:9002/runCase?case=1&agent=a",
+            "127.0.0.1:9002",
+            "/runCase?case=1&agent=a",
+        ),
+        ("ws://[::1]:9001/chat", "[::1]:9001", "/chat"),
+        ("wss://[fe80::1]/", "[fe80::1]", "/"),
+    ] {
+        let request = from_http(get(uri)).unwrap_or_else(|e| panic!("{uri}: {e}"));
+        assert_eq!(
+            (request.host.as_str(), request.target.as_str()),
+            (host, target),
+            "{uri}"
+        );
+        assert!(
+            request.protocols.is_empty() && request.headers.is_empty(),
+            "{uri}"
+        );
+    }
+}
+
+#[test]
+fn an_http_requests_host_header_wins_over_its_uri() {
+    let request = from_http(get("ws://10.0.0.1:8080/x").header("Host", "chat.example")).unwrap();
+    assert_eq!(
+        (request.host.as_str(), request.target.as_str()),
+        ("chat.example", "/x")
+    );
+    // An origin-form URI needs the header.
+    let request = from_http(get("/only/a/path?q").header("host", "example.com:81")).unwrap();
+    assert_eq!(
+        (request.host.as_str(), request.target.as_str()),
+        ("example.com:81", "/only/a/path?q")
+    );
+    assert!(request.headers.is_empty());
+}
+
+/// Subprotocols from every `Sec-WebSocket-Protocol` header in order; the
+/// application's headers as they are, in order; the handshake's own bytes
+/// around them.
+#[test]
+fn an_http_request_offers_its_subprotocols_and_carries_its_headers() {
+    let request = from_http(
+        get("ws://server.example.com/chat?room=1")
+            .header("Sec-WebSocket-Protocol", "chat, superchat")
+            .header("Cookie", "a=1; b=2")
+            .header("Authorization", "Bearer t0k3n")
+            .header("sec-websocket-protocol", " ,v1 ")
+            .header("Origin", "http://example.com")
+            .header("Cookie", "c=3")
+            .header("X-Name", "J\u{f6}rg"),
+    )
+    .unwrap();
+    assert_eq!(request.protocols, ["chat", "superchat", "v1"]);
+    let headers: Vec<(&str, &str)> = request
+        .headers
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.as_str()))
+        .collect();
+    assert_eq!(
+        headers,
+        [
+            ("cookie", "a=1; b=2"),
+            ("cookie", "c=3"),
+            ("authorization", "Bearer t0k3n"),
+            ("origin", "http://example.com"),
+            ("x-name", "J\u{f6}rg"),
+        ]
+    );
+    assert_eq!(
+        String::from_utf8(client_handshake(&request).request().to_vec()).unwrap(),
+        "GET /chat?room=1 HTTP/1.1\r\n\
+         Host: server.example.com\r\n\
+         Upgrade: websocket\r\n\
+         Connection: Upgrade\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+         Sec-WebSocket-Version: 13\r\n\
+         Sec-WebSocket-Protocol: chat, superchat, v1\r\n\
+         cookie: a=1; b=2\r\n\
+         cookie: c=3\r\n\
+         authorization: Bearer t0k3n\r\n\
+         origin: http://example.com\r\n\
+         x-name: J\u{f6}rg\r\n\
+         \r\n"
+    );
+}
+
+#[test]
+fn an_http_request_the_handshake_cannot_send_is_refused() {
+    let reserved = |name: &str| Err(InvalidRequest::ReservedHeader(name.into()));
+    for name in [
+        "upgrade",
+        "connection",
+        "sec-websocket-key",
+        "sec-websocket-version",
+        "sec-websocket-extensions",
+        "content-length",
+        "transfer-encoding",
+    ] {
+        assert_eq!(
+            from_http(get("ws://a/").header(name, "x")),
+            reserved(name),
+            "{name}"
+        );
+    }
+    assert_eq!(
+        from_http(get("ws://a/").method("POST")),
+        Err(InvalidRequest::Method(http::Method::POST))
+    );
+    assert_eq!(
+        from_http(get("ws://a/").version(http::Version::HTTP_2)),
+        Err(InvalidRequest::Version(http::Version::HTTP_2))
+    );
+    assert_eq!(from_http(get("/no/host")), Err(InvalidRequest::Target));
+    assert_eq!(
+        from_http(get("ws://user:pw@a/")),
+        Err(InvalidRequest::Target)
+    );
+    assert_eq!(
+        from_http(get("ws://a/").header("Host", "a").header("Host", "b")),
+        Err(InvalidRequest::Target)
+    );
+    let latin1 = http::HeaderValue::from_bytes(b"caf\xe9").unwrap();
+    assert_eq!(
+        from_http(get("ws://a/").header("X-Name", latin1)),
+        Err(InvalidRequest::Header("x-name".into()))
+    );
+    // A subprotocol that is not a token passes the conversion and is
+    // refused where every request's are.
+    let request = from_http(get("ws://a/").header("Sec-WebSocket-Protocol", "a b")).unwrap();
+    assert_eq!(
+        ClientHandshake::new(&request, NONCE, Limits::default()).err(),
+        Some(InvalidRequest::Protocol("a b".into()))
+    );
+}
+
 const ANSWER: [(&str, &str); 3] = [
     ("Upgrade", "websocket"),
     ("Connection", "Upgrade"),

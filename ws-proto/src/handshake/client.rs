@@ -5,10 +5,11 @@ use bytes::{Bytes, BytesMut};
 use http::header::{
     CONNECTION, SEC_WEBSOCKET_ACCEPT, SEC_WEBSOCKET_EXTENSIONS, SEC_WEBSOCKET_PROTOCOL, UPGRADE,
 };
-use http::{HeaderMap, StatusCode, Version};
+use http::{HeaderMap, Method, StatusCode, Version};
 use http_proto::headers::{has_token, list, values};
 use http_proto::{HeadError, HeadReader};
 
+use super::request::is_reserved;
 use super::{accept_key, is_header, is_token, Limits};
 
 /// What a client asks for when it opens a connection.
@@ -46,6 +47,30 @@ impl ClientRequest {
     pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
         self.headers.push((name.into(), value.into()));
         self
+    }
+
+    /// Whether the request can be sent as it is: what
+    /// [`ClientHandshake::new`] checks, for a caller that wants to know
+    /// before it opens a connection.
+    pub fn validate(&self) -> Result<(), InvalidRequest> {
+        let plain = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_graphic());
+        if !plain(&self.host) || !plain(&self.target) {
+            return Err(InvalidRequest::Target);
+        }
+        if let Some(p) = self.protocols.iter().find(|p| !is_token(p)) {
+            return Err(InvalidRequest::Protocol(p.clone()));
+        }
+        if let Some((n, _)) = self.headers.iter().find(|(n, v)| !is_header(n, v)) {
+            return Err(InvalidRequest::Header(n.clone()));
+        }
+        if let Some((n, _)) = self
+            .headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case("host") || is_reserved(n))
+        {
+            return Err(InvalidRequest::ReservedHeader(n.clone()));
+        }
+        Ok(())
     }
 }
 
@@ -110,15 +135,33 @@ pub struct ClientHandshake {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum InvalidRequest {
-    /// The host or target is empty or holds whitespace or control bytes.
+    /// The host or target is empty or holds whitespace or control bytes;
+    /// or an `http::Request` names no host (no `Host` header, and no
+    /// authority in its URI or one with user information) or several.
     #[error("invalid host or request target")]
     Target,
     /// A subprotocol name is not a token.
     #[error("subprotocol {0:?} is not a token")]
     Protocol(String),
-    /// A header name is not a token, or its value holds CR, LF or NUL.
+    /// A header name is not a token, or its value holds CR, LF or NUL (or,
+    /// in an `http::Request`, is not UTF-8).
     #[error("invalid header {0:?}")]
     Header(String),
+    /// A header that the handshake writes itself: `Upgrade`, `Connection`,
+    /// `Sec-WebSocket-Key`, `Sec-WebSocket-Version`,
+    /// `Sec-WebSocket-Extensions` (no extension is offered),
+    /// `Content-Length` and `Transfer-Encoding` (the request has no body);
+    /// and, among [`ClientRequest::headers`], `Host` and
+    /// `Sec-WebSocket-Protocol`, which come from
+    /// [`host`](ClientRequest::host) and [`protocols`](ClientRequest::protocols).
+    #[error("the handshake writes the {0:?} header itself")]
+    ReservedHeader(String),
+    /// An `http::Request` whose method is not GET.
+    #[error("the opening handshake is a GET, not {0}")]
+    Method(Method),
+    /// An `http::Request` whose version is not HTTP/1.1.
+    #[error("the opening handshake is HTTP/1.1, not {0:?}")]
+    Version(Version),
 }
 
 impl ClientHandshake {
@@ -129,16 +172,7 @@ impl ClientHandshake {
         key: [u8; 16],
         limits: Limits,
     ) -> Result<Self, InvalidRequest> {
-        let plain = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_graphic());
-        if !plain(&request.host) || !plain(&request.target) {
-            return Err(InvalidRequest::Target);
-        }
-        if let Some(p) = request.protocols.iter().find(|p| !is_token(p)) {
-            return Err(InvalidRequest::Protocol(p.clone()));
-        }
-        if let Some((n, _)) = request.headers.iter().find(|(n, v)| !is_header(n, v)) {
-            return Err(InvalidRequest::Header(n.clone()));
-        }
+        request.validate()?;
         let key = base64::engine::general_purpose::STANDARD.encode(key);
         let mut out = format!(
             "GET {} HTTP/1.1\r\nHost: {}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n",

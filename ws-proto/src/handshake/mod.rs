@@ -9,6 +9,7 @@
 //! [`Connection`](crate::Connection).
 
 mod client;
+mod request;
 mod server;
 
 pub use client::{ClientHandshake, ClientRequest, InvalidRequest, Response, ResponseError};
