@@ -3,6 +3,7 @@
 mod chunked;
 mod client;
 mod conn;
+pub mod debug;
 mod error;
 mod forwarded;
 mod framing;

@@ -417,3 +417,26 @@ fn an_error_repeats_and_drops_input() {
         "response head larger than 9 bytes"
     );
 }
+
+/// `Debug` of the events writes header values as text where they are
+/// UTF-8, as bytes where they are not.
+#[test]
+fn events_show_header_values_as_text() {
+    let mut conn = ClientConn::new(lim());
+    let mut out = BytesMut::new();
+    conn.send_request(&get(), BodyKind::None, &mut out).unwrap();
+    conn.receive(
+        b"HTTP/1.1 200 OK\r\nSet-Cookie: n=J\xc3\xb6rg\r\nX-Raw: a\xffb\r\nContent-Length: 2\r\n\r\nhi",
+    );
+    let shown: Vec<String> = std::iter::from_fn(|| conn.poll_event().unwrap())
+        .map(|event| format!("{event:?}"))
+        .collect();
+    assert_eq!(
+        shown,
+        [
+            r#"Head(Response { status: 200, version: HTTP/1.1, headers: {"set-cookie": "n=Jörg", "x-raw": b"a\xffb", "content-length": "2"}, .. })"#,
+            r#"Data(b"hi")"#,
+            "End",
+        ]
+    );
+}

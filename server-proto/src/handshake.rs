@@ -4,6 +4,7 @@
 //! [`Rejection`]).
 
 use std::borrow::Cow;
+use std::fmt;
 use std::net::{IpAddr, SocketAddr};
 
 use bytes::Bytes;
@@ -14,8 +15,9 @@ use crate::server::EndpointId;
 
 /// The request that opens a session, as handshake interceptors see it
 /// (and as the principal resolver sees every request of an endpoint): the
-/// `http` crate's method, URI and headers, and who sent it.
-#[derive(Debug, Clone)]
+/// `http` crate's method, URI and headers, and who sent it. (`Debug`
+/// writes header values as text: see [`http_proto::debug`].)
+#[derive(Clone)]
 pub struct HandshakeRequest {
     pub(crate) method: Method,
     pub(crate) uri: Uri,
@@ -24,6 +26,20 @@ pub struct HandshakeRequest {
     pub(crate) client_ip: IpAddr,
     pub(crate) principal: Option<String>,
     pub(crate) extensions: http::Extensions,
+}
+
+impl fmt::Debug for HandshakeRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HandshakeRequest")
+            .field("method", &self.method)
+            .field("uri", &self.uri)
+            .field("headers", &http_proto::debug::Headers(&self.headers))
+            .field("remote_addr", &self.remote_addr)
+            .field("client_ip", &self.client_ip)
+            .field("principal", &self.principal)
+            .field("extensions", &self.extensions)
+            .finish()
+    }
 }
 
 impl HandshakeRequest {
@@ -98,13 +114,24 @@ impl HandshakeRequest {
 }
 
 /// An interceptor's refusal: the HTTP response the client gets instead of a
-/// session (its body in plain text).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// session (its body in plain text). (`Debug` writes header values as
+/// text: see [`http_proto::debug`].)
+#[derive(Clone, PartialEq, Eq)]
 pub struct Rejection {
     pub(crate) status: StatusCode,
     /// Boxed: an interceptor's `Err` stays small (a refusal is rare).
     pub(crate) headers: Box<HeaderMap>,
     pub(crate) body: String,
+}
+
+impl fmt::Debug for Rejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Rejection")
+            .field("status", &self.status)
+            .field("headers", &http_proto::debug::Headers(&self.headers))
+            .field("body", &self.body)
+            .finish()
+    }
 }
 
 impl Rejection {
@@ -232,5 +259,41 @@ impl HandshakeRequest {
         };
         request.principal = principal.and_then(|resolve| resolve(&request));
         request
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Header values show as text where they are UTF-8, as bytes where
+    /// they are not.
+    #[test]
+    fn debug_shows_header_values_as_text() {
+        let req = http::Request::get("/chat/websocket?x=1")
+            .header(
+                "Cookie",
+                HeaderValue::from_bytes("n=J\u{f6}rg".as_bytes()).unwrap(),
+            )
+            .header("X-Raw", HeaderValue::from_bytes(b"a\xffb").unwrap())
+            .body(Bytes::new())
+            .unwrap();
+        let request = HandshakeRequest::new(&req, SocketAddr::from(([127, 0, 0, 1], 9)), &[], None);
+        assert_eq!(
+            format!("{request:?}"),
+            "HandshakeRequest { method: GET, uri: /chat/websocket?x=1, \
+             headers: {\"cookie\": \"n=Jörg\", \"x-raw\": b\"a\\xffb\"}, \
+             remote_addr: 127.0.0.1:9, client_ip: 127.0.0.1, principal: None, \
+             extensions: {} }"
+        );
+        let rejection = Rejection::new(StatusCode::UNAUTHORIZED).header(
+            http::header::WWW_AUTHENTICATE,
+            HeaderValue::from_bytes("Basic realm=\"Zürich\"".as_bytes()).unwrap(),
+        );
+        assert_eq!(
+            format!("{rejection:?}"),
+            "Rejection { status: 401, headers: {\"www-authenticate\": \
+             \"Basic realm=\\\"Zürich\\\"\"}, body: \"Unauthorized\" }"
+        );
     }
 }

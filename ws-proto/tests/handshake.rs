@@ -947,3 +947,50 @@ fn client_and_server_handshake_then_talk() {
         ]
     );
 }
+
+// ---- Debug ----------------------------------------------------------------
+
+/// The upgrade request, the client's handshake and the server's response
+/// show header values as text where they are UTF-8, as bytes where they
+/// are not, and the client's request as the text it is.
+#[test]
+fn debug_shows_header_values_as_text() {
+    let mut bytes = request_plus(&[("X-Name", "J\u{f6}rg")]);
+    let end = bytes.len() - 2;
+    bytes.splice(end..end, b"X-Raw: a\xffb\r\n".iter().copied());
+    let upgrade = accepted(&bytes);
+    assert_eq!(
+        format!("{upgrade:?}"),
+        format!(
+            "UpgradeRequest {{ request: Request {{ method: GET, uri: /chat, version: HTTP/1.1, \
+             headers: {{\"host\": \"server.example.com\", \"upgrade\": \"websocket\", \
+             \"connection\": \"Upgrade\", \"sec-websocket-key\": \"dGhlIHNhbXBsZSBub25jZQ==\", \
+             \"sec-websocket-version\": \"13\", \"x-name\": \"Jörg\", \"x-raw\": b\"a\\xffb\"}}, .. }}, \
+             accept: \"{ACCEPT}\", protocols: [], trailing: b\"\" }}"
+        )
+    );
+
+    let handshake = client_handshake(&client_request().header("Cookie", "n=J\u{f6}rg"));
+    let shown = format!("{handshake:?}");
+    assert!(
+        shown.contains(r#"request: "GET /chat?room=1 HTTP/1.1\r\nHost: server.example.com\r\n"#),
+        "{shown}"
+    );
+    assert!(shown.contains(r"Cookie: n=Jörg\r\n\r\n"), "{shown}");
+
+    let mut answer = answer_plus(&[("Set-Cookie", "n=J\u{f6}rg")]);
+    let end = answer.len() - 2;
+    answer.splice(end..end, b"X-Raw: a\xffb\r\n".iter().copied());
+    answer.extend_from_slice(b"\x81\x02hi");
+    let mut handshake = client_handshake(&client_request());
+    handshake.receive(&answer);
+    let response = handshake.poll_response().unwrap().unwrap();
+    assert_eq!(
+        format!("{response:?}"),
+        format!(
+            "Response {{ headers: {{\"upgrade\": \"websocket\", \"connection\": \"Upgrade\", \
+             \"sec-websocket-accept\": \"{ACCEPT}\", \"set-cookie\": \"n=Jörg\", \
+             \"x-raw\": b\"a\\xffb\"}}, protocol: None, trailing: b\"\\x81\\x02hi\" }}"
+        )
+    );
+}

@@ -17,7 +17,8 @@ use crate::headers::has_token;
 use crate::{is_upgrade, BodyKind, EncodeError, HeadReader, Limits, ResponseError};
 
 /// One piece of a response, as [`ClientConn::poll_event`] gives it.
-#[derive(Debug, Clone)]
+/// (`Debug` writes header values as text: see [`debug`](crate::debug).)
+#[derive(Clone)]
 #[non_exhaustive]
 #[must_use]
 pub enum ResponseEvent {
@@ -35,6 +36,19 @@ pub enum ResponseEvent {
     /// when it has none (an answer to `HEAD`, 204, 304, `Content-Length:
     /// 0`).
     End,
+}
+
+impl std::fmt::Debug for ResponseEvent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Head(head) => f
+                .debug_tuple("Head")
+                .field(&crate::debug::ResponseHead(head))
+                .finish(),
+            Self::Data(data) => f.debug_tuple("Data").field(data).finish(),
+            Self::End => f.write_str("End"),
+        }
+    }
 }
 
 /// A request sent whose response has not ended.

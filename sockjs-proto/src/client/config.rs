@@ -15,8 +15,9 @@ pub const DEFAULT_TRANSPORTS: [Transport; 3] = [
     Transport::Xhr,
 ];
 
-/// How a SockJS client connects, with documented defaults.
-#[derive(Debug, Clone)]
+/// How a SockJS client connects, with documented defaults. (`Debug`
+/// writes header values as text: see [`http_proto::debug`].)
+#[derive(Clone)]
 #[non_exhaustive]
 pub struct ClientConfig {
     /// The transports to try, in order: [`Transport::WebSocket`],
@@ -64,6 +65,40 @@ pub struct ClientConfig {
     /// frame limits). Its `max_message_size` is replaced by
     /// `max_frame_size`.
     pub websocket: ws_proto::Config,
+}
+
+impl std::fmt::Debug for ClientConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Every field named, so that a new one cannot be left out.
+        let Self {
+            transports,
+            connect_timeout,
+            info_timeout,
+            transport_timeout,
+            close_timeout,
+            headers,
+            cookies,
+            max_frame_size,
+            max_buffered_messages,
+            send_buffer_limit,
+            http,
+            websocket,
+        } = self;
+        f.debug_struct("ClientConfig")
+            .field("transports", transports)
+            .field("connect_timeout", connect_timeout)
+            .field("info_timeout", info_timeout)
+            .field("transport_timeout", transport_timeout)
+            .field("close_timeout", close_timeout)
+            .field("headers", &http_proto::debug::Headers(headers))
+            .field("cookies", cookies)
+            .field("max_frame_size", max_frame_size)
+            .field("max_buffered_messages", max_buffered_messages)
+            .field("send_buffer_limit", send_buffer_limit)
+            .field("http", http)
+            .field("websocket", websocket)
+            .finish()
+    }
 }
 
 impl Default for ClientConfig {
@@ -253,6 +288,26 @@ pub(crate) fn is_cookie_value(value: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn debug_shows_header_values_as_text() {
+        let config = ClientConfig::default()
+            .header(
+                HeaderName::from_static("x-name"),
+                HeaderValue::from_bytes("J\u{f6}rg".as_bytes()).unwrap(),
+            )
+            .header(
+                HeaderName::from_static("x-raw"),
+                HeaderValue::from_bytes(b"a\xffb").unwrap(),
+            );
+        let shown = format!("{config:?}");
+        assert!(
+            shown.contains(r#", headers: {"x-name": "Jörg", "x-raw": b"a\xffb"}, cookies: [], "#),
+            "{shown}"
+        );
+        assert!(shown.starts_with("ClientConfig { transports: [WebSocket, XhrStreaming, Xhr], "));
+        assert!(shown.ends_with(" }"), "{shown}");
+    }
 
     #[test]
     fn defaults_validate() {

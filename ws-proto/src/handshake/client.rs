@@ -107,8 +107,9 @@ pub enum ResponseError {
     Extension,
 }
 
-/// A server's acceptance of the upgrade.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A server's acceptance of the upgrade. (`Debug` writes header values as
+/// text: see [`http_proto::debug`].)
+#[derive(Clone, PartialEq, Eq)]
 pub struct Response {
     /// The header fields.
     pub headers: HeaderMap,
@@ -119,11 +120,22 @@ pub struct Response {
     pub trailing: Bytes,
 }
 
+impl std::fmt::Debug for Response {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Response")
+            .field("headers", &http_proto::debug::Headers(&self.headers))
+            .field("protocol", &self.protocol)
+            .field("trailing", &self.trailing)
+            .finish()
+    }
+}
+
 /// A client's opening handshake: the request to send, then the validation of
 /// the answer from partial input.
 #[derive(Debug)]
 pub struct ClientHandshake {
-    request: Vec<u8>,
+    /// The request head, as text (so that `Debug` shows it as such).
+    request: String,
     accept: String,
     protocols: Vec<String>,
     limits: Limits,
@@ -191,7 +203,7 @@ impl ClientHandshake {
         }
         out.push_str("\r\n");
         Ok(Self {
-            request: out.into_bytes(),
+            request: out,
             accept: accept_key(key.as_bytes()),
             protocols: request.protocols.clone(),
             limits,
@@ -202,7 +214,7 @@ impl ClientHandshake {
 
     /// The request to write.
     pub fn request(&self) -> &[u8] {
-        &self.request
+        self.request.as_bytes()
     }
 
     /// Hands over bytes read from the transport.

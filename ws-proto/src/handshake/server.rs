@@ -168,12 +168,24 @@ impl ServerHandshake {
 }
 
 /// A valid upgrade request, waiting for the application's decision.
-#[derive(Debug, Clone)]
+/// (`Debug` writes header values as text: see [`http_proto::debug`].)
+#[derive(Clone)]
 pub struct UpgradeRequest {
     request: Request<()>,
     accept: String,
     protocols: Vec<String>,
     trailing: Bytes,
+}
+
+impl std::fmt::Debug for UpgradeRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UpgradeRequest")
+            .field("request", &http_proto::debug::RequestHead(&self.request))
+            .field("accept", &self.accept)
+            .field("protocols", &self.protocols)
+            .field("trailing", &self.trailing)
+            .finish()
+    }
 }
 
 impl PartialEq for UpgradeRequest {
