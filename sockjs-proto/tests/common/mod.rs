@@ -730,14 +730,20 @@ pub struct WsClient {
 }
 
 /// The WebSocket upgrade request for `target` (host `localhost:8081`), with
-/// extra headers.
+/// extra headers (`Sec-WebSocket-Protocol` as the subprotocols offered).
 pub fn ws_request(
     target: &str,
     headers: &[(&str, &str)],
 ) -> (ws_proto::handshake::ClientHandshake, Request) {
     let mut client = ws_proto::handshake::ClientRequest::new("localhost:8081", target);
     for (n, v) in headers {
-        client = client.header(*n, *v);
+        if n.eq_ignore_ascii_case("sec-websocket-protocol") {
+            for p in v.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+                client = client.protocol(p);
+            }
+        } else {
+            client = client.header(*n, *v);
+        }
     }
     let handshake = ws_proto::handshake::ClientHandshake::new(
         &client,
