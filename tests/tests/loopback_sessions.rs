@@ -39,6 +39,8 @@ struct Opened {
     transport: SessionTransport,
     path: String,
     query: Option<String>,
+    /// The decoded query parameter `room`.
+    room: Option<String>,
     remote: SocketAddr,
     user_agent: Option<String>,
     user: Option<String>,
@@ -75,6 +77,7 @@ fn recording_handler(
                 transport: session.transport(),
                 path: session.path().to_owned(),
                 query: session.query().map(str::to_owned),
+                room: session.query_param("room").map(String::from),
                 remote: session.remote_addr(),
                 user_agent: session.header("user-agent").map(str::to_owned),
                 user: session.attributes().get("user").map(str::to_owned),
@@ -257,10 +260,15 @@ async fn a_session_knows_the_request_that_opened_it<R: ServerRuntime>() {
         ("X-Token", "t0k"),
     ];
 
-    // xhr, with a query.
+    // xhr, with a query (its parameters decoded on demand).
     let mut c = rec.server.client().await;
     let res = c
-        .roundtrip("POST", "/app/000/s1/xhr?t=1", &headers, b"")
+        .roundtrip(
+            "POST",
+            "/app/000/s1/xhr?t=1&room=caf%C3%A9+au+lait",
+            &headers,
+            b"",
+        )
         .await;
     assert_eq!(res.text(), "o\n");
     let opened = rec.opened().await;
@@ -271,7 +279,8 @@ async fn a_session_knows_the_request_that_opened_it<R: ServerRuntime>() {
             sockjs_id: Some("s1".to_owned()),
             transport: SessionTransport::SockJs(Transport::Xhr),
             path: "/app/000/s1/xhr".to_owned(),
-            query: Some("t=1".to_owned()),
+            query: Some("t=1&room=caf%C3%A9+au+lait".to_owned()),
+            room: Some("caf\u{e9} au lait".to_owned()),
             remote: c.local_addr(),
             user_agent: Some("probe/1.0".to_owned()),
             user: Some("alice".to_owned()),
@@ -333,14 +342,15 @@ async fn a_session_knows_the_request_that_opened_it<R: ServerRuntime>() {
     rec.outcome().await;
 
     // The plain WebSocket endpoint, with a subprotocol.
-    let _plain = ws_connect(addr, "/ws?room=1", &headers, &["other", "chat"])
+    let _plain = ws_connect(addr, "/ws?room=1%2B1%zz", &headers, &["other", "chat"])
         .await
         .unwrap();
     let o = rec.opened().await;
     assert_eq!(o.transport, SessionTransport::WebSocket);
     assert_eq!(o.sockjs_id, None);
     assert_eq!(o.path, "/ws");
-    assert_eq!(o.query.as_deref(), Some("room=1"));
+    assert_eq!(o.query.as_deref(), Some("room=1%2B1%zz"));
+    assert_eq!(o.room.as_deref(), Some("1+1%zz"));
     assert_eq!(o.protocol.as_deref(), Some("chat"));
     assert_eq!(o.user.as_deref(), Some("alice"));
     assert_eq!(o.typed, Some(42));
@@ -458,11 +468,9 @@ async fn a_preflight_does_not_run_the_interceptors<R: ServerRuntime>() {
             "/auth",
             SockJsEndpoint::new(|_session| async {})
                 .config(Config::default().allowed_origins(AllowedOrigins::Any))
-                .interceptor(|request: &HandshakeRequest, _: &mut Attributes| {
-                    match request.cookie("user") {
-                        Some(_) => Ok(()),
-                        None => Err(Rejection::new(StatusCode::UNAUTHORIZED)),
-                    }
+                .before_handshake(|request, _| match request.cookie("user") {
+                    Some(_) => Ok(()),
+                    None => Err(Rejection::new(StatusCode::UNAUTHORIZED)),
                 }),
         ),
     );
