@@ -105,7 +105,13 @@ impl HandshakeRequest {
 }
 
 /// An interceptor's refusal: the HTTP response the client gets instead of a
-/// session (its body in plain text).
+/// session (its body in plain text). On a SockJS endpoint, the connection
+/// adds the CORS headers the endpoint's own answer to that request would
+/// carry (on `/info`, `xhr`, `xhr_streaming`, `xhr_send`, `eventsource`,
+/// from an allowed origin: see
+/// [`sockjs_proto::Server::refusal_cors`]), so that a page can read the
+/// status; a refusal that sets `Access-Control-Allow-Origin` itself keeps
+/// its own.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rejection {
     pub(crate) status: StatusCode,
@@ -177,7 +183,9 @@ pub enum HandshakeOutcome {
     Refused(StatusCode),
 }
 
-/// A request that would open a session, staged until the embedder decides:
+/// A request that would open a session (or a SockJS `/info`, with
+/// [`SockJsOptions::intercept_info`](crate::SockJsOptions::intercept_info)),
+/// staged until the embedder decides:
 /// it runs its handshake interceptors on [`request`](Self::request), then
 /// gives the `Incoming` back to
 /// [`Connection::accept`](crate::Connection::accept) with the session's

@@ -88,6 +88,13 @@ fn from_handler<H: Handler>(handler: H) -> HandlerFn {
 /// takes any `impl HandshakeInterceptor` (a type of yours with both parts,
 /// a named function), but a closure given to it must spell its parameter
 /// types out, since a trait bound tells the compiler nothing of them.
+///
+/// A refusal (`Err`) is the answer the client gets. On a SockJS endpoint
+/// it carries the CORS headers the endpoint's own answer to that request
+/// would carry (unless the [`Rejection`] sets `Access-Control-Allow-Origin`
+/// itself), so that a page on an allowed origin can read its status; see
+/// [the server's module doc](super#refusals-and-what-sockjs-client-sees)
+/// for what sockjs-client reports.
 pub trait HandshakeInterceptor: Send + Sync + 'static {
     /// Before the handshake: `Err` refuses it with that response.
     fn before_handshake(
@@ -315,6 +322,22 @@ impl SockJsEndpoint {
     #[must_use]
     pub fn handler_wait(mut self, wait: Duration) -> Self {
         self.options = self.options.handler_wait(wait);
+        self
+    }
+
+    /// Whether the handshake interceptors' `before` part runs on the
+    /// endpoint's `GET /info` too (off by default: as in Spring, they see
+    /// only the requests that open sessions, and a security filter in
+    /// front, an axum middleware say, guards `/info`). With it, a refusal
+    /// stops sockjs-client before it tries any transport (close 1002
+    /// "Cannot connect to server" instead of 2000 "All transports failed"
+    /// after each transport was refused), and a page can read the status
+    /// from `/info`. The `after` part does not run for `/info`, and the
+    /// attributes set there are dropped: no session opens. See
+    /// [the module doc](super#refusals-and-what-sockjs-client-sees).
+    #[must_use]
+    pub fn intercept_info(mut self, intercept: bool) -> Self {
+        self.options = self.options.intercept_info(intercept);
         self
     }
 
