@@ -52,7 +52,8 @@ struct Opened {
 /// What the handlers report.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Report {
-    Opened(Opened),
+    /// Boxed: it is much larger than the others.
+    Opened(Box<Opened>),
     Message(u64, String),
     /// The session's stream ended; its close status, and what a send and
     /// `is_open` said then.
@@ -85,7 +86,7 @@ fn recording_handler(
                 typed: session.attributes().get_typed::<u32>().copied(),
                 protocol: session.protocol().map(str::to_owned),
             };
-            let _ = tx.send(Report::Opened(opened));
+            let _ = tx.send(Report::Opened(Box::new(opened)));
             while let Some(message) = session.next().await {
                 let text = String::from_utf8_lossy(message.as_bytes()).into_owned();
                 let _ = tx.send(Report::Message(session.id(), text.clone()));
@@ -201,7 +202,7 @@ impl Recording {
 
     async fn opened(&mut self) -> Opened {
         match self.report().await {
-            Report::Opened(o) => o,
+            Report::Opened(o) => *o,
             other => panic!("expected an opening, got {other:?}"),
         }
     }
@@ -365,7 +366,8 @@ async fn a_refusing_interceptor_answers_its_response_and_opens_nothing<R: Server
     let mut c = rec.server.client().await;
     let deny = [("X-Deny", "1")];
     c.request("POST", "/app/000/no/xhr", &deny, b"").await;
-    let expected = "HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain; charset=UTF-8\r\nContent-Length: 4\r\n\r\nnope";
+    // With the CORS headers of the endpoint's answers (no Origin: `*`).
+    let expected = "HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain; charset=UTF-8\r\nAccess-Control-Allow-Origin: *\r\nContent-Length: 4\r\n\r\nnope";
     assert_eq!(
         String::from_utf8(c.read_exact(expected.len()).await).unwrap(),
         expected
@@ -492,10 +494,13 @@ async fn a_preflight_does_not_run_the_interceptors<R: ServerRuntime>() {
         .roundtrip("POST", "/auth/000/pre/xhr", &[origin], b"")
         .await;
     // `Rejection::new(401)`: the reason phrase, in the status line and as
-    // the body.
+    // the body; with the CORS headers of the endpoint's answers, so that
+    // the page can read it.
     assert_eq!(
         format!("{}{}", res.head.raw, res.text()),
-        "HTTP/1.1 401 Unauthorized\r\nContent-Type: text/plain; charset=UTF-8\r\nContent-Length: 12\r\n\r\nUnauthorized"
+        "HTTP/1.1 401 Unauthorized\r\nContent-Type: text/plain; charset=UTF-8\r\n\
+         Access-Control-Allow-Origin: http://app.test\r\nAccess-Control-Allow-Credentials: true\r\n\
+         Vary: Origin\r\nContent-Length: 12\r\n\r\nUnauthorized"
     );
     let res = c
         .roundtrip(

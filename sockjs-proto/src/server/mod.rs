@@ -356,7 +356,7 @@ impl Server {
                 _ => method_not_allowed("GET"),
             },
             Route::Info => match method {
-                _ if !self.origin_allowed(req) => self.origin_refused(req.headers()),
+                _ if !self.origin_allowed(req) => refusal::origin_refused(req.headers()),
                 "GET" => self.info(req),
                 "OPTIONS" => preflight(req, "OPTIONS, GET", !self.config.suppress_cors),
                 _ => self.refused(req.headers(), method_not_allowed("OPTIONS, GET")),
@@ -457,7 +457,7 @@ impl Server {
         };
         if req.method() == Method::OPTIONS && transport.answers_preflight() {
             if !self.origin_allowed(req) {
-                return Answer::Response(self.origin_refused(req.headers()));
+                return Answer::Response(refusal::origin_refused(req.headers()));
             }
             let mut res = preflight(req, allow, !self.config.suppress_cors);
             self.cookie(&mut res, req);
@@ -472,7 +472,7 @@ impl Server {
             });
         }
         if !self.origin_allowed(req) {
-            return Answer::Response(self.origin_refused(req.headers()));
+            return Answer::Response(refusal::origin_refused(req.headers()));
         }
         match transport {
             Transport::WebSocket | Transport::RawWebSocket => {

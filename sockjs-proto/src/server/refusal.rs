@@ -61,15 +61,15 @@ impl Server {
         self.add_refusal_cors(req, res.headers_mut());
         res
     }
+}
 
-    /// 403 for an origin that is not allowed: no CORS header grants it
-    /// anything, and `Vary: Origin` says the answer depends on it.
-    pub(super) fn origin_refused(&self, req: &HeaderMap) -> Response {
-        let mut res = text(403, "Forbidden");
-        if req.contains_key(ORIGIN) {
-            res.headers_mut()
-                .append(VARY, HeaderValue::from_static("Origin"));
-        }
-        res
+/// 403 for an origin that is not allowed: no CORS header grants it
+/// anything, and `Vary: Origin` says the answer depends on it.
+pub(super) fn origin_refused(req: &HeaderMap) -> Response {
+    let mut res = text(403, "Forbidden");
+    if req.contains_key(ORIGIN) {
+        res.headers_mut()
+            .append(VARY, HeaderValue::from_static("Origin"));
     }
+    res
 }
