@@ -9,6 +9,8 @@
 //! | `/close` | closes every session at once with `c[3000,"Go away!"]` |
 //! | `/amplify` | a message `n` (0 to 19) answers with `2^n` `x` characters |
 //! | `/broadcast` | every message goes to every open session |
+//! | `/auth_echo` | SockJS echo behind an interceptor: a session opens only with `?token=let+me+in` (401 otherwise) |
+//! | `/auth_info_echo` | the same, and the interceptor refuses `/info` too (`intercept_info`) |
 //! | `/ws` | plain WebSocket echo (text and binary) |
 //! | `/` | a chat page on `/broadcast` that uses sockjs-client |
 //!
@@ -20,9 +22,11 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use adapter_core::http::StatusCode;
 use adapter_core::http_proto::{IpRange, Limits};
 use adapter_core::server::{
-    Server, ServerBuilder, Session, SessionSender, SockJsEndpoint, WebSocketEndpoint,
+    Attributes, HandshakeRequest, Rejection, Server, ServerBuilder, Session, SessionSender,
+    SockJsEndpoint, WebSocketEndpoint,
 };
 use adapter_core::sockjs_proto::{AllowedOrigins, Config, DEFAULT_CLIENT_LIBRARY_URL};
 use adapter_core::{CloseCode, Executor};
@@ -111,6 +115,19 @@ async fn amplify(mut session: Session) {
     }
 }
 
+/// The token `/auth_echo` and `/auth_info_echo` let in: the query
+/// parameter `token`, decoded (`?token=let+me+in` or `?token=let%20me%20in`).
+pub const AUTH_TOKEN: &str = "let me in";
+
+/// The interceptor of `/auth_echo` and `/auth_info_echo`: 401 without
+/// [`AUTH_TOKEN`].
+fn token_required(request: &HandshakeRequest, _: &mut Attributes) -> Result<(), Rejection> {
+    match request.query_param("token") {
+        Some(token) if token == AUTH_TOKEN => Ok(()),
+        _ => Err(Rejection::new(StatusCode::UNAUTHORIZED)),
+    }
+}
+
 /// The open sessions of `/broadcast`.
 #[derive(Clone, Default)]
 struct Broadcast {
@@ -181,7 +198,20 @@ pub fn mounts(options: &ServeOptions) -> Vec<Mount> {
         ),
         Mount::SockJs(
             "/broadcast",
-            SockJsEndpoint::new(move |session| broadcast.clone().run(session)).config(base),
+            SockJsEndpoint::new(move |session| broadcast.clone().run(session)).config(base.clone()),
+        ),
+        Mount::SockJs(
+            "/auth_echo",
+            SockJsEndpoint::new(echo)
+                .config(base.clone())
+                .interceptor(token_required),
+        ),
+        Mount::SockJs(
+            "/auth_info_echo",
+            SockJsEndpoint::new(echo)
+                .config(base)
+                .interceptor(token_required)
+                .intercept_info(true),
         ),
         Mount::WebSocket(
             "/ws",

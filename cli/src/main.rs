@@ -25,7 +25,8 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Serve the SockJS test endpoints (/echo, /disabled_websocket_echo,
-    /// /cookie_needed_echo, /close, /amplify, /broadcast), a WebSocket echo
+    /// /cookie_needed_echo, /close, /amplify, /broadcast; /auth_echo and
+    /// /auth_info_echo, which take ?token=let+me+in only), a WebSocket echo
     /// at /ws and a demo page at /.
     Serve {
         /// The address to listen on.

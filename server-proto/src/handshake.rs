@@ -58,14 +58,21 @@ impl HandshakeRequest {
         self.uri.path()
     }
 
-    /// The query, if any (not decoded).
+    /// The query, if any, as it came (not decoded;
+    /// [`query_param`](Self::query_param) decodes).
     pub fn query(&self) -> Option<&str> {
         self.uri.query()
     }
 
-    /// The value of the query parameter `name`, decoded as HTML forms and
-    /// sockjs-node decode it (see `http_proto::query`: `+` is a space,
-    /// `%XX` a byte, a bad escape stays as it is).
+    /// The value of the first query parameter called `name` (compared
+    /// after decoding), decoded as HTML forms, `URLSearchParams` and
+    /// sockjs-node decode it ([`http_proto::query`]): `+` is a space,
+    /// `%XX` (two hex digits, either case) is the byte `XX`, a `%` without
+    /// two hex digits after it stays a literal `%`, and the bytes are read
+    /// as UTF-8 with each invalid sequence replaced by U+FFFD. A parameter
+    /// without `=` has the empty value. Borrowed from the URI when there
+    /// is nothing to decode. So `?room=caf%C3%A9+au+lait&token=a%2Bb%zz`
+    /// has the room `café au lait` and the token `a+b%zz`.
     pub fn query_param(&self, name: &str) -> Option<Cow<'_, str>> {
         http_proto::query::param(self.query()?, name)
     }
@@ -114,8 +121,14 @@ impl HandshakeRequest {
 }
 
 /// An interceptor's refusal: the HTTP response the client gets instead of a
-/// session (its body in plain text). (`Debug` writes header values as
-/// text: see [`http_proto::debug`].)
+/// session (its body in plain text). On a SockJS endpoint, the connection
+/// adds the CORS headers the endpoint's own answer to that request would
+/// carry (on `/info`, `xhr`, `xhr_streaming`, `xhr_send`, `eventsource`,
+/// from an allowed origin: see
+/// [`sockjs_proto::Server::refusal_cors`]), so that a page can read the
+/// status; a refusal that sets `Access-Control-Allow-Origin` itself keeps
+/// its own. (`Debug` writes header values as text: see
+/// [`http_proto::debug`].)
 #[derive(Clone, PartialEq, Eq)]
 pub struct Rejection {
     pub(crate) status: StatusCode,
@@ -197,7 +210,9 @@ pub enum HandshakeOutcome {
     Refused(StatusCode),
 }
 
-/// A request that would open a session, staged until the embedder decides:
+/// A request that would open a session (or a SockJS `/info`, with
+/// [`SockJsOptions::intercept_info`](crate::SockJsOptions::intercept_info)),
+/// staged until the embedder decides:
 /// it runs its handshake interceptors on [`request`](Self::request), then
 /// gives the `Incoming` back to
 /// [`Connection::accept`](crate::Connection::accept) with the session's
@@ -295,5 +310,37 @@ mod tests {
             "Rejection { status: 401, headers: {\"www-authenticate\": \
              \"Basic realm=\\\"Zürich\\\"\"}, body: \"Unauthorized\" }"
         );
+    }
+
+    fn request(target: &str) -> HandshakeRequest {
+        let req = http::Request::get(target).body(Bytes::new()).unwrap();
+        HandshakeRequest::new(&req, SocketAddr::from(([127, 0, 0, 1], 1)), &[], None)
+    }
+
+    #[test]
+    fn query_parameters_are_form_decoded() {
+        let r = request("/chat/000/s/xhr?room=caf%C3%A9+au+lait&token=a%2Bb%zz&flag&n=%FF1");
+        assert_eq!(
+            r.query(),
+            Some("room=caf%C3%A9+au+lait&token=a%2Bb%zz&flag&n=%FF1")
+        );
+        // `+` a space, `%XX` a byte, UTF-8 read.
+        assert_eq!(r.query_param("room").as_deref(), Some("caf\u{e9} au lait"));
+        // `%2B` a plus; a `%` without two hex digits stays.
+        assert_eq!(r.query_param("token").as_deref(), Some("a+b%zz"));
+        // No `=`: the empty value.
+        assert_eq!(r.query_param("flag").as_deref(), Some(""));
+        // Not UTF-8: replaced.
+        assert_eq!(r.query_param("n").as_deref(), Some("\u{fffd}1"));
+        assert_eq!(r.query_param("missing"), None);
+        assert_eq!(request("/chat/websocket").query_param("room"), None);
+        // Names are compared decoded; the first one wins.
+        let r = request("/ws?%72oom=first&room=second");
+        assert_eq!(r.query_param("room").as_deref(), Some("first"));
+        // Nothing to decode: borrowed from the URI.
+        assert!(matches!(
+            request("/ws?t=abc").query_param("t"),
+            Some(Cow::Borrowed("abc"))
+        ));
     }
 }

@@ -32,7 +32,8 @@ pub(crate) struct Hub {
     state: Mutex<HubState>,
     pub(crate) id: EndpointId,
     pub(crate) options: SockJsOptions,
-    prefix_len: usize,
+    /// The core's prefix (without a trailing slash).
+    prefix: String,
     timer: Arc<TimerCell>,
     ids: Arc<AtomicU64>,
     me: Weak<Self>,
@@ -68,7 +69,7 @@ impl Hub {
         ids: Arc<AtomicU64>,
     ) -> Result<Arc<Self>, sockjs_proto::ConfigError> {
         let server = sockjs_proto::Server::new(prefix, options.config.clone(), seed)?;
-        let prefix_len = server.prefix().len();
+        let prefix = server.prefix().to_owned();
         Ok(Arc::new_cyclic(|me| Self {
             state: Mutex::new(HubState {
                 server,
@@ -79,7 +80,7 @@ impl Hub {
             }),
             id,
             options,
-            prefix_len,
+            prefix,
             timer,
             ids,
             me: me.clone(),
@@ -97,11 +98,23 @@ impl Hub {
     }
 
     pub(crate) fn prefix_len(&self) -> usize {
-        self.prefix_len
+        self.prefix.len()
     }
 
     pub(crate) fn handler_wait(&self) -> Duration {
         self.options.handler_wait
+    }
+
+    /// Whether `path` is this endpoint's `/info`.
+    pub(crate) fn is_info(&self, path: &str) -> bool {
+        sockjs_proto::Route::parse(&self.prefix, path) == Some(sockjs_proto::Route::Info)
+    }
+
+    /// Adds to `headers`, a refusal's, the CORS headers the endpoint's
+    /// answer to `req` would carry (see
+    /// [`sockjs_proto::Server::refusal_cors`]).
+    pub(crate) fn refusal_cors(&self, req: &http::Request<Bytes>, headers: &mut http::HeaderMap) {
+        self.lock().server.refusal_cors(req, headers);
     }
 
     /// Which session a request concerns, and its inbox.

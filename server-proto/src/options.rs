@@ -197,6 +197,7 @@ macro_rules! common_options {
 pub struct SockJsOptions {
     pub(crate) config: sockjs_proto::Config,
     pub(crate) handler_wait: Duration,
+    pub(crate) intercept_info: bool,
     pub(crate) common: Common,
 }
 
@@ -205,6 +206,7 @@ impl Default for SockJsOptions {
         Self {
             config: sockjs_proto::Config::default(),
             handler_wait: Duration::from_secs(10),
+            intercept_info: false,
             common: Common::default(),
         }
     }
@@ -215,6 +217,7 @@ impl fmt::Debug for SockJsOptions {
         f.debug_struct("SockJsOptions")
             .field("config", &self.config)
             .field("handler_wait", &self.handler_wait)
+            .field("intercept_info", &self.intercept_info)
             .finish_non_exhaustive()
     }
 }
@@ -237,6 +240,23 @@ impl SockJsOptions {
     /// it) makes each send wait this long.
     pub fn handler_wait(mut self, wait: Duration) -> Self {
         self.handler_wait = wait;
+        self
+    }
+
+    /// Whether the endpoint's `GET /info` is staged for the handshake
+    /// interceptors too, as the requests that open sessions are (off by
+    /// default, as in Spring, where a security filter guards `/info` and
+    /// the interceptors see only handshakes). With it, an interceptor can
+    /// refuse a client before it tries any transport: sockjs-client then
+    /// closes at once with 1002 "Cannot connect to server", instead of
+    /// trying every transport (each refused) and closing with 2000 "All
+    /// transports failed", and a page can read the refusal's status from
+    /// `/info` (the refusal carries the CORS headers `/info` carries).
+    /// The interceptors' `after` part does not run for `/info` (no
+    /// session opens), and the attributes of an accepted `/info` are
+    /// dropped; a CORS preflight is never staged.
+    pub fn intercept_info(mut self, intercept: bool) -> Self {
+        self.intercept_info = intercept;
         self
     }
 

@@ -180,9 +180,18 @@ macro_rules! session_info {
             self.info.uri.path()
         }
 
-        /// The query of the request that opened the session (not decoded).
+        /// The query of the request that opened the session, as it came
+        /// (not decoded; [`query_param`](Self::query_param) decodes).
         pub fn query(&self) -> Option<&str> {
             self.info.uri.query()
+        }
+
+        /// The value of the query parameter `name` in the request that
+        /// opened the session, decoded as
+        /// [`HandshakeRequest::query_param`](crate::HandshakeRequest::query_param)
+        /// decodes it.
+        pub fn query_param(&self, name: &str) -> Option<std::borrow::Cow<'_, str>> {
+            http_proto::query::param(self.info.uri.query()?, name)
         }
 
         /// The peer's address (a proxy's, behind one).

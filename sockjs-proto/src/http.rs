@@ -173,22 +173,32 @@ pub(crate) fn no_cache(res: &mut Response) {
 /// The CORS headers: the request's `Origin` echoed (or `*` without one),
 /// credentials allowed with an origin, requested headers echoed.
 pub(crate) fn cors(res: &mut Response, req: Req<'_>) {
+    cors_headers(res.headers_mut(), req.headers());
+}
+
+/// [`cors`] from the request's headers into a response's.
+pub(crate) fn cors_headers(out: &mut HeaderMap, req: &HeaderMap) {
     // Only UTF-8 values are echoed. None holds CR, LF or another control
     // character but tab, which would split or corrupt the head: the `http`
     // crate's `HeaderValue` refuses them.
-    match req.header_str(ORIGIN) {
+    let mut header = |name: HeaderName, value: &str| {
+        if let Ok(value) = HeaderValue::from_bytes(value.as_bytes()) {
+            out.append(name, value);
+        }
+    };
+    match http_proto::headers::str_value(req, ORIGIN) {
         Some(origin) => {
-            res.header(ACCESS_CONTROL_ALLOW_ORIGIN, origin);
-            res.header(ACCESS_CONTROL_ALLOW_CREDENTIALS, "true");
-            res.header(VARY, "Origin");
+            header(ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+            header(ACCESS_CONTROL_ALLOW_CREDENTIALS, "true");
+            header(VARY, "Origin");
         }
         None => {
-            res.header(ACCESS_CONTROL_ALLOW_ORIGIN, "*");
+            header(ACCESS_CONTROL_ALLOW_ORIGIN, "*");
         }
     }
-    if let Some(h) = req.header_str(ACCESS_CONTROL_REQUEST_HEADERS) {
+    if let Some(h) = http_proto::headers::str_value(req, ACCESS_CONTROL_REQUEST_HEADERS) {
         if !h.trim().is_empty() {
-            res.header(ACCESS_CONTROL_ALLOW_HEADERS, h);
+            header(ACCESS_CONTROL_ALLOW_HEADERS, h);
         }
     }
 }

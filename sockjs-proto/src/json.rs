@@ -30,6 +30,8 @@
 use std::borrow::Cow;
 use std::fmt;
 
+use http_proto::query::decode_bytes;
+
 /// Why a client payload was refused.
 ///
 /// Both answer HTTP 500 ([`PayloadError::http_status`]) with
@@ -164,18 +166,19 @@ pub fn parse_close(payload: &[u8]) -> Result<(u16, String), PayloadError> {
 /// When `content_type` is `application/x-www-form-urlencoded` (compared
 /// case-insensitively, parameters such as `; charset=UTF-8` allowed), the
 /// body is a form: it is split on `&`, and the value of the first field
-/// named `d` is percent-decoded, with `+` as a space. Otherwise the body is
-/// the payload itself, whatever the content type (or none), as for
-/// `xhr_send`.
+/// named `d` is decoded by the workspace's one form decoder,
+/// [`http_proto::query::decode_bytes`] (`+` a space, `%XX` a byte, a `%`
+/// without two hex digits after it kept as it is, as sockjs-node's
+/// `querystring` keeps it), to bytes that [`parse_messages`] then reads
+/// (and refuses unless they are UTF-8). Otherwise the body is the payload
+/// itself, whatever the content type (or none), as for `xhr_send`.
 ///
 /// The result borrows `body` unless percent-decoding changed something.
 ///
 /// # Errors
 ///
-/// - [`PayloadError::Empty`] for an empty body, and for a form without a `d`
-///   field or with an empty one (bodies `""`, `d=`, `p=p`).
-/// - [`PayloadError::Broken`] if the `d` field holds a `%` not followed by
-///   two hex digits.
+/// [`PayloadError::Empty`] for an empty body, and for a form without a `d`
+/// field or with an empty one (bodies `""`, `d=`, `p=p`).
 pub fn jsonp_send_body<'a>(
     body: &'a [u8],
     content_type: Option<&str>,
@@ -192,10 +195,9 @@ pub fn jsonp_send_body<'a>(
             Some(eq) => (&field[..eq], &field[eq + 1..]),
             None => (field, &field[field.len()..]),
         };
-        // The name may be percent-encoded too (`%64`); a name that does not
-        // decode is not `d`, whatever it is.
-        if form_decode(name).is_ok_and(|name| *name == *b"d") {
-            let value = form_decode(value)?;
+        // The name may be percent-encoded too (`%64`).
+        if *decode_bytes(name) == *b"d" {
+            let value = decode_bytes(value);
             return if value.is_empty() {
                 Err(PayloadError::Empty)
             } else {
@@ -213,37 +215,6 @@ fn is_form_content_type(content_type: &str) -> bool {
     media_type
         .trim_matches([' ', '\t'])
         .eq_ignore_ascii_case("application/x-www-form-urlencoded")
-}
-
-/// Percent-decodes a form field, `+` meaning a space.
-fn form_decode(raw: &[u8]) -> Result<Cow<'_, [u8]>, PayloadError> {
-    if !raw.iter().any(|&b| b == b'%' || b == b'+') {
-        return Ok(Cow::Borrowed(raw));
-    }
-    let mut out = Vec::with_capacity(raw.len());
-    let mut i = 0;
-    while let Some(&b) = raw.get(i) {
-        match b {
-            b'+' => {
-                out.push(b' ');
-                i += 1;
-            }
-            b'%' => {
-                let hi = raw.get(i + 1).and_then(|&h| hex_digit(h));
-                let lo = raw.get(i + 2).and_then(|&l| hex_digit(l));
-                let (Some(hi), Some(lo)) = (hi, lo) else {
-                    return Err(PayloadError::Broken);
-                };
-                out.push((hi << 4) | lo);
-                i += 3;
-            }
-            _ => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    Ok(Cow::Owned(out))
 }
 
 /// The value of an ASCII hex digit, either case.
@@ -786,7 +757,10 @@ mod tests {
     }
 
     #[test]
-    fn jsonp_send_bad_percent_escapes() {
+    fn jsonp_send_bad_percent_escapes_stay_as_they_are() {
+        // A `%` without two hex digits after it is a literal `%`, as
+        // sockjs-node's `querystring` reads it: here the JSON around it is
+        // then broken...
         for body in [
             b"d=%".as_slice(),
             b"d=%5",
@@ -795,13 +769,19 @@ mod tests {
             b"d=%%",
             b"d=%5B%2",
         ] {
+            let payload = jsonp_send_body(body, FORM).expect("a non-empty d");
+            assert!(payload.contains(&b'%'), "{payload:?}");
             assert_eq!(
-                jsonp_send_body(body, FORM),
+                jsonp_send(body, FORM),
                 Err(PayloadError::Broken),
                 "{}",
                 String::from_utf8_lossy(body)
             );
         }
+        // ...and here it is part of a message.
+        assert_eq!(jsonp_send(b"d=%5B%22%zz%22%5D", FORM), ok(&["%zz"]));
+        assert_eq!(jsonp_send(br#"d=["100%"]"#, FORM), ok(&["100%"]));
+        assert_eq!(jsonp_send(b"d=%5B%22%4%41%22%5D", FORM), ok(&["%4A"]));
     }
 
     #[test]

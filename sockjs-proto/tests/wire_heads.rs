@@ -158,6 +158,7 @@ fn a_method_not_allowed_closing() {
         whole(&response(answer), exchange),
         "HTTP/1.1 405 Method Not Allowed\r\n\
          Allow: OPTIONS, GET\r\n\
+         Access-Control-Allow-Origin: *\r\n\
          Content-Length: 0\r\n\
          Connection: close\r\n\r\n"
     );

@@ -526,3 +526,146 @@ describe('sockjs endpoints over plain HTTP', { concurrency: false }, () => {
     }
   });
 });
+
+// ---------------------------------------- refusals by a handshake interceptor
+//
+// `sockway serve`'s /auth_echo has an interceptor that refuses a session
+// without `?token=let+me+in` (the query parameter, decoded) with 401;
+// /auth_info_echo refuses /info too (`intercept_info`). What sockjs-client
+// 1.6.1 reports for such a refusal, and that a page can read the status.
+// sockjs-node has no handshake interceptors: against the reference server
+// these tests are not defined.
+
+// The page the browser would run sockjs-client in (`sockway serve` allows
+// any origin by default).
+const PAGE_ORIGIN = 'http://page.test';
+const TOKEN = 'token=let+me+in';
+
+// Whether a browser lets a page on `origin` read a response to a request
+// with credentials (sockjs-client's XHRs send them): the Fetch standard's
+// CORS check, `Access-Control-Allow-Origin` the origin itself and
+// `Access-Control-Allow-Credentials: true`.
+function readableFrom(res, origin) {
+  return (
+    res.headers['access-control-allow-origin'] === origin &&
+    res.headers['access-control-allow-credentials'] === 'true'
+  );
+}
+
+// The status and headers of a response, without waiting for its body (a
+// stream's never ends): the connection is dropped once the head is in.
+function responseHead(method, url, headers = {}) {
+  return withTimeout(
+    new Promise((resolve, reject) => {
+      const req = http.request(url, { method, headers, agent: false }, (res) => {
+        resolve({ status: res.statusCode, headers: res.headers });
+        req.destroy();
+      });
+      req.on('error', reject);
+      req.end();
+    }),
+    5000,
+    `${method} ${url}`,
+  );
+}
+
+// The request of each CORS path of an endpoint that opens a session, as a
+// page's XHR (or EventSource) sends it, each for a session of its own
+// (`sid` and a letter): a request for a session that exists opens none, and
+// runs no interceptor.
+function corsRequests(prefix, sid) {
+  return [
+    ['POST', `${prefix}/000/${sid}x/xhr`],
+    ['POST', `${prefix}/000/${sid}s/xhr_streaming`],
+    ['GET', `${prefix}/000/${sid}e/eventsource`],
+  ];
+}
+
+if (!REFERENCE) {
+  describe('a refusing handshake interceptor, as sockjs-client sees it', { concurrency: false }, () => {
+    for (const transport of [...TRANSPORTS, null]) {
+      const which = transport || 'every transport';
+      it(`/auth_echo (${which}): each transport refused, then 2000 "All transports failed"`, { timeout: T }, async (t) => {
+        const c = new Client('/auth_echo', transport);
+        t.after(() => c.close());
+        const ev = await c.closed();
+        assert.equal(c.opened, false, 'never opened');
+        assert.deepEqual(ev, { code: 2000, reason: 'All transports failed', wasClean: false });
+        assert.equal(c.errors, 0, 'no error event');
+        // With the token, the same endpoint opens and echoes.
+        const ok = await connect(t, `/auth_echo?${TOKEN}`, transport || 'websocket');
+        await echoes(ok, ['let in']);
+      });
+
+      it(`/auth_info_echo (${which}): /info refused, then 1002 "Cannot connect to server"`, { timeout: T }, async (t) => {
+        const c = new Client('/auth_info_echo', transport);
+        t.after(() => c.close());
+        const ev = await c.closed();
+        assert.equal(c.opened, false, 'never opened');
+        assert.deepEqual(ev, { code: 1002, reason: 'Cannot connect to server', wasClean: false });
+        assert.equal(c.errors, 0, 'no error event');
+        assert.equal(c.sock.transport, undefined, 'no transport was tried');
+        const ok = await connect(t, `/auth_info_echo?token=let%20me%20in`, transport || 'websocket');
+        await echoes(ok, ['let in']);
+      });
+    }
+
+    it('the 401 on every CORS path is readable from the page, as the answers are', { timeout: T }, async () => {
+      const sid = `r${process.pid}${Date.now()}`;
+      const origin = { Origin: PAGE_ORIGIN };
+      for (const [prefix, infoRefused] of [['/auth_echo', false], ['/auth_info_echo', true]]) {
+        for (const [method, path] of corsRequests(prefix, sid)) {
+          const refused = await httpRequest(method, `${BASE}${path}`, origin);
+          assert.equal(refused.status, 401, path);
+          assert.equal(refused.body, 'Unauthorized', path);
+          assert.ok(readableFrom(refused, PAGE_ORIGIN), `${path}: ${JSON.stringify(refused.headers)}`);
+          assert.equal(refused.headers.vary, 'Origin', path);
+          // The same CORS headers as the endpoint's answer with the token.
+          const answered = await responseHead(method, `${BASE}${path}?${TOKEN}`, origin);
+          assert.equal(answered.status, 200, path);
+          assert.ok(readableFrom(answered, PAGE_ORIGIN), path);
+        }
+        const info = await httpRequest('GET', `${BASE}${prefix}/info`, origin);
+        assert.equal(info.status, infoRefused ? 401 : 200, `${prefix}/info`);
+        assert.ok(readableFrom(info, PAGE_ORIGIN), `${prefix}/info: ${JSON.stringify(info.headers)}`);
+        // A preflight is never refused: it carries no credentials.
+        const preflight = await httpRequest('OPTIONS', `${BASE}${prefix}/000/${sid}p/xhr`, {
+          ...origin,
+          'Access-Control-Request-Method': 'POST',
+        });
+        assert.equal(preflight.status, 204, `${prefix} preflight`);
+        assert.ok(readableFrom(preflight, PAGE_ORIGIN), `${prefix} preflight`);
+      }
+      // The xhr_send of a session that does not exist: 404, readable too.
+      const send = await httpRequest('POST', `${BASE}/auth_echo/000/${sid}/xhr_send`, origin, '["x"]');
+      assert.equal(send.status, 404);
+      assert.ok(readableFrom(send, PAGE_ORIGIN));
+    });
+
+    it('the websocket transport is refused with 401 and no CORS headers', { timeout: T }, async () => {
+      const wsBase = BASE.replace(/^http/, 'ws');
+      for (const path of ['/auth_echo/000/abc/websocket', '/auth_echo/websocket']) {
+        const res = await withTimeout(
+          new Promise((resolve, reject) => {
+            const ws = new WebSocket(wsBase + path, { origin: PAGE_ORIGIN });
+            ws.on('unexpected-response', (req, r) => {
+              r.resume();
+              req.destroy();
+              resolve(r);
+            });
+            ws.on('open', () => {
+              ws.terminate();
+              reject(new Error(`${path}: upgrade was accepted`));
+            });
+            ws.on('error', (err) => reject(new Error(`${path}: ${err.message}`)));
+          }),
+          5000,
+          `upgrade on ${path}`,
+        );
+        assert.equal(res.statusCode, 401, path);
+        // A browser never shows a page a failed handshake's status.
+        assert.equal(res.headers['access-control-allow-origin'], undefined, path);
+      }
+    });
+  });
+}

@@ -283,14 +283,11 @@ async fn with_a_principal_resolver_sessions_are_bound_to_the_user<R: ServerRunti
     })
     .config(Config::default().session_cookie_needed(false))
     .principal(|req| req.cookie("user").map(str::to_owned))
-    .interceptor(
-        |req: &adapter_core::server::HandshakeRequest,
-         attributes: &mut adapter_core::server::Attributes| {
-            // Interceptors see the principal.
-            attributes.insert("seen", req.principal().unwrap_or("-"));
-            Ok(())
-        },
-    );
+    .before_handshake(|req, attributes| {
+        // Interceptors see the principal.
+        attributes.insert("seen", req.principal().unwrap_or("-"));
+        Ok(())
+    });
     let server = TestServer::start(Server::<R>::builder().sockjs("/u", endpoint));
     let alice = [("Cookie", "theme=dark; user=alice")];
     let bob = [("Cookie", "user=bob")];

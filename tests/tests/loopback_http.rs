@@ -486,9 +486,11 @@ fn restricted<R: ServerRuntime>() -> TestServer {
     )
 }
 
+/// A SockJS endpoint's 403 for an origin it does not allow: no CORS
+/// header grants it anything; `Vary: Origin` says the answer depends on it.
 fn forbidden() -> String {
     format!(
-        "HTTP/1.1 403 Forbidden\r\nCache-Control: {NO_CACHE}\r\nContent-Type: {TEXT_PLAIN}\r\nContent-Length: 9\r\n\r\nForbidden"
+        "HTTP/1.1 403 Forbidden\r\nCache-Control: {NO_CACHE}\r\nContent-Type: {TEXT_PLAIN}\r\nVary: Origin\r\nContent-Length: 9\r\n\r\nForbidden"
     )
 }
 

@@ -39,6 +39,8 @@ struct Opened {
     transport: SessionTransport,
     path: String,
     query: Option<String>,
+    /// The decoded query parameter `room`.
+    room: Option<String>,
     remote: SocketAddr,
     user_agent: Option<String>,
     user: Option<String>,
@@ -50,7 +52,8 @@ struct Opened {
 /// What the handlers report.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Report {
-    Opened(Opened),
+    /// Boxed: it is much larger than the others.
+    Opened(Box<Opened>),
     Message(u64, String),
     /// The session's stream ended; its close status, and what a send and
     /// `is_open` said then.
@@ -75,6 +78,7 @@ fn recording_handler(
                 transport: session.transport(),
                 path: session.path().to_owned(),
                 query: session.query().map(str::to_owned),
+                room: session.query_param("room").map(String::from),
                 remote: session.remote_addr(),
                 user_agent: session.header("user-agent").map(str::to_owned),
                 user: session.attributes().get("user").map(str::to_owned),
@@ -82,7 +86,7 @@ fn recording_handler(
                 typed: session.attributes().get_typed::<u32>().copied(),
                 protocol: session.protocol().map(str::to_owned),
             };
-            let _ = tx.send(Report::Opened(opened));
+            let _ = tx.send(Report::Opened(Box::new(opened)));
             while let Some(message) = session.next().await {
                 let text = String::from_utf8_lossy(message.as_bytes()).into_owned();
                 let _ = tx.send(Report::Message(session.id(), text.clone()));
@@ -198,7 +202,7 @@ impl Recording {
 
     async fn opened(&mut self) -> Opened {
         match self.report().await {
-            Report::Opened(o) => o,
+            Report::Opened(o) => *o,
             other => panic!("expected an opening, got {other:?}"),
         }
     }
@@ -257,10 +261,15 @@ async fn a_session_knows_the_request_that_opened_it<R: ServerRuntime>() {
         ("X-Token", "t0k"),
     ];
 
-    // xhr, with a query.
+    // xhr, with a query (its parameters decoded on demand).
     let mut c = rec.server.client().await;
     let res = c
-        .roundtrip("POST", "/app/000/s1/xhr?t=1", &headers, b"")
+        .roundtrip(
+            "POST",
+            "/app/000/s1/xhr?t=1&room=caf%C3%A9+au+lait",
+            &headers,
+            b"",
+        )
         .await;
     assert_eq!(res.text(), "o\n");
     let opened = rec.opened().await;
@@ -271,7 +280,8 @@ async fn a_session_knows_the_request_that_opened_it<R: ServerRuntime>() {
             sockjs_id: Some("s1".to_owned()),
             transport: SessionTransport::SockJs(Transport::Xhr),
             path: "/app/000/s1/xhr".to_owned(),
-            query: Some("t=1".to_owned()),
+            query: Some("t=1&room=caf%C3%A9+au+lait".to_owned()),
+            room: Some("caf\u{e9} au lait".to_owned()),
             remote: c.local_addr(),
             user_agent: Some("probe/1.0".to_owned()),
             user: Some("alice".to_owned()),
@@ -333,14 +343,15 @@ async fn a_session_knows_the_request_that_opened_it<R: ServerRuntime>() {
     rec.outcome().await;
 
     // The plain WebSocket endpoint, with a subprotocol.
-    let _plain = ws_connect(addr, "/ws?room=1", &headers, &["other", "chat"])
+    let _plain = ws_connect(addr, "/ws?room=1%2B1%zz", &headers, &["other", "chat"])
         .await
         .unwrap();
     let o = rec.opened().await;
     assert_eq!(o.transport, SessionTransport::WebSocket);
     assert_eq!(o.sockjs_id, None);
     assert_eq!(o.path, "/ws");
-    assert_eq!(o.query.as_deref(), Some("room=1"));
+    assert_eq!(o.query.as_deref(), Some("room=1%2B1%zz"));
+    assert_eq!(o.room.as_deref(), Some("1+1%zz"));
     assert_eq!(o.protocol.as_deref(), Some("chat"));
     assert_eq!(o.user.as_deref(), Some("alice"));
     assert_eq!(o.typed, Some(42));
@@ -355,7 +366,8 @@ async fn a_refusing_interceptor_answers_its_response_and_opens_nothing<R: Server
     let mut c = rec.server.client().await;
     let deny = [("X-Deny", "1")];
     c.request("POST", "/app/000/no/xhr", &deny, b"").await;
-    let expected = "HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain; charset=UTF-8\r\nContent-Length: 4\r\n\r\nnope";
+    // With the CORS headers of the endpoint's answers (no Origin: `*`).
+    let expected = "HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain; charset=UTF-8\r\nAccess-Control-Allow-Origin: *\r\nContent-Length: 4\r\n\r\nnope";
     assert_eq!(
         String::from_utf8(c.read_exact(expected.len()).await).unwrap(),
         expected
@@ -458,11 +470,9 @@ async fn a_preflight_does_not_run_the_interceptors<R: ServerRuntime>() {
             "/auth",
             SockJsEndpoint::new(|_session| async {})
                 .config(Config::default().allowed_origins(AllowedOrigins::Any))
-                .interceptor(|request: &HandshakeRequest, _: &mut Attributes| {
-                    match request.cookie("user") {
-                        Some(_) => Ok(()),
-                        None => Err(Rejection::new(StatusCode::UNAUTHORIZED)),
-                    }
+                .before_handshake(|request, _| match request.cookie("user") {
+                    Some(_) => Ok(()),
+                    None => Err(Rejection::new(StatusCode::UNAUTHORIZED)),
                 }),
         ),
     );
@@ -484,10 +494,13 @@ async fn a_preflight_does_not_run_the_interceptors<R: ServerRuntime>() {
         .roundtrip("POST", "/auth/000/pre/xhr", &[origin], b"")
         .await;
     // `Rejection::new(401)`: the reason phrase, in the status line and as
-    // the body.
+    // the body; with the CORS headers of the endpoint's answers, so that
+    // the page can read it.
     assert_eq!(
         format!("{}{}", res.head.raw, res.text()),
-        "HTTP/1.1 401 Unauthorized\r\nContent-Type: text/plain; charset=UTF-8\r\nContent-Length: 12\r\n\r\nUnauthorized"
+        "HTTP/1.1 401 Unauthorized\r\nContent-Type: text/plain; charset=UTF-8\r\n\
+         Access-Control-Allow-Origin: http://app.test\r\nAccess-Control-Allow-Credentials: true\r\n\
+         Vary: Origin\r\nContent-Length: 12\r\n\r\nUnauthorized"
     );
     let res = c
         .roundtrip(

@@ -80,8 +80,21 @@ fn from_handler<H: Handler>(handler: H) -> HandlerFn {
 /// (headers, cookies, query, remote address) into the session's
 /// [`Attributes`]; after, to observe the outcome.
 ///
-/// A closure `Fn(&HandshakeRequest, &mut Attributes) -> Result<(), Rejection>`
-/// is an interceptor with only the `before` part.
+/// A closure or function `Fn(&HandshakeRequest, &mut Attributes) ->
+/// Result<(), Rejection>` is an interceptor with only the `before` part.
+/// Give a closure to the endpoint's `before_handshake` (e.g.
+/// [`SockJsEndpoint::before_handshake`]), whose bound names its parameter
+/// types, so that `|req, attrs| ...` needs no annotations; `interceptor`
+/// takes any `impl HandshakeInterceptor` (a type of yours with both parts,
+/// a named function), but a closure given to it must spell its parameter
+/// types out, since a trait bound tells the compiler nothing of them.
+///
+/// A refusal (`Err`) is the answer the client gets. On a SockJS endpoint
+/// it carries the CORS headers the endpoint's own answer to that request
+/// would carry (unless the [`Rejection`] sets `Access-Control-Allow-Origin`
+/// itself), so that a page on an allowed origin can read its status; see
+/// [the server's module doc](super#refusals-and-what-sockjs-client-sees)
+/// for what sockjs-client reports.
 pub trait HandshakeInterceptor: Send + Sync + 'static {
     /// Before the handshake: `Err` refuses it with that response.
     fn before_handshake(
@@ -141,13 +154,64 @@ pub(crate) struct App {
     pub(crate) interceptors: Vec<Arc<dyn HandshakeInterceptor>>,
 }
 
+/// What `before_handshake` adds: a closure as an interceptor's `before`
+/// part.
+struct Before<F>(F);
+
+impl<F> HandshakeInterceptor for Before<F>
+where
+    F: Fn(&HandshakeRequest, &mut Attributes) -> Result<(), Rejection> + Send + Sync + 'static,
+{
+    fn before_handshake(
+        &self,
+        request: &HandshakeRequest,
+        attributes: &mut Attributes,
+    ) -> Result<(), Rejection> {
+        (self.0)(request, attributes)
+    }
+}
+
 macro_rules! common_options {
-    () => {
-        /// Adds a handshake interceptor; they run in the order added.
+    ($endpoint:ident) => {
+        /// Adds a handshake interceptor (a type of yours with a `before`
+        /// and an `after` part, or a named function); they run in the
+        /// order added, [`before_handshake`](Self::before_handshake)'s
+        /// among them. For a closure, `before_handshake` infers its
+        /// parameter types.
         #[must_use]
         pub fn interceptor(mut self, interceptor: impl HandshakeInterceptor) -> Self {
             self.app.interceptors.push(Arc::new(interceptor));
             self
+        }
+
+        /// Adds a closure as a handshake interceptor with only the
+        /// `before` part (see [`HandshakeInterceptor`]): it copies what it
+        /// needs of the request into the session's [`Attributes`], or
+        /// refuses the request with a [`Rejection`]. Its parameter types
+        /// are inferred. Interceptors run in the order added.
+        ///
+        /// ```
+        #[doc = concat!("use adapter_core::server::{Rejection, ", stringify!($endpoint), "};")]
+        /// use adapter_core::http::StatusCode;
+        ///
+        #[doc = concat!("let endpoint = ", stringify!($endpoint), "::new(|_session| async {})")]
+        ///     .before_handshake(|req, attrs| match req.query_param("token") {
+        ///         Some(token) if token == "let me in" => {
+        ///             attrs.insert("user", "guest");
+        ///             Ok(())
+        ///         }
+        ///         _ => Err(Rejection::new(StatusCode::UNAUTHORIZED)),
+        ///     });
+        /// ```
+        #[must_use]
+        pub fn before_handshake<F>(self, before: F) -> Self
+        where
+            F: Fn(&HandshakeRequest, &mut Attributes) -> Result<(), Rejection>
+                + Send
+                + Sync
+                + 'static,
+        {
+            self.interceptor(Before(before))
         }
 
         /// How to tell who sent a request (the authenticated user: a name
@@ -261,7 +325,23 @@ impl SockJsEndpoint {
         self
     }
 
-    common_options!();
+    /// Whether the handshake interceptors' `before` part runs on the
+    /// endpoint's `GET /info` too (off by default: as in Spring, they see
+    /// only the requests that open sessions, and a security filter in
+    /// front, an axum middleware say, guards `/info`). With it, a refusal
+    /// stops sockjs-client before it tries any transport (close 1002
+    /// "Cannot connect to server" instead of 2000 "All transports failed"
+    /// after each transport was refused), and a page can read the status
+    /// from `/info`. The `after` part does not run for `/info`, and the
+    /// attributes set there are dropped: no session opens. See
+    /// [the module doc](super#refusals-and-what-sockjs-client-sees).
+    #[must_use]
+    pub fn intercept_info(mut self, intercept: bool) -> Self {
+        self.options = self.options.intercept_info(intercept);
+        self
+    }
+
+    common_options!(SockJsEndpoint);
 }
 
 /// A plain WebSocket endpoint: a handler and the endpoint's options.
@@ -364,5 +444,5 @@ impl WebSocketEndpoint {
         self
     }
 
-    common_options!();
+    common_options!(WebSocketEndpoint);
 }

@@ -27,6 +27,55 @@
 //! server.serve().await
 //! # }
 //! ```
+//!
+//! # Handshake interceptors
+//!
+//! An endpoint's interceptors ([`SockJsEndpoint::before_handshake`] for a
+//! closure, [`SockJsEndpoint::interceptor`] for any
+//! [`HandshakeInterceptor`]) run on the requests that open sessions: a
+//! WebSocket handshake, and a SockJS transport request for a new session
+//! (`xhr`, `xhr_streaming`, `eventsource`, `htmlfile`, `jsonp`, `websocket`,
+//! the raw `/websocket`). Never on a CORS preflight (browsers send no
+//! cookies with it), on the requests of a session that exists (its polls
+//! and sends), on the greeting or the iframe page; on `/info` only with
+//! [`SockJsEndpoint::intercept_info`]. What they see of the request
+//! ([`HandshakeRequest`]): its method, URI, headers and cookies, the query
+//! parameters decoded as forms decode them
+//! ([`HandshakeRequest::query_param`]), the client's address, the
+//! principal and the HTTP stack's extensions.
+//!
+//! # Refusals and what sockjs-client sees
+//!
+//! A refusal ([`Rejection`]) is the answer the client gets. On the paths of
+//! a SockJS endpoint whose answers carry CORS headers (`/info`, `xhr`,
+//! `xhr_streaming`, `xhr_send`, `eventsource`), it carries the same ones
+//! (`Access-Control-Allow-Origin` with the page's origin,
+//! `Access-Control-Allow-Credentials: true`, `Vary: Origin`), so that a
+//! page on an allowed origin can read its status instead of a network
+//! error; so do the endpoint's own refusals there (404 for an unknown
+//! session's send, 405, 503). A page on an origin the endpoint does not
+//! allow is granted nothing: its requests get a 403 (or the interceptor's
+//! refusal) with `Vary: Origin` only. A WebSocket handshake's refusal
+//! carries no CORS headers: browsers never show a page why a handshake
+//! failed.
+//!
+//! sockjs-client 1.6.1 passes no HTTP status to the page. What its `close`
+//! event says (read from its source, and checked in Node on every
+//! transport by `tests/interop`), with no `error` event before it:
+//!
+//! | refused | `close` event |
+//! | --- | --- |
+//! | each transport (`/info` answered) | `2000` `"All transports failed"`, `wasClean` false: every transport it has was tried, each refused in turn (websocket: a failed handshake; xhr-streaming, xhr-polling: a status other than 200; eventsource: a browser's `EventSource` fails at once, Node's `eventsource` package retries until the transport's timeout) |
+//! | `/info` ([`intercept_info`](SockJsEndpoint::intercept_info)) | `1002` `"Cannot connect to server"`, `wasClean` false, at once: no transport is tried |
+//!
+//! Both are also what a network failure gives, so a page that must tell
+//! "not logged in" from "server down" asks for the status itself: with
+//! `intercept_info`, `fetch(url + "/info", { credentials: "include" })`
+//! reads the 401 (or 200) the interceptors give; without it `/info` always
+//! answers 200, and only a request that would open a session (a `POST` to
+//! `url + "/000/<id>/xhr"`) shows the refusal. Behind an axum or hyper
+//! stack, a middleware that refuses `/info` does so before the endpoint,
+//! with its own headers.
 
 use std::future::{poll_fn, Future as _};
 use std::io;

@@ -35,13 +35,14 @@ pub const READ_CHUNK: usize = 16 * 1024;
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum Output {
-    /// A request would open a session: run the endpoint's handshake
-    /// interceptors on it, then [`Connection::accept`] or
-    /// [`Connection::refuse`] it.
+    /// A request would open a session (or is a SockJS `/info` with
+    /// [`SockJsOptions::intercept_info`](crate::SockJsOptions::intercept_info)):
+    /// run the endpoint's handshake interceptors on it, then
+    /// [`Connection::accept`] or [`Connection::refuse`] it.
     Incoming(Incoming),
     /// A handshake ended (a session opened, or the request was refused,
     /// by an interceptor, the origin check or the protocol): for the
-    /// interceptors' `after` part.
+    /// interceptors' `after` part. Not for an intercepted `/info`.
     Handshake {
         /// The endpoint.
         endpoint: EndpointId,
@@ -328,7 +329,9 @@ impl Connection {
         self.advance(now);
     }
 
-    /// Refuses a staged request with `rejection`'s response.
+    /// Refuses a staged request with `rejection`'s response (on a SockJS
+    /// endpoint, with the CORS headers the endpoint's own answer would
+    /// carry: see [`sockjs_proto::Server::refusal_cors`]).
     pub fn refuse(&mut self, incoming: Incoming, rejection: &Rejection, now: Instant) {
         if incoming.conn != self.id || !matches!(self.state, State::Staged(_)) {
             tracing::debug!("an Incoming given back to a connection that did not stage it");
@@ -337,24 +340,30 @@ impl Connection {
         let State::Staged(staged) = std::mem::replace(&mut self.state, State::Done) else {
             return;
         };
-        let after = match staged {
+        let (response, after, handshake) = match staged {
             Staged::WebSocket { .. } => {
                 self.http.close();
-                After::Close
+                (rejection.to_response(), After::Close, true)
             }
             Staged::SockJs(pending) => {
                 if pending.upgrade {
                     self.http.decline_upgrade();
                 }
-                After::KeepAlive
+                (
+                    pending.refusal(rejection),
+                    After::KeepAlive,
+                    pending.opens(),
+                )
             }
         };
-        self.handshake(
-            incoming.endpoint,
-            incoming.request,
-            HandshakeOutcome::Refused(rejection.status()),
-        );
-        self.respond(&rejection.to_response(), after, now);
+        if handshake {
+            self.handshake(
+                incoming.endpoint,
+                incoming.request,
+                HandshakeOutcome::Refused(rejection.status()),
+            );
+        }
+        self.respond(&response, after, now);
         self.advance(now);
     }
 

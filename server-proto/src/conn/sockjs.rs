@@ -13,7 +13,7 @@ use http_proto::{encode_chunk, encode_last_chunk, is_upgrade, BodyKind, Framing,
 use sockjs_proto::{Answer, ReceiverId, RequestContext, RequestSession};
 
 use super::{After, Connection, Output, Staged, State, READ_CHUNK};
-use crate::handshake::{HandshakeOutcome, HandshakeRequest, Incoming};
+use crate::handshake::{HandshakeOutcome, HandshakeRequest, Incoming, Rejection};
 use crate::hub::{Hub, OpenContext};
 use crate::mailbox::Inbox;
 use crate::server::Server;
@@ -28,6 +28,9 @@ pub(crate) struct Pending {
     which: RequestSession,
     inbox: Option<Arc<Inbox>>,
     opens: bool,
+    /// A `GET /info` staged for the interceptors
+    /// ([`SockJsOptions::intercept_info`](crate::SockJsOptions::intercept_info)).
+    info: bool,
     pub(crate) upgrade: bool,
 }
 
@@ -97,6 +100,9 @@ impl Pending {
         // A CORS preflight opens nothing, and carries no credentials: an
         // interceptor that checks them would refuse it.
         let opens = matches!(which, RequestSession::Opens(_)) && req.method() != Method::OPTIONS;
+        let info = hub.options.intercept_info
+            && req.method() == Method::GET
+            && hub.is_info(req.uri().path());
         let upgrade = is_upgrade(&req);
         Box::new(Self {
             hub: Arc::clone(hub),
@@ -106,13 +112,35 @@ impl Pending {
             which,
             inbox,
             opens,
+            info,
             upgrade,
         })
     }
 
-    /// Whether the request would open a session (its interceptors run).
+    /// Whether the request waits for the interceptors: it would open a
+    /// session, or it is an intercepted `/info`.
+    pub(crate) fn staged(&self) -> bool {
+        self.opens || self.info
+    }
+
+    /// Whether the request would open a session (the interceptors' `after`
+    /// part sees how its handshake ended).
     pub(crate) fn opens(&self) -> bool {
         self.opens
+    }
+
+    /// The response of an interceptor's refusal of this request: with the
+    /// CORS headers the endpoint's own answer would carry, unless the
+    /// refusal sets `Access-Control-Allow-Origin` itself.
+    pub(crate) fn refusal(&self, rejection: &Rejection) -> Response<Bytes> {
+        let mut res = rejection.to_response();
+        if !res
+            .headers()
+            .contains_key(http::header::ACCESS_CONTROL_ALLOW_ORIGIN)
+        {
+            self.hub.refusal_cors(&self.req, res.headers_mut());
+        }
+        res
     }
 
     /// The request as interceptors see it, taken out while they run.
@@ -160,6 +188,7 @@ pub(crate) fn run(
         which,
         inbox,
         opens,
+        info: _,
         upgrade: _,
     } = pending;
     let sends = matches!(which, RequestSession::Sends(_));
@@ -202,7 +231,7 @@ pub(crate) fn run(
 /// handled at once otherwise.
 pub(super) fn start(conn: &mut Connection, req: Request<Bytes>, hub: &Arc<Hub>, now: Instant) {
     let mut pending = Pending::new(&conn.server, req, hub, conn.remote, now);
-    if pending.opens() {
+    if pending.staged() {
         let request = pending.take_request();
         conn.state = State::Staged(Staged::SockJs(pending));
         let id = conn.id;

@@ -179,18 +179,29 @@ impl HttpExchange {
         }
     }
 
-    /// Refuses the staged request with `rejection`'s response.
+    /// Refuses the staged request with `rejection`'s response (on a SockJS
+    /// endpoint, with the CORS headers the endpoint's own answer would
+    /// carry: see [`sockjs_proto::Server::refusal_cors`]).
     pub fn refuse(&mut self, incoming: Incoming, rejection: &Rejection) {
         if incoming.conn != self.id || !matches!(self.state, State::Staged(_)) {
             tracing::debug!("an Incoming given back to an exchange that did not stage it");
             return;
         }
-        self.outputs.push_back(Output::Handshake {
-            endpoint: incoming.endpoint,
-            request: incoming.request,
-            outcome: HandshakeOutcome::Refused(rejection.status()),
-        });
-        self.state = State::Ready(Reply::Response(rejection.to_response()));
+        let State::Staged(staged) = std::mem::replace(&mut self.state, State::Done) else {
+            return;
+        };
+        let (response, handshake) = match staged {
+            Staged::WebSocket { .. } => (rejection.to_response(), true),
+            Staged::SockJs(pending) => (pending.refusal(rejection), pending.opens()),
+        };
+        if handshake {
+            self.outputs.push_back(Output::Handshake {
+                endpoint: incoming.endpoint,
+                request: incoming.request,
+                outcome: HandshakeOutcome::Refused(rejection.status()),
+            });
+        }
+        self.state = State::Ready(Reply::Response(response));
     }
 
     /// The exchange is given up at `now` (the client went away before its
@@ -321,7 +332,7 @@ impl HttpExchange {
             }
         } else if let Some(hub) = server.hub_for(path) {
             let mut pending = Pending::new(&server, req, hub, self.remote, now);
-            if pending.opens() {
+            if pending.staged() {
                 let request = pending.take_request();
                 self.state = State::Staged(Staged::SockJs(pending));
                 self.outputs.push_back(Output::Incoming(Incoming {

@@ -215,7 +215,9 @@ impl Server {
         now: Instant,
     ) -> Answer {
         if self.sessions.len() >= self.config.max_sessions {
-            return Answer::Response(text(503, "Too many sessions"));
+            let mut res = text(503, "Too many sessions");
+            self.transport_headers(&mut res, req, transport);
+            return Answer::Response(res);
         }
         let owner = Owner {
             principal: req.ctx.principal.clone(),

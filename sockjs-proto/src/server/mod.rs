@@ -26,6 +26,7 @@ use crate::timers::{Deadline, DeadlineStore, Timers};
 use crate::transport::Transport;
 
 mod http_transports;
+mod refusal;
 mod websocket;
 
 /// What to answer a request with: `http::Response<Bytes>`s, whose headers
@@ -355,10 +356,10 @@ impl Server {
                 _ => method_not_allowed("GET"),
             },
             Route::Info => match method {
-                _ if !self.origin_allowed(req) => forbidden(),
+                _ if !self.origin_allowed(req) => refusal::origin_refused(req.headers()),
                 "GET" => self.info(req),
                 "OPTIONS" => preflight(req, "OPTIONS, GET", !self.config.suppress_cors),
-                _ => method_not_allowed("OPTIONS, GET"),
+                _ => self.refused(req.headers(), method_not_allowed("OPTIONS, GET")),
             },
             Route::Iframe => match method {
                 "GET" => self.iframe(req),
@@ -456,17 +457,22 @@ impl Server {
         };
         if req.method() == Method::OPTIONS && transport.answers_preflight() {
             if !self.origin_allowed(req) {
-                return Answer::Response(forbidden());
+                return Answer::Response(refusal::origin_refused(req.headers()));
             }
             let mut res = preflight(req, allow, !self.config.suppress_cors);
             self.cookie(&mut res, req);
             return Answer::Response(res);
         }
         if req.method().as_str() != expected {
-            return Answer::Response(method_not_allowed(allow));
+            let res = method_not_allowed(allow);
+            return Answer::Response(if transport.uses_cors() {
+                self.refused(req.headers(), res)
+            } else {
+                res
+            });
         }
         if !self.origin_allowed(req) {
-            return Answer::Response(forbidden());
+            return Answer::Response(refusal::origin_refused(req.headers()));
         }
         match transport {
             Transport::WebSocket | Transport::RawWebSocket => {
