@@ -228,7 +228,7 @@ impl<R: Executor> ServerBuilder<R> {
     ///
     /// The signals are caught from [`bind`](Self::bind) (or
     /// [`listener`](Self::listener)) on, so a "listening on" line printed
-    /// after it cannot race them; see [`StopSignals`](crate::StopSignals)
+    /// after it cannot race them; see [`StopSignals`]
     /// (once `serve` returns they stay caught and are ignored). Not used by
     /// [`mounted`](Self::mounted) endpoints, whose HTTP server stops them.
     pub fn shutdown_on_signals(mut self) -> Self {
