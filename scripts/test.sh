@@ -42,6 +42,10 @@ cargo test --workspace
 step "cargo test: the axum example application (feature axum)"
 cargo test -p sockway --features axum --test axum_app
 
+step "cargo test: the facade's examples on every runtime (features async-std, smol: their graceful_shutdown examples)"
+# Unfiltered, so that the examples are built next to the tests that run them.
+cargo test -p sockway --features async-std,smol
+
 step "cargo test: without tls (wss:// refused, TLS unsupported by an adapter without it, naming the feature)"
 cargo test -q -p adapter-core --lib
 cargo test -q -p adapter-tokio -p adapter-async-std --lib

@@ -14,6 +14,8 @@
 //!   sessions, handlers, handshake interceptors and graceful shutdown; or
 //!   the same endpoints served by an HTTP server of the application's
 //!   ([`server::Mounted`]).
+//! - [`StopSignals`]: SIGINT (Ctrl-C) and SIGTERM on any runtime, for a
+//!   graceful stop ([`server::ServerBuilder::shutdown_on_signals`]).
 //! - TLS (feature `tls`, rustls on ring): [`TlsConnector`] for `wss://`
 //!   clients ([`ConnectOptions::tls`]), [`TlsAcceptor`] for the server
 //!   ([`server::ServerBuilder::tls`]).
@@ -26,6 +28,7 @@ mod options;
 mod request;
 mod runtime;
 pub mod server;
+mod signal;
 mod stream;
 mod sync;
 mod tls;
@@ -37,6 +40,7 @@ pub use handshake::{accept, accept_with, connect, connect_url, connect_url_with,
 pub use options::{AcceptOptions, ConnectOptions};
 pub use request::IntoClientRequest;
 pub use runtime::{connect_from, Executor, Io, Runtime, Task};
+pub use signal::{StopSignal, StopSignals};
 pub use stream::{Settings, WebSocketStream};
 pub use tls::{PemSource, TlsAcceptor, TlsConnector, TlsError};
 

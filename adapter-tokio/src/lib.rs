@@ -16,6 +16,8 @@ pub use adapter_core::{
     MessageKind, PemSource, Response, TlsAcceptor, TlsConnector, TlsError, UpgradeRequest,
     Utf8Bytes,
 };
+// SIGINT and SIGTERM, for a graceful stop: the same on every runtime.
+pub use adapter_core::{StopSignal, StopSignals};
 
 /// rustls (feature `tls`).
 #[cfg(feature = "tls")]

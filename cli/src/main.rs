@@ -7,10 +7,8 @@ use std::time::Duration;
 
 use adapter_core::http_proto::IpRange;
 use adapter_core::sockjs_proto::{self, AllowedOrigins};
-use adapter_core::{Executor, TlsAcceptor};
-use async_signal::{Signal, Signals};
+use adapter_core::{Executor, StopSignals, TlsAcceptor};
 use clap::{Parser, Subcommand, ValueEnum};
-use futures_util::StreamExt as _;
 use sockway_cli::load::{LoadOptions, TransportChoice};
 use sockway_cli::{endpoints, ServeOptions};
 use tracing_subscriber::EnvFilter;
@@ -318,31 +316,25 @@ fn load(args: LoadArgs) -> ExitCode {
     }
 }
 
-/// The signals that shut the server down gracefully: SIGTERM (what `kill`
-/// and service managers send) and SIGINT (Ctrl-C).
-#[cfg(unix)]
-const STOP_SIGNALS: [Signal; 2] = [Signal::Term, Signal::Int];
-#[cfg(not(unix))]
-const STOP_SIGNALS: [Signal; 1] = [Signal::Int];
-
 /// Serves until SIGTERM or SIGINT, on any runtime; then shuts down
 /// gracefully (every session closed with 1001, the connections drained)
-/// and returns `Ok`. A second signal during the shutdown ends the process
-/// at once, with status 1. With `tls`, every connection is TLS.
+/// and returns `Ok`. A second signal during the shutdown returns an error
+/// at once, so the process ends with status 1. With `tls`, every
+/// connection is TLS.
 async fn serve<R: Executor>(
     listen: SocketAddr,
     options: &ServeOptions,
     tls: Option<TlsAcceptor>,
 ) -> std::io::Result<()> {
     let https = tls.is_some();
-    let mut builder = endpoints::<R>(options);
+    // The signals are caught from the bind on: a script may signal as soon
+    // as it reads the line below.
+    let mut builder = endpoints::<R>(options).shutdown_on_signals();
     if let Some(tls) = tls {
         builder = builder.tls(tls);
     }
     let server = builder.bind(listen).await?;
     let addr = server.local_addr()?;
-    // Before the line below: a script may signal as soon as it reads it.
-    let mut signals = Signals::new(STOP_SIGNALS)?;
     // Scripts wait for this line on stdout (the port may have been 0).
     #[allow(clippy::print_stdout)]
     if https {
@@ -350,17 +342,6 @@ async fn serve<R: Executor>(
     } else {
         println!("listening on http://{addr}");
     }
-    let handle = server.handle();
-    R::spawn(Box::pin(async move {
-        if let Some(Ok(signal)) = signals.next().await {
-            tracing::info!(?signal, "shutting down");
-            handle.shutdown();
-        }
-        if let Some(Ok(signal)) = signals.next().await {
-            tracing::warn!(?signal, "a second signal: exiting at once");
-            std::process::exit(1);
-        }
-    }));
     server.serve().await
 }
 
@@ -374,19 +355,19 @@ async fn serve_stack(
 ) -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::bind(listen).await?;
     let addr = listener.local_addr()?;
-    let mut signals = Signals::new(STOP_SIGNALS)?;
+    let mut signals = StopSignals::new()?;
     #[allow(clippy::print_stdout)]
     {
         println!("listening on http://{addr}");
     }
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(async move {
-        if let Some(Ok(signal)) = signals.next().await {
-            tracing::info!(?signal, "shutting down");
+        if let Ok(signal) = signals.recv().await {
+            tracing::info!(%signal, "shutting down");
             let _ = stop_tx.send(());
         }
-        if let Some(Ok(signal)) = signals.next().await {
-            tracing::warn!(?signal, "a second signal: exiting at once");
+        if let Ok(signal) = signals.recv().await {
+            tracing::warn!(%signal, "a second signal: exiting at once");
             std::process::exit(1);
         }
     });

@@ -1,12 +1,13 @@
 //! `sockway serve` shuts down gracefully on SIGTERM and on SIGINT, on every
 //! runtime: an open SockJS stream gets its close frame (1001), and the
-//! process exits with status 0.
+//! process exits with status 0; a second signal during the shutdown ends
+//! it at once, with status 1.
 
 #![cfg(unix)]
 
 use std::io::{Read as _, Write as _};
 use std::net::TcpStream;
-use std::process::{Child, Command};
+use std::process::{Child, Command, ExitStatus};
 use std::time::Duration;
 
 use common::Process;
@@ -54,6 +55,19 @@ fn signal(child: &Child, signal: &str) {
     assert!(status.success(), "kill -{signal}: {status}");
 }
 
+/// The process's exit status, within LIMIT (in 20 ms steps).
+fn wait_exit(server: &mut Process, what: &str) -> ExitStatus {
+    (0..LIMIT.as_millis() / 20)
+        .find_map(|_| {
+            let status = server.0.try_wait().expect("wait");
+            if status.is_none() {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            status
+        })
+        .unwrap_or_else(|| panic!("{what}: still running after {LIMIT:?}"))
+}
+
 fn shuts_down_gracefully_on(runtime: &str, name: &str) {
     let (mut server, addr) = start(runtime);
     let mut stream = open_stream(&addr);
@@ -72,16 +86,7 @@ fn shuts_down_gracefully_on(runtime: &str, name: &str) {
         rest.ends_with("0\r\n\r\n"),
         "{runtime}, SIG{name}: {rest:?}"
     );
-    // At most LIMIT, in 20 ms steps.
-    let status = (0..LIMIT.as_millis() / 20)
-        .find_map(|_| {
-            let status = server.0.try_wait().expect("wait");
-            if status.is_none() {
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            status
-        })
-        .unwrap_or_else(|| panic!("{runtime}, SIG{name}: still running after {LIMIT:?}"));
+    let status = wait_exit(&mut server, &format!("{runtime}, SIG{name}"));
     assert!(
         status.success(),
         "{runtime}, SIG{name}: exited with {status}"
@@ -99,5 +104,58 @@ fn sigterm_shuts_down_gracefully_on_every_runtime() {
 fn sigint_shuts_down_gracefully_on_every_runtime() {
     for runtime in ["tokio", "async-std", "smol"] {
         shuts_down_gracefully_on(runtime, "INT");
+    }
+}
+
+/// Opens a WebSocket on /ws and reads no further than the server's 101:
+/// nothing answers the server's close, so the connection holds a shutdown
+/// until the close times out (5 s).
+fn silent_websocket(addr: &str) -> TcpStream {
+    let mut tcp = TcpStream::connect(addr).expect("connect");
+    tcp.set_read_timeout(Some(LIMIT)).expect("a read timeout");
+    write!(
+        tcp,
+        "GET /ws HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    )
+    .expect("write");
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        let n = tcp.read(&mut byte).expect("the upgrade's answer");
+        assert!(n > 0, "the connection ended before the answer's end");
+        head.push(byte[0]);
+    }
+    assert!(
+        head.starts_with(b"HTTP/1.1 101 "),
+        "{}",
+        String::from_utf8_lossy(&head)
+    );
+    tcp
+}
+
+/// While a WebSocket that never answers the close holds the shutdown, a
+/// second signal ends the process at once, with status 1.
+fn a_second_signal_ends_the_shutdown_on(runtime: &str) {
+    let (mut server, addr) = start(runtime);
+    let mut stream = open_stream(&addr);
+    let _silent = silent_websocket(&addr);
+    signal(&server.0, "INT");
+    // The stream's close frame says the first signal was taken (two sent at
+    // once could arrive as one).
+    let mut rest = String::new();
+    stream
+        .read_to_string(&mut rest)
+        .expect("the rest of the stream");
+    assert!(rest.contains("c[1001,"), "{runtime}: {rest:?}");
+    signal(&server.0, "INT");
+    let status = wait_exit(&mut server, runtime);
+    assert_eq!(status.code(), Some(1), "{runtime}: {status}");
+}
+
+#[test]
+fn a_second_signal_ends_the_shutdown_at_once_on_every_runtime() {
+    for runtime in ["tokio", "async-std", "smol"] {
+        a_second_signal_ends_the_shutdown_on(runtime);
     }
 }

@@ -31,6 +31,7 @@ pub mod async_std {
         Message, MessageKind, PemSource, Response, Sleep, TlsAcceptor, TlsConnector, TlsError,
         UpgradeRequest, Utf8Bytes, WebSocketStream,
     };
+    pub use adapter_async_std::{StopSignal, StopSignals};
 }
 
 /// The async-std adapter with smol's executor (feature `smol`).
@@ -46,6 +47,7 @@ pub mod smol {
         Sleep, Smol, TlsAcceptor, TlsConnector, TlsError, UpgradeRequest, Utf8Bytes,
         WebSocketStream,
     };
+    pub use adapter_async_std::{StopSignal, StopSignals};
 }
 
 /// The chosen runtime's API at stable paths: tokio's when the `tokio`
@@ -73,6 +75,15 @@ pub use self::smol::{
     Event, IntoClientRequest, Limits, MaybeTlsStream, Message, MessageKind, PemSource, Response,
     TlsAcceptor, TlsConnector, TlsError, UpgradeRequest, Utf8Bytes, WebSocketStream,
 };
+
+// SIGINT (Ctrl-C) and SIGTERM, caught on any runtime (the same type on
+// every one); `server::ServerBuilder::shutdown_on_signals` shuts a server
+// down gracefully on them.
+#[cfg(feature = "tokio")]
+pub use adapter_tokio::{StopSignal, StopSignals};
+
+#[cfg(all(any(feature = "async-std", feature = "smol"), not(feature = "tokio")))]
+pub use adapter_async_std::{StopSignal, StopSignals};
 
 /// rustls, for configurations of the application's
 /// (`TlsConnector::from_config`, `TlsAcceptor::from_config`) (feature

@@ -77,7 +77,7 @@
 //! stack, a middleware that refuses `/info` does so before the endpoint,
 //! with its own headers.
 
-use std::future::{poll_fn, Future as _};
+use std::future::{poll_fn, Future};
 use std::io;
 use std::marker::PhantomData;
 use std::net::{SocketAddr, ToSocketAddrs};
@@ -90,6 +90,7 @@ use rand::SeedableRng as _;
 use server_proto::{EndpointId, ServerConfig, ServerOptions};
 
 use crate::runtime::Executor;
+use crate::signal::StopSignals;
 use crate::sync::{Connections, Stop};
 use crate::tls::TlsAcceptor;
 
@@ -153,6 +154,8 @@ pub struct ServerBuilder<R> {
     config: ServerConfig,
     apps: Vec<App>,
     tls: Option<TlsAcceptor>,
+    /// [`shutdown_on_signals`](Self::shutdown_on_signals).
+    signals: bool,
     runtime: PhantomData<fn() -> R>,
 }
 
@@ -162,6 +165,7 @@ impl<R> Default for ServerBuilder<R> {
             config: ServerConfig::new(ServerOptions::default()),
             apps: Vec::new(),
             tls: None,
+            signals: false,
             runtime: PhantomData,
         }
     }
@@ -261,6 +265,26 @@ impl<R: Executor> ServerBuilder<R> {
         self
     }
 
+    /// Shuts the server down gracefully on SIGINT (Ctrl-C) or SIGTERM
+    /// (what `kill`, systemd and container runtimes send), on any runtime:
+    /// [`serve`](Server::serve) then stops accepting, closes every session
+    /// with 1001 (as [`ServerHandle::shutdown`] does) and returns `Ok` once
+    /// the connections are done or the
+    /// [`shutdown_timeout`](Self::shutdown_timeout) passed. A second signal
+    /// during the shutdown gives up on it: `serve` returns at once with an
+    /// [`io::ErrorKind::Interrupted`] error, the connections left to the
+    /// end of the process.
+    ///
+    /// The signals are caught from [`bind`](Self::bind) (or
+    /// [`listener`](Self::listener)) on, so a "listening on" line printed
+    /// after it cannot race them; see [`StopSignals`]
+    /// (once `serve` returns they stay caught and are ignored). Not used by
+    /// [`mounted`](Self::mounted) endpoints, whose HTTP server stops them.
+    pub fn shutdown_on_signals(mut self) -> Self {
+        self.signals = true;
+        self
+    }
+
     /// Binds a listener (to the first of `addr`'s addresses that can be
     /// bound) and builds the server.
     pub async fn bind(self, addr: impl ToSocketAddrs) -> Result<Server<R>, BuildError> {
@@ -277,9 +301,15 @@ impl<R: Executor> ServerBuilder<R> {
     /// Builds the server on a bound listener.
     pub fn listener(mut self, listener: R::Listener) -> Result<Server<R>, BuildError> {
         let tls = self.tls.take();
+        let signals = if self.signals {
+            Some(StopSignals::new()?)
+        } else {
+            None
+        };
         Ok(Server {
             listener,
             tls,
+            signals,
             shared: self.shared()?,
         })
     }
@@ -308,6 +338,8 @@ pub struct Server<R: Executor> {
     listener: R::Listener,
     /// Every connection's TLS, if any.
     tls: Option<TlsAcceptor>,
+    /// [`ServerBuilder::shutdown_on_signals`].
+    signals: Option<StopSignals>,
     shared: Arc<Shared>,
 }
 
@@ -316,6 +348,7 @@ impl<R: Executor> std::fmt::Debug for Server<R> {
         f.debug_struct("Server")
             .field("local_addr", &R::local_addr(&self.listener).ok())
             .field("tls", &self.tls.is_some())
+            .field("shutdown_on_signals", &self.signals.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -375,8 +408,22 @@ impl<R: Executor> Server<R> {
         }
     }
 
-    /// Accepts and serves connections until a [`ServerHandle`] stops it.
-    pub async fn serve(self) -> io::Result<()> {
+    /// Accepts and serves connections until a [`ServerHandle`] (or, with
+    /// [`ServerBuilder::shutdown_on_signals`], a signal) stops it; returns
+    /// once the graceful shutdown is over.
+    pub async fn serve(mut self) -> io::Result<()> {
+        match self.signals.take() {
+            None => self.accept_loop().await,
+            Some(signals) => {
+                let handle = self.handle();
+                until_signals(self.accept_loop(), signals, &handle).await
+            }
+        }
+    }
+
+    /// Accepts and serves connections until the server is stopped, then
+    /// waits for its shutdown to finish.
+    async fn accept_loop(self) -> io::Result<()> {
         let shared = self.shared;
         let connections = Connections::new(shared.server.options().connection_limit());
         R::spawn(Box::pin(run_timer::<R>(Arc::clone(&shared))));
@@ -443,6 +490,43 @@ impl<R: Executor> Server<R> {
         }
         Ok(())
     }
+}
+
+/// Runs `serving`: the first stop signal starts a graceful shutdown, a
+/// second one gives up on it.
+async fn until_signals(
+    serving: impl Future<Output = io::Result<()>>,
+    mut signals: StopSignals,
+    handle: &ServerHandle,
+) -> io::Result<()> {
+    let mut serving = std::pin::pin!(serving);
+    let mut reading = true;
+    let mut stopping = false;
+    poll_fn(|cx| {
+        while reading {
+            match signals.poll_recv(cx) {
+                Poll::Pending => break,
+                Poll::Ready(Err(e)) => {
+                    tracing::warn!(error = %e, "cannot read the stop signals");
+                    reading = false;
+                }
+                Poll::Ready(Ok(signal)) if !stopping => {
+                    tracing::info!(%signal, "shutting down gracefully");
+                    stopping = true;
+                    handle.shutdown();
+                }
+                Poll::Ready(Ok(signal)) => {
+                    tracing::warn!(%signal, "a second signal: not waiting for the connections");
+                    return Poll::Ready(Err(io::Error::new(
+                        io::ErrorKind::Interrupted,
+                        format!("{signal} during the graceful shutdown"),
+                    )));
+                }
+            }
+        }
+        serving.as_mut().poll(cx)
+    })
+    .await
 }
 
 /// The server's one timer: sleeps until its deadline (or until woken for
