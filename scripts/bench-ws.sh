@@ -13,7 +13,8 @@
 #
 # Options (each also as an environment variable):
 #   -w, --workloads LIST   (WORKLOADS)  comma-separated, from: pingpong, conc100,
-#                                       pipe64, text4k, bin1m, rate20k
+#                                       pipe64, text4k, bin1m, rate20k,
+#                                       idle10k
 #                                       (default: pingpong,conc100,pipe64,bin1m,rate20k);
 #                                       and the SockJS echoes of /echo (bench/
 #                                       sockjs-load: 16 sessions × 1 in flight ×
@@ -191,6 +192,7 @@ workload_args() {
     text4k) echo "--conns 10 --inflight 16 --size 4096" ;;
     bin1m) echo "--conns 1 --inflight 4 --size 1048576 --binary" ;;
     rate20k) echo "--conns 100 --inflight 1024 --size 32 --rate 20000" ;;
+    idle10k) echo "--conns 10000 --inflight 1 --size 32 --idle" ;;
     xhr-polling) echo "--transport xhr-polling --sessions 16 --size 32" ;;
     xhr-streaming) echo "--transport xhr-streaming --sessions 16 --size 32" ;;
     *) return 1 ;;
@@ -255,6 +257,9 @@ start_server() {
   return 1
 }
 
+# idle10k holds 10,000 connections: a descriptor each, in the server and
+# in ws-load.
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 echo "== $(nproc --all) CPUs; server on CPU 0, ws-load on CPU 1; ${rounds} round(s); ${warmup} warm-up + ${duration} per run; peers on tokio '$peer_runtime'" >&2
 echo "== load average: $(cut -d' ' -f1-3 /proc/loadavg) (other work on the machine makes the figures noisy)" >&2
 failures=0

@@ -105,6 +105,17 @@ pub mod cpu {
         Ok(total)
     }
 
+    /// The resident memory of process `pid` in KiB (`VmRSS` of
+    /// `/proc/<pid>/status`).
+    pub fn rss_kib(pid: u32) -> io::Result<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .ok_or_else(|| io::Error::other("no VmRSS line"))
+    }
+
     /// The number of threads of process `pid` (`/proc/<pid>/task`).
     pub fn thread_count(pid: u32) -> io::Result<usize> {
         Ok(std::fs::read_dir(format!("/proc/{pid}/task"))?.count())
@@ -215,6 +226,15 @@ pub struct RunReport {
     pub rtt_p99_us: f64,
     /// See `rtt_p50_us`.
     pub rtt_max_us: f64,
+    /// The server's resident memory at the end of the window, in KiB
+    /// (`--server-pid`; the `idle` mode).
+    #[serde(default)]
+    pub server_rss_kib: Option<f64>,
+    /// What each connection added to the server's resident memory, in
+    /// KiB: the growth from before the first connection to the end of
+    /// the window, over the connections (the `idle` mode).
+    #[serde(default)]
+    pub server_kib_per_conn: Option<f64>,
     /// Connections that failed (protocol error, wrong echo, closed early).
     pub errors: u64,
     /// The first failure, if any.
@@ -371,6 +391,8 @@ impl RunReport {
             rtt_p50_us: rtt.p50_us,
             rtt_p99_us: rtt.p99_us,
             rtt_max_us: rtt.max_us,
+            server_rss_kib: None,
+            server_kib_per_conn: None,
             errors,
             error,
         }

@@ -54,10 +54,12 @@ impl Inbox {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    pub(crate) fn push(&self, message: Message) {
+    /// Queues a message for the reader. Returns whether the inbox takes
+    /// more (see [`has_room`](Self::has_room)).
+    pub(crate) fn push(&self, message: Message) -> bool {
         let mut st = self.lock();
         if st.closed.is_some() || st.dropped {
-            return;
+            return false;
         }
         st.waiting = false;
         st.bytes += message.len();
@@ -65,6 +67,7 @@ impl Inbox {
         if let Some(w) = st.reader.take() {
             w.wake();
         }
+        st.bytes < self.limit
     }
 
     /// The session closed: the stream ends after the messages already in.
@@ -110,10 +113,11 @@ impl Inbox {
     }
 
     /// Ready when the reader waits for a message (it has finished with the
-    /// ones it took), is gone, or the session closed. A WebSocket decodes
-    /// the next message only then, so that a handler's answers to one
-    /// message go out before whatever the next frames bring (a protocol
-    /// error closes the connection, and must not overtake them).
+    /// ones it took), is gone, or the session closed. A WebSocket reads its
+    /// socket, and decodes anything but whole data messages, only then, so
+    /// that a handler's answers to the messages it took go out before
+    /// whatever the next frames bring (a protocol error closes the
+    /// connection, and must not overtake them).
     pub(crate) fn poll_demand(&self, cx: &mut Context<'_>) -> Poll<()> {
         let mut st = self.lock();
         if st.waiting || st.dropped || st.closed.is_some() {
@@ -134,6 +138,13 @@ impl Inbox {
         for w in st.writers.drain(..) {
             w.wake();
         }
+    }
+
+    /// Whether the inbox takes more messages now (under its limit, the
+    /// session open and its reader there).
+    pub(crate) fn has_room(&self) -> bool {
+        let st = self.lock();
+        st.bytes < self.limit && st.closed.is_none() && !st.dropped
     }
 
     /// Ready when the inbox has room (or the session closed).

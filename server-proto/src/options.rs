@@ -172,8 +172,9 @@ macro_rules! common_options {
         /// The most bytes of received messages that wait for the
         /// application to read them before the client is held back (1 MiB
         /// by default): a SockJS client's sends wait, a SockJS websocket is
-        /// no longer read. A plain WebSocket decodes the next message only
-        /// when the application asks for it, so this does not apply there.
+        /// no longer read. A plain WebSocket reads its socket only when the
+        /// application has taken every message, and hands on at most what
+        /// one read brought (up to this limit).
         pub fn inbox_limit(mut self, bytes: usize) -> Self {
             self.common.inbox_limit = bytes.max(1);
             self

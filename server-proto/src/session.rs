@@ -382,9 +382,10 @@ impl Sink<Message> for SessionSender {
 /// [`SessionSender`], of which [`sender`](Self::sender) gives clones.
 ///
 /// A handler that stops reading makes the client wait rather than grow
-/// memory: a WebSocket decodes the next message only when the handler asks
-/// for one (so TCP holds the client back, and a handler's answers to a
-/// message always go out before anything the next frames cause), and a
+/// memory: a WebSocket reads its socket only when the handler has taken
+/// every message it has (so TCP holds the client back; the messages that
+/// one read brought are handed on together, and the answers to them go out
+/// together, always before anything the next frames cause), and a
 /// SockJS session holds `xhr_send` requests while its inbox is over
 /// [`inbox_limit`](crate::SockJsOptions::inbox_limit).
 ///

@@ -16,8 +16,8 @@ use server_proto::{
     WebSocketOptions,
 };
 use support::{
-    one_response, poll_recv, recv_pending, recv_text, secs, upgrade, Client, Sim, WakeCounter,
-    WsClient,
+    one_response, poll_recv, recv_end, recv_pending, recv_text, secs, upgrade, Client, Sim,
+    WakeCounter, WsClient,
 };
 
 fn sim_with(options: WebSocketOptions) -> Sim {
@@ -131,6 +131,90 @@ fn an_application_that_does_not_read_stops_the_reading() {
     recv_pending(&mut session);
     c.drain(sim.at(0));
     assert!(c.conn.wants_read());
+}
+
+/// Pipelined messages: the client's messages `m0`..`m9` and then `tail`,
+/// in one write, to an application that asked for a message.
+fn pipelined(tail: &[u8]) -> (Sim, Client, WsClient, Session) {
+    let sim = sim_with(WebSocketOptions::default());
+    let (mut c, mut ws, mut session) = open(&sim, sim.at(0));
+    recv_pending(&mut session);
+    c.drain(sim.at(0));
+    let mut wire = Vec::new();
+    for i in 0..10 {
+        wire.extend(ws.text(&format!("m{i}")));
+    }
+    wire.extend_from_slice(tail);
+    c.send(&wire, sim.at(1));
+    (sim, c, ws, session)
+}
+
+/// The application takes the ten messages without the connection running
+/// in between (they came in one batch) and answers each.
+fn answer_the_batch(session: &mut Session) {
+    for i in 0..10 {
+        let text = recv_text(session);
+        assert_eq!(text, format!("m{i}"));
+        session.send(text).expect("open");
+    }
+}
+
+fn texts(events: &[Event]) -> Vec<String> {
+    events
+        .iter()
+        .map(|e| match e {
+            Event::Message(Message::Text(t)) => t.as_str().to_owned(),
+            other => panic!("expected a text message, got {other:?}"),
+        })
+        .collect()
+}
+
+#[test]
+fn pipelined_messages_come_in_one_batch_and_a_close_is_echoed_after_their_answers() {
+    let mut close = WsClient::default();
+    let (sim, mut c, mut ws, mut session) = pipelined(&close.close(1000, "bye"));
+    answer_the_batch(&mut session);
+    let answers = ws.events(&c.read(sim.at(1)));
+    let expected: Vec<String> = (0..10).map(|i| format!("m{i}")).collect();
+    assert_eq!(texts(&answers), expected, "the answers, and no close yet");
+    // The application asks for more: now the close is read and echoed.
+    recv_pending(&mut session);
+    let events = ws.events(&c.read(sim.at(1)));
+    assert_eq!(
+        events,
+        [Event::Close(Some(CloseFrame::new(
+            CloseCode::NORMAL,
+            "bye"
+        )))]
+    );
+    c.eof(sim.at(1));
+    recv_end(&mut session);
+}
+
+#[test]
+fn a_protocol_error_after_pipelined_messages_closes_after_their_answers() {
+    // A text frame of invalid UTF-8, masked with a zero key.
+    let invalid = [0x81, 0x82, 0, 0, 0, 0, 0xc3, 0x28];
+    let (sim, mut c, mut ws, mut session) = pipelined(&invalid);
+    answer_the_batch(&mut session);
+    recv_pending(&mut session);
+    let events = ws.events(&c.read(sim.at(1)));
+    let (answers, close) = events.split_at(10);
+    let expected: Vec<String> = (0..10).map(|i| format!("m{i}")).collect();
+    assert_eq!(texts(answers), expected);
+    assert_eq!(
+        close,
+        [Event::Close(Some(CloseFrame::new(
+            CloseCode::INVALID_PAYLOAD,
+            ""
+        )))]
+    );
+    c.eof(sim.at(1));
+    recv_end(&mut session);
+    assert_eq!(
+        session.close_status().map(|s| s.code),
+        Some(CloseCode::INVALID_PAYLOAD)
+    );
 }
 
 fn pinging() -> WebSocketOptions {

@@ -28,36 +28,54 @@ fn open(sim: &Sim, now: Instant) -> (Client, WsClient, Session) {
     (c, WsClient::default(), session)
 }
 
-/// Reads `bytes` as an embedder reading straight into the input buffer;
-/// returns the reservation each read had.
-fn read_into(c: &mut Client, mut bytes: &[u8], now: Instant) -> Vec<usize> {
+/// Reads `bytes` as an embedder does: straight into the connection's input
+/// buffer when it offers one, else into a buffer of its own (of
+/// `read_capacity`, at most `READ_CHUNK`). Each read's reservation, `None`
+/// for a read into the embedder's buffer.
+fn read_into(c: &mut Client, mut bytes: &[u8], now: Instant) -> Vec<Option<usize>> {
     let mut wants = Vec::new();
     while !bytes.is_empty() {
-        let (buf, want) = c.conn.read_buffer().expect("a buffer to read into");
-        let n = want.min(bytes.len());
-        buf.extend_from_slice(&bytes[..n]);
-        c.conn.handle_read(want, n, now);
-        wants.push(want);
-        bytes = &bytes[n..];
+        if let Some((buf, want)) = c.conn.read_buffer() {
+            let n = want.min(bytes.len());
+            buf.extend_from_slice(&bytes[..n]);
+            c.conn.handle_read(want, n, now);
+            wants.push(Some(want));
+            bytes = &bytes[n..];
+        } else {
+            let n = c.conn.read_capacity().min(READ_CHUNK).min(bytes.len());
+            c.conn.handle_input(&bytes[..n], now);
+            wants.push(None);
+            bytes = &bytes[n..];
+        }
     }
     c.drain(now);
     wants
 }
 
 #[test]
-fn reads_into_the_input_buffer_deliver_messages_and_grow_with_full_reads() {
+fn an_idle_connection_holds_no_buffer_and_a_frame_in_progress_is_read_straight_in() {
     let sim = sim();
     let (mut c, mut ws, mut session) = open(&sim, sim.at(0));
     recv_pending(&mut session);
+    // Nothing buffered: no input buffer is offered (an idle connection
+    // reserves none), and a small message comes in one read of the
+    // embedder's.
+    assert!(c.conn.read_buffer().is_none());
     let frame = ws.text("hello");
-    assert_eq!(read_into(&mut c, &frame, sim.at(0)), [4096]);
+    assert_eq!(read_into(&mut c, &frame, sim.at(0)), [None]);
     assert_eq!(recv_text(&mut session), "hello");
-    // A big message read in full reservations: each read doubles the next.
+    assert!(c.conn.read_buffer().is_none(), "decoded: let go of");
+    // A big message: the first read into the embedder's buffer, then
+    // straight into the input buffer, each full read doubling the next.
     recv_pending(&mut session);
     let big = ws.text(&"x".repeat(60_000));
     let wants = read_into(&mut c, &big, sim.at(0));
-    assert_eq!(wants[..4], [4096, 8192, 16384, 32768]);
+    assert_eq!(
+        wants[..5],
+        [None, Some(4096), Some(8192), Some(16384), Some(32768)]
+    );
     assert_eq!(recv_text(&mut session).len(), 60_000);
+    assert!(c.conn.read_buffer().is_none(), "decoded: let go of");
     assert!(c.conn.read_capacity() > 1);
 }
 

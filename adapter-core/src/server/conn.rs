@@ -12,7 +12,9 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
-use server_proto::{Attributes, Connection, Incoming, Output, Rejection};
+use server_proto::{
+    Attributes, Connection, Incoming, Output, Rejection, Session, SessionTransport,
+};
 use tracing::Instrument as _;
 
 use super::endpoint::{run_after, run_before};
@@ -145,8 +147,49 @@ pub(crate) async fn serve_upgraded<R: Executor, S: Io>(
     drive::<R, _>(io, conn, &shared).await;
 }
 
+/// A session's handler, run by its connection's task (see [`Inline`]).
+type HandlerFuture = Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
+
+/// The handler of the WebSocket session on this connection, polled by the
+/// connection's own task rather than spawned: the session lives on this
+/// connection alone, and one task for both saves a wake-up and a task
+/// switch per message each way (the connection's push wakes the handler,
+/// the handler's send wakes the connection) and a task per connection.
+/// Polled after each turn of the connection, and on its wakes; kept going
+/// after the connection ends, until the handler returns.
+#[derive(Default)]
+struct Inline {
+    handler: Option<HandlerFuture>,
+}
+
+impl Inline {
+    /// Polls the handler once; `true` if it returned (or panicked: the
+    /// panic is logged and the session dropped, as for a spawned handler,
+    /// whose panic ends only its task).
+    fn poll(&mut self, cx: &mut Context<'_>) -> bool {
+        let Some(handler) = self.handler.as_mut() else {
+            return false;
+        };
+        let polled =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| handler.as_mut().poll(cx)));
+        match polled {
+            Ok(Poll::Pending) => false,
+            Ok(Poll::Ready(())) => {
+                self.handler = None;
+                true
+            }
+            Err(_) => {
+                tracing::error!("session handler panicked");
+                self.handler = None;
+                true
+            }
+        }
+    }
+}
+
 /// Drives a connection over `io` until it is done.
 async fn drive<R: Executor, S: Io>(mut io: S, mut conn: Connection, shared: &Shared) {
+    let mut inline = Inline::default();
     let mut timer: Option<(Instant, Pin<Box<R::Sleep>>)> = None;
     let mut shut = false;
     // Steps taken without waiting: a client that keeps the socket busy
@@ -166,7 +209,15 @@ async fn drive<R: Executor, S: Io>(mut io: S, mut conn: Connection, shared: &Sha
         clock.forget();
         let now = clock.now();
         while let Some(output) = conn.poll_output(now) {
-            handle::<R>(shared, &mut conn, output, now);
+            handle::<R>(shared, &mut conn, output, now, &mut inline);
+        }
+        if inline.handler.is_some() {
+            // What the connection just handed on, the handler takes now;
+            // what it sends goes out in this turn's write.
+            poll_fn(|cx| Poll::Ready(inline.poll(cx))).await;
+            while let Some(output) = conn.poll_output(now) {
+                handle::<R>(shared, &mut conn, output, now, &mut inline);
+            }
         }
         if conn.is_done() {
             break;
@@ -201,6 +252,17 @@ async fn drive<R: Executor, S: Io>(mut io: S, mut conn: Connection, shared: &Sha
     if !shut {
         let _ = runtime::shutdown(&mut io).await;
     }
+    drop(io);
+    drop(conn);
+    // The session is over; its handler sees the end of its stream.
+    poll_fn(|cx| {
+        if inline.handler.is_none() || inline.poll(cx) {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
+    })
+    .await;
 }
 
 /// Writes what the connection holds and reads what it wants, as far as
@@ -305,8 +367,22 @@ fn poll_timer<R: Runtime>(
     Poll::Pending
 }
 
-/// Does what an output asks.
-fn handle<R: Executor>(shared: &Shared, conn: &mut Connection, output: Output, now: Instant) {
+/// Does what an output asks; the handler of a session that lives on this
+/// connection alone (a WebSocket) goes to `inline`.
+fn handle<R: Executor>(
+    shared: &Shared,
+    conn: &mut Connection,
+    output: Output,
+    now: Instant,
+    inline: &mut Inline,
+) {
+    let output = match output {
+        Output::Opened(session) if inline.handler.is_none() && on_one_connection(&session) => {
+            inline.handler = Some(start_handler(shared, session));
+            return;
+        }
+        output => output,
+    };
     if let Some((incoming, decision)) = handle_output::<R>(shared, output) {
         match decision {
             Ok(attributes) => conn.accept(incoming, attributes, now),
@@ -332,17 +408,31 @@ pub(crate) fn handle_output<R: Executor>(
             request,
             outcome,
         } => run_after(&shared.app(endpoint).interceptors, &request, outcome),
-        Output::Opened(session) => {
-            let span = tracing::info_span!(
-                "session",
-                id = session.id(),
-                transport = ?session.transport(),
-                remote = %session.remote_addr(),
-            );
-            let handler = &shared.app(session.endpoint()).handler;
-            R::spawn(Box::pin(handler(session).instrument(span)));
-        }
+        Output::Opened(session) => R::spawn(start_handler(shared, session)),
         _ => {}
     }
     None
+}
+
+/// Whether a session lives on one connection from start to end: a
+/// WebSocket (plain, or SockJS's websocket transports).
+fn on_one_connection(session: &Session) -> bool {
+    use server_proto::sockjs_proto::Transport;
+    matches!(
+        session.transport(),
+        SessionTransport::WebSocket
+            | SessionTransport::SockJs(Transport::WebSocket | Transport::RawWebSocket)
+    )
+}
+
+/// The handler's future for a session, in the session's span.
+fn start_handler(shared: &Shared, session: Session) -> HandlerFuture {
+    let span = tracing::info_span!(
+        "session",
+        id = session.id(),
+        transport = ?session.transport(),
+        remote = %session.remote_addr(),
+    );
+    let handler = &shared.app(session.endpoint()).handler;
+    Box::pin(handler(session).instrument(span))
 }

@@ -235,8 +235,9 @@ macro_rules! common_options {
 
         /// The most bytes of received SockJS messages that wait for the
         /// handler to read them before the client's sends are held back
-        /// (1 MiB by default). A WebSocket decodes the next message only
-        /// when the handler asks for it, so this does not apply there.
+        /// (1 MiB by default). A WebSocket reads its socket only when the
+        /// handler has taken every message, and hands on at most what one
+        /// read brought (up to this limit).
         #[must_use]
         pub fn inbox_limit(mut self, bytes: usize) -> Self {
             self.options = self.options.inbox_limit(bytes);

@@ -66,6 +66,12 @@ struct Args {
     /// Fixed-rate mode: messages per second over all connections.
     #[arg(long)]
     rate: Option<f64>,
+    /// Idle mode: each connection sends its first messages (checked as
+    /// ever) and then nothing, and the run reports what the connections
+    /// cost the server in resident memory (`--server-pid`), measured
+    /// before the first connection and at the end of the window.
+    #[arg(long, conflicts_with = "rate")]
+    idle: bool,
     #[command(flatten)]
     window: WindowArgs,
 }
@@ -236,6 +242,8 @@ struct Plan {
     start: Instant,
     /// When to stop sending and close.
     stop_at: Instant,
+    /// Idle mode: no message after the first ones.
+    idle: bool,
 }
 
 struct Client {
@@ -423,7 +431,7 @@ impl Client {
                 let nanos = now.saturating_duration_since(sent_at).as_nanos();
                 shared.rtt.borrow_mut().record(nanos as u64);
             }
-            if plan.rate_per_conn.is_none() && now < plan.stop_at {
+            if plan.rate_per_conn.is_none() && !plan.idle && now < plan.stop_at {
                 self.send_next(&plan.payloads, now)?;
             }
         }
@@ -583,6 +591,13 @@ async fn bench(args: &Args) -> Result<RunReport, String> {
     }
     let target = parse_url(&args.url)?;
     let payloads = Payloads::new(args.size, args.binary);
+    let rss = |pid: u32| {
+        sockway_bench::cpu::rss_kib(pid).map_err(|e| format!("the server's memory: {e}"))
+    };
+    let rss_before = match args.window.server_pid {
+        Some(pid) if args.idle => Some(rss(pid)?),
+        _ => None,
+    };
     let mut clients = Vec::with_capacity(args.conns);
     tokio::time::timeout(CONNECT_WAIT, async {
         for i in 0..args.conns {
@@ -616,6 +631,7 @@ async fn bench(args: &Args) -> Result<RunReport, String> {
         // A little after the window, so that the window's last echoes are
         // not cut short by connections closing.
         stop_at: window_end + Duration::from_millis(20),
+        idle: args.idle,
     });
     let period = plan.rate_per_conn.map_or(Duration::ZERO, |r| {
         Duration::from_secs_f64(1.0 / r).max(Duration::from_millis(1))
@@ -643,6 +659,10 @@ async fn bench(args: &Args) -> Result<RunReport, String> {
     tokio::time::sleep_until(window_end.into()).await;
     let last = snapshot()?;
     shared.recording.set(false);
+    let rss_after = match (rss_before, args.window.server_pid) {
+        (Some(_), Some(pid)) => Some(rss(pid)?),
+        _ => None,
+    };
 
     let mut errors = 0;
     let mut error = None;
@@ -669,7 +689,9 @@ async fn bench(args: &Args) -> Result<RunReport, String> {
         server: args.window.label.clone(),
         workload: args.window.workload.clone(),
         round: args.window.round,
-        mode: if args.rate.is_some() {
+        mode: if args.idle {
+            "idle"
+        } else if args.rate.is_some() {
             "rate"
         } else {
             "throughput"
@@ -684,9 +706,15 @@ async fn bench(args: &Args) -> Result<RunReport, String> {
         server_pid: args.window.server_pid,
         saturation: args.window.saturation,
     };
-    Ok(RunReport::from_window(
-        info, &first, &last, rtt, errors, error,
-    ))
+    let mut report = RunReport::from_window(info, &first, &last, rtt, errors, error);
+    if let (Some(before), Some(after)) = (rss_before, rss_after) {
+        report.server_rss_kib = Some(after as f64);
+        report.server_kib_per_conn = Some((after as f64 - before as f64) / args.conns as f64);
+    }
+    if args.idle && report.server_kib_per_conn.is_none() {
+        return Err("--idle measures the server's memory: give --server-pid".to_owned());
+    }
+    Ok(report)
 }
 
 fn main() -> ExitCode {

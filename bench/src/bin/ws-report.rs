@@ -23,11 +23,15 @@ enum Metric {
     MegabytesPerSecond,
     /// Server CPU µs per message; lower is better.
     ServerMicrosPerMessage,
+    /// Server KiB per idle connection; lower is better.
+    ServerKibPerConnection,
 }
 
 impl Metric {
     fn of(run: &RunReport) -> Self {
-        if run.mode == "rate" {
+        if run.mode == "idle" {
+            Self::ServerKibPerConnection
+        } else if run.mode == "rate" {
             Self::ServerMicrosPerMessage
         } else if run.binary && run.size >= 64 * 1024 {
             Self::MegabytesPerSecond
@@ -41,6 +45,7 @@ impl Metric {
             Self::MsgsPerSecond => run.msgs_per_s,
             Self::MegabytesPerSecond => run.mb_per_s,
             Self::ServerMicrosPerMessage => run.server_us_per_msg.unwrap_or(f64::NAN),
+            Self::ServerKibPerConnection => run.server_kib_per_conn.unwrap_or(f64::NAN),
         }
     }
 
@@ -49,12 +54,13 @@ impl Metric {
             Self::MsgsPerSecond => "msgs/s, higher is better",
             Self::MegabytesPerSecond => "MB/s, higher is better",
             Self::ServerMicrosPerMessage => "server CPU µs per message, lower is better",
+            Self::ServerKibPerConnection => "server KiB per idle connection, lower is better",
         }
     }
 
     fn better(self, a: f64, b: f64) -> bool {
         match self {
-            Self::ServerMicrosPerMessage => a < b,
+            Self::ServerMicrosPerMessage | Self::ServerKibPerConnection => a < b,
             _ => a > b,
         }
     }

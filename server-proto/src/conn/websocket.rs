@@ -271,8 +271,13 @@ impl WsExchange {
             && (!self.conn.is_reading_paused() || self.conn.close_state() == CloseState::Closed)
     }
 
+    /// The WebSocket's input buffer to read into, while a frame is in
+    /// progress. With nothing buffered, `None`: the first bytes are read
+    /// into the caller's buffer (on its stack) and copied, so that an idle
+    /// connection, whose input buffer was let go of, reserves none while
+    /// it waits.
     pub(super) fn read_buffer(&mut self) -> Option<(&mut BytesMut, usize)> {
-        if self.conn.close_state() == CloseState::Closed {
+        if self.conn.close_state() == CloseState::Closed || self.conn.buffered_input() == 0 {
             return None;
         }
         Some(self.conn.read_buffer())
@@ -404,9 +409,9 @@ pub(super) fn step(conn: &mut Connection, mut ws: Box<WsExchange>, now: Instant)
         conn.close();
         return true;
     }
-    // Reads, one message at a time as the application asks for them.
-    // While it does not, the client's bytes wait unread: the liveness check
-    // is told so. A closed connection has no message left, only its end.
+    // Reads as the application asks for messages: the next event once it
+    // has taken every message. While it has not, the client's bytes wait
+    // unread: the liveness check is told so. A closed connection has no message left, only its end.
     let demand = ws.inbox.poll_demand(&mut conn.context()).is_ready();
     // Then the outbox: the application put its answers to the last message
     // there before it asked for the next one, so they go out before
@@ -456,6 +461,28 @@ pub(super) fn step(conn: &mut Connection, mut ws: Box<WsExchange>, now: Instant)
             }
         }
     }
+    // Then the messages already whole in the input, ahead of the
+    // application's asking, as far as its inbox has room: pipelined
+    // messages reach the handler in one batch, and its answers go out in
+    // one write. What ends or changes the connection (a close, a ping, an
+    // error) stays in the input until the application has finished with
+    // them and asks again, so their answers still go out first.
+    if ws.inbox.has_room() {
+        let mut pushed = false;
+        while let Some(message) = ws.conn.poll_message_ahead() {
+            pushed = true;
+            if !ws.inbox.push(message) {
+                break;
+            }
+        }
+        if pushed {
+            if ws.inbox.poll_demand(&mut conn.context()).is_ready() {
+                progressed = true;
+            } else {
+                ws.conn.set_reading_paused(true);
+            }
+        }
+    }
     while let Some(chunk) = ws.conn.poll_transmit() {
         conn.push_out(chunk, now);
     }
@@ -471,6 +498,8 @@ pub(super) fn step(conn: &mut Connection, mut ws: Box<WsExchange>, now: Instant)
             return true;
         }
     }
+    // Everything read was decoded: an idle connection holds no buffer.
+    ws.conn.release_input();
     conn.state = State::WebSocket(ws);
     progressed
 }

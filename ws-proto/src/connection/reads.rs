@@ -55,6 +55,26 @@ impl Connection {
         (&mut self.input, want)
     }
 
+    /// Bytes received and not decoded yet: a frame in progress, or frames
+    /// left for [`poll_event`](Self::poll_event).
+    pub fn buffered_input(&self) -> usize {
+        self.input.len()
+    }
+
+    /// Lets go of the input buffer if it holds nothing, so that a
+    /// connection waiting for its peer holds no buffer at all (messages
+    /// already decoded keep their bytes; the next input allocates anew).
+    /// For a server with many idle connections, at the cost of an
+    /// allocation per read.
+    pub fn release_input(&mut self) {
+        // Even with no capacity left, an emptied buffer may share the
+        // allocation of the messages split from it: let go of it too.
+        if self.input.is_empty() {
+            self.input = BytesMut::new();
+            self.reads.big = false;
+        }
+    }
+
     /// `n` bytes were read into [`read_buffer`](Self::read_buffer), which
     /// asked for `asked`; zero is the end of the stream.
     pub fn read_done(&mut self, asked: usize, n: usize) {
@@ -132,5 +152,28 @@ mod tests {
         conn.read_done(want, 0);
         assert_eq!(conn.receive_capacity(), 0);
         assert_eq!(conn.poll_event(), Err(crate::ProtocolError::UnexpectedEof));
+    }
+
+    #[test]
+    fn an_empty_input_buffer_is_released_and_a_partial_frame_kept() {
+        let mut conn = Connection::server(Config::default());
+        // A masked text frame "hi", then half of another.
+        let frame = [0x81, 0x82, 1, 2, 3, 4, b'h' ^ 1, b'i' ^ 2];
+        conn.receive(&frame);
+        conn.receive(&frame[..3]);
+        assert!(matches!(conn.poll_event(), Ok(Some(_))));
+        assert_eq!(conn.poll_event().ok(), Some(None));
+        assert_eq!(conn.buffered_input(), 3);
+        conn.release_input();
+        assert_eq!(conn.buffered_input(), 3, "a frame in progress is kept");
+        conn.receive(&frame[3..]);
+        assert!(matches!(conn.poll_event(), Ok(Some(_))));
+        assert_eq!(conn.buffered_input(), 0);
+        // The message shares the buffer's allocation; once it and the
+        // emptied buffer are let go of, nothing is held.
+        let before = conn.input.as_ptr();
+        conn.release_input();
+        assert_eq!(conn.input.capacity(), 0, "nothing held while idle");
+        assert_ne!(conn.input.as_ptr(), before, "a new, empty buffer");
     }
 }
