@@ -9,7 +9,9 @@ items it inlines; trait and blanket implementations are left out, their
 method docs being the traits' own, often another crate's):
 
 - links: every relative link points to a page of the facade's docs (or
-  rustdoc's static files and sources), and no link is left as literal
+  rustdoc's static files; "Source" links are not checked, rustdoc pointing
+  them at another crate's docs when those are there), and no link is left
+  as literal
   text (`[Stream]`, `[adapter_core::server::Server]`): rustdoc writes an
   intra-doc link it cannot place in these docs as the text it was given;
 - re-exports: every item of a module's "Re-exports" list links to a page
@@ -50,7 +52,7 @@ FOREIGN_SECTIONS = ('id="trait-implementations"', 'id="synthetic-implementations
 
 LITERAL_CODE_LINK = re.compile(r"\[<code>([^<]*)</code>\]")
 LITERAL_LINK = re.compile(r"\[([A-Za-z_]\w*(?:::\w+)*)\](?!\()")
-HREF = re.compile(r'href="([^"]*)"')
+ANCHOR = re.compile(r"<a\s([^>]*)>")
 
 
 def own_part(page):
@@ -78,7 +80,13 @@ def literal_links(html):
 def bad_links(html, base, root, facade):
     """Relative links that leave the facade's docs or point nowhere."""
     bad = []
-    for href in HREF.findall(html):
+    for attrs in ANCHOR.findall(html):
+        href = re.search(r'href="([^"]*)"', attrs)
+        # Links to sources: rustdoc links an inlined item's source where
+        # its crate's docs happen to be (`cargo doc --workspace` before).
+        if href is None or re.search(r'class="src\b', attrs):
+            continue
+        href = href.group(1)
         if href.startswith(("http://", "https://", "#", "mailto:")) or href == "":
             continue
         path = os.path.normpath(os.path.join(base, href.split("#")[0]))

@@ -1,5 +1,10 @@
 #![doc = include_str!("../README.md")]
 
+// The repository's README: its Rust snippets are compiled as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct RepositoryReadme;
+
 // Every re-export of a crate of this workspace is inlined, so that these
 // docs alone (`cargo doc -p sockway --no-deps`) show the whole API. No doc
 // comment goes on a `pub use` that is inlined: rustdoc would put it before
