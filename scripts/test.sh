@@ -83,6 +83,9 @@ python3 scripts/autobahn/check_test.py
 step "cargo doc (warnings denied)"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps
 
+step "the facade's docs alone show its whole API (links placed, re-exports documented, aliases with their methods)"
+bash scripts/check-facade-docs.sh
+
 step "every feature combination of the sockway facade builds"
 for features in "" tokio async-std smol tokio,async-std tokio,smol async-std,smol tokio,async-std,smol hyper axum \
   tls tokio,tls async-std,smol,tls axum,tls; do

@@ -27,9 +27,15 @@ mod stream;
 
 pub use stream::MaybeTlsStream;
 
-/// A WebSocket connection over a `futures-io` transport `S`, after the
-/// opening handshake: a `Stream` of messages and a `Sink` for them (see
-/// [`adapter_core::WebSocketStream`] for everything it does).
+/// A WebSocket connection over a `futures-io` transport `S` (a
+/// `TcpStream` of async-net, async-std or smol, [`MaybeTlsStream`]), after
+/// the opening handshake: a `Stream` of messages and a `Sink` for them,
+/// with the methods of [`adapter_core::WebSocketStream`], listed below.
+///
+/// Name it with the transport alone: `connect_url` returns a
+/// `WebSocketStream<MaybeTlsStream>`, and `accept` on a `TcpStream` a
+/// `WebSocketStream<TcpStream>`. The [`FuturesIo`] wrapper is already in
+/// the alias.
 pub type WebSocketStream<S> = adapter_core::WebSocketStream<FuturesIo<S>>;
 
 /// The server: SockJS and WebSocket endpoints on one listener, with its
@@ -42,16 +48,23 @@ pub mod server {
         SessionSender, SessionTransport, SockJsEndpoint, WebSocketEndpoint,
     };
 
-    /// A WebSocket and SockJS server on async-std; see
-    /// [`adapter_core::server::Server`].
+    /// A WebSocket and SockJS server on async-net's listener, with its
+    /// tasks on async-std's executor: [`adapter_core::server::Server`] on
+    /// [`AsyncStd`](super::AsyncStd); its methods are listed below.
+    /// `Server::builder()` mounts the endpoints and binds; `serve` runs it
+    /// until its [`ServerHandle`] shuts it down.
     pub type Server = adapter_core::server::Server<super::AsyncStd>;
 
-    /// Builds a [`Server`]; see [`adapter_core::server::ServerBuilder`].
+    /// Builds a [`Server`]: endpoints at paths (`sockjs`, `websocket`,
+    /// `page`), HTTP limits and time limits, trusted proxies, TLS; then
+    /// `bind` (or `listener`). It is [`adapter_core::server::ServerBuilder`]
+    /// on [`AsyncStd`](super::AsyncStd); its methods are listed below.
     pub type ServerBuilder = adapter_core::server::ServerBuilder<super::AsyncStd>;
 }
 
-/// The server with its tasks on smol's executor ([`Smol`]): the same
-/// endpoints, sessions and options as [`server`].
+/// The server: SockJS and WebSocket endpoints on one listener, with its
+/// tasks on smol's executor ([`Smol`]); the same endpoints, sessions and
+/// options as the async-std server's.
 #[cfg(feature = "smol")]
 pub mod smol_server {
     pub use adapter_core::server::{
@@ -60,11 +73,17 @@ pub mod smol_server {
         SessionSender, SessionTransport, SockJsEndpoint, WebSocketEndpoint,
     };
 
-    /// A WebSocket and SockJS server on smol; see
-    /// [`adapter_core::server::Server`].
+    /// A WebSocket and SockJS server on async-net's listener, with its
+    /// tasks on smol's executor: [`adapter_core::server::Server`] on
+    /// [`Smol`](super::Smol); its methods are listed below.
+    /// `Server::builder()` mounts the endpoints and binds; `serve` runs it
+    /// until its [`ServerHandle`] shuts it down.
     pub type Server = adapter_core::server::Server<super::Smol>;
 
-    /// Builds a [`Server`]; see [`adapter_core::server::ServerBuilder`].
+    /// Builds a [`Server`]: endpoints at paths (`sockjs`, `websocket`,
+    /// `page`), HTTP limits and time limits, trusted proxies, TLS; then
+    /// `bind` (or `listener`). It is [`adapter_core::server::ServerBuilder`]
+    /// on [`Smol`](super::Smol); its methods are listed below.
     pub type ServerBuilder = adapter_core::server::ServerBuilder<super::Smol>;
 }
 

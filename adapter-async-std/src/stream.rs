@@ -9,9 +9,10 @@ use adapter_core::{TlsAcceptor, TlsConnector};
 use async_net::TcpStream;
 use futures_io::{AsyncRead, AsyncWrite};
 
-/// A TCP connection, plain or with TLS: what [`connect_url`](crate::connect_url)
-/// connects over (`ws://` or `wss://`), and what the server serves a TLS
-/// connection on. The same on every runtime here.
+/// A TCP connection, plain or with TLS: what `connect_url` connects over
+/// (`ws://` or `wss://`), so that its stream is a
+/// `WebSocketStream<MaybeTlsStream>` either way; and what the server serves
+/// a TLS connection on. The same on every runtime here.
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum MaybeTlsStream {

@@ -1,24 +1,4 @@
-//! The runtime-independent half of the sockway adapters.
-//!
-//! Everything the adapters do that does not depend on a runtime is here,
-//! written once over two small traits: [`Io`] (a byte stream) and
-//! [`Runtime`] (TCP, timers, tasks). `adapter-tokio` and
-//! `adapter-async-std` implement them and re-export this crate's API under
-//! their own names; applications use those, not this crate.
-//!
-//! - [`WebSocketStream`]: a `ws-proto` connection over an [`Io`], as a
-//!   `Stream` + `Sink`, with [`accept`] and [`connect`].
-//! - [`client`]: a SockJS client session over websocket, xhr-streaming or
-//!   xhr-polling, with fallback ([`client::connect`]).
-//! - [`server`]: SockJS and WebSocket endpoints on one listener, with
-//!   sessions, handlers, handshake interceptors and graceful shutdown; or
-//!   the same endpoints served by an HTTP server of the application's
-//!   ([`server::Mounted`]).
-//! - [`StopSignals`]: SIGINT (Ctrl-C) and SIGTERM on any runtime, for a
-//!   graceful stop ([`server::ServerBuilder::shutdown_on_signals`]).
-//! - TLS (feature `tls`, rustls on ring): [`TlsConnector`] for `wss://`
-//!   clients ([`ConnectOptions::tls`]), [`TlsAcceptor`] for the server
-//!   ([`server::ServerBuilder::tls`]).
+#![doc = include_str!("../README.md")]
 
 pub mod client;
 mod clock;

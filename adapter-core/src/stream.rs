@@ -64,7 +64,7 @@ impl Settings {
 ///
 /// # Reading
 ///
-/// As a [`Stream`] (or with [`recv`](Self::recv)) it yields whole messages;
+/// As a [`Stream`](https://docs.rs/futures-core/0.3/futures_core/stream/trait.Stream.html) (or with [`recv`](Self::recv)) it yields whole messages;
 /// pings are answered and the peer's close is echoed by the core, and the
 /// stream ends (`None`) once the close handshake is over and the transport
 /// is closed. [`next_event`](Self::next_event) yields every
@@ -79,7 +79,7 @@ impl Settings {
 /// # Writing
 ///
 /// [`send`](Self::send), [`ping`](Self::ping), [`close`](Self::close) queue
-/// a frame in the core and wait until it is written; as a [`Sink`] it
+/// a frame in the core and wait until it is written; as a [`Sink`](https://docs.rs/futures-sink/0.3/futures_sink/trait.Sink.html) it
 /// buffers up to a bound (128 KiB by default) before waiting.
 ///
 /// # Closing
@@ -212,7 +212,7 @@ where
         self.io.get_mut()
     }
 
-    /// Sets how many bytes the [`Sink`] buffers before it waits for the
+    /// Sets how many bytes the [`Sink`](https://docs.rs/futures-sink/0.3/futures_sink/trait.Sink.html) buffers before it waits for the
     /// transport (128 KiB by default).
     pub fn set_write_buffer_size(&mut self, bytes: usize) {
         self.settings.write_buffer_size = bytes;

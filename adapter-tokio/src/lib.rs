@@ -27,9 +27,15 @@ mod stream;
 
 pub use stream::MaybeTlsStream;
 
-/// A WebSocket connection over a tokio transport `S`, after the opening
-/// handshake: a `Stream` of messages and a `Sink` for them (see
-/// [`adapter_core::WebSocketStream`] for everything it does).
+/// A WebSocket connection over a tokio transport `S` (a `TcpStream`,
+/// [`MaybeTlsStream`], a `tokio::io::DuplexStream`), after the opening
+/// handshake: a `Stream` of messages and a `Sink` for them, with
+/// the methods of [`adapter_core::WebSocketStream`], listed below.
+///
+/// Name it with the transport alone: `connect_url` returns a
+/// `WebSocketStream<MaybeTlsStream>`, and `accept` on a `TcpStream` a
+/// `WebSocketStream<TcpStream>`. The [`TokioIo`] wrapper is already in the
+/// alias.
 pub type WebSocketStream<S> = adapter_core::WebSocketStream<TokioIo<S>>;
 
 #[cfg(feature = "hyper")]
@@ -43,11 +49,17 @@ pub mod server {
         SessionSender, SessionTransport, SockJsEndpoint, WebSocketEndpoint,
     };
 
-    /// A WebSocket and SockJS server on a tokio listener; see
-    /// [`adapter_core::server::Server`].
+    /// A WebSocket and SockJS server on a tokio listener, with its tasks
+    /// on tokio: [`adapter_core::server::Server`] on [`Tokio`](super::Tokio);
+    /// its methods are listed below. `Server::builder()` mounts the
+    /// endpoints and binds; `serve` runs it until its [`ServerHandle`]
+    /// shuts it down.
     pub type Server = adapter_core::server::Server<super::Tokio>;
 
-    /// Builds a [`Server`]; see [`adapter_core::server::ServerBuilder`].
+    /// Builds a [`Server`]: endpoints at paths (`sockjs`, `websocket`,
+    /// `page`), HTTP limits and time limits, trusted proxies, TLS; then
+    /// `bind` (or `listener`). It is [`adapter_core::server::ServerBuilder`]
+    /// on [`Tokio`](super::Tokio); its methods are listed below.
     pub type ServerBuilder = adapter_core::server::ServerBuilder<super::Tokio>;
 }
 

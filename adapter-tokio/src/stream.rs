@@ -9,9 +9,10 @@ use adapter_core::{TlsAcceptor, TlsConnector};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 
-/// A TCP connection, plain or with TLS: what [`connect_url`](crate::connect_url)
-/// connects over (`ws://` or `wss://`), and what the server serves a TLS
-/// connection on.
+/// A TCP connection, plain or with TLS: what `connect_url` connects over
+/// (`ws://` or `wss://`), so that its stream is a
+/// `WebSocketStream<MaybeTlsStream>` either way; and what the server serves
+/// a TLS connection on.
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum MaybeTlsStream {

@@ -1,5 +1,5 @@
 //! The application's side of a session: [`Session`] (incoming messages as a
-//! [`Stream`]) and [`SessionSender`] (cloneable, for sending from many tasks
+//! [`Stream`](https://docs.rs/futures-core/0.3/futures_core/stream/trait.Stream.html)) and [`SessionSender`] (cloneable, for sending from many tasks
 //! at once), with what the handshake brought along.
 
 use std::any::{Any, TypeId};
@@ -254,7 +254,7 @@ pub(crate) enum Outlet {
 /// write to the client that takes longer than the send time limit closes
 /// the session too. These are Spring's concurrent-send decorator's rules.
 ///
-/// [`send_async`](Self::send_async) and the [`Sink`] implementation wait
+/// [`send_async`](Self::send_async) and the [`Sink`](https://docs.rs/futures-sink/0.3/futures_sink/trait.Sink.html) implementation wait
 /// instead while the buffer is over its bound: the producer goes at the
 /// client's pace, and nothing overflows.
 #[derive(Clone)]
@@ -376,7 +376,7 @@ impl Sink<Message> for SessionSender {
     }
 }
 
-/// One client's session, as its handler gets it: a [`Stream`] of the
+/// One client's session, as its handler gets it: a [`Stream`](https://docs.rs/futures-core/0.3/futures_core/stream/trait.Stream.html) of the
 /// messages the client sent (it ends when the session closes; then
 /// [`close_status`](Self::close_status) says why) and the methods of a
 /// [`SessionSender`], of which [`sender`](Self::sender) gives clones.
@@ -413,7 +413,7 @@ impl Session {
     session_info!();
 
     /// The next message, or the waker of `cx` is woken when there is one;
-    /// `None` once the session is closed (the [`Stream`] implementation).
+    /// `None` once the session is closed (the [`Stream`](https://docs.rs/futures-core/0.3/futures_core/stream/trait.Stream.html) implementation).
     pub fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<Message>> {
         self.inbox.poll_next(cx)
     }

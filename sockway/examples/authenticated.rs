@@ -30,7 +30,7 @@ use std::sync::Arc;
 use futures_util::StreamExt as _;
 use sockway::http::header::{AUTHORIZATION, WWW_AUTHENTICATE};
 use sockway::http::{HeaderValue, StatusCode};
-use sockway::server::{
+use sockway::tokio::server::{
     Attributes, HandshakeInterceptor, HandshakeRequest, Rejection, Server, Session, SockJsEndpoint,
     WebSocketEndpoint,
 };

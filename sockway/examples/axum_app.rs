@@ -33,12 +33,12 @@ use axum::serve::ListenerExt as _;
 use axum::{Form, Json, Router};
 use futures_util::StreamExt as _;
 use sockway::http_proto::Limits;
-use sockway::server::{
+use sockway::service::Endpoints;
+use sockway::sockjs_proto::Config;
+use sockway::tokio::server::{
     Attributes, HandshakeRequest, Rejection, Server, Session, SessionSender, SockJsEndpoint,
     WebSocketEndpoint,
 };
-use sockway::service::Endpoints;
-use sockway::sockjs_proto::Config;
 
 /// The user a valid session cookie names: put into the request's
 /// extensions by [`authenticate`].
@@ -181,7 +181,8 @@ async fn echo(mut session: Session) {
 
 /// The application, and the handles that shut its endpoints down.
 pub(crate) fn app(
-) -> Result<(Router, Vec<sockway::server::ServerHandle>), sockway::server::BuildError> {
+) -> Result<(Router, Vec<sockway::tokio::server::ServerHandle>), sockway::tokio::server::BuildError>
+{
     let logins = Logins::default();
     let room = Room::default();
     let chat = Endpoints::sockjs(

@@ -19,7 +19,7 @@
 use std::time::Duration;
 
 use futures_util::StreamExt as _;
-use sockway::server::{Server, Session, SockJsEndpoint, WebSocketEndpoint};
+use sockway::tokio::server::{Server, Session, SockJsEndpoint, WebSocketEndpoint};
 
 /// How long the shutdown waits for the connections (responses being
 /// written, clients answering the close) before giving up on them.

@@ -29,7 +29,7 @@
 use std::time::Duration;
 
 use futures_util::StreamExt as _;
-use sockway::sockjs::{self, ClientOptions, ClientSession, Closed};
+use sockway::tokio::sockjs::{self, ClientOptions, ClientSession, Closed};
 use sockway::{Error, Message, StopSignals};
 use tokio::sync::mpsc;
 

@@ -1,102 +1,105 @@
 #![doc = include_str!("../README.md")]
 
+// The repository's README: its Rust snippets are compiled as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct RepositoryReadme;
+
+// Every re-export of a crate of this workspace is inlined, so that these
+// docs alone (`cargo doc -p sockway --no-deps`) show the whole API. No doc
+// comment goes on a `pub use` that is inlined: rustdoc would put it before
+// the docs of every item it names.
+
+#[doc(inline)]
 pub use http_proto;
-/// The `http` crate: the types of every request and response here.
-pub use http_proto::http;
+#[doc(inline)]
 pub use server_proto;
+#[doc(inline)]
 pub use sockjs_proto;
+#[doc(inline)]
 pub use ws_proto;
 
-/// The tokio adapter (feature `tokio`, on by default).
-#[cfg(feature = "tokio")]
-pub use adapter_tokio as tokio;
+#[cfg(any(feature = "tokio", feature = "async-std", feature = "smol"))]
+#[doc(inline)]
+pub use adapter_core;
 
-/// SockJS and WebSocket endpoints as a `tower` service, mounted in axum
-/// 0.8 or served by hyper 1 (feature `hyper`, or `axum`, which also reads
-/// the client's address from axum's `ConnectInfo`). See
-/// [`service::Endpoints`].
+/// The `http` crate (1.x): the types of every request and response here
+/// (<https://docs.rs/http/1>).
+#[doc(no_inline)]
+pub use http_proto::http;
+
+#[cfg(any(feature = "tokio", feature = "async-std", feature = "smol"))]
+mod websocket;
+
+#[cfg(feature = "tokio")]
+pub mod tokio;
+
+#[cfg(feature = "async-std")]
+pub mod async_std;
+
+#[cfg(feature = "smol")]
+pub mod smol;
+
 #[cfg(feature = "hyper")]
+#[doc(inline)]
 pub use adapter_tokio::service;
 
-/// The async-std adapter (feature `async-std`); its server spawns on
-/// async-std's executor.
-#[cfg(feature = "async-std")]
-pub mod async_std {
-    #[cfg(feature = "tls")]
-    pub use adapter_async_std::rustls;
-    pub use adapter_async_std::{
-        accept, accept_with, connect, connect_url, connect_url_with, connect_with, server, sockjs,
-        AcceptOptions, AsyncIo, AsyncStd, ClientRequest, CloseCode, CloseFrame, CloseState, Config,
-        ConnectOptions, Error, Event, FuturesIo, IntoClientRequest, Limits, MaybeTlsStream,
-        Message, MessageKind, PemSource, Response, Sleep, TlsAcceptor, TlsConnector, TlsError,
-        UpgradeRequest, Utf8Bytes, WebSocketStream,
-    };
-    pub use adapter_async_std::{StopSignal, StopSignals};
-}
-
-/// The async-std adapter with smol's executor (feature `smol`).
-#[cfg(feature = "smol")]
-pub mod smol {
-    #[cfg(feature = "tls")]
-    pub use adapter_async_std::rustls;
-    pub use adapter_async_std::{
-        accept, accept_with, connect, connect_url, connect_url_with, connect_with,
-        smol_server as server, smol_sockjs as sockjs, AcceptOptions, AsyncIo, ClientRequest,
-        CloseCode, CloseFrame, CloseState, Config, ConnectOptions, Error, Event, FuturesIo,
-        IntoClientRequest, Limits, MaybeTlsStream, Message, MessageKind, PemSource, Response,
-        Sleep, Smol, TlsAcceptor, TlsConnector, TlsError, UpgradeRequest, Utf8Bytes,
-        WebSocketStream,
-    };
-    pub use adapter_async_std::{StopSignal, StopSignals};
-}
-
-/// The chosen runtime's API at stable paths: tokio's when the `tokio`
-/// feature is on, else async-std's, else smol's.
-#[cfg(feature = "tokio")]
-pub use adapter_tokio::{
-    accept, accept_with, connect, connect_url, connect_url_with, connect_with, server, sockjs,
+// What is the same on every runtime.
+#[cfg(any(feature = "tokio", feature = "async-std", feature = "smol"))]
+#[doc(inline)]
+pub use adapter_core::{
     AcceptOptions, ClientRequest, CloseCode, CloseFrame, CloseState, Config, ConnectOptions, Error,
-    Event, IntoClientRequest, Limits, MaybeTlsStream, Message, MessageKind, PemSource, Response,
-    TlsAcceptor, TlsConnector, TlsError, UpgradeRequest, Utf8Bytes, WebSocketStream,
+    Event, IntoClientRequest, Limits, Message, MessageKind, PemSource, Response, StopSignal,
+    StopSignals, TlsAcceptor, TlsConnector, TlsError, UpgradeRequest, Utf8Bytes,
 };
 
-#[cfg(all(feature = "async-std", not(feature = "tokio")))]
+/// rustls 0.23 (<https://docs.rs/rustls/0.23>), whose configurations
+/// [`TlsConnector::from_config`] and [`TlsAcceptor::from_config`] take
+/// (feature `tls`, with a runtime).
+#[cfg(all(
+    feature = "tls",
+    any(feature = "tokio", feature = "async-std", feature = "smol")
+))]
+#[doc(no_inline)]
+pub use adapter_core::rustls;
+
+// What depends on the runtime, at the top level when one runtime feature
+// is on; with several, `several_runtimes` puts items there whose use fails
+// to compile with a message that says which path to write instead.
+#[cfg(all(feature = "tokio", not(any(feature = "async-std", feature = "smol"))))]
+#[doc(inline)]
+pub use self::tokio::{
+    accept, accept_with, connect, connect_url, connect_url_with, connect_with, server, sockjs,
+    MaybeTlsStream, WebSocketStream,
+};
+
+#[cfg(all(feature = "async-std", not(any(feature = "tokio", feature = "smol"))))]
+#[doc(inline)]
 pub use self::async_std::{
     accept, accept_with, connect, connect_url, connect_url_with, connect_with, server, sockjs,
-    AcceptOptions, ClientRequest, CloseCode, CloseFrame, CloseState, Config, ConnectOptions, Error,
-    Event, IntoClientRequest, Limits, MaybeTlsStream, Message, MessageKind, PemSource, Response,
-    TlsAcceptor, TlsConnector, TlsError, UpgradeRequest, Utf8Bytes, WebSocketStream,
+    MaybeTlsStream, WebSocketStream,
 };
 
 #[cfg(all(feature = "smol", not(any(feature = "tokio", feature = "async-std"))))]
+#[doc(inline)]
 pub use self::smol::{
     accept, accept_with, connect, connect_url, connect_url_with, connect_with, server, sockjs,
-    AcceptOptions, ClientRequest, CloseCode, CloseFrame, CloseState, Config, ConnectOptions, Error,
-    Event, IntoClientRequest, Limits, MaybeTlsStream, Message, MessageKind, PemSource, Response,
-    TlsAcceptor, TlsConnector, TlsError, UpgradeRequest, Utf8Bytes, WebSocketStream,
+    MaybeTlsStream, WebSocketStream,
 };
 
-// SIGINT (Ctrl-C) and SIGTERM, caught on any runtime (the same type on
-// every one); `server::ServerBuilder::shutdown_on_signals` shuts a server
-// down gracefully on them.
-#[cfg(feature = "tokio")]
-pub use adapter_tokio::{StopSignal, StopSignals};
-
-#[cfg(all(any(feature = "async-std", feature = "smol"), not(feature = "tokio")))]
-pub use adapter_async_std::{StopSignal, StopSignals};
-
-/// rustls, for configurations of the application's
-/// (`TlsConnector::from_config`, `TlsAcceptor::from_config`) (feature
-/// `tls`, with an adapter).
-#[cfg(all(feature = "tls", feature = "tokio"))]
-pub use adapter_tokio::rustls;
-
-#[cfg(all(feature = "tls", feature = "async-std", not(feature = "tokio")))]
-pub use self::async_std::rustls;
-
-#[cfg(all(
-    feature = "tls",
-    feature = "smol",
-    not(any(feature = "tokio", feature = "async-std"))
+#[cfg(any(
+    all(feature = "tokio", feature = "async-std"),
+    all(feature = "tokio", feature = "smol"),
+    all(feature = "async-std", feature = "smol")
 ))]
-pub use self::smol::rustls;
+pub mod several_runtimes;
+
+#[cfg(any(
+    all(feature = "tokio", feature = "async-std"),
+    all(feature = "tokio", feature = "smol"),
+    all(feature = "async-std", feature = "smol")
+))]
+pub use several_runtimes::{
+    accept, accept_with, connect, connect_url, connect_url_with, connect_with, server, sockjs,
+    MaybeTlsStream, WebSocketStream,
+};

@@ -13,7 +13,7 @@ use common::{Example, LIMIT};
 use futures_util::StreamExt as _;
 use sockway::http::header::AUTHORIZATION;
 use sockway::http::HeaderValue;
-use sockway::sockjs::{self, ClientError, ClientOptions, Failure, Transport};
+use sockway::tokio::sockjs::{self, ClientError, ClientOptions, Failure, Transport};
 use sockway::ws_proto::handshake::ResponseError;
 use sockway::{ClientRequest, Error, Message};
 use tokio::time::timeout;
@@ -83,20 +83,20 @@ async fn websocket(
     addr: &str,
     target: &str,
     header: Option<(&str, &str)>,
-) -> Result<sockway::WebSocketStream<tokio::net::TcpStream>, Error> {
+) -> Result<sockway::tokio::WebSocketStream<tokio::net::TcpStream>, Error> {
     let tcp = tokio::net::TcpStream::connect(addr).await.expect("connect");
     let mut request = ClientRequest::new(addr, target);
     if let Some((name, value)) = header {
         request = request.header(name, value);
     }
-    timeout(LIMIT, sockway::connect(tcp, request))
+    timeout(LIMIT, sockway::tokio::connect(tcp, request))
         .await
         .expect("the answer in time")
         .map(|(ws, _response)| ws)
 }
 
 /// The next text message on `ws`.
-async fn ws_text(ws: &mut sockway::WebSocketStream<tokio::net::TcpStream>) -> String {
+async fn ws_text(ws: &mut sockway::tokio::WebSocketStream<tokio::net::TcpStream>) -> String {
     match timeout(LIMIT, ws.recv()).await.expect("a message in time") {
         Some(Ok(Message::Text(text))) => text.as_str().to_owned(),
         other => panic!("expected a text message, got {other:?}"),
@@ -104,7 +104,7 @@ async fn ws_text(ws: &mut sockway::WebSocketStream<tokio::net::TcpStream>) -> St
 }
 
 /// The WebSocket greets alice and echoes under her name.
-async fn websocket_knows_alice(mut ws: sockway::WebSocketStream<tokio::net::TcpStream>) {
+async fn websocket_knows_alice(mut ws: sockway::tokio::WebSocketStream<tokio::net::TcpStream>) {
     assert_eq!(ws_text(&mut ws).await, "welcome, alice");
     ws.send("hi").await.expect("a send");
     assert_eq!(ws_text(&mut ws).await, "alice: hi");

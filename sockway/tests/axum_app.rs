@@ -141,10 +141,13 @@ async fn rest_static_files_and_endpoints_share_one_port() {
         "a[\"echoed\"]\n"
     );
     // The raw WebSocket echo at /ws.
-    let (mut ws, _) = timeout(LIMIT, sockway::connect_url(&format!("ws://{addr}/ws")))
-        .await
-        .expect("in time")
-        .expect("an upgrade");
+    let (mut ws, _) = timeout(
+        LIMIT,
+        sockway::tokio::connect_url(&format!("ws://{addr}/ws")),
+    )
+    .await
+    .expect("in time")
+    .expect("an upgrade");
     ws.send(Message::from("raw")).await.expect("sent");
     let echoed = timeout(LIMIT, ws.next())
         .await

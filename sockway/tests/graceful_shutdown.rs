@@ -14,8 +14,9 @@ use std::time::Duration;
 
 use common::{Example, LIMIT};
 use futures_util::StreamExt as _;
-use sockway::sockjs::{self, ClientOptions, ClientSession, Transport};
-use sockway::{CloseCode, MaybeTlsStream, Message, WebSocketStream};
+use sockway::tokio::sockjs::{self, ClientOptions, ClientSession, Transport};
+use sockway::tokio::{MaybeTlsStream, WebSocketStream};
+use sockway::{CloseCode, Message};
 use tokio::time::timeout;
 
 /// The examples' shutdown timeout.
@@ -30,10 +31,13 @@ struct Clients {
 /// A WebSocket on `/ws`, and SockJS sessions on `/echo` over websocket and
 /// xhr-streaming.
 async fn open(addr: &str) -> Clients {
-    let (mut ws, _) = timeout(LIMIT, sockway::connect_url(&format!("ws://{addr}/ws")))
-        .await
-        .expect("the WebSocket opens in time")
-        .expect("the WebSocket opens");
+    let (mut ws, _) = timeout(
+        LIMIT,
+        sockway::tokio::connect_url(&format!("ws://{addr}/ws")),
+    )
+    .await
+    .expect("the WebSocket opens in time")
+    .expect("the WebSocket opens");
     ws.send("over ws").await.expect("a send");
     let echo = timeout(LIMIT, ws.recv()).await.expect("an echo in time");
     assert!(
@@ -106,10 +110,13 @@ async fn signal_closes_sessions_with_going_away(example: &str, signal: &str) {
 /// A WebSocket that is never read again: nothing answers the server's
 /// close, so its connection holds a shutdown until the close times out.
 async fn silent_websocket(addr: &str) -> WebSocketStream<MaybeTlsStream> {
-    let (ws, _) = timeout(LIMIT, sockway::connect_url(&format!("ws://{addr}/ws")))
-        .await
-        .expect("the WebSocket opens in time")
-        .expect("the WebSocket opens");
+    let (ws, _) = timeout(
+        LIMIT,
+        sockway::tokio::connect_url(&format!("ws://{addr}/ws")),
+    )
+    .await
+    .expect("the WebSocket opens in time")
+    .expect("the WebSocket opens");
     ws
 }
 

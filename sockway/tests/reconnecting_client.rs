@@ -13,7 +13,7 @@ use std::net::SocketAddr;
 
 use common::{Example, LIMIT};
 use futures_util::StreamExt as _;
-use sockway::server::{CloseStatus, Server, ServerHandle, Session, SockJsEndpoint};
+use sockway::tokio::server::{CloseStatus, Server, ServerHandle, Session, SockJsEndpoint};
 use sockway::Message;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;

@@ -1,6 +1,6 @@
 //! The application's side of a client session: [`ClientSession`] (the
-//! server's messages as a [`Stream`]) and [`ClientSender`] (cloneable, a
-//! [`Sink`]), shaped as the server's `Session` and `SessionSender`.
+//! server's messages as a [`Stream`](https://docs.rs/futures-core/0.3/futures_core/stream/trait.Stream.html)) and [`ClientSender`] (cloneable, a
+//! [`Sink`](https://docs.rs/futures-sink/0.3/futures_sink/trait.Sink.html)), shaped as the server's `Session` and `SessionSender`.
 
 use std::fmt;
 use std::pin::Pin;
@@ -15,7 +15,7 @@ use ws_proto::{CloseCode, Message};
 
 use super::shared::Shared;
 
-/// Sends on a client session, from any task: cloneable, and a [`Sink`]
+/// Sends on a client session, from any task: cloneable, and a [`Sink`](https://docs.rs/futures-sink/0.3/futures_sink/trait.Sink.html)
 /// that waits for room.
 ///
 /// What is sent waits in the session's send buffer
@@ -131,7 +131,7 @@ impl Sink<Message> for ClientSender {
 }
 
 /// A SockJS session opened by a client (see
-/// [`connect`](super::connect)): a [`Stream`] of the server's messages
+/// [`connect`](super::connect)): a [`Stream`](https://docs.rs/futures-core/0.3/futures_core/stream/trait.Stream.html) of the server's messages
 /// (text), which ends when the session closes (then
 /// [`close_status`](Self::close_status) says why), and the methods of a
 /// [`ClientSender`], of which [`sender`](Self::sender) gives clones.
@@ -164,7 +164,7 @@ impl ClientSession {
     }
 
     /// The next message, or the waker of `cx` is woken when there is one;
-    /// `None` once the session is closed (the [`Stream`] implementation).
+    /// `None` once the session is closed (the [`Stream`](https://docs.rs/futures-core/0.3/futures_core/stream/trait.Stream.html) implementation).
     pub fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<Message>> {
         self.sender.shared.poll_recv(cx)
     }

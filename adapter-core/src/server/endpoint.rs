@@ -259,8 +259,9 @@ macro_rules! common_options {
 /// A SockJS endpoint: a handler and the endpoint's options.
 ///
 /// ```
-/// use adapter_core::server::SockJsEndpoint;
-/// use adapter_core::sockjs_proto::Config;
+/// # use adapter_core as sockway; // the facade's paths
+/// use sockway::server::SockJsEndpoint;
+/// use sockway::sockjs_proto::Config;
 /// use futures_util::StreamExt;
 ///
 /// let echo = SockJsEndpoint::new(|mut session| async move {

@@ -1,13 +1,14 @@
 //! A server that mounts WebSocket and SockJS endpoints on one listener,
 //! over any [`Runtime`](crate::Runtime). The adapters name it for their runtime
-//! (`adapter_tokio::server::Server` is `Server<Tokio>`); with tokio:
+//! (`sockway::server::Server`, or `sockway::tokio::server::Server`, is
+//! `Server<Tokio>`); with tokio, through the `sockway` facade:
 //!
 //! ```ignore
-//! use adapter_tokio::server::{Server, SockJsEndpoint, WebSocketEndpoint};
+//! use sockway::server::{Server, SockJsEndpoint, WebSocketEndpoint};
 //! use futures_util::StreamExt;
 //!
 //! # async fn run() -> std::io::Result<()> {
-//! let echo = |mut session: adapter_tokio::server::Session| async move {
+//! let echo = |mut session: sockway::server::Session| async move {
 //!     while let Some(message) = session.next().await {
 //!         if session.send(message).is_err() {
 //!             break;
@@ -298,7 +299,10 @@ impl<R: Executor> ServerBuilder<R> {
         Err(BuildError::Io(last))
     }
 
-    /// Builds the server on a bound listener.
+    /// Builds the server on a bound listener: the runtime's
+    /// [`Runtime::Listener`](crate::Runtime::Listener), a
+    /// `tokio::net::TcpListener` on tokio and an `async_net::TcpListener`
+    /// on async-std and smol.
     pub fn listener(mut self, listener: R::Listener) -> Result<Server<R>, BuildError> {
         let tls = self.tls.take();
         let signals = if self.signals {

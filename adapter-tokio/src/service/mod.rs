@@ -7,9 +7,14 @@
 //! writes the responses, streaming SockJS transports stream (with the
 //! server's backpressure), and upgrades go through `hyper::upgrade::on`.
 //!
-//! ```ignore
-//! use adapter_tokio::server::{SockJsEndpoint, WebSocketEndpoint};
-//! use adapter_tokio::service::Endpoints;
+//! ```
+//! # #[cfg(feature = "axum")]
+//! # fn app() -> Result<axum::Router, Box<dyn std::error::Error>> {
+//! # use adapter_tokio as sockway; // the facade's paths
+//! use sockway::server::{SockJsEndpoint, WebSocketEndpoint};
+//! use sockway::service::Endpoints;
+//! # async fn chat(_: sockway::server::Session) {}
+//! # async fn echo(_: sockway::server::Session) {}
 //!
 //! let chat = Endpoints::sockjs(SockJsEndpoint::new(chat))?;
 //! let ws = Endpoints::websocket(WebSocketEndpoint::new(echo))?;
@@ -17,6 +22,8 @@
 //!     .route("/api/health", axum::routing::get(|| async { "ok" }))
 //!     .nest_service("/chat", chat)
 //!     .route_service("/ws", ws);
+//! # Ok(app)
+//! # }
 //! ```
 //!
 //! # The client's address
