@@ -1,5 +1,6 @@
 //! `sockway`: a ready SockJS and WebSocket server.
 
+use std::io::IsTerminal as _;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -180,6 +181,8 @@ fn main() -> ExitCode {
             EnvFilter::try_from_env("SOCKWAY_LOG").unwrap_or_else(|_| EnvFilter::new("info")),
         )
         .with_writer(std::io::stderr)
+        // Colours on a terminal only, not in a file or a pipe.
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
     let cli = Cli::parse();
     let command = match cli.command {
@@ -214,12 +217,13 @@ fn main() -> ExitCode {
         trusted_proxies,
     };
     if stack != StackChoice::Own && runtime != RuntimeChoice::Tokio {
-        tracing::error!("--stack axum and --stack hyper run on tokio only");
+        tracing::error!(target: "sockway::serve", "--stack axum and --stack hyper run on tokio only");
         return ExitCode::from(2);
     }
     let tls = match (tls_cert, tls_key) {
         (Some(_), Some(_)) if stack != StackChoice::Own => {
             tracing::error!(
+                target: "sockway::serve",
                 "--tls-cert and --tls-key serve on sockway's own listener (--stack own) only"
             );
             return ExitCode::from(2);
@@ -227,7 +231,7 @@ fn main() -> ExitCode {
         (Some(cert), Some(key)) => match TlsAcceptor::from_pem_files(&cert, &key) {
             Ok(acceptor) => Some(acceptor),
             Err(e) => {
-                tracing::error!(error = %e, "cannot serve TLS");
+                tracing::error!(target: "sockway::serve", error = %e, "cannot serve TLS");
                 return ExitCode::FAILURE;
             }
         },
@@ -261,7 +265,7 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            tracing::error!(error = %e, "sockway failed");
+            tracing::error!(target: "sockway::serve", error = %e, "sockway failed");
             ExitCode::FAILURE
         }
     }
@@ -293,14 +297,14 @@ fn load(args: LoadArgs) -> ExitCode {
     {
         Ok(runtime) => runtime,
         Err(e) => {
-            tracing::error!(error = %e, "no runtime");
+            tracing::error!(target: "sockway::load", error = %e, "no runtime");
             return ExitCode::from(2);
         }
     };
     let report = match runtime.block_on(sockway_cli::load::run(options)) {
         Ok(report) => report,
         Err(e) => {
-            tracing::error!("{e}");
+            tracing::error!(target: "sockway::load", "{e}");
             return ExitCode::from(2);
         }
     };
@@ -352,11 +356,11 @@ async fn serve<R: Executor>(
     let handle = server.handle();
     R::spawn(Box::pin(async move {
         if let Some(Ok(signal)) = signals.next().await {
-            tracing::info!(?signal, "shutting down");
+            tracing::info!(target: "sockway::serve", ?signal, "shutting down");
             handle.shutdown();
         }
         if let Some(Ok(signal)) = signals.next().await {
-            tracing::warn!(?signal, "a second signal: exiting at once");
+            tracing::warn!(target: "sockway::serve", ?signal, "a second signal: exiting at once");
             std::process::exit(1);
         }
     }));
@@ -381,11 +385,11 @@ async fn serve_stack(
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(async move {
         if let Some(Ok(signal)) = signals.next().await {
-            tracing::info!(?signal, "shutting down");
+            tracing::info!(target: "sockway::serve", ?signal, "shutting down");
             let _ = stop_tx.send(());
         }
         if let Some(Ok(signal)) = signals.next().await {
-            tracing::warn!(?signal, "a second signal: exiting at once");
+            tracing::warn!(target: "sockway::serve", ?signal, "a second signal: exiting at once");
             std::process::exit(1);
         }
     });

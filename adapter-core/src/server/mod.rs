@@ -58,6 +58,11 @@ pub use ws_proto::OverflowStrategy;
 
 use endpoint::App;
 
+/// The target of the server's own events (the listener, connections);
+/// server-proto logs requests, refusals and sessions under it and its
+/// children `sockway::server::sockjs` and `sockway::server::websocket`.
+pub(crate) const LOG_TARGET: &str = "sockway::server";
+
 /// What every connection task shares.
 pub(crate) struct Shared {
     pub(crate) server: Arc<server_proto::Server>,
@@ -331,11 +336,12 @@ impl<R: Executor> Server<R> {
         let shared = self.shared;
         let connections = Connections::new(shared.server.options().connection_limit());
         R::spawn(Box::pin(run_timer::<R>(Arc::clone(&shared))));
-        tracing::info!(
-            addr = ?R::local_addr(&self.listener).ok(),
-            tls = self.tls.is_some(),
-            "listening"
-        );
+        let tls = self.tls.is_some();
+        if let Ok(addr) = R::local_addr(&self.listener) {
+            tracing::info!(target: LOG_TARGET, %addr, tls, "listening");
+        } else {
+            tracing::info!(target: LOG_TARGET, tls, "listening");
+        }
         loop {
             let permit = {
                 let mut acquire = std::pin::pin!(connections.acquire());
@@ -379,18 +385,21 @@ impl<R: Executor> Server<R> {
                 Some(Err(e)) => {
                     // Out of descriptors and the like: wait a little rather
                     // than spin.
-                    tracing::warn!(error = %e, "accept failed");
+                    tracing::warn!(target: LOG_TARGET, error = %e, "accept failed");
                     R::sleep_until(R::now() + Duration::from_millis(50)).await;
                 }
             }
         }
         drop(self.listener);
-        tracing::info!("shutting down");
+        tracing::info!(target: LOG_TARGET, "shutting down");
         shared.server.shutdown(R::now());
         shared.stop.stop();
         shared.finished.wait().await;
         if shared.server.connections() > 0 {
-            tracing::warn!("connections still open at the end of the shutdown timeout");
+            tracing::warn!(
+                target: LOG_TARGET,
+                "connections still open at the end of the shutdown timeout"
+            );
         }
         Ok(())
     }
