@@ -182,11 +182,29 @@ async fn status_of(
     (response.status(), client.local_addr())
 }
 
-#[tokio::test]
-async fn sessions_and_refusals_are_logged_under_sockway_targets() {
+/// What one run logged, and the addresses and ids to find it by.
+struct Run {
+    events: Vec<EventSeen>,
+    /// The server's address.
+    addr: SocketAddr,
+    /// The session ids the handlers reported, sorted.
+    ended: Vec<u64>,
+    /// The client address of each refused request: a path with no
+    /// endpoint, an interceptor's refusal, a send to no session, an origin
+    /// the WebSocket endpoint does not allow.
+    nope: SocketAddr,
+    private: SocketAddr,
+    send: SocketAddr,
+    origin: SocketAddr,
+}
+
+/// Serves SockJS and WebSocket endpoints over loopback under a capturing
+/// subscriber: a session on each, opened, used and closed, and four
+/// requests refused.
+async fn run() -> Run {
     let capture = Capture::default();
     let subscriber = tracing_subscriber::registry().with(capture.clone());
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let guard = tracing::subscriber::set_default(subscriber);
 
     let (done_tx, mut done) = mpsc::unbounded_channel();
     let handler = echo(done_tx);
@@ -273,12 +291,32 @@ async fn sessions_and_refusals_are_logged_under_sockway_targets() {
         .await
         .unwrap()
         .unwrap();
-    drop(_guard);
-    let events = capture.events();
+    drop(guard);
+    ended.sort_unstable();
+    Run {
+        events: capture.events(),
+        addr,
+        ended,
+        nope,
+        private,
+        send,
+        origin,
+    }
+}
 
+#[tokio::test]
+async fn sessions_and_refusals_are_logged_under_sockway_targets() {
+    let run = run().await;
+    every_target_is_documented(&run.events);
+    let sockjs_path = sessions_are_logged_in_their_spans(&run);
+    refusals_are_logged_at_debug(&run);
+    the_client_logs_its_session(&run, &sockjs_path);
+}
+
+fn every_target_is_documented(events: &[EventSeen]) {
     // Every event and span under a documented target, none under a module
     // path of the crates.
-    for event in &events {
+    for event in events {
         for target in std::iter::once(event.target).chain(event.spans.iter().map(|s| s.target)) {
             assert!(
                 TARGETS.contains(&target) || target == "app",
@@ -286,9 +324,12 @@ async fn sessions_and_refusals_are_logged_under_sockway_targets() {
             );
         }
     }
+}
 
-    // The sessions' events: each in its session span, with the four
-    // fields, Display values.
+/// The sessions' events: each in its session span, with the four fields,
+/// Display values. Returns the SockJS session's path.
+fn sessions_are_logged_in_their_spans(run: &Run) -> String {
+    let events = &run.events;
     let session_events: Vec<&EventSeen> = events
         .iter()
         .filter(|e| e.target.starts_with("sockway::server::") && e.message != "refused")
@@ -323,7 +364,7 @@ async fn sessions_and_refusals_are_logged_under_sockway_targets() {
     assert_eq!(sockjs_closed.session("session"), Some(sockjs_id.as_str()));
     assert_eq!(sockjs_closed.field("code"), Some("4001"));
     assert_eq!(sockjs_closed.field("reason"), Some("asked to"));
-    let sockjs_path = sockjs_open.session("path").unwrap();
+    let sockjs_path = sockjs_open.session("path").unwrap().to_owned();
     assert!(
         sockjs_path.starts_with("/echo/") && sockjs_path.ends_with("/websocket"),
         "{sockjs_path}"
@@ -340,13 +381,12 @@ async fn sessions_and_refusals_are_logged_under_sockway_targets() {
     assert_eq!(ws_closed.field("reason"), Some("over"));
 
     // The ids the handlers saw; every event of those sessions has it.
-    ended.sort_unstable();
     let mut ids = vec![
         sockjs_id.parse::<u64>().unwrap(),
         ws_id.parse::<u64>().unwrap(),
     ];
     ids.sort_unstable();
-    assert_eq!(ended, ids);
+    assert_eq!(run.ended, ids);
 
     // The handlers' own events run in their session's span.
     let app: Vec<&EventSeen> = events.iter().filter(|e| e.target == "app").collect();
@@ -359,9 +399,13 @@ async fn sessions_and_refusals_are_logged_under_sockway_targets() {
         );
     }
     assert!(app.iter().all(|e| e.span("session").is_some()));
+    sockjs_path
+}
 
-    // Refusals: at debug, with status, method, path and reason, in the
-    // span of the connection they came on.
+/// Refusals: at debug, with status, method, path and reason, in the span
+/// of the connection they came on.
+fn refusals_are_logged_at_debug(run: &Run) {
+    let events = &run.events;
     let refusal = |peer: SocketAddr| -> &EventSeen {
         events
             .iter()
@@ -373,7 +417,7 @@ async fn sessions_and_refusals_are_logged_under_sockway_targets() {
     };
     let expected = [
         (
-            nope,
+            run.nope,
             "sockway::server",
             "404",
             "GET",
@@ -381,7 +425,7 @@ async fn sessions_and_refusals_are_logged_under_sockway_targets() {
             "no endpoint or page at this path",
         ),
         (
-            private,
+            run.private,
             "sockway::server::sockjs",
             "401",
             "POST",
@@ -389,7 +433,7 @@ async fn sessions_and_refusals_are_logged_under_sockway_targets() {
             "refused by a handshake interceptor",
         ),
         (
-            send,
+            run.send,
             "sockway::server::sockjs",
             "404",
             "POST",
@@ -397,7 +441,7 @@ async fn sessions_and_refusals_are_logged_under_sockway_targets() {
             "no such SockJS URL or session, or the transport is off",
         ),
         (
-            origin,
+            run.origin,
             "sockway::server::websocket",
             "403",
             "GET",
@@ -425,12 +469,15 @@ async fn sessions_and_refusals_are_logged_under_sockway_targets() {
     assert_eq!(nope_request.target, "sockway::server");
     assert_eq!(
         nope_request.span("conn").unwrap().fields["peer"],
-        nope.to_string()
+        run.nope.to_string()
     );
+}
 
-    // The client: its session span with the same fields, the transport and
-    // the SockJS session id (which the server's path shows) recorded at
-    // the open.
+/// The client: its session span with the same fields, the transport and
+/// the SockJS session id (which the server's path shows) recorded at the
+/// open.
+fn the_client_logs_its_session(run: &Run, sockjs_path: &str) {
+    let events = &run.events;
     let client = |message: &str| -> &EventSeen {
         events
             .iter()
@@ -444,7 +491,7 @@ async fn sessions_and_refusals_are_logged_under_sockway_targets() {
     assert_eq!(names, ["path", "remote", "session", "transport"]);
     assert_eq!(span.fields["transport"], "websocket");
     assert_eq!(span.fields["path"], "/echo");
-    assert_eq!(span.fields["remote"], addr.to_string());
+    assert_eq!(span.fields["remote"], run.addr.to_string());
     let sockjs_session = &span.fields["session"];
     assert!(
         sockjs_path.contains(&format!("/{sockjs_session}/")),

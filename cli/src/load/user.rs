@@ -47,7 +47,7 @@ pub(crate) async fn run(
     let mut session = match connect_with(&plan.url, options).await {
         Ok(session) => session,
         Err(e) => {
-            tracing::debug!(target: "sockway::load", user = id, error = %e, "did not open");
+            tracing::debug!(target: "sockway::command::load", user = id, error = %e, "did not open");
             stats.error(ErrorKind::Connect, 1);
             return;
         }
@@ -96,7 +96,7 @@ pub(crate) async fn run(
                 None => {
                     let closed = session.close_status();
                     tracing::debug!(
-                        target: "sockway::load",
+                        target: "sockway::command::load",
                         user = id,
                         closed = closed.as_ref().map(tracing::field::display),
                         "session closed"
