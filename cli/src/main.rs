@@ -1,5 +1,6 @@
 //! `sockway`: a ready SockJS and WebSocket server.
 
+use std::io::IsTerminal as _;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -11,10 +12,20 @@ use adapter_core::{Executor, StopSignals, TlsAcceptor};
 use clap::{Parser, Subcommand, ValueEnum};
 use sockway_cli::load::{LoadOptions, TransportChoice};
 use sockway_cli::{endpoints, ServeOptions};
+use tracing_subscriber::filter::LevelFilter;
 use tracing_subscriber::EnvFilter;
 
+/// How the log is chosen, under every command's help.
+const LOG_HELP: &str = "The log goes to stderr; SOCKWAY_LOG sets its filter (`info` by default), \
+                        e.g. SOCKWAY_LOG=info,sockway::server=debug";
+
 #[derive(Parser)]
-#[command(name = "sockway", version, about = "SockJS and WebSocket, served")]
+#[command(
+    name = "sockway",
+    version,
+    about = "SockJS and WebSocket, served",
+    after_help = LOG_HELP
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -26,6 +37,7 @@ enum Command {
     /// /cookie_needed_echo, /close, /amplify, /broadcast; /auth_echo and
     /// /auth_info_echo, which take ?token=let+me+in only), a WebSocket echo
     /// at /ws and a demo page at /.
+    #[command(after_help = LOG_HELP)]
     Serve {
         /// The address to listen on.
         #[arg(long, default_value = "127.0.0.1:8081")]
@@ -75,6 +87,7 @@ enum Command {
     /// run reports messages/s, round-trip percentiles, connect times,
     /// errors by kind and the generator's own CPU. Exits with 1 when any
     /// error was counted.
+    #[command(after_help = LOG_HELP)]
     Load(LoadArgs),
 }
 
@@ -176,9 +189,16 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
-            EnvFilter::try_from_env("SOCKWAY_LOG").unwrap_or_else(|_| EnvFilter::new("info")),
+            // `info` when unset or empty; a directive that does not parse is
+            // named on stderr and left out, the others kept.
+            EnvFilter::builder()
+                .with_env_var("SOCKWAY_LOG")
+                .with_default_directive(LevelFilter::INFO.into())
+                .from_env_lossy(),
         )
         .with_writer(std::io::stderr)
+        // Colours on a terminal only, not in a file or a pipe.
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
     let cli = Cli::parse();
     let command = match cli.command {
@@ -213,12 +233,13 @@ fn main() -> ExitCode {
         trusted_proxies,
     };
     if stack != StackChoice::Own && runtime != RuntimeChoice::Tokio {
-        tracing::error!("--stack axum and --stack hyper run on tokio only");
+        tracing::error!(target: "sockway::command::serve", "--stack axum and --stack hyper run on tokio only");
         return ExitCode::from(2);
     }
     let tls = match (tls_cert, tls_key) {
         (Some(_), Some(_)) if stack != StackChoice::Own => {
             tracing::error!(
+                target: "sockway::command::serve",
                 "--tls-cert and --tls-key serve on sockway's own listener (--stack own) only"
             );
             return ExitCode::from(2);
@@ -226,7 +247,7 @@ fn main() -> ExitCode {
         (Some(cert), Some(key)) => match TlsAcceptor::from_pem_files(&cert, &key) {
             Ok(acceptor) => Some(acceptor),
             Err(e) => {
-                tracing::error!(error = %e, "cannot serve TLS");
+                tracing::error!(target: "sockway::command::serve", error = %e, "cannot serve TLS");
                 return ExitCode::FAILURE;
             }
         },
@@ -258,9 +279,12 @@ fn main() -> ExitCode {
         }
     };
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(()) => {
+            tracing::info!(target: "sockway::command::serve", "stopped");
+            ExitCode::SUCCESS
+        }
         Err(e) => {
-            tracing::error!(error = %e, "sockway failed");
+            tracing::error!(target: "sockway::command::serve", error = %e, "sockway failed");
             ExitCode::FAILURE
         }
     }
@@ -292,14 +316,14 @@ fn load(args: LoadArgs) -> ExitCode {
     {
         Ok(runtime) => runtime,
         Err(e) => {
-            tracing::error!(error = %e, "no runtime");
+            tracing::error!(target: "sockway::command::load", error = %e, "no runtime");
             return ExitCode::from(2);
         }
     };
     let report = match runtime.block_on(sockway_cli::load::run(options)) {
         Ok(report) => report,
         Err(e) => {
-            tracing::error!("{e}");
+            tracing::error!(target: "sockway::command::load", "{e}");
             return ExitCode::from(2);
         }
     };
@@ -363,11 +387,11 @@ async fn serve_stack(
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(async move {
         if let Ok(signal) = signals.recv().await {
-            tracing::info!(%signal, "shutting down");
+            tracing::info!(target: "sockway::command::serve", %signal, "shutting down");
             let _ = stop_tx.send(());
         }
         if let Ok(signal) = signals.recv().await {
-            tracing::warn!(%signal, "a second signal: exiting at once");
+            tracing::warn!(target: "sockway::command::serve", %signal, "a second signal: exiting at once");
             std::process::exit(1);
         }
     });

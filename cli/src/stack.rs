@@ -102,7 +102,7 @@ pub async fn serve_hyper(
             accepted = listener.accept() => match accepted {
                 Ok(accepted) => accepted,
                 Err(e) => {
-                    tracing::warn!(error = %e, "accept failed");
+                    tracing::warn!(target: "sockway::command::serve", error = %e, "accept failed");
                     tokio::time::sleep(Duration::from_millis(50)).await;
                     continue;
                 }
@@ -122,7 +122,7 @@ pub async fn serve_hyper(
         let conn = graceful.watch(conn.into_owned());
         tokio::spawn(async move {
             if let Err(e) = conn.await {
-                tracing::debug!(error = %e, "connection failed");
+                tracing::debug!(target: "sockway::command::serve", error = %e, "connection failed");
             }
         });
     }
@@ -133,7 +133,7 @@ pub async fn serve_hyper(
         .await
         .is_err()
     {
-        tracing::warn!("connections still open at the end of the shutdown timeout");
+        tracing::warn!(target: "sockway::command::serve", "connections still open at the end of the shutdown timeout");
     }
     drain(&[handle]).await;
     Ok(())
@@ -151,6 +151,6 @@ async fn drain(handles: &[ServerHandle]) {
         .await
         .is_err()
     {
-        tracing::warn!("upgraded connections still open at the end of the shutdown timeout");
+        tracing::warn!(target: "sockway::command::serve", "upgraded connections still open at the end of the shutdown timeout");
     }
 }

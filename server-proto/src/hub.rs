@@ -14,6 +14,7 @@ use sockjs_proto::{
 };
 
 use crate::handshake::HandshakeRequest;
+use crate::logging;
 use crate::mailbox::Inbox;
 use crate::options::SockJsOptions;
 use crate::server::{EndpointId, TimerCell};
@@ -43,7 +44,9 @@ struct HubState {
     server: sockjs_proto::Server,
     /// The connections waiting for a receiver's output.
     wakers: HashMap<ReceiverId, Waker>,
-    inboxes: HashMap<SessionId, Arc<Inbox>>,
+    /// The open sessions' inboxes, and what they know (for the log of
+    /// their close).
+    inboxes: HashMap<SessionId, (Arc<Inbox>, Arc<SessionInfo>)>,
     /// The senders waiting for room in a session's cache.
     room_waiters: HashMap<SessionId, Vec<Waker>>,
     /// The context of the request being handled.
@@ -127,7 +130,7 @@ impl Hub {
         let which = st.server.request_session(req, ctx);
         let inbox = match which {
             RequestSession::Receives(id) | RequestSession::Sends(id) => {
-                st.inboxes.get(&id).cloned()
+                st.inboxes.get(&id).map(|(inbox, _)| Arc::clone(inbox))
             }
             _ => None,
         };
@@ -341,7 +344,7 @@ impl Hub {
                     opened.push(self.open(st, session, transport));
                 }
                 Event::Message { session, text } => {
-                    if let Some(inbox) = st.inboxes.get(&session) {
+                    if let Some((inbox, _)) = st.inboxes.get(&session) {
                         inbox.push(ws_proto::Message::from(text));
                     }
                 }
@@ -354,9 +357,9 @@ impl Hub {
                     for w in st.room_waiters.remove(&session).into_iter().flatten() {
                         w.wake();
                     }
-                    if let Some(inbox) = st.inboxes.remove(&session) {
+                    if let Some((inbox, info)) = st.inboxes.remove(&session) {
                         let status = CloseStatus::from(reason.frame());
-                        tracing::debug!(%status, ?reason, "session closed");
+                        logging::closed(&info.span, info.transport, &status);
                         inbox.close(status);
                     }
                 }
@@ -372,13 +375,13 @@ impl Hub {
     fn open(
         &self,
         st: &mut HubState,
-        id: SessionId,
+        key: SessionId,
         transport: sockjs_proto::Transport,
     ) -> Session {
         let context = st.opening.take();
         let sockjs_id = st
             .server
-            .session(id)
+            .session(key)
             .map(|s| s.sockjs_id().to_owned())
             .filter(|s| !s.is_empty());
         // Sessions open only while a request is handled, which set the
@@ -388,11 +391,14 @@ impl Hub {
             attributes: Attributes::default(),
         });
         let request = context.request;
+        let id = self.ids.fetch_add(1, Ordering::Relaxed);
+        let transport = SessionTransport::SockJs(transport);
+        let span = logging::session_span(id, transport, request.uri.path(), request.client_ip);
         let info = Arc::new(SessionInfo {
-            id: self.ids.fetch_add(1, Ordering::Relaxed),
+            id,
             endpoint: self.id,
             sockjs_id,
-            transport: SessionTransport::SockJs(transport),
+            transport,
             uri: request.uri,
             remote_addr: request.remote_addr,
             client_ip: request.client_ip,
@@ -400,13 +406,15 @@ impl Hub {
             headers: request.headers,
             attributes: context.attributes,
             protocol: None,
+            span,
         });
         let inbox = Arc::new(Inbox::new(self.options.common.inbox_limit));
-        st.inboxes.insert(id, Arc::clone(&inbox));
+        st.inboxes
+            .insert(key, (Arc::clone(&inbox), Arc::clone(&info)));
         Session {
             sender: SessionSender {
                 info: Arc::clone(&info),
-                outlet: Outlet::SockJs(self.arc(), id),
+                outlet: Outlet::SockJs(self.arc(), key),
             },
             info,
             inbox,

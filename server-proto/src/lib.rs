@@ -32,6 +32,7 @@ mod conn;
 mod handshake;
 mod host;
 mod hub;
+mod logging;
 mod mailbox;
 mod mounted;
 mod options;

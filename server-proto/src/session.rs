@@ -27,6 +27,27 @@ pub enum SessionTransport {
     SockJs(sockjs_proto::Transport),
 }
 
+impl SessionTransport {
+    /// The transport's name, as logs give it (the session span's
+    /// `transport`): a SockJS transport's name in its URLs (`websocket`,
+    /// `xhr_streaming`, `xhr`, `eventsource`, `htmlfile`, `jsonp`),
+    /// `raw_websocket` for SockJS's `/websocket` at the endpoint's root,
+    /// and `plain_websocket` for a plain WebSocket endpoint.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::WebSocket => "plain_websocket",
+            Self::SockJs(sockjs_proto::Transport::RawWebSocket) => "raw_websocket",
+            Self::SockJs(transport) => transport.name(),
+        }
+    }
+}
+
+impl fmt::Display for SessionTransport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 /// How a session closed, or is to be closed: a close code (the named ones
 /// are [`CloseCode`]'s, WebSocket's and SockJS's) and a reason. It is the
 /// close frame the client got, where one could be sent (1005 and 1006 mark
@@ -144,6 +165,8 @@ pub(crate) struct SessionInfo {
     pub(crate) headers: http::HeaderMap,
     pub(crate) attributes: Attributes,
     pub(crate) protocol: Option<String>,
+    /// The session's span (see [`crate::logging`]).
+    pub(crate) span: tracing::Span,
 }
 
 /// Accessors shared by [`Session`] and [`SessionSender`].
@@ -230,6 +253,18 @@ macro_rules! session_info {
         /// The WebSocket subprotocol selected, if any.
         pub fn protocol(&self) -> Option<&str> {
             self.info.protocol.as_deref()
+        }
+
+        /// The session's `tracing` span: `session`, with the fields
+        /// `session` ([`id`](Self::id)), `transport`
+        /// ([`SessionTransport::name`]), `path` and `remote` (the client's
+        /// IP address), under the target `sockway::server::sockjs` or
+        /// `sockway::server::websocket`. The session's own events are
+        /// logged in it, and the adapters run the handler in it; enter it
+        /// (or instrument a future with a clone) to log from another task
+        /// with the session's fields.
+        pub fn span(&self) -> &tracing::Span {
+            &self.info.span
         }
     };
 }

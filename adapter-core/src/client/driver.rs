@@ -23,6 +23,25 @@ const READ_BUF: usize = 8 * 1024;
 /// Rounds of work in one poll before the task yields to the others.
 const ROUNDS: usize = 64;
 
+/// The target of the client's events.
+const LOG_TARGET: &str = "sockway::client";
+
+/// The span of a client session, which its task runs in (at debug level):
+/// the server's session fields, from the client's side. `path` is the
+/// endpoint's and `remote` the server's `host:port`; `transport` and
+/// `session` (the SockJS session id, which the server's session span
+/// shows in its `path`) are recorded once the session opens.
+pub(crate) fn session_span(endpoint: &http::Uri) -> tracing::Span {
+    tracing::debug_span!(
+        target: LOG_TARGET,
+        "session",
+        session = tracing::field::Empty,
+        transport = tracing::field::Empty,
+        path = %endpoint.path(),
+        remote = %endpoint.authority().map_or("", http::uri::Authority::as_str),
+    )
+}
+
 type Connecting<R> = Pin<Box<dyn Future<Output = io::Result<<R as Runtime>::Stream>> + Send>>;
 
 enum Slot<R: Runtime> {
@@ -180,15 +199,37 @@ impl<R: Runtime> Driver<R> {
                     self.shared.deliver(text);
                 }
                 ClientEvent::Open(transport) => {
-                    tracing::debug!(target: "sockway::client", transport = transport.name(), "session opened");
+                    // The task's span (`session_span`).
+                    let span = tracing::Span::current();
+                    if !span.is_disabled() {
+                        span.record("transport", tracing::field::display(transport.name()));
+                        if let Some((_, path)) = self.core.session() {
+                            // `/<server>/<session>`
+                            let id = path.rsplit('/').next().unwrap_or_default();
+                            span.record("session", tracing::field::display(id));
+                        }
+                    }
+                    tracing::debug!(target: LOG_TARGET, "session opened");
                     self.shared.opened(transport);
                 }
                 ClientEvent::Heartbeat => self.shared.heartbeat(),
                 ClientEvent::Fallback { transport, failure } => {
-                    tracing::debug!(target: "sockway::client", transport = transport.name(), %failure, "transport failed, falling back");
+                    tracing::debug!(
+                        target: LOG_TARGET,
+                        transport = %transport.name(),
+                        %failure,
+                        "transport failed, falling back"
+                    );
                 }
                 ClientEvent::Closed(closed) => {
-                    tracing::debug!(target: "sockway::client", %closed, "session closed");
+                    tracing::debug!(
+                        target: LOG_TARGET,
+                        code = closed.code.0,
+                        reason = closed.reason.as_str(),
+                        clean = closed.was_clean,
+                        error = closed.error.as_ref().map(tracing::field::display),
+                        "session closed"
+                    );
                     self.shared.closed(closed);
                 }
                 _ => {}

@@ -22,6 +22,8 @@ use sockjs_proto::Transport;
 pub use session::{ClientSender, ClientSession};
 pub use sockjs_proto::client::{ClientError, Closed, Failure, SendError};
 
+use tracing::Instrument as _;
+
 use crate::{Error, Executor, TlsConnector};
 
 /// How a SockJS client connects: [`ClientConfig`] (transports, timeouts,
@@ -172,8 +174,9 @@ pub async fn connect<R: Executor>(
     let limit = options.config.send_buffer_limit;
     let core = Client::new(&uri, options.config, entropy(), R::now())?;
     let shared = Arc::new(shared::Shared::new(limit));
+    let span = driver::session_span(&uri);
     let driver = driver::Driver::<R>::new(core, Arc::clone(&shared), tls, options.local);
-    R::spawn(Box::pin(driver));
+    R::spawn(Box::pin(driver.instrument(span)));
     // Dropped before the open, the session's handle closes it.
     let session = ClientSession::new(Arc::clone(&shared));
     match std::future::poll_fn(|cx| shared.poll_opened(cx)).await {

@@ -18,7 +18,7 @@ use server_proto::{
 use tracing::Instrument as _;
 
 use super::endpoint::{run_after, run_before};
-use super::Shared;
+use super::{Shared, LOG_TARGET};
 use crate::runtime::{self, Executor, Io, Runtime};
 use crate::tls::TlsAcceptor;
 
@@ -78,12 +78,22 @@ enum Step {
     Failed,
 }
 
+/// The span of a connection (at debug level): the events of its requests
+/// are logged in it.
+pub(crate) fn conn_span(peer: SocketAddr) -> tracing::Span {
+    tracing::debug_span!(target: LOG_TARGET, "conn", peer = %peer)
+}
+
 /// Serves the connection until it is done.
 pub(crate) async fn serve<R: Executor>(io: R::Tcp, remote: SocketAddr, shared: Arc<Shared>) {
-    let _ = R::set_nodelay(&io);
-    let waker = poll_fn(|cx| Poll::Ready(cx.waker().clone())).await;
-    let conn = shared.server.connection(remote, R::now(), waker);
-    drive::<R, _>(io, conn, &shared).await;
+    async move {
+        let _ = R::set_nodelay(&io);
+        let waker = poll_fn(|cx| Poll::Ready(cx.waker().clone())).await;
+        let conn = shared.server.connection(remote, R::now(), waker);
+        drive::<R, _>(io, conn, &shared).await;
+    }
+    .instrument(conn_span(remote))
+    .await;
 }
 
 /// Runs the TLS handshake, then serves the connection until it is done.
@@ -93,6 +103,17 @@ pub(crate) async fn serve<R: Executor>(io: R::Tcp, remote: SocketAddr, shared: A
 /// connection is dropped. A shutdown drops it too: it is no connection of
 /// the server's yet (none that the shutdown waits for).
 pub(crate) async fn serve_tls<R: Executor>(
+    tcp: R::Tcp,
+    remote: SocketAddr,
+    acceptor: &TlsAcceptor,
+    shared: Arc<Shared>,
+) {
+    serve_tls_in_span::<R>(tcp, remote, acceptor, shared)
+        .instrument(conn_span(remote))
+        .await;
+}
+
+async fn serve_tls_in_span<R: Executor>(
     tcp: R::Tcp,
     remote: SocketAddr,
     acceptor: &TlsAcceptor,
@@ -118,15 +139,15 @@ pub(crate) async fn serve_tls<R: Executor>(
     let io = match handshake {
         Some(Ok(io)) => io,
         Some(Err(error)) => {
-            tracing::debug!(%remote, %error, "TLS handshake failed");
+            tracing::debug!(target: LOG_TARGET, %error, "TLS handshake failed");
             return;
         }
         None if shared.stop.is_stopped() => {
-            tracing::debug!(%remote, "TLS handshake cut short by the shutdown");
+            tracing::debug!(target: LOG_TARGET, "TLS handshake cut short by the shutdown");
             return;
         }
         None => {
-            tracing::debug!(%remote, "TLS handshake timed out");
+            tracing::debug!(target: LOG_TARGET, "TLS handshake timed out");
             return;
         }
     };
@@ -142,9 +163,14 @@ pub(crate) async fn serve_upgraded<R: Executor, S: Io>(
     upgrade: server_proto::Upgrade,
     shared: Arc<Shared>,
 ) {
-    let waker = poll_fn(|cx| Poll::Ready(cx.waker().clone())).await;
-    let conn = shared.server.upgraded(upgrade, R::now(), waker);
-    drive::<R, _>(io, conn, &shared).await;
+    let span = conn_span(upgrade.remote_addr());
+    async move {
+        let waker = poll_fn(|cx| Poll::Ready(cx.waker().clone())).await;
+        let conn = shared.server.upgraded(upgrade, R::now(), waker);
+        drive::<R, _>(io, conn, &shared).await;
+    }
+    .instrument(span)
+    .await;
 }
 
 /// A session's handler, run by its connection's task (see [`Inline`]).
@@ -200,6 +226,7 @@ async fn drive<R: Executor, S: Io>(mut io: S, mut conn: Connection, shared: &Sha
     // read once per turn of this loop (the first poll below runs right
     // after, with no wait between), and again only after a wait.
     let mut clock = Clock::<R>::default();
+    tracing::trace!(target: LOG_TARGET, "connection open");
     loop {
         budget -= 1;
         if budget == 0 {
@@ -252,6 +279,7 @@ async fn drive<R: Executor, S: Io>(mut io: S, mut conn: Connection, shared: &Sha
     if !shut {
         let _ = runtime::shutdown(&mut io).await;
     }
+    tracing::trace!(target: LOG_TARGET, "connection closed");
     drop(io);
     drop(conn);
     // The session is over; its handler sees the end of its stream.

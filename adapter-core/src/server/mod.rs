@@ -109,6 +109,11 @@ pub use ws_proto::OverflowStrategy;
 
 use endpoint::App;
 
+/// The target of the server's own events (the listener, connections);
+/// server-proto logs requests, refusals and sessions under it and its
+/// children `sockway::server::sockjs` and `sockway::server::websocket`.
+pub(crate) const LOG_TARGET: &str = "sockway::server";
+
 /// What every connection task shares.
 pub(crate) struct Shared {
     pub(crate) server: Arc<server_proto::Server>,
@@ -431,11 +436,12 @@ impl<R: Executor> Server<R> {
         let shared = self.shared;
         let connections = Connections::new(shared.server.options().connection_limit());
         R::spawn(Box::pin(run_timer::<R>(Arc::clone(&shared))));
-        tracing::info!(
-            addr = ?R::local_addr(&self.listener).ok(),
-            tls = self.tls.is_some(),
-            "listening"
-        );
+        let tls = self.tls.is_some();
+        if let Ok(addr) = R::local_addr(&self.listener) {
+            tracing::info!(target: LOG_TARGET, %addr, tls, "listening");
+        } else {
+            tracing::info!(target: LOG_TARGET, tls, "listening");
+        }
         loop {
             let permit = {
                 let mut acquire = std::pin::pin!(connections.acquire());
@@ -479,18 +485,21 @@ impl<R: Executor> Server<R> {
                 Some(Err(e)) => {
                     // Out of descriptors and the like: wait a little rather
                     // than spin.
-                    tracing::warn!(error = %e, "accept failed");
+                    tracing::warn!(target: LOG_TARGET, error = %e, "accept failed");
                     R::sleep_until(R::now() + Duration::from_millis(50)).await;
                 }
             }
         }
         drop(self.listener);
-        tracing::info!("shutting down");
+        tracing::info!(target: LOG_TARGET, "shutting down");
         shared.server.shutdown(R::now());
         shared.stop.stop();
         shared.finished.wait().await;
         if shared.server.connections() > 0 {
-            tracing::warn!("connections still open at the end of the shutdown timeout");
+            tracing::warn!(
+                target: LOG_TARGET,
+                "connections still open at the end of the shutdown timeout"
+            );
         }
         Ok(())
     }
@@ -511,16 +520,20 @@ async fn until_signals(
             match signals.poll_recv(cx) {
                 Poll::Pending => break,
                 Poll::Ready(Err(e)) => {
-                    tracing::warn!(error = %e, "cannot read the stop signals");
+                    tracing::warn!(target: LOG_TARGET, error = %e, "cannot read the stop signals");
                     reading = false;
                 }
                 Poll::Ready(Ok(signal)) if !stopping => {
-                    tracing::info!(%signal, "shutting down gracefully");
+                    tracing::info!(target: LOG_TARGET, %signal, "shutting down gracefully");
                     stopping = true;
                     handle.shutdown();
                 }
                 Poll::Ready(Ok(signal)) => {
-                    tracing::warn!(%signal, "a second signal: not waiting for the connections");
+                    tracing::warn!(
+                        target: LOG_TARGET,
+                        %signal,
+                        "a second signal: not waiting for the connections"
+                    );
                     return Poll::Ready(Err(io::Error::new(
                         io::ErrorKind::Interrupted,
                         format!("{signal} during the graceful shutdown"),

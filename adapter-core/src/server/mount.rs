@@ -13,8 +13,9 @@ use std::time::Instant;
 use bytes::Bytes;
 use http::Request;
 use server_proto::{HttpExchange, Reply, Upgrade};
+use tracing::Instrument as _;
 
-use super::conn::{handle_output, serve_upgraded};
+use super::conn::{conn_span, handle_output, serve_upgraded};
 use super::{run_timer, BuildError, ServerBuilder, ServerHandle, Shared};
 use crate::runtime::{Executor, Io};
 
@@ -98,6 +99,12 @@ impl<R: Executor> Mounted<R> {
     /// the session's handler is spawned, and the reply comes once the
     /// endpoint has one (a long poll waits for its frame).
     pub async fn handle_request(&self, req: Request<Bytes>, remote: SocketAddr) -> Reply {
+        self.handle_in_span(req, remote)
+            .instrument(conn_span(remote))
+            .await
+    }
+
+    async fn handle_in_span(&self, req: Request<Bytes>, remote: SocketAddr) -> Reply {
         self.start_timer();
         let shared = &self.inner.shared;
         let mut exchange = Abandoned::<R> {

@@ -76,6 +76,9 @@ use bytes::{Bytes, BytesMut};
 
 use crate::{Tokio, TokioIo};
 
+/// The target of the service's events, the server's.
+const LOG_TARGET: &str = "sockway::server";
+
 mod body;
 
 pub use body::Body;
@@ -136,7 +139,18 @@ impl Endpoints {
         let options = self.mounted.options();
         let body = match read_body(body, options.body_limit(), options.request_limit()).await {
             Ok(body) => body,
-            Err(res) => return res,
+            Err((res, reason)) => {
+                tracing::debug!(
+                    target: LOG_TARGET,
+                    status = res.status().as_u16(),
+                    method = %parts.method,
+                    path = %parts.uri.path(),
+                    peer = %remote,
+                    reason,
+                    "refused"
+                );
+                return res;
+            }
         };
         let req = Request::from_parts(parts, body);
         match self.mounted.handle_request(req, remote).await {
@@ -144,7 +158,10 @@ impl Endpoints {
             Reply::Stream(res) => res.map(Body::stream),
             Reply::Upgrade(head, upgrade) => {
                 let Some(on_upgrade) = on_upgrade else {
-                    tracing::debug!("an upgrade accepted on a request that cannot upgrade");
+                    tracing::debug!(
+                        target: LOG_TARGET,
+                        "an upgrade accepted on a request that cannot upgrade"
+                    );
                     return plain(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error");
                 };
                 let mounted = self.mounted.clone();
@@ -154,7 +171,7 @@ impl Endpoints {
                             let io = TokioIo(hyper_util::rt::TokioIo::new(upgraded));
                             mounted.serve_upgraded(io, upgrade).await;
                         }
-                        Err(e) => tracing::debug!(error = %e, "upgrade failed"),
+                        Err(e) => tracing::debug!(target: LOG_TARGET, error = %e, "upgrade failed"),
                     }
                 }));
                 head.map(|()| Body::empty())
@@ -198,14 +215,20 @@ fn remote_addr<B>(req: &Request<B>) -> SocketAddr {
         .unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 0)))
 }
 
+/// A request refused before the endpoints saw it: the answer, and why.
+type Refusal = (Response<Body>, &'static str);
+
 /// Reads a request body whole: at most `limit` bytes (413 beyond), within
 /// `timeout` (408 after).
-async fn read_body<B>(body: B, limit: u64, timeout: Duration) -> Result<Bytes, Response<Body>>
+async fn read_body<B>(body: B, limit: u64, timeout: Duration) -> Result<Bytes, Refusal>
 where
     B: http_body::Body<Data = Bytes>,
     B::Error: std::fmt::Display,
 {
-    let too_large = || plain(StatusCode::PAYLOAD_TOO_LARGE, "Payload Too Large");
+    let too_large = || {
+        let res = plain(StatusCode::PAYLOAD_TOO_LARGE, "Payload Too Large");
+        (res, "request body larger than the limit")
+    };
     if body.size_hint().lower() > limit {
         return Err(too_large());
     }
@@ -216,8 +239,9 @@ where
         let mut len: u64 = 0;
         while let Some(frame) = poll_fn(|cx| body.as_mut().poll_frame(cx)).await {
             let frame = frame.map_err(|e| {
-                tracing::debug!(error = %e, "request body failed");
-                plain(StatusCode::BAD_REQUEST, "Bad Request")
+                tracing::debug!(target: LOG_TARGET, error = %e, "request body failed");
+                let res = plain(StatusCode::BAD_REQUEST, "Bad Request");
+                (res, "the request body could not be read")
             })?;
             let Ok(data) = frame.into_data() else {
                 continue;
@@ -244,7 +268,10 @@ where
     };
     match tokio::time::timeout(timeout, read).await {
         Ok(read) => read,
-        Err(_) => Err(plain(StatusCode::REQUEST_TIMEOUT, "Request Timeout")),
+        Err(_) => Err((
+            plain(StatusCode::REQUEST_TIMEOUT, "Request Timeout"),
+            "request body not read within the time limit",
+        )),
     }
 }
 

@@ -47,7 +47,7 @@ pub(crate) async fn run(
     let mut session = match connect_with(&plan.url, options).await {
         Ok(session) => session,
         Err(e) => {
-            tracing::debug!(user = id, error = %e, "did not open");
+            tracing::debug!(target: "sockway::command::load", user = id, error = %e, "did not open");
             stats.error(ErrorKind::Connect, 1);
             return;
         }
@@ -95,7 +95,12 @@ pub(crate) async fn run(
                 Some(Message::Binary(_)) => stats.error(ErrorKind::Altered, 1),
                 None => {
                     let closed = session.close_status();
-                    tracing::debug!(user = id, ?closed, "session closed");
+                    tracing::debug!(
+                        target: "sockway::command::load",
+                        user = id,
+                        closed = closed.as_ref().map(tracing::field::display),
+                        "session closed"
+                    );
                     stats.error(ErrorKind::Closed, 1);
                     stats.error(ErrorKind::Lost, flight.len() as u64);
                     stats.open.fetch_sub(1, Ordering::Relaxed);

@@ -16,6 +16,7 @@ use sockjs_proto::ReceiverId;
 
 use crate::handshake::{HandshakeOutcome, HandshakeRequest, Incoming, Rejection};
 use crate::hub::Hub;
+use crate::logging::{self, Part};
 use crate::server::{EndpointId, Server};
 use crate::session::{Attributes, Session};
 
@@ -98,6 +99,16 @@ pub(crate) enum Staged {
         upgrade: Box<ws_proto::handshake::UpgradeRequest>,
     },
     SockJs(Box<Pending>),
+}
+
+impl Staged {
+    /// The kind of endpoint the request is for (the target of its logs).
+    pub(crate) fn part(&self) -> Part {
+        match self {
+            Self::WebSocket { .. } => Part::WebSocket,
+            Self::SockJs(_) => Part::SockJs,
+        }
+    }
 }
 
 /// The state of one TCP connection of a [`Server`]: bytes in, bytes out,
@@ -311,7 +322,7 @@ impl Connection {
     /// interceptors stored).
     pub fn accept(&mut self, incoming: Incoming, attributes: Attributes, now: Instant) {
         if incoming.conn != self.id || !matches!(self.state, State::Staged(_)) {
-            tracing::debug!("an Incoming given back to a connection that did not stage it");
+            tracing::debug!(target: logging::SERVER, "an Incoming given back to a connection that did not stage it");
             return;
         }
         let State::Staged(staged) = std::mem::replace(&mut self.state, State::Done) else {
@@ -334,12 +345,13 @@ impl Connection {
     /// carry: see [`sockjs_proto::Server::refusal_cors`]).
     pub fn refuse(&mut self, incoming: Incoming, rejection: &Rejection, now: Instant) {
         if incoming.conn != self.id || !matches!(self.state, State::Staged(_)) {
-            tracing::debug!("an Incoming given back to a connection that did not stage it");
+            tracing::debug!(target: logging::SERVER, "an Incoming given back to a connection that did not stage it");
             return;
         }
         let State::Staged(staged) = std::mem::replace(&mut self.state, State::Done) else {
             return;
         };
+        logging::interceptor_refused(staged.part(), rejection, &incoming.request);
         let (response, after, handshake) = match staged {
             Staged::WebSocket { .. } => {
                 self.http.close();
@@ -610,7 +622,7 @@ impl Connection {
         // A write stuck past the write limit ends whatever the connection
         // carries (a WebSocket session says so in its own close status).
         if self.stalled(now) && !matches!(state, State::WebSocket(_)) {
-            tracing::debug!("a write took longer than the write limit");
+            tracing::debug!(target: logging::SERVER, "a write took longer than the write limit");
             self.abandon_output();
             Self::end_state(state, now);
             self.close();

@@ -11,6 +11,7 @@ use http::{Method, Request, Response, StatusCode};
 use http_proto::{is_upgrade, BodyKind, Framing, ServerConn};
 
 use super::{sockjs, websocket, After, Connection, State};
+use crate::logging;
 
 impl Connection {
     /// Queues a whole response (no body where the framing says so: 204,
@@ -49,7 +50,7 @@ impl Connection {
             }
             Ok(None) => {}
             Err(e) => {
-                tracing::debug!(error = %e, "bad request");
+                logging::bad_request(e.status(), &e);
                 self.http.close();
                 self.respond_bytes(Bytes::from(e.response()), After::Close, now);
                 return true;
@@ -60,7 +61,7 @@ impl Connection {
         }
         match started {
             Some(at) if now >= at + server.options.request_timeout => {
-                tracing::debug!("request not complete within the time limit");
+                logging::bad_request(408, &"request not complete within the time limit");
                 self.http.close();
                 let res = plain(StatusCode::REQUEST_TIMEOUT, "Request Timeout");
                 self.respond(&res, After::Close, now);
@@ -116,7 +117,7 @@ impl Connection {
     fn route(&mut self, req: Request<Bytes>, now: Instant) {
         let server = Arc::clone(&self.server);
         let path = req.uri().path();
-        tracing::trace!(method = %req.method(), target = %req.uri(), "request");
+        logging::request(&req);
         let upgrade = is_upgrade(&req);
         if let Some((endpoint, options)) = server.websocket_for(path) {
             if upgrade {
@@ -133,6 +134,7 @@ impl Connection {
                 self.http.decline_upgrade();
             }
             let res = page(&req, server.pages.get(path));
+            logging::page_refused(&req, res.status());
             self.respond(&res, After::KeepAlive, now);
         }
     }
@@ -179,7 +181,7 @@ pub(crate) fn encode_whole(res: &Response<Bytes>, http: &mut ServerConn) -> Byte
         Ok(Framing::None) => {}
         Ok(_) => out.extend_from_slice(res.body()),
         Err(e) => {
-            tracing::debug!(error = %e, "response refused by the encoder");
+            tracing::debug!(target: logging::SERVER, error = %e, "response refused by the encoder");
             out.clear();
             let mut bare = Response::new(());
             *bare.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;

@@ -15,6 +15,7 @@ use sockjs_proto::{Answer, ReceiverId, RequestContext, RequestSession};
 use super::{After, Connection, Output, Staged, State, READ_CHUNK};
 use crate::handshake::{HandshakeOutcome, HandshakeRequest, Incoming, Rejection};
 use crate::hub::{Hub, OpenContext};
+use crate::logging::{self, Part};
 use crate::mailbox::Inbox;
 use crate::server::Server;
 use crate::session::Attributes;
@@ -215,8 +216,16 @@ pub(crate) fn run(
             outcome,
         });
     }
+    if let Answer::Response(res) = &handled.answer {
+        let status = res.status();
+        if status.is_client_error() || status.is_server_error() {
+            let reason = logging::sockjs_reason(status, res.body());
+            let (method, path) = (req.method(), req.uri().path());
+            logging::refused(Part::SockJs, status.as_u16(), method, path, &reason);
+        }
+    }
     if let Some(session) = handled.opened {
-        tracing::debug!(id = session.id(), transport = ?session.transport(), "session opened");
+        logging::opened(session.span(), session.transport());
         push(Output::Opened(session));
     }
     Ran {

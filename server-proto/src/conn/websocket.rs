@@ -15,6 +15,7 @@ use ws_proto::{CloseCode, CloseFrame, CloseState, Event, ProtocolError, Timeout}
 
 use super::{After, Connection, Staged, State};
 use crate::handshake::{HandshakeOutcome, HandshakeRequest, Incoming, Rejection};
+use crate::logging::{self, Part};
 use crate::mailbox::{Inbox, WsOutbox};
 use crate::options::WebSocketOptions;
 use crate::server::{EndpointId, Server};
@@ -32,6 +33,8 @@ const MAX_READ: usize = 256 * 1024;
 
 pub(crate) struct WsExchange {
     conn: ws_proto::Connection,
+    /// The session's span.
+    span: tracing::Span,
     inbox: Arc<Inbox>,
     outbox: Arc<WsOutbox>,
     /// A close frame was queued.
@@ -45,9 +48,13 @@ pub(crate) struct WsExchange {
 
 /// The answer to a request on a WebSocket endpoint that is no upgrade.
 pub(super) fn refusal(req: &Request<Bytes>, http: &mut http_proto::ServerConn) -> Bytes {
+    let (method, path) = (req.method(), req.uri().path());
     if let Err(e) = UpgradeRequest::validate(req) {
+        logging::refused(Part::WebSocket, e.status(), method, path, &e);
         return Bytes::from(e.response());
     }
+    let reason = "no upgrade asked for";
+    logging::refused(Part::WebSocket, 400, method, path, &reason);
     http.close();
     super::requests::encode_whole(&Rejection::new(StatusCode::BAD_REQUEST).to_response(), http)
         .freeze()
@@ -64,7 +71,13 @@ pub(super) fn upgrade(
     let upgrade = match UpgradeRequest::validate(req) {
         Ok(upgrade) => upgrade,
         Err(e) => {
-            tracing::debug!(error = %e, "upgrade refused");
+            logging::refused(
+                Part::WebSocket,
+                e.status(),
+                req.method(),
+                req.uri().path(),
+                &e,
+            );
             conn.http.close();
             conn.respond_bytes(Bytes::from(e.response()), After::Close, now);
             return;
@@ -72,7 +85,8 @@ pub(super) fn upgrade(
     };
     let (request, allowed) = check_origin(&conn.server, req, conn.remote, options);
     if !allowed {
-        refuse(conn, endpoint, request, StatusCode::FORBIDDEN, now);
+        let reason = "origin not allowed";
+        refuse(conn, endpoint, request, StatusCode::FORBIDDEN, reason, now);
         return;
     }
     conn.state = State::Staged(Staged::WebSocket {
@@ -115,8 +129,11 @@ fn refuse(
     endpoint: EndpointId,
     request: HandshakeRequest,
     status: StatusCode,
+    reason: &str,
     now: Instant,
 ) {
+    let (method, path) = (request.method(), request.path());
+    logging::refused(Part::WebSocket, status.as_u16(), method, path, &reason);
     let rejection = Rejection::new(status);
     conn.handshake(endpoint, request, HandshakeOutcome::Refused(status));
     conn.http.close();
@@ -134,11 +151,13 @@ pub(super) fn open(
 ) {
     let server = Arc::clone(&conn.server);
     let Some((response, protocol)) = accept(&server, endpoint, upgrade) else {
+        let reason = "the endpoint cannot accept the upgrade";
         refuse(
             conn,
             endpoint,
             request,
             StatusCode::INTERNAL_SERVER_ERROR,
+            reason,
             now,
         );
         return;
@@ -210,11 +229,14 @@ pub(crate) fn start_session(
     ws.receive(trailing);
     // The connection's time starts now.
     ws.handle_timeout(now);
+    let id = server.next_session_id();
+    let transport = SessionTransport::WebSocket;
+    let span = logging::session_span(id, transport, request.uri.path(), request.client_ip);
     let info = Arc::new(SessionInfo {
-        id: server.next_session_id(),
+        id,
         endpoint,
         sockjs_id: None,
-        transport: SessionTransport::WebSocket,
+        transport,
         uri: request.uri.clone(),
         remote_addr: conn.remote,
         client_ip: request.client_ip,
@@ -222,6 +244,7 @@ pub(crate) fn start_session(
         headers: request.headers.clone(),
         attributes,
         protocol,
+        span: span.clone(),
     });
     let inbox = Arc::new(Inbox::new(options.common.inbox_limit));
     let outbox = Arc::new(WsOutbox::new(
@@ -236,11 +259,12 @@ pub(crate) fn start_session(
         info: Arc::clone(&info),
         inbox: Arc::clone(&inbox),
     };
-    tracing::debug!(id = info.id, path = %session.path(), "websocket session opened");
+    logging::opened(&span, transport);
     conn.handshake(endpoint, request, HandshakeOutcome::Opened(info.id));
     conn.push_output(super::Output::Opened(session));
     conn.state = State::WebSocket(Box::new(WsExchange {
         conn: ws,
+        span,
         inbox,
         outbox,
         closing: false,
@@ -353,7 +377,6 @@ impl WsExchange {
     /// A timer of the connection ended the session.
     fn timed_out(&self, timeout: Timeout) -> CloseStatus {
         if timeout == Timeout::Pong {
-            tracing::debug!("no answer to the liveness ping");
             return CloseStatus::new(CloseCode::ABNORMAL, "No answer to ping");
         }
         // The client did not answer the close frame in time.
@@ -376,6 +399,7 @@ impl WsExchange {
             ob.done = true;
             ob.wake_room_waiters();
         }
+        logging::closed(&self.span, SessionTransport::WebSocket, &status);
         self.inbox.close(status);
     }
 
@@ -400,7 +424,6 @@ pub(super) fn step(conn: &mut Connection, mut ws: Box<WsExchange>, now: Instant)
         return true;
     }
     if conn.stalled(now) {
-        tracing::debug!("send time limit exceeded");
         ws.end(CloseStatus::new(
             CloseCode::NOT_RELIABLE,
             "Send time limit exceeded",
@@ -453,7 +476,12 @@ pub(super) fn step(conn: &mut Connection, mut ws: Box<WsExchange>, now: Instant)
                 return true;
             }
             Err(e) => {
-                tracing::debug!(error = %e, "websocket error");
+                tracing::debug!(
+                    target: logging::WEBSOCKET,
+                    parent: &ws.span,
+                    error = %e,
+                    "protocol error"
+                );
                 if e.close_code().is_valid_on_wire() && ws.failed.is_none() {
                     ws.failed = Some(CloseStatus::new(e.close_code(), e.to_string()));
                 }

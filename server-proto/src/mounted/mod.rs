@@ -20,6 +20,7 @@ use ws_proto::handshake::UpgradeRequest;
 use crate::conn::{self, Output, Pending, Staged};
 use crate::handshake::{HandshakeOutcome, Incoming, Rejection};
 use crate::hub::Hub;
+use crate::logging::{self, Part};
 use crate::mailbox::Inbox;
 use crate::server::{EndpointId, Server};
 use crate::session::Attributes;
@@ -158,7 +159,7 @@ impl HttpExchange {
     /// Accepts the staged request, with the session's attributes.
     pub fn accept(&mut self, incoming: Incoming, attributes: Attributes, now: Instant) {
         if incoming.conn != self.id || !matches!(self.state, State::Staged(_)) {
-            tracing::debug!("an Incoming given back to an exchange that did not stage it");
+            tracing::debug!(target: logging::SERVER, "an Incoming given back to an exchange that did not stage it");
             return;
         }
         let State::Staged(staged) = std::mem::replace(&mut self.state, State::Done) else {
@@ -184,12 +185,13 @@ impl HttpExchange {
     /// carry: see [`sockjs_proto::Server::refusal_cors`]).
     pub fn refuse(&mut self, incoming: Incoming, rejection: &Rejection) {
         if incoming.conn != self.id || !matches!(self.state, State::Staged(_)) {
-            tracing::debug!("an Incoming given back to an exchange that did not stage it");
+            tracing::debug!(target: logging::SERVER, "an Incoming given back to an exchange that did not stage it");
             return;
         }
         let State::Staged(staged) = std::mem::replace(&mut self.state, State::Done) else {
             return;
         };
+        logging::interceptor_refused(staged.part(), rejection, &incoming.request);
         let (response, handshake) = match staged {
             Staged::WebSocket { .. } => (rejection.to_response(), true),
             Staged::SockJs(pending) => (pending.refusal(rejection), pending.opens()),
@@ -304,12 +306,12 @@ impl HttpExchange {
     fn route(&mut self, req: Request<Bytes>, now: Instant) {
         let server = Arc::clone(&self.server);
         let path = req.uri().path();
-        tracing::trace!(method = %req.method(), target = %req.uri(), "request");
+        logging::request(&req);
         if let Some((endpoint, options)) = server.websocket_for(path) {
             let upgrade = match UpgradeRequest::validate(&req) {
                 Ok(upgrade) => upgrade,
                 Err(e) => {
-                    tracing::debug!(error = %e, "upgrade refused");
+                    logging::refused(Part::WebSocket, e.status(), req.method(), path, &e);
                     self.state = State::Ready(Reply::Response(e.to_response()));
                     return;
                 }
@@ -327,7 +329,8 @@ impl HttpExchange {
                     }));
                 }
                 (request, false) => {
-                    self.refused(*endpoint, request, StatusCode::FORBIDDEN);
+                    let reason = "origin not allowed";
+                    self.refused(*endpoint, request, StatusCode::FORBIDDEN, reason);
                 }
             }
         } else if let Some(hub) = server.hub_for(path) {
@@ -347,6 +350,7 @@ impl HttpExchange {
             }
         } else {
             let res = conn::page(&req, server.pages.get(path));
+            logging::page_refused(&req, res.status());
             self.state = State::Ready(Reply::Response(res));
         }
     }
@@ -357,7 +361,10 @@ impl HttpExchange {
         endpoint: EndpointId,
         request: crate::HandshakeRequest,
         status: StatusCode,
+        reason: &str,
     ) {
+        let (method, path) = (request.method(), request.path());
+        logging::refused(Part::WebSocket, status.as_u16(), method, path, &reason);
         self.outputs.push_back(Output::Handshake {
             endpoint,
             request,
@@ -380,6 +387,7 @@ impl HttpExchange {
                 endpoint,
                 incoming.request,
                 StatusCode::INTERNAL_SERVER_ERROR,
+                "the endpoint cannot accept the upgrade",
             );
             return;
         };
