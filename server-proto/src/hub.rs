@@ -10,7 +10,8 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use sockjs_proto::{
-    Answer, CloseFrame, Event, Output, ReceiverId, RequestContext, RequestSession, SessionId,
+    Answer, CloseFrame, Event, Output, PreparedText, ReceiverId, RequestContext, RequestSession,
+    SessionId,
 };
 
 use crate::handshake::HandshakeRequest;
@@ -238,12 +239,19 @@ impl Hub {
         let mut st = self.lock();
         let sent = st.server.send(id, text);
         let _ = self.dispatch(&mut st);
-        sent.map_err(|e| match e {
-            sockjs_proto::SendError::CacheOverflow | sockjs_proto::SendError::BufferOverflow => {
-                SendError::Overflow
-            }
-            _ => SendError::Closed,
-        })
+        sent.map_err(|e| send_error(&e))
+    }
+
+    /// Sends a message escaped once for many sessions.
+    pub(crate) fn send_prepared(
+        &self,
+        id: SessionId,
+        text: &PreparedText,
+    ) -> Result<(), SendError> {
+        let mut st = self.lock();
+        let sent = st.server.send_prepared(id, text);
+        let _ = self.dispatch(&mut st);
+        sent.map_err(|e| send_error(&e))
     }
 
     /// Ready when the session's cache has room for a sender that waits
@@ -394,6 +402,7 @@ impl Hub {
             sender: SessionSender {
                 info: Arc::clone(&info),
                 outlet: Outlet::SockJs(self.arc(), id),
+                inbox: Arc::clone(&inbox),
             },
             info,
             inbox,
@@ -404,5 +413,15 @@ impl Hub {
         self.me
             .upgrade()
             .expect("the hub lives while its sessions are opened")
+    }
+}
+
+/// A send's error as the application sees it: both limits overflow.
+fn send_error(e: &sockjs_proto::SendError) -> SendError {
+    match e {
+        sockjs_proto::SendError::CacheOverflow | sockjs_proto::SendError::BufferOverflow => {
+            SendError::Overflow
+        }
+        _ => SendError::Closed,
     }
 }

@@ -14,8 +14,9 @@ use futures_core::Stream;
 use futures_sink::Sink;
 use ws_proto::{CloseCode, CloseFrame, Message};
 
+use crate::group::Prepared;
 use crate::hub::Hub;
-use crate::mailbox::{Inbox, WsOutbox};
+use crate::mailbox::{Inbox, WsItem, WsOutbox};
 
 /// The transport a session runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -252,6 +253,9 @@ pub(crate) enum Outlet {
 pub struct SessionSender {
     pub(crate) info: Arc<SessionInfo>,
     pub(crate) outlet: Outlet,
+    /// The session's inbox, which tells the groups the session is in when
+    /// it closes.
+    pub(crate) inbox: Arc<Inbox>,
 }
 
 impl fmt::Debug for SessionSender {
@@ -273,7 +277,19 @@ impl SessionSender {
                 Message::Text(text) => hub.send(*id, text.as_str()),
                 Message::Binary(_) => Err(SendError::Binary),
             },
-            Outlet::WebSocket(outbox) => outbox.send(message.into()),
+            Outlet::WebSocket(outbox) => outbox.send(WsItem::Message(message.into())),
+        }
+    }
+
+    /// Sends a group's message, encoded once for all its members: as
+    /// [`send`](Self::send), with the same limits and overflow strategy.
+    pub(crate) fn send_prepared(&self, message: &Prepared) -> Result<(), SendError> {
+        match &self.outlet {
+            Outlet::SockJs(hub, id) => match message.sockjs() {
+                Some(text) => hub.send_prepared(*id, text),
+                None => Err(SendError::Binary),
+            },
+            Outlet::WebSocket(outbox) => outbox.send(WsItem::Prepared(message.websocket().clone())),
         }
     }
 
@@ -336,6 +352,12 @@ impl SessionSender {
             Outlet::SockJs(hub, id) => hub.is_open(*id),
             Outlet::WebSocket(outbox) => outbox.is_open(),
         }
+    }
+}
+
+impl AsRef<SessionSender> for SessionSender {
+    fn as_ref(&self) -> &SessionSender {
+        self
     }
 }
 
@@ -442,6 +464,12 @@ impl Session {
     /// Why the session closed, once it has.
     pub fn close_status(&self) -> Option<CloseStatus> {
         self.inbox.close_status()
+    }
+}
+
+impl AsRef<SessionSender> for Session {
+    fn as_ref(&self) -> &SessionSender {
+        &self.sender
     }
 }
 
