@@ -10,8 +10,12 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use sockjs_proto::PreparedText;
 use ws_proto::{Message, PreparedMessage};
 
-use crate::mailbox::Departures;
-use crate::session::{SendError, SessionSender};
+use crate::mailbox::{Departures, WsItem};
+use crate::session::{Outlet, SendError, SessionSender};
+
+/// The most members of one SockJS endpoint sent a message under one lock
+/// of its core: the endpoint's connections wait at most that long.
+const SOCKJS_RUN: usize = 64;
 
 /// A set of sessions that messages are sent to together: a room, the
 /// subscribers of a feed. WebSocket and SockJS sessions, of any endpoint
@@ -72,9 +76,12 @@ use crate::session::{SendError, SessionSender};
 ///
 /// Sends to one group go one after the other (a lock held for the
 /// broadcast): every member gets the messages of concurrent sends in the
-/// same order. A broadcast takes each member's send-buffer lock briefly,
-/// one member at a time, as `send` does. Members are keyed by their
-/// session id ([`SessionSender::id`]), unique within a server.
+/// same order. A broadcast takes each WebSocket member's send-buffer lock
+/// briefly, one member at a time, as `send` does, and the lock of a SockJS
+/// endpoint's sessions once for up to 64 of its members (with one wake-up
+/// for each), where each member's `send` would take it once. Members are
+/// keyed by their session id ([`SessionSender::id`]), unique within a
+/// server.
 #[derive(Clone, Default)]
 pub struct Group {
     shared: Arc<Shared>,
@@ -89,7 +96,9 @@ struct Shared {
 
 #[derive(Default)]
 struct Members {
-    list: Vec<SessionSender>,
+    /// Each member's session id (kept here: reading it from the session
+    /// would cost a cache miss per member and broadcast) and sender.
+    list: Vec<(u64, SessionSender)>,
     /// Each member's place in `list`.
     index: HashMap<u64, usize>,
 }
@@ -132,7 +141,7 @@ impl Group {
             return false;
         }
         let place = members.list.len();
-        members.list.push(sender.clone());
+        members.list.push((id, sender.clone()));
         members.index.insert(id, place);
         true
     }
@@ -182,17 +191,56 @@ impl Group {
         self.apply_departures(&mut members);
         let mut delivery = Delivery::default();
         let mut gone = Vec::new();
-        for member in &members.list {
-            let id = member.id();
-            if Some(id) == except {
-                continue;
+        let mut record = |id: u64, sent: Result<(), SendError>| match sent {
+            Ok(()) => delivery.delivered += 1,
+            Err(SendError::Binary) => delivery.failed.push((id, SendError::Binary)),
+            Err(e) => {
+                delivery.failed.push((id, e));
+                gone.push(id);
             }
-            match member.send_prepared(&prepared) {
-                Ok(()) => delivery.delivered += 1,
-                Err(SendError::Binary) => delivery.failed.push((id, SendError::Binary)),
-                Err(e) => {
-                    delivery.failed.push((id, e));
-                    gone.push(id);
+        };
+        let list = &members.list;
+        let mut next = 0;
+        while let Some((id, member)) = list.get(next) {
+            match &member.outlet {
+                Outlet::WebSocket(outbox) => {
+                    if Some(*id) != except {
+                        record(
+                            *id,
+                            outbox.send(WsItem::Prepared(prepared.websocket().clone())),
+                        );
+                    }
+                    next += 1;
+                }
+                Outlet::SockJs(hub, _) => {
+                    // The members that follow on the same endpoint: one
+                    // lock of its core for them all.
+                    let run = &list[next..list.len().min(next + SOCKJS_RUN)];
+                    let len = run
+                        .iter()
+                        .take_while(|(_, m)| matches!(&m.outlet, Outlet::SockJs(h, _) if Arc::ptr_eq(h, hub)))
+                        .count();
+                    let run = run[..len].iter().filter(|(id, _)| Some(*id) != except);
+                    match prepared.sockjs() {
+                        Some(text) => {
+                            let mut ids = run.clone().map(|(id, _)| *id);
+                            let sessions = run.filter_map(|(_, m)| match &m.outlet {
+                                Outlet::SockJs(_, session) => Some(*session),
+                                Outlet::WebSocket(_) => None,
+                            });
+                            hub.send_prepared(sessions, text, |sent| {
+                                if let Some(id) = ids.next() {
+                                    record(id, sent);
+                                }
+                            });
+                        }
+                        None => {
+                            for (id, _) in run {
+                                record(*id, Err(SendError::Binary));
+                            }
+                        }
+                    }
+                    next += len;
                 }
             }
         }
@@ -236,9 +284,9 @@ impl Members {
         let Some(place) = self.index.remove(&id) else {
             return false;
         };
-        let member = self.list.swap_remove(place);
-        if let Some(moved) = self.list.get(place) {
-            self.index.insert(moved.id(), place);
+        let (_, member) = self.list.swap_remove(place);
+        if let Some((moved, _)) = self.list.get(place) {
+            self.index.insert(*moved, place);
         }
         member.inbox.unwatch(departures);
         true
@@ -251,7 +299,7 @@ impl Drop for Shared {
             .members
             .get_mut()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        for member in &members.list {
+        for (_, member) in &members.list {
             member.inbox.unwatch(&self.departures);
         }
     }

@@ -242,16 +242,25 @@ impl Hub {
         sent.map_err(|e| send_error(&e))
     }
 
-    /// Sends a message escaped once for many sessions.
+    /// Sends a message escaped once to several sessions, under one lock
+    /// and with one dispatch (one wake-up for each receiver), as
+    /// [`send`](Self::send) would to each; `sent` is told each session's
+    /// result, in order.
     pub(crate) fn send_prepared(
         &self,
-        id: SessionId,
+        ids: impl IntoIterator<Item = SessionId>,
         text: &PreparedText,
-    ) -> Result<(), SendError> {
+        mut sent: impl FnMut(Result<(), SendError>),
+    ) {
         let mut st = self.lock();
-        let sent = st.server.send_prepared(id, text);
+        for id in ids {
+            sent(
+                st.server
+                    .send_prepared(id, text)
+                    .map_err(|e| send_error(&e)),
+            );
+        }
         let _ = self.dispatch(&mut st);
-        sent.map_err(|e| send_error(&e))
     }
 
     /// Ready when the session's cache has room for a sender that waits

@@ -14,7 +14,6 @@ use futures_core::Stream;
 use futures_sink::Sink;
 use ws_proto::{CloseCode, CloseFrame, Message};
 
-use crate::group::Prepared;
 use crate::hub::Hub;
 use crate::mailbox::{Inbox, WsItem, WsOutbox};
 
@@ -278,18 +277,6 @@ impl SessionSender {
                 Message::Binary(_) => Err(SendError::Binary),
             },
             Outlet::WebSocket(outbox) => outbox.send(WsItem::Message(message.into())),
-        }
-    }
-
-    /// Sends a group's message, encoded once for all its members: as
-    /// [`send`](Self::send), with the same limits and overflow strategy.
-    pub(crate) fn send_prepared(&self, message: &Prepared) -> Result<(), SendError> {
-        match &self.outlet {
-            Outlet::SockJs(hub, id) => match message.sockjs() {
-                Some(text) => hub.send_prepared(*id, text),
-                None => Err(SendError::Binary),
-            },
-            Outlet::WebSocket(outbox) => outbox.send(WsItem::Prepared(message.websocket().clone())),
         }
     }
 

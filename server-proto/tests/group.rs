@@ -487,3 +487,57 @@ fn sessions_closing_on_another_thread_while_a_group_sends() {
     assert!(group.is_empty());
     assert!(rounds > 0);
 }
+
+#[test]
+fn each_member_of_a_long_mixed_list_gets_its_own_result() {
+    // 150 SockJS members, more than one lock of an endpoint takes at once,
+    // on two endpoints, with WebSocket members between them; every fifth
+    // on `/small` has its buffer filled by its own send first.
+    let sim = sim();
+    let now = sim.at(0);
+    let group = Group::new();
+    let mut clients = Vec::new();
+    let mut sessions = Vec::new();
+    let mut full = Vec::new();
+    let mut websockets = Vec::new();
+    for i in 0..150 {
+        let (c, session) = if i % 5 == 0 {
+            streaming(&sim, "/small", &format!("m{i}"), now)
+        } else {
+            streaming(&sim, "/echo", &format!("m{i}"), now)
+        };
+        if i % 10 == 0 {
+            session.send("0123456789").expect("open");
+            full.push(session.id());
+        }
+        group.join(&session);
+        clients.push(c);
+        sessions.push(session);
+        if i % 70 == 69 {
+            let (c, _ws, session) = websocket(&sim, "/ws", now);
+            group.join(&session);
+            websockets.push(c);
+            sessions.push(session);
+        }
+    }
+    // Member 75 of the SockJS ones (a WebSocket came before it).
+    let author = sessions[76].id();
+    let delivery = group.send_except("hello", author);
+    let failed: Vec<u64> = delivery.failed.iter().map(|(id, _)| *id).collect();
+    assert_eq!(failed, full);
+    assert!(delivery
+        .failed
+        .iter()
+        .all(|(_, e)| *e == SendError::Overflow));
+    assert_eq!(delivery.delivered, sessions.len() - full.len() - 1);
+    assert_eq!(group.len(), sessions.len() - full.len());
+    for session in &sessions {
+        assert_eq!(session.is_open(), !full.contains(&session.id()));
+    }
+    // The author got nothing; its neighbours did.
+    assert_eq!(chunk_frames(&clients[75].read(now)), Vec::<String>::new());
+    assert_eq!(chunk_frames(&clients[74].read(now)), [r#"a["hello"]"#]);
+    assert_eq!(chunk_frames(&clients[76].read(now)), [r#"a["hello"]"#]);
+    let mut ws = WsClient::default();
+    assert_eq!(ws.events(&websockets[1].read(now)), [text("hello")]);
+}
