@@ -18,15 +18,13 @@
 //! sockjs-client from the same URL,
 //! [`ServeOptions::client_library_url`] (a CDN by default).
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use adapter_core::http::StatusCode;
 use adapter_core::http_proto::{IpRange, Limits};
 use adapter_core::server::{
-    Attributes, HandshakeRequest, Rejection, Server, ServerBuilder, Session, SessionSender,
-    SockJsEndpoint, WebSocketEndpoint,
+    Attributes, Group, HandshakeRequest, Rejection, Server, ServerBuilder, Session, SockJsEndpoint,
+    WebSocketEndpoint,
 };
 use adapter_core::sockjs_proto::{AllowedOrigins, Config, DEFAULT_CLIENT_LIBRARY_URL};
 use adapter_core::{CloseCode, Executor};
@@ -128,31 +126,14 @@ fn token_required(request: &HandshakeRequest, _: &mut Attributes) -> Result<(), 
     }
 }
 
-/// The open sessions of `/broadcast`.
-#[derive(Clone, Default)]
-struct Broadcast {
-    sessions: Arc<Mutex<HashMap<u64, SessionSender>>>,
-}
-
-impl Broadcast {
-    async fn run(self, mut session: Session) {
-        let id = session.id();
-        self.lock().insert(id, session.sender());
-        while let Some(message) = session.next().await {
-            let senders: Vec<SessionSender> = self.lock().values().cloned().collect();
-            for sender in senders {
-                // A session that is closing or overflowing is its own
-                // business; the others still get the message.
-                let _ = sender.send(message.clone());
-            }
-        }
-        self.lock().remove(&id);
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<u64, SessionSender>> {
-        self.sessions
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+/// `/broadcast`: every session joins one group, and every message goes to
+/// all of its open sessions (the author's included). A member that is
+/// closing or over its send buffer is its own business; the others still
+/// get the message.
+async fn broadcast(room: Group, mut session: Session) {
+    room.join(&session);
+    while let Some(message) = session.next().await {
+        let _ = room.send(message);
     }
 }
 
@@ -177,7 +158,7 @@ pub fn mounts(options: &ServeOptions) -> Vec<Mount> {
         // Bursts of hundreds of messages between two polls are fine here:
         // the send buffer's byte limit bounds memory.
         .http_message_cache_size(1024);
-    let broadcast = Broadcast::default();
+    let room = Group::new();
     vec![
         Mount::SockJs(
             "/echo",
@@ -198,7 +179,8 @@ pub fn mounts(options: &ServeOptions) -> Vec<Mount> {
         ),
         Mount::SockJs(
             "/broadcast",
-            SockJsEndpoint::new(move |session| broadcast.clone().run(session)).config(base.clone()),
+            SockJsEndpoint::new(move |session| broadcast(room.clone(), session))
+                .config(base.clone()),
         ),
         Mount::SockJs(
             "/auth_echo",

@@ -10,7 +10,8 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use sockjs_proto::{
-    Answer, CloseFrame, Event, Output, ReceiverId, RequestContext, RequestSession, SessionId,
+    Answer, CloseFrame, Event, Output, PreparedText, ReceiverId, RequestContext, RequestSession,
+    SessionId,
 };
 
 use crate::handshake::HandshakeRequest;
@@ -254,12 +255,28 @@ impl Hub {
         let mut st = self.lock();
         let sent = st.server.send(id, text);
         let _ = self.dispatch(&mut st);
-        sent.map_err(|e| match e {
-            sockjs_proto::SendError::CacheOverflow | sockjs_proto::SendError::BufferOverflow => {
-                SendError::Overflow
-            }
-            _ => SendError::Closed,
-        })
+        sent.map_err(|e| send_error(&e))
+    }
+
+    /// Sends a message escaped once to several sessions, under one lock
+    /// and with one dispatch (one wake-up for each receiver), as
+    /// [`send`](Self::send) would to each; `sent` is told each session's
+    /// result, in order.
+    pub(crate) fn send_prepared(
+        &self,
+        ids: impl IntoIterator<Item = SessionId>,
+        text: &PreparedText,
+        mut sent: impl FnMut(Result<(), SendError>),
+    ) {
+        let mut st = self.lock();
+        for id in ids {
+            sent(
+                st.server
+                    .send_prepared(id, text)
+                    .map_err(|e| send_error(&e)),
+            );
+        }
+        let _ = self.dispatch(&mut st);
     }
 
     /// Ready when the session's cache has room for a sender that waits
@@ -415,6 +432,7 @@ impl Hub {
             sender: SessionSender {
                 info: Arc::clone(&info),
                 outlet: Outlet::SockJs(self.arc(), key),
+                inbox: Arc::clone(&inbox),
             },
             info,
             inbox,
@@ -425,5 +443,15 @@ impl Hub {
         self.me
             .upgrade()
             .expect("the hub lives while its sessions are opened")
+    }
+}
+
+/// A send's error as the application sees it: both limits overflow.
+fn send_error(e: &sockjs_proto::SendError) -> SendError {
+    match e {
+        sockjs_proto::SendError::CacheOverflow | sockjs_proto::SendError::BufferOverflow => {
+            SendError::Overflow
+        }
+        _ => SendError::Closed,
     }
 }

@@ -17,6 +17,9 @@
 //!   session: incoming messages (a `Stream`), sends that never wait or
 //!   that wait for room (a `Sink`), close. They wake the connection
 //!   through the waker it was made with.
+//! - [`Group`] is a set of sessions (a room) that messages go to
+//!   together, each message encoded once for all its members, whatever
+//!   their transport.
 //! - [`Host`] holds a server and all its connections in one value, for a
 //!   single-threaded poll loop: it makes the wakers, queues what woke, and
 //!   gathers every deadline into one.
@@ -29,6 +32,7 @@
 //! clock, spawns nothing, touches no socket.
 
 mod conn;
+mod group;
 mod handshake;
 mod host;
 mod hub;
@@ -40,6 +44,7 @@ mod server;
 mod session;
 
 pub use conn::{Connection, Output, READ_CHUNK};
+pub use group::{Delivery, Group};
 pub use handshake::{HandshakeOutcome, HandshakeRequest, Incoming, Rejection};
 pub use host::{ConnId, Host, Woken};
 pub use mounted::{HttpExchange, Reply, ResponseStream, Upgrade};

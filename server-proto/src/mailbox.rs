@@ -2,13 +2,14 @@
 //! [`Inbox`] of received messages and the [`WsOutbox`] of a WebSocket
 //! session's sends. Both are shared (a mutex each) between the connection,
 //! which [`Connection`](crate::Connection) drives, and the application's
-//! tasks; wakers cross between them.
+//! tasks; wakers cross between them. The inbox also tells the groups a
+//! session is in when it closes.
 
 use std::collections::VecDeque;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::task::{Context, Poll, Waker};
 
-use ws_proto::{CloseCode, Message, OverflowStrategy, SendQueue};
+use ws_proto::{CloseCode, Message, OverflowStrategy, PreparedMessage, QueueItem, SendQueue};
 
 use crate::session::{CloseStatus, SendError};
 
@@ -38,6 +39,19 @@ struct InboxState {
     waiting: bool,
     /// The [`Session`] was dropped: nobody reads any more.
     dropped: bool,
+    /// The groups to tell when the session closes.
+    watchers: Vec<Watcher>,
+}
+
+/// The ids of a group's members whose sessions closed, for the group to
+/// drop at its next call. A leaf lock: nothing is locked while it is held.
+pub(crate) type Departures = Mutex<Vec<u64>>;
+
+/// A group that has the session as a member.
+#[derive(Debug)]
+struct Watcher {
+    departures: Weak<Departures>,
+    id: u64,
 }
 
 impl Inbox {
@@ -70,7 +84,8 @@ impl Inbox {
         st.bytes < self.limit
     }
 
-    /// The session closed: the stream ends after the messages already in.
+    /// The session closed: the stream ends after the messages already in,
+    /// and the groups it is in are told.
     pub(crate) fn close(&self, status: CloseStatus) {
         let mut st = self.lock();
         if st.closed.is_none() {
@@ -82,6 +97,45 @@ impl Inbox {
         for w in st.writers.drain(..) {
             w.wake();
         }
+        let watchers = std::mem::take(&mut st.watchers);
+        drop(st);
+        for watcher in watchers {
+            if let Some(departures) = watcher.departures.upgrade() {
+                departures
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .push(watcher.id);
+            }
+        }
+    }
+
+    /// Tells `departures` that session `id` closed, when it does; `false`
+    /// (and nothing registered) when it has already.
+    pub(crate) fn watch(&self, departures: &Arc<Departures>, id: u64) -> bool {
+        let mut st = self.lock();
+        if st.closed.is_some() {
+            return false;
+        }
+        // Groups dropped without their members leaving.
+        st.watchers.retain(|w| w.departures.strong_count() > 0);
+        st.watchers.push(Watcher {
+            departures: Arc::downgrade(departures),
+            id,
+        });
+        true
+    }
+
+    /// How many groups are told of the session's close.
+    #[cfg(test)]
+    pub(crate) fn watchers(&self) -> usize {
+        self.lock().watchers.len()
+    }
+
+    /// Forgets `departures` (the session left that group).
+    pub(crate) fn unwatch(&self, departures: &Arc<Departures>) {
+        self.lock()
+            .watchers
+            .retain(|w| !std::ptr::eq(w.departures.as_ptr(), Arc::as_ptr(departures)));
     }
 
     pub(crate) fn close_status(&self) -> Option<CloseStatus> {
@@ -162,6 +216,23 @@ impl Inbox {
 
 // ---- outgoing ---------------------------------------------------------------
 
+/// A message waiting in a [`WsOutbox`]: the application's, or one encoded
+/// once for a group and shared with its other members.
+#[derive(Debug)]
+pub(crate) enum WsItem {
+    Message(Message),
+    Prepared(PreparedMessage),
+}
+
+impl QueueItem for WsItem {
+    fn queued_size(&self) -> usize {
+        match self {
+            Self::Message(message) => message.len(),
+            Self::Prepared(prepared) => prepared.len(),
+        }
+    }
+}
+
 /// The outbox of a WebSocket session: the connection task drains it at the
 /// pace of the peer.
 #[derive(Debug)]
@@ -171,7 +242,7 @@ pub(crate) struct WsOutbox {
 
 #[derive(Debug)]
 pub(crate) struct WsOutboxState {
-    pub(crate) queue: SendQueue<Message>,
+    pub(crate) queue: SendQueue<WsItem>,
     /// A close the application (or an overflow) asked for.
     pub(crate) close: Option<CloseStatus>,
     /// The connection is gone or closing: no more sends.
@@ -213,12 +284,14 @@ impl WsOutbox {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    pub(crate) fn send(&self, message: Message) -> Result<(), SendError> {
+    /// Queues a message for a sender that does not wait: over the bound,
+    /// the overflow strategy applies.
+    pub(crate) fn send(&self, item: WsItem) -> Result<(), SendError> {
         let mut st = self.lock();
         if st.done || st.close.is_some() {
             return Err(SendError::Closed);
         }
-        if st.queue.push(message).is_err() {
+        if st.queue.push(item).is_err() {
             st.close = Some(CloseStatus::new(
                 CloseCode::NOT_RELIABLE,
                 "Send buffer overflow",
@@ -266,7 +339,7 @@ impl WsOutbox {
         if st.done || st.close.is_some() {
             return Err(SendError::Closed);
         }
-        st.queue.push_waited(message);
+        st.queue.push_waited(WsItem::Message(message));
         wake(&mut st.waker);
         Ok(())
     }

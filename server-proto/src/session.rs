@@ -15,7 +15,7 @@ use futures_sink::Sink;
 use ws_proto::{CloseCode, CloseFrame, Message};
 
 use crate::hub::Hub;
-use crate::mailbox::{Inbox, WsOutbox};
+use crate::mailbox::{Inbox, WsItem, WsOutbox};
 
 /// The transport a session runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -296,6 +296,9 @@ pub(crate) enum Outlet {
 pub struct SessionSender {
     pub(crate) info: Arc<SessionInfo>,
     pub(crate) outlet: Outlet,
+    /// The session's inbox, which tells the groups the session is in when
+    /// it closes.
+    pub(crate) inbox: Arc<Inbox>,
 }
 
 impl fmt::Debug for SessionSender {
@@ -317,7 +320,7 @@ impl SessionSender {
                 Message::Text(text) => hub.send(*id, text.as_str()),
                 Message::Binary(_) => Err(SendError::Binary),
             },
-            Outlet::WebSocket(outbox) => outbox.send(message.into()),
+            Outlet::WebSocket(outbox) => outbox.send(WsItem::Message(message.into())),
         }
     }
 
@@ -380,6 +383,12 @@ impl SessionSender {
             Outlet::SockJs(hub, id) => hub.is_open(*id),
             Outlet::WebSocket(outbox) => outbox.is_open(),
         }
+    }
+}
+
+impl AsRef<SessionSender> for SessionSender {
+    fn as_ref(&self) -> &SessionSender {
+        self
     }
 }
 
@@ -487,6 +496,12 @@ impl Session {
     /// Why the session closed, once it has.
     pub fn close_status(&self) -> Option<CloseStatus> {
         self.inbox.close_status()
+    }
+}
+
+impl AsRef<SessionSender> for Session {
+    fn as_ref(&self) -> &SessionSender {
+        &self.sender
     }
 }
 

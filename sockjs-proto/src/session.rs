@@ -8,8 +8,9 @@ use ws_proto::{CloseCode, CloseFrame, ProtocolError, SendQueue, Timeout};
 
 use crate::config::Config;
 
-use crate::frame::{encode_messages, HEARTBEAT};
+use crate::frame::HEARTBEAT;
 use crate::json::PayloadError;
+use crate::prepared::Pending;
 use crate::slab::Key;
 use crate::timers::Deadline;
 use crate::transport::{Delivery, Transport};
@@ -202,7 +203,7 @@ pub(crate) struct Session {
     pub(crate) transport: Transport,
     pub(crate) state: State,
     /// Messages the application sent that no receiver has taken yet.
-    pub(crate) pending: SendQueue<String>,
+    pub(crate) pending: SendQueue<Pending>,
     /// The attached receiver, if any.
     pub(crate) receiver: Option<Key>,
     pub(crate) deadline: Deadline,
@@ -280,9 +281,17 @@ impl Session {
         if self.pending.is_empty() {
             return None;
         }
-        let mut frame = String::new();
-        encode_messages(self.pending.iter().map(String::as_str), &mut frame);
-        self.pending.clear();
+        // `frame::encode_messages`, with the messages prepared for many
+        // sessions escaped already.
+        let mut frame = String::with_capacity(self.pending.bytes() + 3 * self.pending.len() + 2);
+        frame.push_str("a[");
+        for (i, message) in self.pending.drain().enumerate() {
+            if i > 0 {
+                frame.push(',');
+            }
+            message.write_json(&mut frame);
+        }
+        frame.push(']');
         Some(frame)
     }
 

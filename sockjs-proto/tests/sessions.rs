@@ -6,7 +6,8 @@ mod common;
 
 use common::*;
 use sockjs_proto::{
-    AllowedOrigins, Answer, CloseFrame, CloseReason, Config, Event, SendError, Server, Transport,
+    AllowedOrigins, Answer, CloseFrame, CloseReason, Config, Event, PreparedText, SendError,
+    Server, Transport,
 };
 
 const GO_AWAY: &str = "c[3000,\"Go away!\"]";
@@ -435,6 +436,51 @@ fn a_pulled_stream_never_overflows() {
         assert_eq!(out, format!("a[\"{i}\"]\n"));
         assert!(!end);
     }
+}
+
+#[test]
+fn prepared_messages_join_the_same_frame_as_sent_ones_in_every_session() {
+    let mut s = server();
+    let now = t0();
+    let a = open_xhr(&mut s, "a", now);
+    let (r, b) = open_xhr_streaming(&mut s, "b", now);
+    let shared = PreparedText::new("\"shared\"\u{2028}");
+    for id in [a, b] {
+        s.send(id, "before").unwrap();
+        s.send_prepared(id, &shared).unwrap();
+        s.send(id, "after").unwrap();
+    }
+    let frame = "a[\"before\",\"\\\"shared\\\"\\u2028\",\"after\"]";
+    assert_eq!(s.session(a).unwrap().pending(), 3);
+    assert_eq!(s.session(a).unwrap().pending_bytes(), 6 + 11 + 5);
+    assert_eq!(xhr_now(&mut s, "a", now), format!("{frame}\n"));
+    assert_eq!(woken_output(&mut s, r, now), (format!("{frame}\n"), false));
+}
+
+#[test]
+fn prepared_messages_meet_the_same_limits_as_sent_ones() {
+    let mut s = server_with(Config::default().http_message_cache_size(2));
+    let now = t0();
+    let id = open_xhr(&mut s, "s", now);
+    let one = PreparedText::new("1");
+    assert_eq!(s.send_prepared(id, &one), Ok(()));
+    assert_eq!(s.send(id, "2"), Ok(()));
+    assert_eq!(s.send_prepared(id, &one), Err(SendError::CacheOverflow));
+    assert_eq!(closed(&events(&mut s)), [CloseReason::CacheOverflow]);
+    assert_eq!(s.send_prepared(id, &one), Err(SendError::Closed));
+
+    let config = Config::default().send_buffer_size_limit(4);
+    let mut s = server_with(config);
+    let (r, id) = open_xhr_streaming(&mut s, "s", now);
+    let two = PreparedText::new("22");
+    assert_eq!(s.send_prepared(id, &two), Ok(()));
+    assert_eq!(s.send_prepared(id, &two), Ok(()));
+    assert_eq!(s.send_prepared(id, &two), Err(SendError::BufferOverflow));
+    assert_eq!(closed(&events(&mut s)), [CloseReason::BufferOverflow]);
+    assert_eq!(
+        drain_stream(&mut s, r, Transport::XhrStreaming, now),
+        ["a[\"22\",\"22\"]", "c[4500,\"Send buffer overflow\"]"]
+    );
 }
 
 // ---- interrupted receivers ----------------------------------------------------------

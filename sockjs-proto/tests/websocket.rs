@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use common::*;
 use sockjs_proto::{
-    json::PayloadError, Answer, CloseCode, CloseFrame, CloseReason, Config, Event, SendError,
-    Server, Transport,
+    json::PayloadError, Answer, CloseCode, CloseFrame, CloseReason, Config, Event, PreparedText,
+    SendError, Server, Transport,
 };
 
 const HB: Duration = Duration::from_secs(25);
@@ -67,6 +67,22 @@ fn websocket_messages_are_echoed_as_a_frames() {
     s.send(id, "m1").unwrap();
     s.send(id, "m2").unwrap();
     assert_eq!(ws.recv(&mut s, now), [text(r#"a["m1","m2"]"#)]);
+}
+
+#[test]
+fn prepared_messages_go_escaped_in_a_frames_and_raw_on_the_raw_websocket() {
+    let mut s = server();
+    let now = t0();
+    let (mut ws, id) = connect_sockjs(&mut s, "s");
+    let mut raw = WsClient::connect(&mut s, "/websocket", now);
+    let raw_id = opened(&events(&mut s));
+    let shared = PreparedText::new("x\"y");
+    s.send(id, "m1").unwrap();
+    for session in [id, raw_id] {
+        s.send_prepared(session, &shared).unwrap();
+    }
+    assert_eq!(ws.recv(&mut s, now), [text(r#"a["m1","x\"y"]"#)]);
+    assert_eq!(raw.recv(&mut s, now), [text("x\"y")]);
 }
 
 #[test]

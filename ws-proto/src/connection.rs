@@ -11,6 +11,7 @@ use crate::frame::{FrameHeader, OpCode, MAX_CONTROL_PAYLOAD};
 use crate::mask::apply_mask;
 use crate::message::{Message, MessageKind};
 use crate::outgoing::{Outgoing, Payload};
+use crate::prepared::PreparedMessage;
 use crate::utf8::{InvalidUtf8, Utf8Validator};
 
 mod decode;
@@ -134,7 +135,8 @@ struct Assembly {
 ///   [`receive_buffer`](Self::receive_buffer) directly) with bytes from the
 ///   transport, and [`receive_eof`](Self::receive_eof) when it ends.
 /// - Commands: [`send`](Self::send), [`send_text`](Self::send_text),
-///   [`send_binary`](Self::send_binary), [`send_fragment`](Self::send_fragment),
+///   [`send_binary`](Self::send_binary), [`send_prepared`](Self::send_prepared),
+///   [`send_fragment`](Self::send_fragment),
 ///   [`ping`](Self::ping), [`pong`](Self::pong), [`close`](Self::close).
 /// - Output: [`poll_event`](Self::poll_event) for what the peer sent, and
 ///   [`poll_transmit`](Self::poll_transmit) for the bytes to write.
@@ -371,6 +373,26 @@ impl Connection {
             Message::Text(t) => self.send_data(OpCode::Text, Payload::Shared(t.into_bytes())),
             Message::Binary(b) => self.send_data(OpCode::Binary, Payload::Shared(b)),
         }
+    }
+
+    /// Sends a message encoded once for many connections (see
+    /// [`PreparedMessage`]). A server queues the prepared frame's bytes as
+    /// they are: no encoding and no copy, but for a frame under 1 KiB,
+    /// which joins the small frames coalesced into one write (as
+    /// [`send`](Self::send) does). A client masks a copy of the payload.
+    /// Refused as [`send`](Self::send) is.
+    pub fn send_prepared(&mut self, message: &PreparedMessage) -> Result<(), SendError> {
+        self.check_open()?;
+        if self.sending.is_some() {
+            return Err(SendError::FragmentedMessageInProgress);
+        }
+        if self.mask_keys.is_some() {
+            self.write_frame(message.opcode(), true, Payload::Borrowed(message.payload()));
+        } else {
+            self.queue_pong();
+            self.out.push_encoded(message.frame().clone());
+        }
+        Ok(())
     }
 
     /// Sends a text message.

@@ -9,6 +9,7 @@ pub mod handshake;
 pub mod mask;
 mod message;
 mod outgoing;
+mod prepared;
 mod send_queue;
 mod utf8;
 
@@ -18,4 +19,5 @@ pub use connection::timers::Timeout;
 pub use connection::{CloseState, Connection, MaskKeys, Role};
 pub use error::{ProtocolError, SendError};
 pub use message::{Event, Fragment, Message, MessageKind, Utf8Bytes};
+pub use prepared::PreparedMessage;
 pub use send_queue::{Overflow, OverflowStrategy, QueueItem, SendQueue};

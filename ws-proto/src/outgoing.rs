@@ -58,6 +58,22 @@ impl Outgoing {
         }
     }
 
+    /// Queues a frame already encoded (unmasked): as it is from
+    /// [`ZERO_COPY_MIN`] bytes on, else copied behind the small frames
+    /// before it.
+    pub(crate) fn push_encoded(&mut self, frame: Bytes) {
+        self.len += frame.len();
+        if frame.len() >= ZERO_COPY_MIN {
+            if !self.buf.is_empty() {
+                let before = self.buf.split().freeze();
+                self.ready.push_back(before);
+            }
+            self.ready.push_back(frame);
+        } else {
+            self.buf.extend_from_slice(&frame);
+        }
+    }
+
     /// The next chunk of bytes to write, in order.
     pub(crate) fn pop(&mut self) -> Option<Bytes> {
         let chunk = match self.ready.pop_front() {

@@ -205,7 +205,7 @@ impl Inline {
                 true
             }
             Err(_) => {
-                tracing::error!("session handler panicked");
+                tracing::error!(target: LOG_TARGET, "session handler panicked");
                 self.handler = None;
                 true
             }
@@ -455,12 +455,8 @@ fn on_one_connection(session: &Session) -> bool {
 
 /// The handler's future for a session, in the session's span.
 fn start_handler(shared: &Shared, session: Session) -> HandlerFuture {
-    let span = tracing::info_span!(
-        "session",
-        id = session.id(),
-        transport = ?session.transport(),
-        remote = %session.remote_addr(),
-    );
+    // The session's span: its fields on the handler's events too.
+    let span = session.span().clone();
     let handler = &shared.app(session.endpoint()).handler;
     Box::pin(handler(session).instrument(span))
 }

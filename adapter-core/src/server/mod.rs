@@ -102,8 +102,8 @@ mod mount;
 pub use endpoint::{Handler, HandshakeInterceptor, SockJsEndpoint, WebSocketEndpoint};
 pub use mount::Mounted;
 pub use server_proto::{
-    Attributes, CloseStatus, HandshakeOutcome, HandshakeRequest, Rejection, Reply, ResponseStream,
-    SendError, Session, SessionSender, SessionTransport, Upgrade,
+    Attributes, CloseStatus, Delivery, Group, HandshakeOutcome, HandshakeRequest, Rejection, Reply,
+    ResponseStream, SendError, Session, SessionSender, SessionTransport, Upgrade,
 };
 pub use ws_proto::OverflowStrategy;
 

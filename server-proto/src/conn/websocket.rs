@@ -16,7 +16,7 @@ use ws_proto::{CloseCode, CloseFrame, CloseState, Event, ProtocolError, Timeout}
 use super::{After, Connection, Staged, State};
 use crate::handshake::{HandshakeOutcome, HandshakeRequest, Incoming, Rejection};
 use crate::logging::{self, Part};
-use crate::mailbox::{Inbox, WsOutbox};
+use crate::mailbox::{Inbox, WsItem, WsOutbox};
 use crate::options::WebSocketOptions;
 use crate::server::{EndpointId, Server};
 use crate::session::{
@@ -255,6 +255,7 @@ pub(crate) fn start_session(
         sender: SessionSender {
             info: Arc::clone(&info),
             outlet: Outlet::WebSocket(Arc::clone(&outbox)),
+            inbox: Arc::clone(&inbox),
         },
         info: Arc::clone(&info),
         inbox: Arc::clone(&inbox),
@@ -325,10 +326,12 @@ impl WsExchange {
         let mut ob = self.outbox.lock();
         if !self.closing {
             while pending + self.conn.pending_transmit() < WRITE_LIMIT {
-                let Some(message) = ob.queue.pop() else {
-                    break;
+                let sent = match ob.queue.pop() {
+                    Some(WsItem::Message(message)) => self.conn.send(message),
+                    Some(WsItem::Prepared(prepared)) => self.conn.send_prepared(&prepared),
+                    None => break,
                 };
-                if self.conn.send(message).is_err() {
+                if sent.is_err() {
                     ob.queue.clear();
                     break;
                 }

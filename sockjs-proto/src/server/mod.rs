@@ -17,6 +17,7 @@ use crate::http::{
 };
 use crate::iframe;
 use crate::origin::AllowedOrigins;
+use crate::prepared::{Pending, PreparedText};
 use crate::route::Route;
 use crate::session::{
     CloseReason, Event, Output, Receiver, ReceiverId, ReceiverKind, Session, SessionId, State,
@@ -183,8 +184,9 @@ impl SplitMix64 {
 ///   [`handle_timeout`](Self::handle_timeout) at
 ///   [`poll_timeout`](Self::poll_timeout) (sessions' heartbeats and expiry,
 ///   and the timers of the WebSocket connections).
-/// - Application commands: [`send`](Self::send), [`close`](Self::close),
-///   [`shutdown`](Self::shutdown).
+/// - Application commands: [`send`](Self::send),
+///   [`send_prepared`](Self::send_prepared) (a message escaped once for many
+///   sessions), [`close`](Self::close), [`shutdown`](Self::shutdown).
 /// - Output: [`poll_event`](Self::poll_event) for the application,
 ///   [`poll_wakeup`](Self::poll_wakeup) for receivers that have output, and
 ///   [`poll_output`](Self::poll_output) for a receiver's bytes.
@@ -611,6 +613,22 @@ impl Server {
         session: SessionId,
         message: impl Into<String>,
     ) -> Result<(), SendError> {
+        self.push_pending(session, Pending::Text(message.into()))
+    }
+
+    /// Sends a message prepared for many sessions: as [`send`](Self::send),
+    /// with the same limits and the same errors, but the session's cache
+    /// holds a reference to `message` (no copy) and its frame takes the
+    /// JSON escaped once in `message` (see [`PreparedText`]).
+    pub fn send_prepared(
+        &mut self,
+        session: SessionId,
+        message: &PreparedText,
+    ) -> Result<(), SendError> {
+        self.push_pending(session, Pending::Prepared(message.clone()))
+    }
+
+    fn push_pending(&mut self, session: SessionId, message: Pending) -> Result<(), SendError> {
         let key = session.0;
         let limit = self.config.http_message_cache_size;
         let s = self
@@ -626,7 +644,7 @@ impl Server {
             self.close_session(key, CloseReason::CacheOverflow);
             return Err(SendError::CacheOverflow);
         }
-        if s.pending.push(message.into()).is_err() {
+        if s.pending.push(message).is_err() {
             self.close_session(key, CloseReason::BufferOverflow);
             return Err(SendError::BufferOverflow);
         }
@@ -674,7 +692,7 @@ impl Server {
         if !s.is_open() {
             return Err(SendError::Closed);
         }
-        s.pending.push_waited(message.into());
+        s.pending.push_waited(Pending::Text(message.into()));
         if let Some(r) = s.receiver {
             self.wake(r);
         }

@@ -303,8 +303,8 @@ impl Server {
         for frame in &frames {
             let _ = conn.send_text(frame);
         }
-        for message in &raw_messages {
-            let _ = conn.send_text(message);
+        for message in raw_messages {
+            let _ = conn.send(message.into_message());
         }
         if let Some(frame) = close {
             if conn.can_send() {
