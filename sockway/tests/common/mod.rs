@@ -98,7 +98,13 @@ impl Example {
     /// Starts a server example on a free loopback port; returns it and the
     /// address from its `listening on http://ADDR` line.
     pub fn serve(name: &str) -> (Self, String) {
-        let mut example = Self::start(name, &["127.0.0.1:0"]);
+        Self::serve_with(name, &[])
+    }
+
+    /// As [`serve`](Self::serve), with `args` after the address.
+    pub fn serve_with(name: &str, args: &[&str]) -> (Self, String) {
+        let args: Vec<&str> = ["127.0.0.1:0"].iter().chain(args).copied().collect();
+        let mut example = Self::start(name, &args);
         let line = example.line_where(|l| l.starts_with("listening on "));
         let addr = line
             .strip_prefix("listening on http://")
