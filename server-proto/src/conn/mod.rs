@@ -315,7 +315,14 @@ impl Connection {
         if self.outputs.is_empty() {
             self.advance(now);
         }
-        self.outputs.pop_front()
+        let output = self.outputs.pop_front();
+        if self.outputs.is_empty() && self.outputs.capacity() > 0 {
+            // Outputs are rare after a request's start (an idle WebSocket
+            // has none for the rest of its life): give the queue's buffer
+            // (a few hundred bytes an output) back rather than keep it.
+            self.outputs = VecDeque::new();
+        }
+        output
     }
 
     /// Accepts a staged request, with the session's attributes (what the
