@@ -187,9 +187,30 @@ pub async fn connect_url_with<R: Runtime>(
     } else {
         None
     };
-    let stream = R::connect_stream(&to.host, to.port, tls.as_ref(), None).await?;
-    connect_with(stream, request, options).await
+    let connected = async {
+        let stream = R::connect_stream(&to.host, to.port, tls.as_ref(), None).await?;
+        connect_with(stream, request, options).await
+    }
+    .await;
+    match &connected {
+        Ok((_, response)) => tracing::debug!(
+            target: CLIENT_LOG_TARGET,
+            url = %url,
+            protocol = response.protocol.as_deref(),
+            "websocket connected"
+        ),
+        Err(error) => tracing::debug!(
+            target: CLIENT_LOG_TARGET,
+            url = %url,
+            %error,
+            "websocket connect failed"
+        ),
+    }
+    connected
 }
+
+/// The target of the clients' events (the SockJS client's too).
+pub(crate) const CLIENT_LOG_TARGET: &str = "sockway::client";
 
 #[cfg(test)]
 mod tests {

@@ -258,6 +258,10 @@ async fn run() -> Run {
         .await
         .is_none());
 
+    // A WebSocket the server refuses: no endpoint there.
+    let refused = adapter_tokio::connect_url(&format!("ws://{addr}/no-websocket")).await;
+    assert!(refused.is_err());
+
     // Both handlers are done: their sessions' close is logged.
     let mut ended = Vec::new();
     for _ in 0..2 {
@@ -501,4 +505,15 @@ fn the_client_logs_its_session(run: &Run, sockjs_path: &str) {
     assert_eq!(closed.field("code"), Some("4001"));
     assert_eq!(closed.field("reason"), Some("asked to"));
     assert_eq!(closed.session("session"), Some(sockjs_session.as_str()));
+
+    // The plain WebSocket client: its connects, the refused one with why.
+    let connected = client("websocket connected");
+    let url = format!("ws://{}/ws", run.addr);
+    assert_eq!(connected.field("url"), Some(url.as_str()));
+    assert_eq!(connected.level, Level::DEBUG);
+    let failed = client("websocket connect failed");
+    let url = format!("ws://{}/no-websocket", run.addr);
+    assert_eq!(failed.field("url"), Some(url.as_str()));
+    let error = failed.field("error").expect("the error");
+    assert!(error.contains("404"), "{error}");
 }

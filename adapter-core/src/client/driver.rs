@@ -24,7 +24,7 @@ const READ_BUF: usize = 8 * 1024;
 const ROUNDS: usize = 64;
 
 /// The target of the client's events.
-const LOG_TARGET: &str = "sockway::client";
+const LOG_TARGET: &str = crate::handshake::CLIENT_LOG_TARGET;
 
 /// The span of a client session, which its task runs in (at debug level):
 /// the server's session fields, from the client's side. `path` is the
