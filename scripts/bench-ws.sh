@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # WebSocket echo benchmark: `sockway serve` (/ws) side by side with peer
-# echo servers (tokio-websockets, fastwebsockets, tokio-tungstenite), on
-# the same build profile, with the server pinned to CPU 0 and the load
-# generator (bench/ ws-load) to CPU 1, rounds interleaved. Prints each
-# server's figures per round and the ratios of sockway to tokio-websockets
-# and to the best peer. See bench/README.md.
+# echo servers (tokio-websockets, fastwebsockets, tokio-tungstenite,
+# sockudo-ws), on the same build profile, with the server pinned to CPU 0
+# and the load generator (bench/ ws-load) to CPU 1, rounds interleaved.
+# Prints each server's figures per round and the ratios of sockway to
+# tokio-websockets and to the best peer. See bench/README.md.
 #
 #   scripts/bench-ws.sh                                  every workload and server, 2 rounds
 #   scripts/bench-ws.sh -w pipe64,bin1m -s sockway,tokio-websockets -r 3 -d 5s
@@ -20,8 +20,9 @@
 #                                       sockjs-load: 16 sessions × 1 in flight ×
 #                                       32 B): xhr-polling, xhr-streaming
 #   -s, --servers LIST     (SERVERS)    comma-separated, from: sockway,
-#                                       tokio-websockets, fastwebsockets, tungstenite
-#                                       (default: all four; sockway-alt and
+#                                       tokio-websockets, fastwebsockets, tungstenite,
+#                                       sockudo-ws
+#                                       (default: all five; sockway-alt and
 #                                       sockway-<rev> are added when asked for);
 #                                       also sockway-axum and sockway-hyper (the
 #                                       same /ws mounted in an axum Router, or on
@@ -56,7 +57,7 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 bench="$root/bench"
 
 workloads="${WORKLOADS:-pingpong,conc100,pipe64,bin1m,rate20k}"
-servers="${SERVERS:-sockway,tokio-websockets,fastwebsockets,tungstenite}"
+servers="${SERVERS:-sockway,tokio-websockets,fastwebsockets,tungstenite,sockudo-ws}"
 rounds="${ROUNDS:-2}"
 duration="${DURATION:-5s}"
 warmup="${WARMUP:-1s}"
@@ -131,7 +132,7 @@ if [ -z "$no_build" ]; then
   timeout 60m nice -n 10 cargo build --release --locked -q --manifest-path "$bench/Cargo.toml"
   build_sockway "$root" "$sockway_target" "$bins/sockway"
 fi
-for b in ws-load ws-report echo-tokio-websockets echo-fastwebsockets echo-tungstenite; do
+for b in ws-load ws-report echo-tokio-websockets echo-fastwebsockets echo-tungstenite echo-sockudo-ws; do
   [ -x "$bench/target/release/$b" ] || { echo "bench-ws.sh: $b is not built (drop --no-build)" >&2; exit 1; }
 done
 [ -x "$bins/sockway" ] || { echo "bench-ws.sh: sockway is not built (drop --no-build)" >&2; exit 1; }
@@ -171,6 +172,7 @@ server_cmd() {
     tokio-websockets) echo "$bench/target/release/echo-tokio-websockets --listen 127.0.0.1:0 --runtime $peer_runtime" ;;
     fastwebsockets) echo "$bench/target/release/echo-fastwebsockets --listen 127.0.0.1:0 --runtime $peer_runtime" ;;
     tungstenite) echo "$bench/target/release/echo-tungstenite --listen 127.0.0.1:0 --runtime $peer_runtime" ;;
+    sockudo-ws) echo "$bench/target/release/echo-sockudo-ws --listen 127.0.0.1:0 --runtime $peer_runtime" ;;
     sockjs-node) echo "node $root/tests/interop/reference-server.js --listen 127.0.0.1:0" ;;
     "$extra_label") echo "$extra_bin serve --listen 127.0.0.1:0" ;;
     *) return 1 ;;
