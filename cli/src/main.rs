@@ -66,6 +66,12 @@ enum Command {
         /// The async runtime to serve on.
         #[arg(long, value_enum, default_value_t = RuntimeChoice::Tokio)]
         runtime: RuntimeChoice,
+        /// tokio's worker threads: by default one per CPU this process may
+        /// run on (its affinity: `taskset -c 0` gives one). With one, the
+        /// server runs on tokio's single-threaded runtime, which wakes and
+        /// switches tasks for less than the multi-threaded one.
+        #[arg(long, value_name = "N")]
+        threads: Option<std::num::NonZeroUsize>,
         /// The HTTP server the endpoints are mounted in: sockway's own
         /// listener, an axum Router (nest_service / route_service), or one
         /// tower service on plain hyper. axum and hyper run on tokio, and
@@ -161,6 +167,26 @@ enum RuntimeChoice {
     Smol,
 }
 
+/// tokio's runtime with `threads` workers (by default one per CPU this
+/// process may run on); one worker is the single-threaded runtime.
+fn tokio_runtime(
+    threads: Option<std::num::NonZeroUsize>,
+) -> std::io::Result<tokio::runtime::Runtime> {
+    let threads = threads
+        .or_else(|| std::thread::available_parallelism().ok())
+        .map_or(1, std::num::NonZeroUsize::get);
+    if threads == 1 {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(threads)
+            .enable_all()
+            .build()
+    }
+}
+
 /// Accepts a URL that the SockJS iframe page can carry.
 fn parse_client_library_url(s: &str) -> Result<String, String> {
     sockjs_proto::Config::default()
@@ -213,6 +239,7 @@ fn main() -> ExitCode {
         client_library_url,
         trusted_proxies,
         runtime,
+        threads,
         stack,
         tls_cert,
         tls_key,
@@ -255,19 +282,11 @@ fn main() -> ExitCode {
         _ => None,
     };
     let result = match runtime {
-        RuntimeChoice::Tokio if stack != StackChoice::Own => {
-            match tokio::runtime::Builder::new_multi_thread()
-                .enable_all()
-                .build()
-            {
-                Ok(rt) => rt.block_on(serve_stack(stack, listen, &options)),
-                Err(e) => Err(e),
-            }
-        }
-        RuntimeChoice::Tokio => match tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build()
-        {
+        RuntimeChoice::Tokio if stack != StackChoice::Own => match tokio_runtime(threads) {
+            Ok(rt) => rt.block_on(serve_stack(stack, listen, &options)),
+            Err(e) => Err(e),
+        },
+        RuntimeChoice::Tokio => match tokio_runtime(threads) {
             Ok(rt) => rt.block_on(serve::<adapter_tokio::Tokio>(listen, &options, tls)),
             Err(e) => Err(e),
         },

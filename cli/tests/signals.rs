@@ -18,8 +18,13 @@ mod common;
 const LIMIT: Duration = Duration::from_secs(20);
 
 /// Starts `sockway serve` on a free port; returns it and its address.
+/// `runtime` is the runtime's name, then any further arguments.
 fn start(runtime: &str) -> (Process, String) {
-    let (server, line) = common::serve(&["--runtime", runtime]);
+    let args: Vec<&str> = ["--runtime"]
+        .into_iter()
+        .chain(runtime.split_whitespace())
+        .collect();
+    let (server, line) = common::serve(&args);
     let addr = line
         .strip_prefix("listening on http://")
         .unwrap_or_else(|| panic!("expected the listening line, got {line:?}"))
@@ -95,7 +100,8 @@ fn shuts_down_gracefully_on(runtime: &str, name: &str) {
 
 #[test]
 fn sigterm_shuts_down_gracefully_on_every_runtime() {
-    for runtime in ["tokio", "async-std", "smol"] {
+    // tokio's single-threaded runtime too.
+    for runtime in ["tokio", "tokio --threads 1", "async-std", "smol"] {
         shuts_down_gracefully_on(runtime, "TERM");
     }
 }
