@@ -148,7 +148,7 @@ def frames_seeds(target, masked):
         + f(0x0, b"c" * 300, fin=False) + f(0x0, b"d" * 101)))
     # Regression: with max_frame_size below 111, the input limit was below
     # one maximal control frame; a 125-byte ping fed as receive_capacity
-    # allowed stalled with capacity 0 (fixed in Config's input limit).
+    # allowed stalled with capacity 0 (fixed in WebSocketConfig's input limit).
     write(target, "regression-ping-125-tiny-limits", [TINY, 1] + list(f(0x9, bytes(125))))
     write(target, "regression-close-123-reason-small-limits", [SMALL, 0] + list(
         f(0x8, close_payload(1000, b"r" * 123))))

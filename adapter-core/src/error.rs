@@ -62,8 +62,8 @@ pub enum Error {
     #[error("the SockJS session closed before it opened: {0}")]
     SockJs(sockjs_proto::client::Closed),
     /// A data fragment arrived while reading whole messages: with
-    /// [`Config::streaming`](ws_proto::Config::streaming) on, read with
-    /// [`WebSocketStream::next_event`](crate::WebSocketStream::next_event).
+    /// [`WebSocketConfig::streaming`](ws_proto::WebSocketConfig::streaming) on,
+    /// read with [`WebSocketStream::next_event`](crate::WebSocketStream::next_event).
     #[error(
         "a fragment arrived on a stream of whole messages (read with next_event in streaming mode)"
     )]

@@ -36,5 +36,5 @@ pub use sockjs_proto;
 pub use ws_proto;
 pub use ws_proto::handshake::{ClientRequest, Limits, Response, UpgradeRequest};
 pub use ws_proto::{
-    CloseCode, CloseFrame, CloseState, Config, Event, Message, MessageKind, Utf8Bytes,
+    CloseCode, CloseFrame, CloseState, Event, Message, MessageKind, Utf8Bytes, WebSocketConfig,
 };

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ws_proto::handshake::{Limits, UpgradeRequest};
-use ws_proto::Config;
+use ws_proto::WebSocketConfig;
 
 use crate::clock::Clock;
 use crate::stream::Settings;
@@ -18,16 +18,16 @@ type ProtocolChooser = dyn Fn(&UpgradeRequest) -> Option<String> + Send + Sync;
 ///
 /// | option | default |
 /// | --- | --- |
-/// | [`config`](Self::config) | [`Config::default()`] |
+/// | [`config`](Self::config) | [`WebSocketConfig::default()`] |
 /// | [`limits`](Self::limits) | [`Limits::default()`] |
 /// | [`protocol`](Self::protocol) | no subprotocol |
-/// | [`close_timeout`](Self::close_timeout) | [`Config::close_timeout`] (5 s) |
+/// | [`close_timeout`](Self::close_timeout) | [`WebSocketConfig::close_timeout`] (5 s) |
 /// | [`write_buffer_size`](Self::write_buffer_size) | 128 KiB |
 ///
 /// Cloning is cheap: build it once and clone it for every connection.
 #[derive(Clone, Default)]
 pub struct AcceptOptions {
-    pub(crate) config: Config,
+    pub(crate) config: WebSocketConfig,
     pub(crate) limits: Limits,
     pub(crate) protocol: Option<Arc<ProtocolChooser>>,
     pub(crate) settings: Settings,
@@ -57,7 +57,7 @@ impl AcceptOptions {
 
     /// The connection's limits and behaviour switches.
     #[must_use]
-    pub fn config(mut self, config: Config) -> Self {
+    pub fn config(mut self, config: WebSocketConfig) -> Self {
         self.config = config;
         self
     }
@@ -102,8 +102,8 @@ impl AcceptOptions {
 
     /// How long the close handshake may take once this end sent its close
     /// frame, until the client's close frame and end of file: sets
-    /// [`Config::close_timeout`] (whatever [`config`](Self::config) gives,
-    /// in either order).
+    /// [`WebSocketConfig::close_timeout`] (whatever [`config`](Self::config)
+    /// gives, in either order).
     #[must_use]
     pub fn close_timeout(mut self, timeout: Duration) -> Self {
         self.close_timeout = Some(timeout);
@@ -123,14 +123,14 @@ impl AcceptOptions {
 ///
 /// | option | default |
 /// | --- | --- |
-/// | [`config`](Self::config) | [`Config::default()`] |
+/// | [`config`](Self::config) | [`WebSocketConfig::default()`] |
 /// | [`limits`](Self::limits) | [`Limits::default()`] |
-/// | [`close_timeout`](Self::close_timeout) | [`Config::close_timeout`] (5 s) |
+/// | [`close_timeout`](Self::close_timeout) | [`WebSocketConfig::close_timeout`] (5 s) |
 /// | [`write_buffer_size`](Self::write_buffer_size) | 128 KiB |
 /// | [`tls`](Self::tls) | the platform's roots (`TlsConnector::native_roots`, loaded once), for `wss://` URLs |
 #[derive(Debug, Clone, Default)]
 pub struct ConnectOptions {
-    pub(crate) config: Config,
+    pub(crate) config: WebSocketConfig,
     pub(crate) limits: Limits,
     pub(crate) settings: Settings,
     pub(crate) close_timeout: Option<Duration>,
@@ -148,7 +148,7 @@ impl ConnectOptions {
 
     /// The connection's limits and behaviour switches.
     #[must_use]
-    pub fn config(mut self, config: Config) -> Self {
+    pub fn config(mut self, config: WebSocketConfig) -> Self {
         self.config = config;
         self
     }
@@ -163,8 +163,8 @@ impl ConnectOptions {
     /// How long the close handshake may take once this end sent its close
     /// frame, until the server's close frame and end of file (after which
     /// the client closes the transport anyway): sets
-    /// [`Config::close_timeout`] (whatever [`config`](Self::config) gives,
-    /// in either order).
+    /// [`WebSocketConfig::close_timeout`] (whatever [`config`](Self::config)
+    /// gives, in either order).
     #[must_use]
     pub fn close_timeout(mut self, timeout: Duration) -> Self {
         self.close_timeout = Some(timeout);
@@ -192,7 +192,7 @@ impl ConnectOptions {
 }
 
 /// `config` with the options that fill it.
-pub(crate) fn filled(config: &Config, close_timeout: Option<Duration>) -> Config {
+pub(crate) fn filled(config: &WebSocketConfig, close_timeout: Option<Duration>) -> WebSocketConfig {
     let mut config = config.clone();
     if let Some(timeout) = close_timeout {
         config.close_timeout = timeout;

@@ -69,7 +69,8 @@ impl Settings {
 /// stream ends (`None`) once the close handshake is over and the transport
 /// is closed. [`next_event`](Self::next_event) yields every
 /// [`Event`] instead: pings, pongs, the peer's close frame, and data
-/// fragments when [`Config::streaming`](ws_proto::Config::streaming) is on.
+/// fragments when
+/// [`WebSocketConfig::streaming`](ws_proto::WebSocketConfig::streaming) is on.
 ///
 /// Reading also writes what the core queued (pongs, the close echo, the
 /// close frame a protocol error calls for), so a connection that is only
@@ -89,18 +90,20 @@ impl Settings {
 /// §7.1.1). Either then reads until the peer's end of file, so that unread
 /// input never turns the close into a reset. The whole close handshake,
 /// from this end's close frame to the peer's end of file, is bounded by the
-/// core's [`Config::close_timeout`](ws_proto::Config::close_timeout) (5 s by
-/// default): past it, a peer that never sent its close frame makes the
-/// stream end with [`ProtocolError::Timeout`](ws_proto::ProtocolError::Timeout),
-/// and one that only kept the transport open ends it quietly.
+/// core's
+/// [`WebSocketConfig::close_timeout`](ws_proto::WebSocketConfig::close_timeout)
+/// (5 s by default): past it, a peer that never sent its close frame makes
+/// the stream end with
+/// [`ProtocolError::Timeout`](ws_proto::ProtocolError::Timeout), and one that
+/// only kept the transport open ends it quietly.
 ///
 /// # Time
 ///
 /// A stream opened by an adapter has the runtime's clock and runs the
 /// core's timers ([`ws_proto::Connection::poll_timeout`]) while it is read:
 /// the close timeout, and with
-/// [`Config::ping_interval`](ws_proto::Config::ping_interval) the liveness
-/// check, which fails a dead peer with
+/// [`WebSocketConfig::ping_interval`](ws_proto::WebSocketConfig::ping_interval)
+/// the liveness check, which fails a dead peer with
 /// [`ProtocolError::Timeout`](ws_proto::ProtocolError::Timeout) and drops
 /// the transport. Everything the transport holds is read before a timer is
 /// handled, and a stream that stops reading because its peer does not read

@@ -12,9 +12,9 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 pub use adapter_core::{
     http, http_proto, sockjs_proto, ws_proto, AcceptOptions, ClientRequest, CloseCode, CloseFrame,
-    CloseState, Config, ConnectOptions, Error, Event, IntoClientRequest, Limits, Message,
-    MessageKind, PemSource, Response, TlsAcceptor, TlsConnector, TlsError, UpgradeRequest,
-    Utf8Bytes,
+    CloseState, ConnectOptions, Error, Event, IntoClientRequest, Limits, Message, MessageKind,
+    PemSource, Response, TlsAcceptor, TlsConnector, TlsError, UpgradeRequest, Utf8Bytes,
+    WebSocketConfig,
 };
 // SIGINT and SIGTERM, for a graceful stop: the same on every runtime.
 pub use adapter_core::{StopSignal, StopSignals};

@@ -26,7 +26,7 @@ use adapter_core::server::{
     Attributes, Group, HandshakeRequest, Rejection, Server, ServerBuilder, Session, SockJsEndpoint,
     WebSocketEndpoint,
 };
-use adapter_core::sockjs_proto::{AllowedOrigins, Config, DEFAULT_CLIENT_LIBRARY_URL};
+use adapter_core::sockjs_proto::{AllowedOrigins, SockJsConfig, DEFAULT_CLIENT_LIBRARY_URL};
 use adapter_core::{CloseCode, Executor};
 use futures_util::StreamExt as _;
 
@@ -39,8 +39,8 @@ pub const DEMO_PAGE: &str = include_str!("demo.html");
 
 /// The demo page loading sockjs-client from `client_library_url` instead of
 /// [`DEFAULT_CLIENT_LIBRARY_URL`]. The URL goes into a `src="..."`
-/// attribute as it is: pass one that `Config::validate` accepts (no quotes,
-/// angle brackets, ampersands or whitespace).
+/// attribute as it is: pass one that `SockJsConfig::validate` accepts (no
+/// quotes, angle brackets, ampersands or whitespace).
 pub fn demo_page(client_library_url: &str) -> String {
     DEMO_PAGE.replace(DEFAULT_CLIENT_LIBRARY_URL, client_library_url)
 }
@@ -149,7 +149,7 @@ pub enum Mount {
 
 /// The ready server's endpoints and pages, in the order they are mounted.
 pub fn mounts(options: &ServeOptions) -> Vec<Mount> {
-    let base = Config::default()
+    let base = SockJsConfig::default()
         .heartbeat_time(options.heartbeat_time)
         .disconnect_delay(options.disconnect_delay)
         .allowed_origins(options.allowed_origins.clone())

@@ -189,7 +189,7 @@ fn tokio_runtime(
 
 /// Accepts a URL that the SockJS iframe page can carry.
 fn parse_client_library_url(s: &str) -> Result<String, String> {
-    sockjs_proto::Config::default()
+    sockjs_proto::SockJsConfig::default()
         .client_library_url(s)
         .validate()
         .map(|()| s.to_owned())

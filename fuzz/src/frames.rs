@@ -41,8 +41,8 @@
 
 use ws_proto::frame::{MAX_CONTROL_PAYLOAD, MAX_HEADER_LEN};
 use ws_proto::{
-    CloseCode, CloseFrame, CloseState, Config, Connection, Event, Message, MessageKind,
-    ProtocolError, Role, MAX_CLOSE_REASON,
+    CloseCode, CloseFrame, CloseState, Connection, Event, Message, MessageKind, ProtocolError,
+    Role, WebSocketConfig, MAX_CLOSE_REASON,
 };
 
 use crate::common::{self, mask_keys};
@@ -51,7 +51,7 @@ use crate::model;
 /// The limit sets a seed can pick.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Limits {
-    /// [`Config::default`].
+    /// [`WebSocketConfig::default`].
     Default,
     /// Frames of 64 bytes, messages of 100, no extra input buffer.
     Small,
@@ -106,8 +106,8 @@ impl Setup {
         }
     }
 
-    fn config(self) -> Config {
-        let c = Config::default()
+    fn config(self) -> WebSocketConfig {
+        let c = WebSocketConfig::default()
             .streaming(self.streaming)
             .auto_pong(self.auto_pong)
             .allowed_rsv(self.allowed_rsv);
@@ -132,7 +132,7 @@ impl Setup {
 /// The most undecoded input a drained connection may hold: the configured
 /// `max_buffered_input`, but never less than one maximal frame (a data frame
 /// of `max_frame_size`, or a control frame of 125 bytes) with its header.
-pub fn input_limit(config: &Config) -> usize {
+pub fn input_limit(config: &WebSocketConfig) -> usize {
     let frame = config.max_frame_size.max(MAX_CONTROL_PAYLOAD);
     config
         .max_buffered_input
@@ -150,7 +150,7 @@ struct Outcome {
 #[allow(clippy::struct_excessive_bools)]
 struct Driver {
     role: Role,
-    config: Config,
+    config: WebSocketConfig,
     limit: usize,
     conn: Connection,
     /// A connection of the other role that decodes our output.
@@ -176,7 +176,7 @@ struct Driver {
 impl Driver {
     fn new(role: Role, setup: Setup) -> Self {
         let config = setup.config();
-        let observer_config = Config::default().auto_pong(false);
+        let observer_config = WebSocketConfig::default().auto_pong(false);
         let (conn, observer) = match role {
             Role::Server => (
                 Connection::server(config.clone()),

@@ -10,7 +10,8 @@
 //! [`Connection`]: ws_proto::Connection
 
 use ws_proto::{
-    CloseCode, CloseFrame, Config, Event, Fragment, Message, MessageKind, ProtocolError, Role,
+    CloseCode, CloseFrame, Event, Fragment, Message, MessageKind, ProtocolError, Role,
+    WebSocketConfig,
 };
 
 /// Whether `bytes` can start valid UTF-8 (`complete`: whether they are it).
@@ -33,7 +34,7 @@ struct Partial {
 /// that stops it, if any.
 pub fn decode(
     role: Role,
-    config: &Config,
+    config: &WebSocketConfig,
     input: &[u8],
     eof: bool,
 ) -> (Vec<Event>, Option<ProtocolError>) {
@@ -45,7 +46,7 @@ pub fn decode(
 #[allow(clippy::too_many_lines)]
 fn decode_into(
     role: Role,
-    config: &Config,
+    config: &WebSocketConfig,
     input: &[u8],
     eof: bool,
     events: &mut Vec<Event>,

@@ -39,8 +39,8 @@ use arbitrary::{Arbitrary, Unstructured};
 use bytes::Bytes;
 use ws_proto::frame::MAX_CONTROL_PAYLOAD;
 use ws_proto::{
-    CloseCode, CloseFrame, CloseState, Config, Connection, Event, Message, MessageKind,
-    ProtocolError, SendError, Timeout, MAX_CLOSE_REASON,
+    CloseCode, CloseFrame, CloseState, Connection, Event, Message, MessageKind, ProtocolError,
+    SendError, Timeout, WebSocketConfig, MAX_CLOSE_REASON,
 };
 
 use crate::common::mask_keys;
@@ -514,7 +514,9 @@ struct Pair {
 impl Pair {
     fn new(setup: &Setup) -> Self {
         let config = |streaming, auto_pong, interval| {
-            let c = Config::default().streaming(streaming).auto_pong(auto_pong);
+            let c = WebSocketConfig::default()
+                .streaming(streaming)
+                .auto_pong(auto_pong);
             let c = if setup.timers {
                 c.ping_interval(Duration::from_secs(interval))
                     .pong_timeout(Duration::from_secs(3))

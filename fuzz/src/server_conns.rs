@@ -36,7 +36,7 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant, SystemTime};
 
 use arbitrary::{Arbitrary, Unstructured};
-use server_proto::sockjs_proto::{AllowedOrigins, Config};
+use server_proto::sockjs_proto::{AllowedOrigins, SockJsConfig};
 use server_proto::ws_proto::{self, CloseCode, Message};
 use server_proto::{
     Attributes, Connection, Output, Rejection, Server, ServerConfig, ServerOptions, Session,
@@ -151,7 +151,8 @@ fn request(which: u8, session: u8) -> Vec<u8> {
 
 /// A masked client frame.
 fn frame(kind: u8, len: u8) -> Vec<u8> {
-    let mut client = ws_proto::Connection::client(ws_proto::Config::default(), || [7, 1, 3, 5]);
+    let mut client =
+        ws_proto::Connection::client(ws_proto::WebSocketConfig::default(), || [7, 1, 3, 5]);
     let _ = match kind % 4 {
         0 => client.send_text(&"a".repeat(usize::from(len))),
         1 => client.send_binary(&vec![0xAB; usize::from(len)]),
@@ -203,7 +204,7 @@ fn server(now: Instant) -> std::sync::Arc<Server> {
         "/echo",
         SockJsOptions::default()
             .config(
-                Config::default()
+                SockJsConfig::default()
                     .session_cookie_needed(false)
                     .allowed_origins(AllowedOrigins::Any)
                     .heartbeat_time(Duration::from_millis(700))
@@ -219,7 +220,7 @@ fn server(now: Instant) -> std::sync::Arc<Server> {
         "/ws",
         WebSocketOptions::default()
             .config(
-                ws_proto::Config::default()
+                ws_proto::WebSocketConfig::default()
                     .max_message_size(1024)
                     .max_frame_size(1024)
                     .ping_interval(Duration::from_millis(900))
@@ -582,7 +583,7 @@ fn check(conn: &Connection) {
 /// The text messages a server wrote as WebSocket frames.
 fn ws_messages(frames: &[u8]) -> Vec<String> {
     let mut client = ws_proto::Connection::client(
-        ws_proto::Config::default().max_message_size(1 << 20),
+        ws_proto::WebSocketConfig::default().max_message_size(1 << 20),
         || [0; 4],
     );
     client.receive(frames);

@@ -729,7 +729,7 @@ impl Harness {
             };
             let rest = http.take_upgraded();
             let mut ws = ws_proto::Connection::server(
-                ws_proto::Config::default().max_message_size(64 << 20),
+                ws_proto::WebSocketConfig::default().max_message_size(64 << 20),
             );
             ws.receive(&rest);
             c.reader = Reader::WebSocket(Box::new(ws));

@@ -373,7 +373,7 @@ pub fn config(setup: &Setup) -> ClientConfig {
         ConnectTimeout::Unbounded => None,
         ConnectTimeout::Ms(t) => Some(ms(t)),
     });
-    let mut ws = ws_proto::Config::default();
+    let mut ws = ws_proto::WebSocketConfig::default();
     if let Some(p) = setup.ping_interval {
         ws = ws
             .ping_interval(ms(p.saturating_add(1)))

@@ -44,8 +44,8 @@ use arbitrary::{Arbitrary, Unstructured};
 use http_proto::http as h;
 use sockjs_proto::frame::escape_json_string;
 use sockjs_proto::{
-    AllowedOrigins, Answer, CloseFrame, CloseReason, Config, Event, ReceiverId, RequestContext,
-    SendError, Server, SessionId,
+    AllowedOrigins, Answer, CloseFrame, CloseReason, Event, ReceiverId, RequestContext, SendError,
+    Server, SessionId, SockJsConfig,
 };
 
 const PREFIX: &str = "/echo";
@@ -538,7 +538,7 @@ pub fn run(data: &[u8]) {
     }
 }
 
-fn config(setup: u8) -> (Config, usize) {
+fn config(setup: u8) -> (SockJsConfig, usize) {
     let origins = match setup & 3 {
         0 => AllowedOrigins::SameOrigin,
         1 => AllowedOrigins::Any,
@@ -551,7 +551,7 @@ fn config(setup: u8) -> (Config, usize) {
     };
     let cache = if setup & 0x40 != 0 { 1 } else { CACHE };
     let max_sessions = if setup & 0x80 != 0 { 2 } else { MAX_SESSIONS };
-    let mut config = Config::default()
+    let mut config = SockJsConfig::default()
         .heartbeat_time(Duration::from_millis(40))
         .disconnect_delay(Duration::from_millis(100))
         .http_message_cache_size(cache)
@@ -563,7 +563,7 @@ fn config(setup: u8) -> (Config, usize) {
         .session_cookie_needed(setup & 8 == 0)
         .suppress_cors(setup & 0x10 != 0)
         .websocket(
-            ws_proto::Config::default()
+            ws_proto::WebSocketConfig::default()
                 .close_timeout(Duration::from_millis(100))
                 .ping_interval(Duration::from_millis(60))
                 .pong_timeout(Duration::from_millis(30)),

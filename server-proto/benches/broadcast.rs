@@ -40,7 +40,7 @@ use std::task::Waker;
 use std::time::{Duration, Instant, SystemTime};
 
 use criterion::{BenchmarkId, Criterion, Throughput};
-use server_proto::sockjs_proto::Config;
+use server_proto::sockjs_proto::SockJsConfig;
 use server_proto::ws_proto::Message;
 use server_proto::{
     Attributes, Connection, Group, Output, Server, ServerConfig, ServerOptions, Session,
@@ -66,7 +66,7 @@ fn server() -> (Arc<Server>, Instant) {
     config.sockjs(
         "/room",
         SockJsOptions::default().config(
-            Config::default()
+            SockJsConfig::default()
                 .max_sessions(2 * MEMBERS)
                 .stream_bytes_limit(usize::MAX),
         ),

@@ -71,7 +71,7 @@ impl Hub {
         seed: u64,
         timer: Arc<TimerCell>,
         ids: Arc<AtomicU64>,
-    ) -> Result<Arc<Self>, sockjs_proto::ConfigError> {
+    ) -> Result<Arc<Self>, sockjs_proto::SockJsConfigError> {
         let server = sockjs_proto::Server::new(prefix, options.config.clone(), seed)?;
         let prefix = server.prefix().to_owned();
         Ok(Arc::new_cyclic(|me| Self {

@@ -160,7 +160,7 @@ macro_rules! common_options {
         /// endpoint, a session opened by a principal then answers only
         /// requests of the same principal (other sessions: only requests
         /// from the same IP address; see
-        /// [`Config::bind_sessions_to_client`](sockjs_proto::Config::bind_sessions_to_client)).
+        /// [`SockJsConfig::bind_sessions_to_client`](sockjs_proto::SockJsConfig::bind_sessions_to_client)).
         pub fn principal<F>(mut self, resolver: F) -> Self
         where
             F: Fn(&HandshakeRequest) -> Option<String> + Send + Sync + 'static,
@@ -191,12 +191,13 @@ macro_rules! common_options {
     };
 }
 
-/// A SockJS endpoint's options: the core's [`Config`](sockjs_proto::Config)
-/// and what the server adds around it.
+/// A SockJS endpoint's options: the core's
+/// [`SockJsConfig`](sockjs_proto::SockJsConfig) and what the server adds
+/// around it.
 #[derive(Clone)]
 #[must_use]
 pub struct SockJsOptions {
-    pub(crate) config: sockjs_proto::Config,
+    pub(crate) config: sockjs_proto::SockJsConfig,
     pub(crate) handler_wait: Duration,
     pub(crate) intercept_info: bool,
     pub(crate) common: Common,
@@ -205,7 +206,7 @@ pub struct SockJsOptions {
 impl Default for SockJsOptions {
     fn default() -> Self {
         Self {
-            config: sockjs_proto::Config::default(),
+            config: sockjs_proto::SockJsConfig::default(),
             handler_wait: Duration::from_secs(10),
             intercept_info: false,
             common: Common::default(),
@@ -226,7 +227,7 @@ impl fmt::Debug for SockJsOptions {
 impl SockJsOptions {
     /// The SockJS options (every one by Spring's name and default; allowed
     /// origins, the send buffer's limit and overflow strategy among them).
-    pub fn config(mut self, config: sockjs_proto::Config) -> Self {
+    pub fn config(mut self, config: sockjs_proto::SockJsConfig) -> Self {
         self.config = config;
         self
     }
@@ -268,7 +269,7 @@ impl SockJsOptions {
 #[derive(Clone)]
 #[must_use]
 pub struct WebSocketOptions {
-    pub(crate) config: ws_proto::Config,
+    pub(crate) config: ws_proto::WebSocketConfig,
     pub(crate) protocols: Vec<String>,
     pub(crate) allowed_origins: AllowedOrigins,
     pub(crate) send_buffer_size_limit: usize,
@@ -279,7 +280,7 @@ pub struct WebSocketOptions {
 impl Default for WebSocketOptions {
     fn default() -> Self {
         Self {
-            config: ws_proto::Config::default(),
+            config: ws_proto::WebSocketConfig::default(),
             protocols: Vec::new(),
             allowed_origins: AllowedOrigins::SameOrigin,
             send_buffer_size_limit: 512 * 1024,
@@ -302,13 +303,13 @@ impl fmt::Debug for WebSocketOptions {
 impl WebSocketOptions {
     /// The WebSocket limits, behaviour and timers (frame and message sizes,
     /// the close timeout, the liveness pings).
-    pub fn config(mut self, config: ws_proto::Config) -> Self {
+    pub fn config(mut self, config: ws_proto::WebSocketConfig) -> Self {
         self.config = config;
         self
     }
 
     /// The WebSocket configuration, to change one field of it.
-    pub fn config_mut(&mut self) -> &mut ws_proto::Config {
+    pub fn config_mut(&mut self) -> &mut ws_proto::WebSocketConfig {
         &mut self.config
     }
 

@@ -91,11 +91,11 @@ impl ServerConfig {
 pub enum BuildError {
     /// A SockJS endpoint's options cannot work.
     #[error("SockJS endpoint {prefix}: {error}")]
-    Config {
+    SockJsConfig {
         /// The endpoint's prefix.
         prefix: String,
         /// What is wrong.
-        error: sockjs_proto::ConfigError,
+        error: sockjs_proto::SockJsConfigError,
     },
     /// Two endpoints are mounted at the same path.
     #[error("two endpoints at {0}")]
@@ -212,7 +212,7 @@ impl Server {
                 Arc::clone(&timer),
                 Arc::clone(&ids),
             )
-            .map_err(|error| BuildError::Config { prefix, error })?;
+            .map_err(|error| BuildError::SockJsConfig { prefix, error })?;
             hubs.push(hub);
         }
         hubs.sort_by_key(|hub| std::cmp::Reverse(hub.prefix_len()));

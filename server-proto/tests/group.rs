@@ -8,7 +8,7 @@ mod support;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use server_proto::sockjs_proto::Config;
+use server_proto::sockjs_proto::SockJsConfig;
 use server_proto::ws_proto::{CloseCode, CloseFrame, Event, Message, OverflowStrategy};
 use server_proto::{
     CloseStatus, Delivery, Group, SendError, ServerConfig, ServerOptions, Session, SockJsOptions,
@@ -32,7 +32,7 @@ fn sim() -> Sim {
             .send_buffer_size_limit(SMALL)
             .overflow_strategy(OverflowStrategy::DropOldest),
     );
-    let base = Config::default().disconnect_delay(Duration::from_secs(5));
+    let base = SockJsConfig::default().disconnect_delay(Duration::from_secs(5));
     config.sockjs("/echo", SockJsOptions::default().config(base.clone()));
     config.sockjs(
         "/small",
@@ -357,7 +357,7 @@ fn a_polling_member_over_its_message_cache_is_closed_like_its_own_send() {
     let mut config = ServerConfig::new(ServerOptions::default());
     config.sockjs(
         "/echo",
-        SockJsOptions::default().config(Config::default().http_message_cache_size(2)),
+        SockJsOptions::default().config(SockJsConfig::default().http_message_cache_size(2)),
     );
     let sim = Sim::new(config);
     let now = sim.at(0);

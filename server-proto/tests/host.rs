@@ -73,7 +73,8 @@ fn an_echo_runs_on_one_thread_with_wakes_queued_once_each() {
     let app = host.task_waker(1);
     let mut cx = Context::from_waker(&app);
     assert!(session.poll_recv(&mut cx).is_pending());
-    let mut client = ws_proto::Connection::client(ws_proto::Config::default(), || [1, 2, 3, 4]);
+    let mut client =
+        ws_proto::Connection::client(ws_proto::WebSocketConfig::default(), || [1, 2, 3, 4]);
     client.send_text("hello").expect("send");
     let frame: Vec<u8> = std::iter::from_fn(|| client.poll_transmit())
         .flat_map(|b| b.to_vec())
@@ -143,7 +144,8 @@ fn an_application_that_only_reads_gets_pipelined_messages_in_one_batch() {
     let mut sessions = Vec::new();
     drain(&mut host, id, t0, &mut sessions);
     let mut session = sessions.pop().expect("a session");
-    let mut client = ws_proto::Connection::client(ws_proto::Config::default(), || [9, 8, 7, 6]);
+    let mut client =
+        ws_proto::Connection::client(ws_proto::WebSocketConfig::default(), || [9, 8, 7, 6]);
     for i in 0..3 {
         client.send_text(&format!("m{i}")).expect("send");
     }

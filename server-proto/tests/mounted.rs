@@ -12,7 +12,7 @@ use std::task::{Context, Poll};
 use std::time::Instant;
 
 use bytes::Bytes;
-use server_proto::sockjs_proto::Config;
+use server_proto::sockjs_proto::SockJsConfig;
 use server_proto::ws_proto::Event;
 use server_proto::{
     Attributes, HandshakeOutcome, HttpExchange, Output, Rejection, Reply, ServerConfig,
@@ -28,14 +28,14 @@ fn peer() -> SocketAddr {
 
 /// A SockJS echo-less endpoint at the root (as behind `nest_service`), and
 /// a WebSocket endpoint that takes every other path.
-fn sim_with(config: Config) -> Sim {
+fn sim_with(config: SockJsConfig) -> Sim {
     let mut server = ServerConfig::new(ServerOptions::default());
     server.sockjs("/", SockJsOptions::default().config(config));
     Sim::new(server)
 }
 
 fn sim() -> Sim {
-    sim_with(Config::default().session_cookie_needed(false))
+    sim_with(SockJsConfig::default().session_cookie_needed(false))
 }
 
 fn request(method: &str, path: &str, body: &str) -> http::Request<Bytes> {
@@ -135,7 +135,7 @@ fn a_root_mounted_endpoint_answers_the_paths_a_router_hands_it() {
 
 #[test]
 fn the_session_cookie_keeps_path_root_under_a_stripped_prefix() {
-    let sim = sim_with(Config::default().session_cookie_needed(true));
+    let sim = sim_with(SockJsConfig::default().session_cookie_needed(true));
     let mut seen = Seen::default();
     let res = whole(answer(
         &sim,
@@ -222,7 +222,7 @@ fn a_waiting_poll_dropped_by_the_http_server_interrupts_its_session() {
 #[test]
 fn a_stream_gives_the_prelude_then_frames_and_ends_at_its_limit() {
     let sim = sim_with(
-        Config::default()
+        SockJsConfig::default()
             .session_cookie_needed(false)
             .stream_bytes_limit(64),
     );
@@ -587,7 +587,7 @@ fn alive_at(sim: &Sim, ms_at: u64) -> bool {
 
 #[test]
 fn the_disconnect_delay_counts_from_when_the_client_left_not_the_last_poll() {
-    let config = Config::default()
+    let config = SockJsConfig::default()
         .session_cookie_needed(false)
         .disconnect_delay(ms(1_000));
     // A body the HTTP server drops at 3 s, having last polled it at 0.

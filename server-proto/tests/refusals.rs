@@ -13,7 +13,7 @@ use std::task::{Context, Poll};
 use bytes::Bytes;
 use http::header::{HeaderValue, ACCESS_CONTROL_ALLOW_ORIGIN};
 use http::StatusCode;
-use server_proto::sockjs_proto::{AllowedOrigins, Config};
+use server_proto::sockjs_proto::{AllowedOrigins, SockJsConfig};
 use server_proto::{
     Attributes, HttpExchange, Output, Rejection, Reply, ServerConfig, ServerOptions, SockJsOptions,
 };
@@ -22,7 +22,7 @@ use support::{one_response, Client, Resp, Sim, WakeCounter};
 /// `/any` takes any origin, `/same` only its own (`Host: localhost`);
 /// `/info_any` stages its `/info` for the interceptors.
 fn sim() -> Sim {
-    let config = Config::default().session_cookie_needed(false);
+    let config = SockJsConfig::default().session_cookie_needed(false);
     let any = config.clone().allowed_origins(AllowedOrigins::Any);
     let mut server = ServerConfig::new(ServerOptions::default());
     server.sockjs("/any", SockJsOptions::default().config(any.clone()));

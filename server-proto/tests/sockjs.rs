@@ -5,7 +5,7 @@
 
 mod support;
 
-use server_proto::sockjs_proto::Config;
+use server_proto::sockjs_proto::SockJsConfig;
 use server_proto::ws_proto::CloseCode;
 use server_proto::{
     CloseStatus, HandshakeOutcome, Rejection, ServerConfig, ServerOptions, SockJsOptions,
@@ -146,7 +146,7 @@ fn a_long_poll_waits_for_the_applications_message() {
 }
 
 fn streaming_sim(limit: usize) -> Sim {
-    sim_with(SockJsOptions::default().config(Config::default().stream_bytes_limit(limit)))
+    sim_with(SockJsOptions::default().config(SockJsConfig::default().stream_bytes_limit(limit)))
 }
 
 #[test]
@@ -182,7 +182,7 @@ fn a_stream_sends_its_prelude_and_each_frame_as_a_chunk_until_the_byte_limit() {
 #[test]
 fn heartbeats_go_out_exactly_at_the_heartbeat_time() {
     let sim = sim_with(
-        SockJsOptions::default().config(Config::default().heartbeat_time(support::secs(25))),
+        SockJsOptions::default().config(SockJsConfig::default().heartbeat_time(support::secs(25))),
     );
     let mut c = sim.connect(sim.at(0));
     c.send(&post("/echo/000/s1/xhr_streaming", ""), sim.at(0));
@@ -205,7 +205,7 @@ fn heartbeats_go_out_exactly_at_the_heartbeat_time() {
 #[test]
 fn a_session_without_a_receiver_expires_exactly_at_the_disconnect_delay() {
     let sim = sim_with(
-        SockJsOptions::default().config(Config::default().disconnect_delay(support::secs(5))),
+        SockJsOptions::default().config(SockJsConfig::default().disconnect_delay(support::secs(5))),
     );
     let mut c = sim.connect(sim.at(2_000));
     c.send(&post("/echo/000/s1/xhr", ""), sim.at(2_000));
@@ -267,7 +267,7 @@ fn a_send_held_for_room_behind_an_unread_100_continue_ends_at_the_send_time_limi
     // ends the connection, exactly, and nothing spins on a deadline past.
     let sim = sim_with(
         SockJsOptions::default()
-            .config(Config::default().session_cookie_needed(false))
+            .config(SockJsConfig::default().session_cookie_needed(false))
             .inbox_limit(1)
             .handler_wait(support::ms(0)),
     );

@@ -16,7 +16,7 @@ use server_proto::sockjs_proto::client::{
     Client, ClientConfig, ClientError, ClientEvent, ConnId, Entropy, Failure, Output,
     DEFAULT_TRANSPORTS,
 };
-use server_proto::sockjs_proto::{Config, Transport};
+use server_proto::sockjs_proto::{SockJsConfig, Transport};
 use server_proto::ws_proto::{CloseCode, Message};
 use server_proto::{ServerConfig, ServerOptions, Session, SockJsOptions};
 use support::{poll_recv, Sim};
@@ -404,7 +404,7 @@ fn the_default_order_opens_the_websocket() {
 
 #[test]
 fn a_stream_cut_at_the_limit_reopens_without_losing_or_repeating() {
-    let options = SockJsOptions::default().config(Config::default().stream_bytes_limit(256));
+    let options = SockJsOptions::default().config(SockJsConfig::default().stream_bytes_limit(256));
     let mut w = World::new(options, only(Transport::XhrStreaming));
     w.open();
     let texts = numbered(300);
@@ -443,7 +443,8 @@ fn sends_while_one_is_in_flight_go_in_one_batch() {
 
 #[test]
 fn websocket_off_on_the_server_is_skipped_without_a_try() {
-    let options = SockJsOptions::default().config(Config::default().web_socket_enabled(false));
+    let options =
+        SockJsOptions::default().config(SockJsConfig::default().web_socket_enabled(false));
     let mut w = World::new(options, ClientConfig::default());
     assert_eq!(w.open(), Transport::XhrStreaming);
     assert_eq!(w.client.info().map(|i| i.websocket), Some(false));

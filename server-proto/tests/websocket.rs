@@ -219,7 +219,7 @@ fn a_protocol_error_after_pipelined_messages_closes_after_their_answers() {
 
 fn pinging() -> WebSocketOptions {
     let mut options = WebSocketOptions::default();
-    *options.config_mut() = ws_proto::Config::default()
+    *options.config_mut() = ws_proto::WebSocketConfig::default()
         .ping_interval(secs(10))
         .pong_timeout(secs(5));
     options

@@ -9,14 +9,14 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
-use sockjs_proto::{Answer, Config, RequestContext, Server};
+use sockjs_proto::{Answer, RequestContext, Server, SockJsConfig};
 
 /// A server with `n` sessions, each with an attached streaming receiver
 /// opened one microsecond after the previous one, so heartbeats fall due one
 /// at a time.
 #[allow(clippy::disallowed_methods)] // a base instant; time then moves by hand
 fn server_with(n: usize) -> (Server, Instant) {
-    let config = Config::default().max_sessions(n + 1);
+    let config = SockJsConfig::default().max_sessions(n + 1);
     let mut server = Server::new("/echo", config, 1).expect("valid config");
     let t0 = Instant::now();
     for i in 0..n {

@@ -23,7 +23,7 @@ pub const DEFAULT_CLIENT_LIBRARY_URL: &str =
 /// | [`suppress_cors`](Self::suppress_cors) (`suppressCors`) | `false` |
 /// | [`client_library_url`](Self::client_library_url) (`clientLibraryUrl`) | [`DEFAULT_CLIENT_LIBRARY_URL`] |
 /// | [`allowed_origins`](Self::allowed_origins) (`allowedOrigins`) | same origin only |
-/// | [`websocket`](Self::websocket) | `ws_proto::Config::default()`: no liveness pings, a 5 s close timeout |
+/// | [`websocket`](Self::websocket) | `ws_proto::WebSocketConfig::default()`: no liveness pings, a 5 s close timeout |
 /// | [`websocket_protocols`](Self::websocket_protocols) | none |
 /// | [`max_sessions`](Self::max_sessions) | 100 000 |
 /// | [`send_buffer_size_limit`](Self::send_buffer_size_limit) (`sendBufferSizeLimit`) | 512 KiB |
@@ -35,7 +35,7 @@ pub const DEFAULT_CLIENT_LIBRARY_URL: &str =
     clippy::struct_excessive_bools,
     reason = "Spring's options, by their names: each is a switch of its own"
 )]
-pub struct Config {
+pub struct SockJsConfig {
     /// With no frame written for this long, the server writes a heartbeat.
     pub heartbeat_time: Duration,
     /// With no receiving request for this long, a session is closed and
@@ -66,10 +66,10 @@ pub struct Config {
     /// transports (`websocket` and the raw `/websocket`).
     ///
     /// Liveness pings are off by default
-    /// ([`ping_interval`](ws_proto::Config::ping_interval) `None`), as in
-    /// Spring, which keeps a SockJS `websocket` session alive with the `h`
-    /// heartbeat alone: the wire stays as sockjs-client and Spring's client
-    /// expect it, and nothing closes a quiet client that a proxy keeps
+    /// ([`ping_interval`](ws_proto::WebSocketConfig::ping_interval) `None`),
+    /// as in Spring, which keeps a SockJS `websocket` session alive with the
+    /// `h` heartbeat alone: the wire stays as sockjs-client and Spring's
+    /// client expect it, and nothing closes a quiet client that a proxy keeps
     /// alive. Set a ping interval to drop dead clients (a client that
     /// answers nothing within the pong timeout after a ping is dropped with
     /// nothing more sent): the heartbeat only goes out, and on the raw
@@ -77,7 +77,7 @@ pub struct Config {
     /// a dead client before its TCP connection times out. Browsers answer
     /// pings by themselves. The close timeout (5 s) bounds the wait for the
     /// client's close frame once the server sent its own.
-    pub websocket: ws_proto::Config,
+    pub websocket: ws_proto::WebSocketConfig,
     /// Subprotocols the endpoint speaks over WebSocket (e.g. `v12.stomp`),
     /// in order of preference; the first one the client offers is selected.
     pub websocket_protocols: Vec<String>,
@@ -103,7 +103,7 @@ pub struct Config {
     pub bind_sessions_to_client: bool,
 }
 
-impl Default for Config {
+impl Default for SockJsConfig {
     fn default() -> Self {
         Self {
             heartbeat_time: Duration::from_secs(25),
@@ -115,7 +115,7 @@ impl Default for Config {
             suppress_cors: false,
             client_library_url: DEFAULT_CLIENT_LIBRARY_URL.to_owned(),
             allowed_origins: AllowedOrigins::SameOrigin,
-            websocket: ws_proto::Config::default(),
+            websocket: ws_proto::WebSocketConfig::default(),
             websocket_protocols: Vec::new(),
             max_sessions: 100_000,
             send_buffer_size_limit: 512 * 1024,
@@ -125,10 +125,10 @@ impl Default for Config {
     }
 }
 
-/// A [`Config`] value that cannot work.
+/// A [`SockJsConfig`] value that cannot work.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
-pub enum ConfigError {
+pub enum SockJsConfigError {
     /// `heartbeat_time` is zero.
     #[error("heartbeatTime must be positive")]
     HeartbeatTime,
@@ -149,20 +149,20 @@ pub enum ConfigError {
     ClientLibraryUrl,
 }
 
-impl Config {
+impl SockJsConfig {
     /// Checks that the options can work together.
-    pub fn validate(&self) -> Result<(), ConfigError> {
+    pub fn validate(&self) -> Result<(), SockJsConfigError> {
         if self.heartbeat_time.is_zero() {
-            return Err(ConfigError::HeartbeatTime);
+            return Err(SockJsConfigError::HeartbeatTime);
         }
         if self.disconnect_delay.is_zero() {
-            return Err(ConfigError::DisconnectDelay);
+            return Err(SockJsConfigError::DisconnectDelay);
         }
         if self.http_message_cache_size == 0 {
-            return Err(ConfigError::CacheSize);
+            return Err(SockJsConfigError::CacheSize);
         }
         if self.stream_bytes_limit == 0 {
-            return Err(ConfigError::StreamBytesLimit);
+            return Err(SockJsConfigError::StreamBytesLimit);
         }
         let url = &self.client_library_url;
         if url.is_empty()
@@ -170,7 +170,7 @@ impl Config {
                 .bytes()
                 .any(|b| b.is_ascii_whitespace() || b.is_ascii_control() || b"\"'<>&".contains(&b))
         {
-            return Err(ConfigError::ClientLibraryUrl);
+            return Err(SockJsConfigError::ClientLibraryUrl);
         }
         Ok(())
     }
@@ -273,7 +273,7 @@ impl Config {
     /// Sets the WebSocket limits and timers (the field of the same name
     /// says why liveness pings are off by default).
     #[must_use]
-    pub fn websocket(mut self, value: ws_proto::Config) -> Self {
+    pub fn websocket(mut self, value: ws_proto::WebSocketConfig) -> Self {
         self.websocket = value;
         self
     }
@@ -292,7 +292,7 @@ mod tests {
 
     #[test]
     fn defaults_are_springs() {
-        let c = Config::default();
+        let c = SockJsConfig::default();
         assert_eq!(c.heartbeat_time, Duration::from_secs(25));
         assert_eq!(c.disconnect_delay, Duration::from_secs(5));
         assert_eq!(c.http_message_cache_size, 100);
@@ -307,27 +307,27 @@ mod tests {
 
     #[test]
     fn invalid_values_are_refused() {
-        let c = Config::default;
+        let c = SockJsConfig::default;
         assert_eq!(
             c().heartbeat_time(Duration::ZERO).validate(),
-            Err(ConfigError::HeartbeatTime)
+            Err(SockJsConfigError::HeartbeatTime)
         );
         assert_eq!(
             c().disconnect_delay(Duration::ZERO).validate(),
-            Err(ConfigError::DisconnectDelay)
+            Err(SockJsConfigError::DisconnectDelay)
         );
         assert_eq!(
             c().http_message_cache_size(0).validate(),
-            Err(ConfigError::CacheSize)
+            Err(SockJsConfigError::CacheSize)
         );
         assert_eq!(
             c().stream_bytes_limit(0).validate(),
-            Err(ConfigError::StreamBytesLimit)
+            Err(SockJsConfigError::StreamBytesLimit)
         );
         for url in ["", "a\"b", "x y", "<script>"] {
             assert_eq!(
                 c().client_library_url(url).validate(),
-                Err(ConfigError::ClientLibraryUrl),
+                Err(SockJsConfigError::ClientLibraryUrl),
                 "{url}"
             );
         }

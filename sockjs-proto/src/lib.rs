@@ -16,7 +16,7 @@ mod timers;
 mod transport;
 mod ws;
 
-pub use config::{Config, ConfigError, DEFAULT_CLIENT_LIBRARY_URL};
+pub use config::{SockJsConfig, SockJsConfigError, DEFAULT_CLIENT_LIBRARY_URL};
 pub use http::RequestContext;
 pub use origin::AllowedOrigins;
 pub use prepared::PreparedText;

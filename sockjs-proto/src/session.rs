@@ -6,7 +6,7 @@ use std::net::IpAddr;
 
 use ws_proto::{CloseCode, CloseFrame, ProtocolError, SendQueue, Timeout};
 
-use crate::config::Config;
+use crate::config::SockJsConfig;
 
 use crate::frame::HEARTBEAT;
 use crate::json::PayloadError;
@@ -217,7 +217,8 @@ pub(crate) struct Session {
     /// and waits for [`Event::Room`].
     pub(crate) wants_room: bool,
     /// The client that opened the session; later requests must come from
-    /// it (see [`Config::bind_sessions_to_client`](crate::Config::bind_sessions_to_client)).
+    /// it (see
+    /// [`SockJsConfig::bind_sessions_to_client`](crate::SockJsConfig::bind_sessions_to_client)).
     pub(crate) owner: Owner,
 }
 
@@ -249,7 +250,7 @@ impl Session {
         transport: Transport,
         mapped: bool,
         owner: Owner,
-        config: &Config,
+        config: &SockJsConfig,
     ) -> Self {
         Self {
             sockjs_id,

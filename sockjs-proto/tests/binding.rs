@@ -7,7 +7,7 @@ mod common;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use common::*;
-use sockjs_proto::{Answer, Config, Event, RequestSession, Server, Transport};
+use sockjs_proto::{Answer, Event, RequestSession, Server, SockJsConfig, Transport};
 
 const HOME: IpAddr = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1));
 const AWAY: IpAddr = IpAddr::V4(Ipv4Addr::new(198, 51, 100, 7));
@@ -194,7 +194,7 @@ fn an_anonymous_session_is_bound_by_address_even_if_a_principal_comes_later() {
 
 #[test]
 fn binding_can_be_turned_off() {
-    let mut s = server_with(Config::default().bind_sessions_to_client(false));
+    let mut s = server_with(SockJsConfig::default().bind_sessions_to_client(false));
     let now = t0();
     let id = open_from(&mut s, HOME, Some("alice"));
     let res = response(s.handle(

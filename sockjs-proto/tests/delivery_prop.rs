@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use proptest::prelude::*;
-use sockjs_proto::{Answer, Config, Event, ReceiverId, Server, SessionId, Transport};
+use sockjs_proto::{Answer, Event, ReceiverId, Server, SessionId, SockJsConfig, Transport};
 
 const DD: Duration = Duration::from_secs(5);
 
@@ -204,7 +204,7 @@ impl Client {
 /// Runs `ops`; returns how many messages went through.
 fn run(ops: &[Op], limit: usize, cache: usize) -> usize {
     let mut s = server_with(
-        Config::default()
+        SockJsConfig::default()
             .stream_bytes_limit(limit)
             .http_message_cache_size(cache),
     );

@@ -7,7 +7,7 @@
 mod common;
 
 use common::*;
-use sockjs_proto::{AllowedOrigins, Answer, Config, Server};
+use sockjs_proto::{AllowedOrigins, Answer, Server, SockJsConfig};
 
 const CORS_HEADERS: [&str; 4] = [
     "Access-Control-Allow-Origin",
@@ -83,7 +83,7 @@ fn a_refusal_carries_the_cors_headers_of_the_endpoints_own_answer() {
             if let Some(o) = origin {
                 r = r.header("Origin", o);
             }
-            let mut s = server_with(Config::default().allowed_origins(AllowedOrigins::Any));
+            let mut s = server_with(SockJsConfig::default().allowed_origins(AllowedOrigins::Any));
             // The session `s` exists, so that xhr_send is answered (204).
             open_xhr(&mut s, "s", t0());
             let added = refusal(&s, &r);
@@ -159,7 +159,7 @@ fn a_refusal_grants_nothing_to_an_origin_that_is_not_allowed() {
 #[test]
 fn a_refusal_carries_no_cors_header_when_cors_is_suppressed_or_off_the_prefix() {
     let s = server_with(
-        Config::default()
+        SockJsConfig::default()
             .suppress_cors(true)
             .allowed_origins(AllowedOrigins::Any),
     );
@@ -167,7 +167,7 @@ fn a_refusal_carries_no_cors_header_when_cors_is_suppressed_or_off_the_prefix() 
         let added = refusal(&s, &r.header("Origin", "http://app.test"));
         assert!(added.is_empty(), "{name}: {added:?}");
     }
-    let s = server_with(Config::default().allowed_origins(AllowedOrigins::Any));
+    let s = server_with(SockJsConfig::default().allowed_origins(AllowedOrigins::Any));
     for target in ["/other/000/s/xhr", "/echoes/info", "/echo/000/s/nope"] {
         let r = Request::new("POST", target).header("Origin", "http://app.test");
         assert!(refusal(&s, &r).is_empty(), "{target}");
@@ -177,7 +177,7 @@ fn a_refusal_carries_no_cors_header_when_cors_is_suppressed_or_off_the_prefix() 
 #[test]
 fn the_cores_own_refusals_carry_cors_on_cors_paths() {
     let origin = "http://app.test";
-    let any = Config::default().allowed_origins(AllowedOrigins::Any);
+    let any = SockJsConfig::default().allowed_origins(AllowedOrigins::Any);
 
     // 405 on /info and on the xhr family, eventsource.
     let mut s = server_with(any.clone());

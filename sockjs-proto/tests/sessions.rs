@@ -6,8 +6,8 @@ mod common;
 
 use common::*;
 use sockjs_proto::{
-    AllowedOrigins, Answer, CloseFrame, CloseReason, Config, Event, PreparedText, SendError,
-    Server, Transport,
+    AllowedOrigins, Answer, CloseFrame, CloseReason, Event, PreparedText, SendError, Server,
+    SockJsConfig, Transport,
 };
 
 const GO_AWAY: &str = "c[3000,\"Go away!\"]";
@@ -385,7 +385,7 @@ fn waiting_messages_are_delivered_before_the_close_frame_to_a_stream() {
 
 #[test]
 fn cache_overflow_at_size_plus_one_closes_with_4500_after_the_cached_messages() {
-    let mut s = server_with(Config::default().http_message_cache_size(3));
+    let mut s = server_with(SockJsConfig::default().http_message_cache_size(3));
     let now = t0();
     let id = open_xhr(&mut s, "s", now);
     for m in ["1", "2", "3"] {
@@ -402,7 +402,7 @@ fn cache_overflow_at_size_plus_one_closes_with_4500_after_the_cached_messages() 
 
 #[test]
 fn an_unpulled_stream_is_bounded_by_the_send_buffer_not_the_cache() {
-    let config = Config::default()
+    let config = SockJsConfig::default()
         .http_message_cache_size(2)
         .send_buffer_size_limit(4);
     let mut s = server_with(config);
@@ -427,7 +427,7 @@ fn an_unpulled_stream_is_bounded_by_the_send_buffer_not_the_cache() {
 
 #[test]
 fn a_pulled_stream_never_overflows() {
-    let mut s = server_with(Config::default().http_message_cache_size(2));
+    let mut s = server_with(SockJsConfig::default().http_message_cache_size(2));
     let now = t0();
     let (r, id) = open_xhr_streaming(&mut s, "s", now);
     for i in 0..10 {
@@ -459,7 +459,7 @@ fn prepared_messages_join_the_same_frame_as_sent_ones_in_every_session() {
 
 #[test]
 fn prepared_messages_meet_the_same_limits_as_sent_ones() {
-    let mut s = server_with(Config::default().http_message_cache_size(2));
+    let mut s = server_with(SockJsConfig::default().http_message_cache_size(2));
     let now = t0();
     let id = open_xhr(&mut s, "s", now);
     let one = PreparedText::new("1");
@@ -469,7 +469,7 @@ fn prepared_messages_meet_the_same_limits_as_sent_ones() {
     assert_eq!(closed(&events(&mut s)), [CloseReason::CacheOverflow]);
     assert_eq!(s.send_prepared(id, &one), Err(SendError::Closed));
 
-    let config = Config::default().send_buffer_size_limit(4);
+    let config = SockJsConfig::default().send_buffer_size_limit(4);
     let mut s = server_with(config);
     let (r, id) = open_xhr_streaming(&mut s, "s", now);
     let two = PreparedText::new("22");
@@ -541,7 +541,7 @@ fn a_receiver_the_core_ended_does_not_interrupt() {
 
 #[test]
 fn a_stream_that_ended_at_the_limit_does_not_interrupt() {
-    let mut s = server_with(Config::default().stream_bytes_limit(3));
+    let mut s = server_with(SockJsConfig::default().stream_bytes_limit(3));
     let now = t0();
     let (r, id) = open_xhr_streaming(&mut s, "s", now);
     s.send(id, "x").unwrap();
@@ -559,7 +559,7 @@ fn a_stream_that_ended_at_the_limit_does_not_interrupt() {
 #[test]
 fn xhr_streaming_ends_once_frames_reach_the_limit() {
     // sockjs-protocol's XhrStreaming.test_response_limit.
-    let mut s = server_with(Config::default().stream_bytes_limit(4096));
+    let mut s = server_with(SockJsConfig::default().stream_bytes_limit(4096));
     let now = t0();
     let (r, _) = open_xhr_streaming(&mut s, "s", now);
     let msg = format!("\"{}\"", "x".repeat(128));
@@ -591,7 +591,7 @@ fn xhr_streaming_ends_once_frames_reach_the_limit() {
 
 #[test]
 fn eventsource_ends_once_frames_reach_the_limit() {
-    let mut s = server_with(Config::default().stream_bytes_limit(4096));
+    let mut s = server_with(SockJsConfig::default().stream_bytes_limit(4096));
     let now = t0();
     let r = start_stream(
         &mut s,
@@ -615,7 +615,7 @@ fn eventsource_ends_once_frames_reach_the_limit() {
 
 #[test]
 fn htmlfile_ends_once_frames_reach_the_limit() {
-    let mut s = server_with(Config::default().stream_bytes_limit(4096));
+    let mut s = server_with(SockJsConfig::default().stream_bytes_limit(4096));
     let now = t0();
     let r = start_stream(
         &mut s,
@@ -645,7 +645,7 @@ fn the_limit_counts_framing_and_not_the_prelude() {
     // `o\n` is 2 bytes and `a["x"]\n` 7: a limit of 9 is reached exactly,
     // one of 10 is not.
     for (limit, ends) in [(9, true), (10, false)] {
-        let mut s = server_with(Config::default().stream_bytes_limit(limit));
+        let mut s = server_with(SockJsConfig::default().stream_bytes_limit(limit));
         let now = t0();
         let (r, id) = open_xhr_streaming(&mut s, "s", now);
         s.send(id, "x").unwrap();
@@ -659,7 +659,7 @@ fn the_limit_counts_framing_and_not_the_prelude() {
 
 #[test]
 fn a_stream_whose_first_frame_reaches_the_limit_ends_after_it() {
-    let mut s = server_with(Config::default().stream_bytes_limit(2));
+    let mut s = server_with(SockJsConfig::default().stream_bytes_limit(2));
     let now = t0();
     // `o\n` alone reaches it.
     let req = post(&url("s", "xhr_streaming"));
@@ -704,7 +704,7 @@ fn the_http_version_does_not_change_the_answers() {
 
 /// Every transport response on a fresh server, with `cookie` as the
 /// request's `Cookie` header.
-fn transport_responses(config: Config, cookie: Option<&str>) -> Vec<(String, Response)> {
+fn transport_responses(config: SockJsConfig, cookie: Option<&str>) -> Vec<(String, Response)> {
     let mut s = server_with(config);
     let now = t0();
     let with = |r: Request| match cookie {
@@ -755,7 +755,7 @@ fn transport_responses(config: Config, cookie: Option<&str>) -> Vec<(String, Res
 
 #[test]
 fn the_session_cookie_is_dummy_on_every_transport_response() {
-    for (name, res) in transport_responses(Config::default(), None) {
+    for (name, res) in transport_responses(SockJsConfig::default(), None) {
         assert_eq!(
             header(&res, "Set-Cookie"),
             "JSESSIONID=dummy; path=/",
@@ -767,7 +767,7 @@ fn the_session_cookie_is_dummy_on_every_transport_response() {
 #[test]
 fn the_session_cookie_echoes_the_request_cookie() {
     for cookie in ["JSESSIONID=abcdef", "a=1; JSESSIONID=abcdef; b=2"] {
-        for (name, res) in transport_responses(Config::default(), Some(cookie)) {
+        for (name, res) in transport_responses(SockJsConfig::default(), Some(cookie)) {
             assert_eq!(
                 header(&res, "Set-Cookie"),
                 "JSESSIONID=abcdef; path=/",
@@ -787,7 +787,7 @@ fn a_session_cookie_that_is_empty_or_not_a_token_becomes_dummy() {
             assert!(http::HeaderValue::from_bytes(cookie.as_bytes()).is_err());
             continue;
         }
-        for (name, res) in transport_responses(Config::default(), Some(&cookie)) {
+        for (name, res) in transport_responses(SockJsConfig::default(), Some(&cookie)) {
             assert_eq!(
                 header(&res, "Set-Cookie"),
                 "JSESSIONID=dummy; path=/",
@@ -799,7 +799,7 @@ fn a_session_cookie_that_is_empty_or_not_a_token_becomes_dummy() {
 
 #[test]
 fn no_session_cookie_when_not_needed() {
-    let config = Config::default().session_cookie_needed(false);
+    let config = SockJsConfig::default().session_cookie_needed(false);
     for (name, res) in transport_responses(config, Some("JSESSIONID=abcdef")) {
         assert_eq!(
             header_values(&res, "Set-Cookie"),
@@ -935,7 +935,7 @@ fn listed_origins_and_patterns_pass_and_others_are_403() {
         ("http://other.test", false),
     ] {
         for (name, r) in origin_checked_requests() {
-            let mut s = server_with(Config::default().allowed_origins(list.clone()));
+            let mut s = server_with(SockJsConfig::default().allowed_origins(list.clone()));
             let answer = s.handle(&from(r, Some(origin)), t0());
             if ok {
                 assert!(accepted(&answer), "{name} {origin}: {answer:?}");
@@ -953,7 +953,7 @@ fn listed_origins_and_patterns_pass_and_others_are_403() {
 fn any_origin_passes_with_a_star() {
     for (name, r) in origin_checked_requests() {
         let mut s =
-            server_with(Config::default().allowed_origins(AllowedOrigins::from_list(["*"])));
+            server_with(SockJsConfig::default().allowed_origins(AllowedOrigins::from_list(["*"])));
         let answer = s.handle(&from(r, Some("http://anything.test")), t0());
         assert!(accepted(&answer), "{name}: {answer:?}");
     }
@@ -963,7 +963,7 @@ fn any_origin_passes_with_a_star() {
 
 #[test]
 fn max_sessions_refuses_one_more_with_503() {
-    let mut s = server_with(Config::default().max_sessions(2));
+    let mut s = server_with(SockJsConfig::default().max_sessions(2));
     let now = t0();
     let a = open_xhr(&mut s, "a", now);
     open_xhr(&mut s, "b", now);
@@ -1014,7 +1014,7 @@ fn a_refused_request_opens_no_session() {
 
 #[test]
 fn a_send_over_the_byte_limit_closes_the_session_with_4500_and_keeps_what_was_taken() {
-    let mut s = server_with(Config::default().send_buffer_size_limit(10));
+    let mut s = server_with(SockJsConfig::default().send_buffer_size_limit(10));
     let now = t0();
     let id = open_xhr(&mut s, "s", now);
     s.send(id, "12345").unwrap();
@@ -1032,7 +1032,7 @@ fn a_send_over_the_byte_limit_closes_the_session_with_4500_and_keeps_what_was_ta
 
 #[test]
 fn drop_oldest_keeps_the_session_and_the_newest_messages() {
-    let config = Config::default()
+    let config = SockJsConfig::default()
         .send_buffer_size_limit(10)
         .overflow_strategy(ws_proto::OverflowStrategy::DropOldest);
     let mut s = server_with(config);
@@ -1049,7 +1049,7 @@ fn drop_oldest_keeps_the_session_and_the_newest_messages() {
 
 #[test]
 fn a_waiting_sender_gets_room_back_when_a_poll_takes_the_messages() {
-    let config = Config::default()
+    let config = SockJsConfig::default()
         .send_buffer_size_limit(10)
         .http_message_cache_size(3);
     let mut s = server_with(config);
@@ -1080,7 +1080,7 @@ fn a_waiting_sender_gets_room_back_when_a_poll_takes_the_messages() {
 
 #[test]
 fn room_is_announced_only_to_a_sender_that_waited() {
-    let mut s = server_with(Config::default().send_buffer_size_limit(4));
+    let mut s = server_with(SockJsConfig::default().send_buffer_size_limit(4));
     let now = t0();
     let id = open_xhr(&mut s, "s", now);
     s.send_waited(id, "12345").unwrap();
@@ -1091,7 +1091,7 @@ fn room_is_announced_only_to_a_sender_that_waited() {
 
 #[test]
 fn a_closed_session_has_no_room_and_takes_no_waited_send() {
-    let mut s = server_with(Config::default());
+    let mut s = server_with(SockJsConfig::default());
     let now = t0();
     let id = open_xhr(&mut s, "s", now);
     s.close(id, CloseFrame::new(3000, "Go away!")).unwrap();

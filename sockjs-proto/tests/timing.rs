@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use sockjs_proto::{
-    CloseReason, Config, Event, ReceiverId, SendError, Server, SessionId, Transport,
+    CloseReason, Event, ReceiverId, SendError, Server, SessionId, SockJsConfig, Transport,
 };
 
 const HB: Duration = Duration::from_secs(25);
@@ -163,7 +163,7 @@ fn a_raw_websocket_has_no_deadline() {
 
 #[test]
 fn a_custom_heartbeat_time_is_used() {
-    let mut s = server_with(Config::default().heartbeat_time(ms(1500)));
+    let mut s = server_with(SockJsConfig::default().heartbeat_time(ms(1500)));
     let now = t0();
     let (r, _) = open_xhr_streaming(&mut s, "s", now);
     assert_eq!(s.poll_timeout(), Some(now + ms(1500)));
@@ -277,7 +277,7 @@ fn a_streaming_receiver_keeps_its_session_alive() {
 
 #[test]
 fn a_custom_disconnect_delay_is_used() {
-    let mut s = server_with(Config::default().disconnect_delay(ms(250)));
+    let mut s = server_with(SockJsConfig::default().disconnect_delay(ms(250)));
     let now = t0();
     open_xhr(&mut s, "s", now);
     assert_eq!(s.poll_timeout(), Some(now + ms(250)));

@@ -6,14 +6,14 @@ mod common;
 use std::time::{Duration, SystemTime};
 
 use common::*;
-use sockjs_proto::{AllowedOrigins, Config, Event, Server, Transport};
+use sockjs_proto::{AllowedOrigins, Event, Server, SockJsConfig, Transport};
 
 const FORM: &str = "application/x-www-form-urlencoded";
 
 /// A server that lets any origin in, so that CORS can be seen with any
 /// `Origin`.
 fn open_server() -> Server {
-    server_with(Config::default().allowed_origins(AllowedOrigins::Any))
+    server_with(SockJsConfig::default().allowed_origins(AllowedOrigins::Any))
 }
 
 // ---- xhr -------------------------------------------------------------------
@@ -376,7 +376,7 @@ fn requested_headers_are_echoed_when_not_empty() {
 #[test]
 fn cors_is_suppressed_on_request() {
     let mut s = server_with(
-        Config::default()
+        SockJsConfig::default()
             .suppress_cors(true)
             .allowed_origins(AllowedOrigins::Any),
     );

@@ -5,7 +5,7 @@ mod common;
 use std::time::{Duration, SystemTime};
 
 use common::*;
-use sockjs_proto::{AllowedOrigins, Config, Server, DEFAULT_CLIENT_LIBRARY_URL};
+use sockjs_proto::{AllowedOrigins, Server, SockJsConfig, DEFAULT_CLIENT_LIBRARY_URL};
 
 // ---- the greeting --------------------------------------------------------
 
@@ -189,7 +189,7 @@ fn info_is_json_not_cached_without_cookie_with_cors() {
 
 #[test]
 fn info_says_websocket_false_when_disabled() {
-    let mut s = server_with(Config::default().web_socket_enabled(false));
+    let mut s = server_with(SockJsConfig::default().web_socket_enabled(false));
     let (_, fields, _) = info_json(&mut s, &get("/info"));
     assert_eq!(
         fields,
@@ -199,7 +199,7 @@ fn info_says_websocket_false_when_disabled() {
 
 #[test]
 fn info_says_cookie_needed_false_when_disabled() {
-    let mut s = server_with(Config::default().session_cookie_needed(false));
+    let mut s = server_with(SockJsConfig::default().session_cookie_needed(false));
     let (res, fields, _) = info_json(&mut s, &get("/info"));
     assert_eq!(
         fields,
@@ -220,7 +220,7 @@ fn info_entropy_differs_between_calls() {
 #[test]
 fn info_entropy_is_deterministic_for_a_seed() {
     let run = |seed| {
-        let mut s = Server::new(PREFIX, Config::default(), seed).unwrap();
+        let mut s = Server::new(PREFIX, SockJsConfig::default(), seed).unwrap();
         (0..4)
             .map(|_| info_json(&mut s, &get("/info")).2)
             .collect::<Vec<_>>()
@@ -232,7 +232,7 @@ fn info_entropy_is_deterministic_for_a_seed() {
 #[test]
 fn info_entropy_is_splitmix64_of_the_seed() {
     // The low 32 bits of SplitMix64's reference outputs for seed 1234567.
-    let mut s = Server::new(PREFIX, Config::default(), 1_234_567).unwrap();
+    let mut s = Server::new(PREFIX, SockJsConfig::default(), 1_234_567).unwrap();
     for expected in [
         6_457_827_717_110_365_317_u64,
         3_203_168_211_198_807_973,
@@ -244,7 +244,7 @@ fn info_entropy_is_splitmix64_of_the_seed() {
 
 #[test]
 fn the_server_keeps_its_prefix_without_a_trailing_slash_and_its_config() {
-    let config = Config::default().heartbeat_time(Duration::from_secs(7));
+    let config = SockJsConfig::default().heartbeat_time(Duration::from_secs(7));
     let s = Server::new("/echo/", config.clone(), 1).unwrap();
     assert_eq!(s.prefix(), "/echo");
     assert_eq!(s.config(), &config);
@@ -264,7 +264,7 @@ fn info_cors_echoes_an_allowed_origin_with_credentials() {
 
 #[test]
 fn info_cors_keeps_a_null_origin() {
-    let mut s = server_with(Config::default().allowed_origins(AllowedOrigins::Any));
+    let mut s = server_with(SockJsConfig::default().allowed_origins(AllowedOrigins::Any));
     let res = response(s.handle(&get("/info").header("Origin", "null"), t0()));
     assert_eq!(res.status(), 200);
     assert_cors(&res, Some("null"));
@@ -273,7 +273,7 @@ fn info_cors_keeps_a_null_origin() {
 #[test]
 fn info_has_no_cors_headers_when_suppressed() {
     let mut s = server_with(
-        Config::default()
+        SockJsConfig::default()
             .suppress_cors(true)
             .allowed_origins(AllowedOrigins::Any),
     );
@@ -306,7 +306,7 @@ fn date() -> SystemTime {
 
 #[test]
 fn info_options_is_204_cached_for_a_year_with_cors() {
-    let mut s = server_with(Config::default().allowed_origins(AllowedOrigins::Any));
+    let mut s = server_with(SockJsConfig::default().allowed_origins(AllowedOrigins::Any));
     for origin in [None, Some("http://test"), Some("null")] {
         let mut r = options("/info").date(date());
         if let Some(o) = origin {
@@ -409,7 +409,7 @@ iframe_names! {
 #[test]
 fn iframe_page_loads_the_configured_client_library() {
     let url = "https://example.com/js/sockjs-1.6.1.min.js";
-    let mut s = server_with(Config::default().client_library_url(url));
+    let mut s = server_with(SockJsConfig::default().client_library_url(url));
     let res = response(s.handle(&get("/iframe.html"), t0()));
     let page = body(&res);
     assert_eq!(page, iframe_page(url));
@@ -428,7 +428,7 @@ fn iframe_etag_is_stable_and_follows_the_page() {
     // Every name, every query: the same page and tag.
     let res = response(s.handle(&get("/iframe-0.1.2.html?t=1"), t0()));
     assert_eq!(header(&res, "ETag"), first);
-    let mut other = server_with(Config::default().client_library_url("/sockjs.js"));
+    let mut other = server_with(SockJsConfig::default().client_library_url("/sockjs.js"));
     assert_ne!(etag(&mut other), first);
 }
 
@@ -458,7 +458,7 @@ fn iframe_if_none_match_is_304_without_content_type_or_body() {
 
 #[test]
 fn iframe_never_sets_a_cookie() {
-    let mut s = server_with(Config::default().session_cookie_needed(true));
+    let mut s = server_with(SockJsConfig::default().session_cookie_needed(true));
     let res = response(s.handle(
         &get("/iframe.html").header("Cookie", "JSESSIONID=abc"),
         t0(),
@@ -481,7 +481,7 @@ fn iframe_x_frame_options_is_sameorigin_by_default() {
 
 #[test]
 fn iframe_has_no_x_frame_options_with_any_origin() {
-    let mut s = server_with(Config::default().allowed_origins(AllowedOrigins::Any));
+    let mut s = server_with(SockJsConfig::default().allowed_origins(AllowedOrigins::Any));
     let res = response(s.handle(&get("/iframe.html"), t0()));
     assert_eq!(res.status(), 200);
     assert_no_header(&res, "X-Frame-Options");
@@ -490,7 +490,8 @@ fn iframe_has_no_x_frame_options_with_any_origin() {
 #[test]
 fn iframe_is_404_with_a_restricted_origin_list() {
     let mut s = server_with(
-        Config::default().allowed_origins(AllowedOrigins::from_list(["https://app.example.com"])),
+        SockJsConfig::default()
+            .allowed_origins(AllowedOrigins::from_list(["https://app.example.com"])),
     );
     let res = response(s.handle(&get("/iframe.html"), t0()));
     assert_eq!(res.status(), 404);

@@ -6,12 +6,13 @@ use std::time::Duration;
 
 use common::*;
 use sockjs_proto::{
-    json::PayloadError, Answer, CloseCode, CloseFrame, CloseReason, Config, Event, PreparedText,
-    SendError, Server, Transport,
+    json::PayloadError, Answer, CloseCode, CloseFrame, CloseReason, Event, PreparedText, SendError,
+    Server, SockJsConfig, Transport,
 };
 
 const HB: Duration = Duration::from_secs(25);
-/// The embedded connections' default close timeout (`ws_proto::Config::close_timeout`).
+/// The embedded connections' default close timeout
+/// (`ws_proto::WebSocketConfig::close_timeout`).
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
 
 fn connect_sockjs(s: &mut Server, session: &str) -> (WsClient, sockjs_proto::SessionId) {
@@ -198,8 +199,8 @@ fn websocket_binary_messages_close_with_1003() {
 #[test]
 fn websocket_limits_come_from_the_config() {
     // A message of 16 bytes fits; one of 17 fails the connection with 1009.
-    let limits = ws_proto::Config::default().max_message_size(16);
-    let mut s = server_with(Config::default().websocket(limits));
+    let limits = ws_proto::WebSocketConfig::default().max_message_size(16);
+    let mut s = server_with(SockJsConfig::default().websocket(limits));
     let now = t0();
     let (mut ws, _) = connect_sockjs(&mut s, "s");
     ws.send(&mut s, r#"["0123456789ab"]"#, now);
@@ -502,10 +503,10 @@ fn a_message_without_a_reply_wakes_no_receiver() {
 
 #[test]
 fn websocket_capacity_is_the_connections_input_room() {
-    let limits = ws_proto::Config::default()
+    let limits = ws_proto::WebSocketConfig::default()
         .max_frame_size(1000)
         .max_buffered_input(4096);
-    let mut s = server_with(Config::default().websocket(limits));
+    let mut s = server_with(SockJsConfig::default().websocket(limits));
     let now = t0();
     let (ws, _) = connect_sockjs(&mut s, "s");
     assert_eq!(s.websocket_capacity(ws.receiver), 4096);
@@ -558,7 +559,8 @@ fn websocket_input_split_byte_by_byte_gives_the_same_messages() {
 
 #[test]
 fn websocket_selects_the_first_offered_subprotocol_it_speaks() {
-    let mut s = server_with(Config::default().websocket_protocols(["v12.stomp", "v11.stomp"]));
+    let mut s =
+        server_with(SockJsConfig::default().websocket_protocols(["v12.stomp", "v11.stomp"]));
     let (_, r) = ws_request(
         &format!("{PREFIX}{}", url("s", "websocket")),
         &[("Sec-WebSocket-Protocol", "v10.stomp, v11.stomp, v12.stomp")],
@@ -684,7 +686,7 @@ fn post_to_websocket_is_405_allow_get_without_content_type_or_body() {
 
 #[test]
 fn websocket_disabled_is_404() {
-    let mut s = server_with(Config::default().web_socket_enabled(false));
+    let mut s = server_with(SockJsConfig::default().web_socket_enabled(false));
     for path in ws_paths() {
         let (_, r) = ws_request(&format!("{PREFIX}{path}"), &[]);
         assert_eq!(response(s.handle(&r, t0())).status(), 404, "{path}");
@@ -694,7 +696,7 @@ fn websocket_disabled_is_404() {
 
 #[test]
 fn websocket_disabled_leaves_the_http_transports_alone() {
-    let mut s = server_with(Config::default().web_socket_enabled(false));
+    let mut s = server_with(SockJsConfig::default().web_socket_enabled(false));
     let now = t0();
     let id = open_xhr(&mut s, "s", now);
     assert_eq!(

@@ -1,5 +1,5 @@
 //! The timers of the embedded WebSocket connections on simulated time: the
-//! liveness check (off by default; set through `Config::websocket`), the
+//! liveness check (off by default; set through `SockJsConfig::websocket`), the
 //! close timeout that bounds the wait for the client's close frame, and
 //! their deadlines in `poll_timeout`, from a heap of their own.
 
@@ -8,7 +8,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::*;
-use sockjs_proto::{CloseCode, CloseFrame, CloseReason, Config, Event, Server};
+use sockjs_proto::{CloseCode, CloseFrame, CloseReason, Event, Server, SockJsConfig};
 use ws_proto::{ProtocolError, Timeout};
 
 const INTERVAL: Duration = Duration::from_secs(10);
@@ -18,8 +18,8 @@ const HB: Duration = Duration::from_secs(25);
 
 fn pinging(close_timeout: Duration) -> Server {
     server_with(
-        Config::default().websocket(
-            ws_proto::Config::default()
+        SockJsConfig::default().websocket(
+            ws_proto::WebSocketConfig::default()
                 .ping_interval(INTERVAL)
                 .pong_timeout(PONG_TIMEOUT)
                 .close_timeout(close_timeout),
@@ -159,9 +159,9 @@ fn a_websocket_the_adapter_stopped_reading_is_not_taken_for_dead() {
 fn the_wait_for_the_clients_close_is_the_websocket_close_timeout() {
     // A disconnect delay and a close timeout that differ.
     let mut s = server_with(
-        Config::default()
+        SockJsConfig::default()
             .disconnect_delay(secs(1))
-            .websocket(ws_proto::Config::default().close_timeout(secs(3))),
+            .websocket(ws_proto::WebSocketConfig::default().close_timeout(secs(3))),
     );
     let now = t0();
     let mut ws = WsClient::connect(&mut s, &url("s", "websocket"), now);
@@ -268,7 +268,8 @@ fn liveness_is_off_by_default_on_both_websocket_transports() {
 #[test]
 fn a_failure_starts_the_close_timeout_when_it_happens_not_at_the_next_pull() {
     let mut s = server_with(
-        Config::default().websocket(ws_proto::Config::default().close_timeout(secs(3))),
+        SockJsConfig::default()
+            .websocket(ws_proto::WebSocketConfig::default().close_timeout(secs(3))),
     );
     let now = t0();
     let mut ws = connect(&mut s, &url("s", "websocket"), now);

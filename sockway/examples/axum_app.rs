@@ -34,7 +34,7 @@ use axum::{Form, Json, Router};
 use futures_util::StreamExt as _;
 use sockway::http_proto::Limits;
 use sockway::service::Endpoints;
-use sockway::sockjs_proto::Config;
+use sockway::sockjs_proto::SockJsConfig;
 use sockway::tokio::server::{
     Attributes, HandshakeRequest, Rejection, Server, Session, SessionSender, SockJsEndpoint,
     WebSocketEndpoint,
@@ -197,7 +197,7 @@ pub(crate) fn app(
             // server: streaming responses end and reconnect often.
             .sockjs(
                 "/",
-                SockJsEndpoint::new(echo).config(Config::default().stream_bytes_limit(4096)),
+                SockJsEndpoint::new(echo).config(SockJsConfig::default().stream_bytes_limit(4096)),
             ),
     )?;
     let ws = Endpoints::websocket(WebSocketEndpoint::new(echo))?;

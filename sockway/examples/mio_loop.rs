@@ -33,7 +33,7 @@ use sockway::server_proto::{
     Attributes, ConnId, Connection, EndpointId, Host, Output, Server, ServerConfig, ServerOptions,
     Session, SockJsOptions, Woken, READ_CHUNK,
 };
-use sockway::sockjs_proto::{AllowedOrigins, Config};
+use sockway::sockjs_proto::{AllowedOrigins, SockJsConfig};
 use sockway::ws_proto::CloseCode;
 
 /// The largest request body: room for a 1 MiB message, JSON-escaped.
@@ -270,7 +270,7 @@ fn main() -> io::Result<()> {
 #[allow(clippy::print_stdout)]
 fn serve(addr: std::net::SocketAddr, heartbeat_ms: u64) -> io::Result<()> {
     let sockjs = SockJsOptions::default().config(
-        Config::default()
+        SockJsConfig::default()
             .stream_bytes_limit(4096)
             .session_cookie_needed(false)
             .allowed_origins(AllowedOrigins::Any)

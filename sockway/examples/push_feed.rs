@@ -33,7 +33,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use futures_util::StreamExt as _;
-use sockway::sockjs_proto::Config;
+use sockway::sockjs_proto::SockJsConfig;
 use sockway::tokio::server::{
     Group, OverflowStrategy, Server, Session, SockJsEndpoint, WebSocketEndpoint,
 };
@@ -122,7 +122,7 @@ async fn main() -> std::io::Result<()> {
         .sockjs(
             "/feed",
             SockJsEndpoint::new(move |session| subscriber(sockjs_feed.clone(), session)).config(
-                Config::default()
+                SockJsConfig::default()
                     .send_buffer_size_limit(SEND_BUFFER)
                     .overflow_strategy(OverflowStrategy::DropOldest),
             ),

@@ -39,7 +39,7 @@ use sockway::server_proto::{
     Attributes, Connection, EndpointId, Output, Server, ServerConfig, ServerOptions, Session,
     SockJsOptions, READ_CHUNK,
 };
-use sockway::sockjs_proto::{AllowedOrigins, Config};
+use sockway::sockjs_proto::{AllowedOrigins, SockJsConfig};
 use sockway::ws_proto::CloseCode;
 
 /// The largest request body: room for a 1 MiB message, JSON-escaped.
@@ -309,7 +309,7 @@ fn main() -> io::Result<()> {
         }
     }
     let sockjs = SockJsOptions::default().config(
-        Config::default()
+        SockJsConfig::default()
             .stream_bytes_limit(4096)
             .session_cookie_needed(false)
             .allowed_origins(AllowedOrigins::Any)

@@ -48,10 +48,15 @@ pub use adapter_tokio::service;
 #[cfg(any(feature = "tokio", feature = "async-std", feature = "smol"))]
 #[doc(inline)]
 pub use adapter_core::{
-    AcceptOptions, ClientRequest, CloseCode, CloseFrame, CloseState, Config, ConnectOptions, Error,
-    Event, IntoClientRequest, Limits, Message, MessageKind, PemSource, Response, StopSignal,
-    StopSignals, TlsAcceptor, TlsConnector, TlsError, UpgradeRequest, Utf8Bytes,
+    AcceptOptions, ClientRequest, CloseCode, CloseFrame, CloseState, ConnectOptions, Error, Event,
+    IntoClientRequest, Limits, Message, MessageKind, PemSource, Response, StopSignal, StopSignals,
+    TlsAcceptor, TlsConnector, TlsError, UpgradeRequest, Utf8Bytes, WebSocketConfig,
 };
+
+// The SockJS endpoint's options, beside the WebSocket connection's.
+#[cfg(any(feature = "tokio", feature = "async-std", feature = "smol"))]
+#[doc(inline)]
+pub use sockjs_proto::SockJsConfig;
 
 /// rustls 0.23 (<https://docs.rs/rustls/0.23>), whose configurations
 /// [`TlsConnector::from_config`] and [`TlsAcceptor::from_config`] take

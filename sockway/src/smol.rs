@@ -23,9 +23,9 @@ pub use crate::rustls;
 
 #[doc(no_inline)]
 pub use crate::{
-    AcceptOptions, ClientRequest, CloseCode, CloseFrame, CloseState, Config, ConnectOptions, Error,
-    Event, IntoClientRequest, Limits, Message, MessageKind, PemSource, Response, StopSignal,
-    StopSignals, TlsAcceptor, TlsConnector, TlsError, UpgradeRequest, Utf8Bytes,
+    AcceptOptions, ClientRequest, CloseCode, CloseFrame, CloseState, ConnectOptions, Error, Event,
+    IntoClientRequest, Limits, Message, MessageKind, PemSource, Response, SockJsConfig, StopSignal,
+    StopSignals, TlsAcceptor, TlsConnector, TlsError, UpgradeRequest, Utf8Bytes, WebSocketConfig,
 };
 
 crate::websocket::websocket_api!(

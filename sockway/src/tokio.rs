@@ -23,9 +23,9 @@ pub use crate::rustls;
 #[doc(no_inline)]
 pub use crate::{
     http, http_proto, sockjs_proto, ws_proto, AcceptOptions, ClientRequest, CloseCode, CloseFrame,
-    CloseState, Config, ConnectOptions, Error, Event, IntoClientRequest, Limits, Message,
-    MessageKind, PemSource, Response, StopSignal, StopSignals, TlsAcceptor, TlsConnector, TlsError,
-    UpgradeRequest, Utf8Bytes,
+    CloseState, ConnectOptions, Error, Event, IntoClientRequest, Limits, Message, MessageKind,
+    PemSource, Response, SockJsConfig, StopSignal, StopSignals, TlsAcceptor, TlsConnector,
+    TlsError, UpgradeRequest, Utf8Bytes, WebSocketConfig,
 };
 
 crate::websocket::websocket_api!(

@@ -67,8 +67,8 @@ macro_rules! websocket_api {
         }
 
         /// Opens a WebSocket connection on `io` with `options` (the
-        /// response's [`Limits`], the connection's [`Config`], the close
-        /// timeout). The handshake key and the masking keys come from a
+        /// response's [`Limits`], the connection's [`WebSocketConfig`], the
+        /// close timeout). The handshake key and the masking keys come from a
         /// ChaCha generator seeded by the operating system.
         ///
         /// # Errors

@@ -39,9 +39,9 @@ use std::time::Duration;
 use adapter_core::server::{
     ServerBuilder, ServerHandle, Session, SockJsEndpoint, WebSocketEndpoint,
 };
-use adapter_core::sockjs_proto::Config as SockJsConfig;
+use adapter_core::sockjs_proto::SockJsConfig;
 use adapter_core::ws_proto::OverflowStrategy;
-use adapter_core::{Config as WsConfig, Executor, Message};
+use adapter_core::{Executor, Message, WebSocketConfig};
 use adapter_tokio::service::Endpoints;
 use bytes::{Buf as _, Bytes, BytesMut};
 use futures_util::StreamExt as _;
@@ -295,7 +295,7 @@ pub fn flood_endpoints<R: Executor>(builder: ServerBuilder<R>) -> ServerBuilder<
         .websocket(
             "/small",
             WebSocketEndpoint::new(small_echo).config(
-                WsConfig::default()
+                WebSocketConfig::default()
                     .max_frame_size(SMALL_FRAME)
                     .max_message_size(SMALL_MESSAGE)
                     .max_buffered_input(SMALL_FRAME + 64 * 1024),

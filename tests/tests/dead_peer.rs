@@ -153,10 +153,10 @@ async fn a_sockjs_websocket_client_is_kept_while_its_handler_falls_behind<R: Ser
     };
     // Pings on the SockJS WebSockets, and an inbox of one byte: the second
     // message fills it, and the adapter stops reading the connection.
-    let config = sockjs_proto::Config::default()
+    let config = sockjs_proto::SockJsConfig::default()
         .allowed_origins(AllowedOrigins::Any)
         .websocket(
-            adapter_core::ws_proto::Config::default()
+            adapter_core::ws_proto::WebSocketConfig::default()
                 .ping_interval(INTERVAL)
                 .pong_timeout(PONG_TIMEOUT),
         );

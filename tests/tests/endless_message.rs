@@ -11,7 +11,7 @@
 
 use std::time::Duration;
 
-use adapter_core::Config;
+use adapter_core::WebSocketConfig;
 use bytes::{Bytes, BytesMut};
 use sockway_tests::runtime::ServerRuntime;
 use sockway_tests::stress::{
@@ -166,7 +166,7 @@ async fn endless_maximal_frames_on_the_ready_server_get_1009<R: ServerRuntime>()
     let (server, before) = server::<R>().await;
     let addr = server.addr();
     let pid = server.pid();
-    let limits = Config::default();
+    let limits = WebSocketConfig::default();
     let frame = limits.max_frame_size;
     // The ready server's `/ws`: 16 MiB frames, 64 MiB messages. Fragments
     // of 16 MiB forever.

@@ -9,7 +9,7 @@
 use std::time::Duration;
 
 use adapter_core::server::{Server, Session, SockJsEndpoint};
-use adapter_core::sockjs_proto::{AllowedOrigins, Config};
+use adapter_core::sockjs_proto::{AllowedOrigins, SockJsConfig};
 use futures_util::StreamExt as _;
 use sockway_tests::loopback::{
     frame_messages, serve_options, xhr_streaming_prelude, Client, TestServer,
@@ -118,7 +118,7 @@ async fn busy_echo(mut session: Session) {
 }
 
 async fn an_immediate_reply_to_xhr_send_reaches_the_next_poll<R: ServerRuntime>() {
-    let config = Config::default().session_cookie_needed(false);
+    let config = SockJsConfig::default().session_cookie_needed(false);
     let server = TestServer::start(
         Server::<R>::builder().sockjs("/echo", SockJsEndpoint::new(busy_echo).config(config)),
     );
@@ -155,7 +155,7 @@ async fn a_handler_that_stops_reading_holds_each_send_for_handler_wait_only<R: S
             rt::sleep(Duration::from_secs(60)).await;
         }
     })
-    .config(Config::default().session_cookie_needed(false))
+    .config(SockJsConfig::default().session_cookie_needed(false))
     .handler_wait(wait);
     let server = TestServer::start(Server::<R>::builder().sockjs("/p", endpoint));
     let mut c = server.client().await;
@@ -204,7 +204,7 @@ async fn eventsource_carries_cors_for_a_cross_origin_page<R: ServerRuntime>() {
 
 async fn behind_a_trusted_proxy_sessions_are_bound_to_the_forwarded_address<R: ServerRuntime>() {
     let endpoint = SockJsEndpoint::new(busy_echo).config(
-        Config::default()
+        SockJsConfig::default()
             .session_cookie_needed(false)
             .allowed_origins(AllowedOrigins::Any),
     );
@@ -255,7 +255,7 @@ async fn behind_a_trusted_proxy_sessions_are_bound_to_the_forwarded_address<R: S
     // a trusted proxy configured, the header is ignored.
     let server = TestServer::start(Server::<R>::builder().sockjs(
         "/echo",
-        SockJsEndpoint::new(busy_echo).config(Config::default().session_cookie_needed(false)),
+        SockJsEndpoint::new(busy_echo).config(SockJsConfig::default().session_cookie_needed(false)),
     ));
     let mut c = server.client().await;
     assert_eq!(
@@ -281,7 +281,7 @@ async fn with_a_principal_resolver_sessions_are_bound_to_the_user<R: ServerRunti
             }
         }
     })
-    .config(Config::default().session_cookie_needed(false))
+    .config(SockJsConfig::default().session_cookie_needed(false))
     .principal(|req| req.cookie("user").map(str::to_owned))
     .before_handshake(|req, attributes| {
         // Interceptors see the principal.

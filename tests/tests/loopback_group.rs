@@ -5,7 +5,7 @@
 //! each member leaves the room as its session ends, however it ends.
 
 use adapter_core::server::{Group, SendError, Server, Session, SockJsEndpoint, WebSocketEndpoint};
-use adapter_core::sockjs_proto::{Config, Transport};
+use adapter_core::sockjs_proto::{SockJsConfig, Transport};
 use adapter_tokio::{CloseCode, Message, WebSocketStream};
 use futures_util::StreamExt as _;
 use sockway_tests::client::only;
@@ -64,7 +64,8 @@ async fn websocket_and_sockjs_clients_share_a_room<R: ServerRuntime>() {
             .websocket("/room-ws", WebSocketEndpoint::new(handler.clone()))
             .sockjs(
                 "/room",
-                SockJsEndpoint::new(handler).config(Config::default().session_cookie_needed(false)),
+                SockJsEndpoint::new(handler)
+                    .config(SockJsConfig::default().session_cookie_needed(false)),
             ),
     );
     let (mut ws, _) = adapter_tokio::connect_url(&server.ws_url("/room-ws"))

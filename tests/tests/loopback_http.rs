@@ -9,7 +9,7 @@
 use std::time::{Duration, SystemTime};
 
 use adapter_core::server::{Server, Session, SockJsEndpoint, WebSocketEndpoint};
-use adapter_core::sockjs_proto::{AllowedOrigins, Config};
+use adapter_core::sockjs_proto::{AllowedOrigins, SockJsConfig};
 use adapter_core::ws_proto::frame::OpCode;
 use sockway_tests::loopback::{
     serve_options, xhr_streaming_prelude, Head, Response, TestServer, JAVASCRIPT, NO_CACHE,
@@ -477,7 +477,7 @@ fn restricted<R: ServerRuntime>() -> TestServer {
             .sockjs(
                 "/app",
                 SockJsEndpoint::new(echo).config(
-                    Config::default()
+                    SockJsConfig::default()
                         .allowed_origins(origins.clone())
                         .session_cookie_needed(false),
                 ),

@@ -7,7 +7,7 @@
 
 use adapter_core::http_proto::http::StatusCode;
 use adapter_core::server::{Rejection, Server, ServerBuilder, Session, SockJsEndpoint};
-use adapter_core::sockjs_proto::{AllowedOrigins, Config};
+use adapter_core::sockjs_proto::{AllowedOrigins, SockJsConfig};
 use adapter_core::Executor;
 use futures_util::StreamExt as _;
 use sockway_tests::loopback::{AxumTestServer, Client, Response, TestServer};
@@ -26,7 +26,7 @@ async fn echo(mut session: Session) {
 
 /// An echo whose interceptor lets in only `?token=let+me+in` (401
 /// otherwise), with `config`.
-fn guarded(config: Config) -> SockJsEndpoint {
+fn guarded(config: SockJsConfig) -> SockJsEndpoint {
     SockJsEndpoint::new(echo)
         .config(config.session_cookie_needed(false))
         .before_handshake(|req, attrs| match req.query_param("token") {
@@ -41,11 +41,11 @@ fn guarded(config: Config) -> SockJsEndpoint {
 /// `/auth` (any origin), `/auth_info` (the same, `/info` intercepted) and
 /// `/same` (its own origin only).
 fn endpoints<R: Executor>() -> ServerBuilder<R> {
-    let any = Config::default().allowed_origins(AllowedOrigins::Any);
+    let any = SockJsConfig::default().allowed_origins(AllowedOrigins::Any);
     Server::<R>::builder()
         .sockjs("/auth", guarded(any.clone()))
         .sockjs("/auth_info", guarded(any).intercept_info(true))
-        .sockjs("/same", guarded(Config::default()))
+        .sockjs("/same", guarded(SockJsConfig::default()))
 }
 
 /// What a browser needs to show a page on `origin` a response to a

@@ -18,7 +18,7 @@ use adapter_core::server::{
     Rejection, SendError, Server, Session, SessionSender, SessionTransport, SockJsEndpoint,
     WebSocketEndpoint,
 };
-use adapter_core::sockjs_proto::{AllowedOrigins, Config, Transport};
+use adapter_core::sockjs_proto::{AllowedOrigins, SockJsConfig, Transport};
 use adapter_tokio::{ClientRequest, CloseCode, Message, WebSocketStream};
 use futures_util::StreamExt as _;
 use sockway_tests::loopback::{frame_messages, within, xhr_streaming_prelude, TestServer, WAIT};
@@ -159,7 +159,7 @@ impl Recording {
             outcomes: outcomes_tx.clone(),
         };
         let handler = recording_handler(tx);
-        let config = Config::default()
+        let config = SockJsConfig::default()
             .session_cookie_needed(false)
             .heartbeat_time(Duration::from_secs(30))
             .disconnect_delay(Duration::from_secs(10))
@@ -469,7 +469,7 @@ async fn a_preflight_does_not_run_the_interceptors<R: ServerRuntime>() {
         Server::<R>::builder().sockjs(
             "/auth",
             SockJsEndpoint::new(|_session| async {})
-                .config(Config::default().allowed_origins(AllowedOrigins::Any))
+                .config(SockJsConfig::default().allowed_origins(AllowedOrigins::Any))
                 .before_handshake(|request, _| match request.cookie("user") {
                     Some(_) => Ok(()),
                     None => Err(Rejection::new(StatusCode::UNAUTHORIZED)),
@@ -545,7 +545,7 @@ async fn handler_events_come_in_order_with_the_close_status<R: ServerRuntime>() 
             .sockjs(
                 "/h",
                 SockJsEndpoint::handler(Lines(tx.clone())).config(
-                    Config::default()
+                    SockJsConfig::default()
                         .session_cookie_needed(false)
                         .heartbeat_time(Duration::from_secs(30)),
                 ),
@@ -656,7 +656,7 @@ async fn concurrent_senders_deliver_every_message_once_in_order_per_task<R: Serv
         Server::<R>::builder().sockjs(
             "/burst",
             SockJsEndpoint::new(burst_handler::<R>).config(
-                Config::default()
+                SockJsConfig::default()
                     .session_cookie_needed(false)
                     .heartbeat_time(Duration::from_secs(30))
                     .http_message_cache_size(2000),
@@ -916,7 +916,7 @@ async fn a_waiting_sender_never_overflows_a_small_buffer<R: ServerRuntime>() {
             .sockjs(
                 "/push",
                 SockJsEndpoint::new(push).config(
-                    Config::default()
+                    SockJsConfig::default()
                         .session_cookie_needed(false)
                         .http_message_cache_size(4)
                         .send_buffer_size_limit(64),

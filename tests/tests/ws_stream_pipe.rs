@@ -15,8 +15,8 @@ use std::time::Duration;
 use adapter_core::ws_proto::frame::OpCode;
 use adapter_core::ws_proto::{ProtocolError, Timeout};
 use adapter_core::{
-    AcceptOptions, ClientRequest, CloseCode, CloseFrame, Config, ConnectOptions, Error, Event,
-    Message, MessageKind,
+    AcceptOptions, ClientRequest, CloseCode, CloseFrame, ConnectOptions, Error, Event, Message,
+    MessageKind, WebSocketConfig,
 };
 use bytes::Bytes;
 use sockway_tests::adapter::{Adapter, Transport};
@@ -212,7 +212,7 @@ async fn a_client_with_a_ping_interval_drops_a_silent_server<A: Adapter>() {
             b.read_to_end(&mut rest).await.unwrap();
             rest
         });
-        let config = Config::default()
+        let config = WebSocketConfig::default()
             .ping_interval(INTERVAL)
             .pong_timeout(PONG_TIMEOUT);
         let options = ConnectOptions::default().config(config);
@@ -365,7 +365,8 @@ async fn streaming_mode_hands_out_fragments_through_next_event<A: Adapter>() {
     within(async {
         let (a, mut b) = A::pipe(1024);
         let server = tokio::spawn(async move {
-            let options = AcceptOptions::default().config(Config::default().streaming(true));
+            let options =
+                AcceptOptions::default().config(WebSocketConfig::default().streaming(true));
             let mut ws = a.accept_with(options).await.unwrap();
             let mut fragments = Vec::new();
             while let Some(Ok(event)) = ws.next_event().await {

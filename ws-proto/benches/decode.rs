@@ -48,7 +48,7 @@ use std::io::Cursor;
 use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion, Throughput};
 use tungstenite::protocol::Role as TRole;
 use tungstenite::WebSocket;
-use ws_proto::{Config, Connection, Event, Message};
+use ws_proto::{Connection, Event, Message, WebSocketConfig};
 
 use common::{text_frame, text_payload, Placed, SIZES};
 
@@ -63,7 +63,7 @@ fn batch(len: usize) -> BatchSize {
 }
 
 fn server_with(frame: &[u8]) -> Connection {
-    let mut conn = Connection::server(Config::default());
+    let mut conn = Connection::server(WebSocketConfig::default());
     conn.receive_buffer().extend_from_slice(frame);
     conn
 }
@@ -141,7 +141,7 @@ fn decode_from_read(c: &mut Criterion) {
         group.throughput(Throughput::Bytes(len as u64));
 
         group.bench_with_input(BenchmarkId::new("ws-proto", label), &frame, |b, frame| {
-            let mut conn = Connection::server(Config::default());
+            let mut conn = Connection::server(WebSocketConfig::default());
             b.iter(|| {
                 conn.receive(black_box(frame));
                 ws_proto_decode(&mut conn)

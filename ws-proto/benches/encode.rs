@@ -27,7 +27,7 @@ use std::hint::black_box;
 
 use bytes::Bytes;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use ws_proto::{Config, Connection, Message, Utf8Bytes};
+use ws_proto::{Connection, Message, Utf8Bytes, WebSocketConfig};
 
 use common::{text_payload, Placed, KEY};
 
@@ -60,7 +60,7 @@ fn encode(c: &mut Criterion) {
         }
 
         group.bench_with_input(BenchmarkId::new("server_text", label), &text, |b, text| {
-            let mut conn = Connection::server(Config::default());
+            let mut conn = Connection::server(WebSocketConfig::default());
             b.iter(|| {
                 conn.send_text(black_box(text)).expect("open");
                 drain(&mut conn)
@@ -73,7 +73,7 @@ fn encode(c: &mut Criterion) {
                 BenchmarkId::new("server_shared", label),
                 &shared,
                 |b, shared| {
-                    let mut conn = Connection::server(Config::default());
+                    let mut conn = Connection::server(WebSocketConfig::default());
                     b.iter(|| {
                         conn.send(Message::Text(black_box(shared).clone()))
                             .expect("open");
@@ -87,7 +87,7 @@ fn encode(c: &mut Criterion) {
                 BenchmarkId::new("client_binary", label),
                 &bytes,
                 |b, bytes| {
-                    let mut conn = Connection::client(Config::default(), || KEY);
+                    let mut conn = Connection::client(WebSocketConfig::default(), || KEY);
                     b.iter(|| {
                         conn.send_binary(black_box(bytes)).expect("open");
                         drain(&mut conn)

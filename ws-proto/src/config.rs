@@ -22,7 +22,7 @@ use crate::frame::{MAX_CONTROL_PAYLOAD, MAX_HEADER_LEN};
 /// [`Connection::handle_timeout`](crate::Connection::handle_timeout).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
-pub struct Config {
+pub struct WebSocketConfig {
     /// The largest payload accepted in one frame. A larger header fails the
     /// connection with 1009 before any of its payload is buffered.
     pub max_frame_size: usize,
@@ -69,7 +69,7 @@ pub struct Config {
 
 const MIB: usize = 1024 * 1024;
 
-impl Default for Config {
+impl Default for WebSocketConfig {
     fn default() -> Self {
         Self {
             max_frame_size: 16 * MIB,
@@ -85,7 +85,7 @@ impl Default for Config {
     }
 }
 
-impl Config {
+impl WebSocketConfig {
     /// Sets [`max_frame_size`](Self::max_frame_size).
     #[must_use]
     pub fn max_frame_size(mut self, bytes: usize) -> Self {

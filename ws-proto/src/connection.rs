@@ -5,7 +5,7 @@ use std::fmt;
 use bytes::{Bytes, BytesMut};
 
 use crate::close::{CloseCode, MAX_CLOSE_REASON};
-use crate::config::Config;
+use crate::config::WebSocketConfig;
 use crate::error::{ProtocolError, SendError};
 use crate::frame::{FrameHeader, OpCode, MAX_CONTROL_PAYLOAD};
 use crate::mask::apply_mask;
@@ -158,7 +158,8 @@ struct Assembly {
 /// drain [`poll_transmit`](Self::poll_transmit). Then re-arm the one timer
 /// at [`poll_timeout`](Self::poll_timeout). Decoding happens inside
 /// `poll_event`, so input that is not drained is never decoded and the
-/// buffer, bounded by [`Config::max_buffered_input`], is the only backlog.
+/// buffer, bounded by [`WebSocketConfig::max_buffered_input`], is the only
+/// backlog.
 ///
 /// Once [`close_state`](Self::close_state) is [`CloseState::Closed`] and the
 /// output is drained, close the transport: a server at once; a client
@@ -170,8 +171,8 @@ struct Assembly {
 /// # Time
 ///
 /// The connection reads no clock; three timers run on the time it is given
-/// ([`Config::ping_interval`], [`Config::pong_timeout`],
-/// [`Config::close_timeout`]):
+/// ([`WebSocketConfig::ping_interval`], [`WebSocketConfig::pong_timeout`],
+/// [`WebSocketConfig::close_timeout`]):
 ///
 /// 1. Call `handle_timeout(now)` once when the connection starts. Until
 ///    then it knows no time, and `poll_timeout` is `None`.
@@ -196,8 +197,8 @@ struct Assembly {
 /// The liveness check samples: at each check it compares the bytes
 /// received (any byte, decoded or not) with those at the previous check,
 /// so input needs no `now`. A check interval in which nothing arrived sends
-/// a ping and the next check comes [`Config::pong_timeout`] later; when
-/// still nothing arrived, the connection fails with
+/// a ping and the next check comes [`WebSocketConfig::pong_timeout`] later;
+/// when still nothing arrived, the connection fails with
 /// [`Timeout::Pong`](crate::Timeout::Pong). A peer silent from the start
 /// is failed exactly `ping_interval + pong_timeout` after the first
 /// `handle_timeout`; a ping goes out between one and two intervals after
@@ -210,9 +211,9 @@ struct Assembly {
 /// A server echoing a client's masked "Hello" (RFC 6455 §5.7):
 ///
 /// ```
-/// use ws_proto::{Config, Connection, Event, Message};
+/// use ws_proto::{Connection, Event, Message, WebSocketConfig};
 ///
-/// let mut server = Connection::server(Config::default());
+/// let mut server = Connection::server(WebSocketConfig::default());
 /// server.receive(&[0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58]);
 /// while let Some(event) = server.poll_event().expect("valid frames") {
 ///     if let Event::Message(message) = event {
@@ -227,7 +228,7 @@ struct Assembly {
 /// ```
 pub struct Connection {
     role: Role,
-    config: Config,
+    config: WebSocketConfig,
     input: BytesMut,
     eof: bool,
     frame: Option<Incoming>,
@@ -273,16 +274,16 @@ impl fmt::Debug for Connection {
 
 impl Connection {
     /// A server-side connection.
-    pub fn server(config: Config) -> Self {
+    pub fn server(config: WebSocketConfig) -> Self {
         Self::new(Role::Server, config, None)
     }
 
     /// A client-side connection that masks its frames with keys from `keys`.
-    pub fn client(config: Config, keys: impl MaskKeys + 'static) -> Self {
+    pub fn client(config: WebSocketConfig, keys: impl MaskKeys + 'static) -> Self {
         Self::new(Role::Client, config, Some(Box::new(keys)))
     }
 
-    fn new(role: Role, config: Config, mask_keys: Option<Box<dyn MaskKeys>>) -> Self {
+    fn new(role: Role, config: WebSocketConfig, mask_keys: Option<Box<dyn MaskKeys>>) -> Self {
         Self {
             role,
             config,
@@ -312,7 +313,7 @@ impl Connection {
     }
 
     /// The configuration.
-    pub fn config(&self) -> &Config {
+    pub fn config(&self) -> &WebSocketConfig {
         &self.config
     }
 
@@ -582,7 +583,7 @@ mod tests {
 
     /// Feeds `frame` in pieces of `piece` bytes, draining events after each.
     fn decode(frame: &[u8], piece: usize) -> Result<Vec<Event>, ProtocolError> {
-        let mut conn = Connection::server(Config::default());
+        let mut conn = Connection::server(WebSocketConfig::default());
         let mut events = Vec::new();
         for chunk in frame.chunks(piece) {
             conn.receive(chunk);
@@ -611,7 +612,7 @@ mod tests {
 
     #[test]
     fn debug_shows_the_role_the_close_state_and_both_buffers() {
-        let mut conn = Connection::client(Config::default(), || KEY);
+        let mut conn = Connection::client(WebSocketConfig::default(), || KEY);
         conn.receive(&[0x81, 0x05, b'H']);
         conn.ping(b"hi").expect("open");
         assert_eq!(
@@ -635,9 +636,9 @@ mod tests {
         ] {
             let payload = Bytes::from(vec![7u8; len]);
             let mut conn = if client {
-                Connection::client(Config::default(), || KEY)
+                Connection::client(WebSocketConfig::default(), || KEY)
             } else {
-                Connection::server(Config::default())
+                Connection::server(WebSocketConfig::default())
             };
             conn.send(Message::Binary(payload.clone())).expect("open");
             let mut chunks = Vec::new();

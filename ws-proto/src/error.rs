@@ -45,7 +45,8 @@ pub enum ProtocolError {
     /// progress.
     #[error("new data frame while a fragmented message is in progress")]
     ExpectedContinuation,
-    /// A frame's payload exceeded [`Config::max_frame_size`](crate::Config).
+    /// A frame's payload exceeded
+    /// [`WebSocketConfig::max_frame_size`](crate::WebSocketConfig).
     #[error("frame of {len} bytes exceeds the limit of {max}")]
     FrameTooLarge {
         /// The length the header announced.
@@ -53,7 +54,8 @@ pub enum ProtocolError {
         /// The configured limit.
         max: usize,
     },
-    /// A message exceeded [`Config::max_message_size`](crate::Config).
+    /// A message exceeded
+    /// [`WebSocketConfig::max_message_size`](crate::WebSocketConfig).
     #[error("message of at least {len} bytes exceeds the limit of {max}")]
     MessageTooLarge {
         /// The length reached, counting the frame that crossed the limit.
@@ -62,7 +64,7 @@ pub enum ProtocolError {
         max: usize,
     },
     /// More input was handed over than
-    /// [`Config::max_buffered_input`](crate::Config) allows.
+    /// [`WebSocketConfig::max_buffered_input`](crate::WebSocketConfig) allows.
     #[error("input buffer over its limit of {max} bytes")]
     InputBufferFull {
         /// The configured limit.

@@ -14,7 +14,7 @@ mod send_queue;
 mod utf8;
 
 pub use close::{CloseCode, CloseFrame, MAX_CLOSE_REASON};
-pub use config::Config;
+pub use config::WebSocketConfig;
 pub use connection::timers::Timeout;
 pub use connection::{CloseState, Connection, MaskKeys, Role};
 pub use error::{ProtocolError, SendError};

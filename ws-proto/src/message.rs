@@ -314,7 +314,7 @@ pub enum MessageKind {
 }
 
 /// One data frame, reported as it arrives in
-/// [streaming mode](crate::Config::streaming).
+/// [streaming mode](crate::WebSocketConfig::streaming).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Fragment {
     /// The kind of the message this fragment belongs to.
@@ -338,8 +338,8 @@ pub enum Event {
     Message(Message),
     /// A data frame (streaming mode).
     Fragment(Fragment),
-    /// A ping. With [`Config::auto_pong`](crate::Config) (the default) the
-    /// pong is already queued.
+    /// A ping. With [`WebSocketConfig::auto_pong`](crate::WebSocketConfig)
+    /// (the default) the pong is already queued.
     Ping(Bytes),
     /// A pong.
     Pong(Bytes),

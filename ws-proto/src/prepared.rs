@@ -21,12 +21,12 @@ use crate::send_queue::QueueItem;
 /// it counts its payload's length, as the [`Message`] it was made from.
 ///
 /// ```
-/// use ws_proto::{Config, Connection, Message, PreparedMessage};
+/// use ws_proto::{Connection, Message, PreparedMessage, WebSocketConfig};
 ///
 /// let prepared = PreparedMessage::new(&Message::from("Hello"));
 /// assert_eq!(&prepared.frame()[..], [0x81, 0x05, b'H', b'e', b'l', b'l', b'o']);
-/// let mut a = Connection::server(Config::default());
-/// let mut b = Connection::server(Config::default());
+/// let mut a = Connection::server(WebSocketConfig::default());
+/// let mut b = Connection::server(WebSocketConfig::default());
 /// a.send_prepared(&prepared).expect("open");
 /// b.send_prepared(&prepared).expect("open");
 /// assert_eq!(a.poll_transmit().as_deref(), Some(&prepared.frame()[..]));
@@ -115,11 +115,11 @@ impl QueueItem for PreparedMessage {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{Config, Connection, Event, SendError};
+    use crate::{Connection, Event, SendError, WebSocketConfig};
 
     /// The frame `send` writes for `message` on a fresh server connection.
     fn sent(message: &Message) -> Vec<u8> {
-        let mut conn = Connection::server(Config::default());
+        let mut conn = Connection::server(WebSocketConfig::default());
         conn.send(message.clone()).expect("open");
         let mut wire = Vec::new();
         while let Some(chunk) = conn.poll_transmit() {
@@ -150,7 +150,7 @@ mod tests {
     fn a_server_queues_the_same_bytes_without_a_copy() {
         for len in [10, 4096] {
             let prepared = PreparedMessage::from(&Message::from("y".repeat(len)));
-            let mut conn = Connection::server(Config::default());
+            let mut conn = Connection::server(WebSocketConfig::default());
             conn.send_prepared(&prepared).expect("open");
             let chunk = conn.poll_transmit().expect("a frame");
             assert_eq!(chunk, prepared.frame());
@@ -166,7 +166,7 @@ mod tests {
     fn frames_keep_their_order_around_a_prepared_one() {
         let big = PreparedMessage::new(&Message::from("b".repeat(2000)));
         let small = PreparedMessage::new(&Message::from("s"));
-        let mut conn = Connection::server(Config::default());
+        let mut conn = Connection::server(WebSocketConfig::default());
         conn.send_text("first").expect("open");
         conn.send_prepared(&big).expect("open");
         conn.send_prepared(&small).expect("open");
@@ -175,7 +175,7 @@ mod tests {
         while let Some(chunk) = conn.poll_transmit() {
             wire.extend_from_slice(&chunk);
         }
-        let mut client = Connection::client(Config::default(), || [1, 2, 3, 4]);
+        let mut client = Connection::client(WebSocketConfig::default(), || [1, 2, 3, 4]);
         client.receive(&wire);
         let mut got = Vec::new();
         while let Some(event) = client.poll_event().expect("valid frames") {
@@ -196,11 +196,11 @@ mod tests {
     #[test]
     fn a_client_masks_a_copy_and_a_server_reads_it() {
         let prepared = PreparedMessage::new(&Message::from("masked"));
-        let mut client = Connection::client(Config::default(), || [9, 8, 7, 6]);
+        let mut client = Connection::client(WebSocketConfig::default(), || [9, 8, 7, 6]);
         client.send_prepared(&prepared).expect("open");
         let wire = client.poll_transmit().expect("a frame");
         assert_ne!(wire, prepared.frame(), "masked");
-        let mut server = Connection::server(Config::default());
+        let mut server = Connection::server(WebSocketConfig::default());
         server.receive(&wire);
         assert_eq!(
             server.poll_event(),
@@ -211,7 +211,7 @@ mod tests {
     #[test]
     fn it_is_refused_as_send_is() {
         let prepared = PreparedMessage::new(&Message::from("late"));
-        let mut conn = Connection::server(Config::default());
+        let mut conn = Connection::server(WebSocketConfig::default());
         conn.send_fragment(MessageKind::Text, Bytes::from_static(b"a"), false)
             .expect("open");
         assert_eq!(

@@ -4,7 +4,7 @@
 
 mod common;
 
-use ws_proto::{CloseState, Config, Connection, Event, Message, ProtocolError};
+use ws_proto::{CloseState, Connection, Event, Message, ProtocolError, WebSocketConfig};
 
 use common::{masked, server, server_close, transmit, unmasked, CLOSE, CONT, FIN, PING, TEXT};
 
@@ -85,7 +85,7 @@ fn an_error_is_kept_until_poll_event_and_its_close_frame_follows_the_answers() {
         ),
     ];
     for (bad, error, code) in cases {
-        let mut config = Config::default();
+        let mut config = WebSocketConfig::default();
         config.max_message_size = 16;
         let mut conn = Connection::server(config);
         let mut wire = masked(FIN | TEXT, b"a");
@@ -146,7 +146,7 @@ fn a_message_split_across_reads_is_given_once_complete() {
 
 #[test]
 fn nothing_is_decoded_ahead_when_streaming() {
-    let mut config = Config::default();
+    let mut config = WebSocketConfig::default();
     config.streaming = true;
     let mut conn = Connection::server(config);
     conn.receive(&masked(FIN | TEXT, b"a"));

@@ -6,7 +6,8 @@ mod common;
 
 use bytes::Bytes;
 use ws_proto::{
-    CloseCode, CloseFrame, CloseState, Config, Connection, Event, Message, MessageKind, SendError,
+    CloseCode, CloseFrame, CloseState, Connection, Event, Message, MessageKind, SendError,
+    WebSocketConfig,
 };
 
 use common::{
@@ -304,7 +305,10 @@ fn auto_pong_answers_pings_with_their_payload() {
 
 #[test]
 fn without_auto_pong_pings_are_reported_and_not_answered() {
-    let mut pair = Pair::with_configs(Config::default().auto_pong(false), Config::default());
+    let mut pair = Pair::with_configs(
+        WebSocketConfig::default().auto_pong(false),
+        WebSocketConfig::default(),
+    );
     pair.server.ping(b"heartbeat").unwrap();
     pair.drive();
     assert_eq!(
@@ -371,8 +375,8 @@ fn control_payloads_over_125_bytes_are_refused() {
 
 #[test]
 fn a_ping_flood_that_is_never_read_queues_one_pong_for_the_latest_ping() {
-    use ws_proto::{Config, Connection, Event};
-    let mut server = Connection::server(Config::default());
+    use ws_proto::{Connection, Event, WebSocketConfig};
+    let mut server = Connection::server(WebSocketConfig::default());
     // 10 000 masked pings (key 0, so the payload is plain), never transmitted.
     for i in 0..10_000u32 {
         let payload = i.to_be_bytes();
@@ -394,8 +398,8 @@ fn a_ping_flood_that_is_never_read_queues_one_pong_for_the_latest_ping() {
 
 #[test]
 fn an_automatic_pong_keeps_its_place_before_later_sends() {
-    use ws_proto::{Config, Connection};
-    let mut server = Connection::server(Config::default());
+    use ws_proto::{Connection, WebSocketConfig};
+    let mut server = Connection::server(WebSocketConfig::default());
     server.receive(&[0x89, 0x81, 0, 0, 0, 0, b'p']);
     let _ = server.poll_event().unwrap();
     server.send_text("after").unwrap();

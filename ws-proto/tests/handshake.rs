@@ -12,7 +12,7 @@ use ws_proto::handshake::{
     AcceptError, ClientHandshake, ClientRequest, HandshakeError, InvalidRequest, Limits,
     ResponseError, ServerHandshake, UpgradeRequest,
 };
-use ws_proto::{Config, Connection, Event, Message};
+use ws_proto::{Connection, Event, Message, WebSocketConfig};
 
 use common::{Outcome, Pair};
 
@@ -241,7 +241,7 @@ fn bytes_after_the_head_are_handed_on() {
     let bytes = [request_plus(&[]), frame.to_vec()].concat();
     let upgrade = server_whole(Limits::default(), &bytes).unwrap().unwrap();
     assert_eq!(upgrade.trailing(), &frame[..]);
-    let mut conn = Connection::server(Config::default());
+    let mut conn = Connection::server(WebSocketConfig::default());
     let got = common::feed(&mut conn, [&upgrade.trailing()[..]]);
     assert_eq!(
         got,

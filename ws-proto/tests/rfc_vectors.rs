@@ -8,7 +8,7 @@ mod common;
 use bytes::Bytes;
 use proptest::prelude::*;
 use ws_proto::handshake::accept_key;
-use ws_proto::{Config, Connection, Event, Message, MessageKind};
+use ws_proto::{Connection, Event, Message, MessageKind, WebSocketConfig};
 
 use common::{client, client_with, cut_at, feed, server, transmit, Outcome};
 
@@ -150,7 +150,7 @@ vector!(fragmented_unmasked_text {
 });
 
 vector!(fragmented_unmasked_text_streamed {
-    receiver: client_with(Config::default().streaming(true)),
+    receiver: client_with(WebSocketConfig::default().streaming(true)),
     wire: vec![0x01, 0x03, 0x48, 0x65, 0x6c, 0x80, 0x02, 0x6c, 0x6f],
     events: vec![
         Event::Fragment(ws_proto::Fragment {
@@ -188,7 +188,7 @@ vector!(unmasked_ping {
 });
 
 vector!(unmasked_ping_without_auto_pong {
-    receiver: client_with(Config::default().auto_pong(false)),
+    receiver: client_with(WebSocketConfig::default().auto_pong(false)),
     wire: vec![0x89, 0x05, 0x48, 0x65, 0x6c, 0x6c, 0x6f],
     events: vec![Event::Ping(Bytes::from_static(b"Hello"))],
     reply: vec![],

@@ -8,7 +8,7 @@ mod common;
 use bytes::{Bytes, BytesMut};
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
-use ws_proto::{Config, Connection, Event, Fragment, Message, MessageKind, Utf8Bytes};
+use ws_proto::{Connection, Event, Fragment, Message, MessageKind, Utf8Bytes, WebSocketConfig};
 
 use common::Pair;
 
@@ -238,11 +238,11 @@ fn one_way(
     flushes: &[bool],
     streaming: bool,
 ) -> Result<(), TestCaseError> {
-    let receiving = Config::default().streaming(streaming);
+    let receiving = WebSocketConfig::default().streaming(streaming);
     let mut pair = if client_sends {
-        Pair::with_configs(Config::default(), receiving)
+        Pair::with_configs(WebSocketConfig::default(), receiving)
     } else {
-        Pair::with_configs(receiving, Config::default())
+        Pair::with_configs(receiving, WebSocketConfig::default())
     }
     .chunked(chunks);
     for (i, op) in ops.iter().enumerate() {
@@ -338,7 +338,7 @@ proptest! {
         server_ops in prop::collection::vec(op(), 0..8),
         chunks in chunking(),
     ) {
-        let config = Config::default().auto_pong(false);
+        let config = WebSocketConfig::default().auto_pong(false);
         let mut pair = Pair::with_configs(config.clone(), config).chunked(chunks);
         for i in 0..client_ops.len().max(server_ops.len()) {
             if let Some(op) = client_ops.get(i) {

@@ -9,7 +9,9 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use ws_proto::{CloseCode, CloseState, Config, Connection, Event, ProtocolError, Role, Timeout};
+use ws_proto::{
+    CloseCode, CloseState, Connection, Event, ProtocolError, Role, Timeout, WebSocketConfig,
+};
 
 use common::{
     client_close, client_with, drain_events, feed, masked, server_close, transmit, unmasked,
@@ -30,14 +32,14 @@ fn t0() -> Instant {
     Instant::now()
 }
 
-fn live_config() -> Config {
-    Config::default()
+fn live_config() -> WebSocketConfig {
+    WebSocketConfig::default()
         .ping_interval(INTERVAL)
         .pong_timeout(PONG_TIMEOUT)
         .close_timeout(CLOSE_TIMEOUT)
 }
 
-fn conn(role: Role, config: Config) -> Connection {
+fn conn(role: Role, config: WebSocketConfig) -> Connection {
     match role {
         Role::Server => Connection::server(config),
         Role::Client => client_with(config),
@@ -164,7 +166,7 @@ fn no_time_is_needed_before_the_first_handle_timeout_nor_without_timers() {
         c.handle_timeout(now);
         assert_eq!(c.poll_timeout(), Some(now + INTERVAL), "{role:?}");
         // Without a ping interval and before a close, nothing is timed.
-        let mut c = conn(role, Config::default());
+        let mut c = conn(role, WebSocketConfig::default());
         c.handle_timeout(now);
         assert_eq!(c.poll_timeout(), None, "{role:?}");
         c.handle_timeout(now + INTERVAL * 100);
@@ -174,11 +176,11 @@ fn no_time_is_needed_before_the_first_handle_timeout_nor_without_timers() {
 
 #[test]
 fn defaults_are_off_ten_and_five_seconds() {
-    let c = Config::default();
+    let c = WebSocketConfig::default();
     assert_eq!(c.ping_interval, None);
     assert_eq!(c.pong_timeout, secs(10));
     assert_eq!(c.close_timeout, secs(5));
-    let set = Config::default()
+    let set = WebSocketConfig::default()
         .ping_interval(secs(1))
         .pong_timeout(secs(2))
         .close_timeout(secs(3));
@@ -425,7 +427,7 @@ fn a_full_input_buffer_counts_as_alive() {
 fn an_unanswered_close_fails_exactly_close_timeout_after_it_was_queued() {
     for role in [Role::Server, Role::Client] {
         let start = t0();
-        let mut sim = Sim::start(conn(role, Config::default()), start);
+        let mut sim = Sim::start(conn(role, WebSocketConfig::default()), start);
         let at = start + secs(3);
         sim.advance_to(at);
         sim.conn.close(Some(CloseCode::NORMAL), "bye").unwrap();
@@ -449,7 +451,7 @@ fn an_unanswered_close_fails_exactly_close_timeout_after_it_was_queued() {
 #[test]
 fn a_peer_close_ends_the_wait_and_then_the_end_of_file_stops_the_timer() {
     let start = t0();
-    let mut sim = Sim::start(conn(Role::Client, Config::default()), start);
+    let mut sim = Sim::start(conn(Role::Client, WebSocketConfig::default()), start);
     sim.conn.close(Some(CloseCode::NORMAL), "").unwrap();
     sim.advance_to(start);
     assert_eq!(sim.conn.poll_timeout(), Some(start + CLOSE_TIMEOUT));
@@ -468,7 +470,7 @@ fn a_peer_close_ends_the_wait_and_then_the_end_of_file_stops_the_timer() {
 fn after_the_handshake_the_close_timeout_bounds_the_wait_for_the_end_of_file_without_an_error() {
     for role in [Role::Server, Role::Client] {
         let start = t0();
-        let mut sim = Sim::start(conn(role, Config::default()), start);
+        let mut sim = Sim::start(conn(role, WebSocketConfig::default()), start);
         sim.conn.close(Some(CloseCode::GOING_AWAY), "").unwrap();
         sim.advance_to(start);
         let close = match role {
@@ -512,7 +514,7 @@ fn the_echo_of_the_peers_close_starts_the_close_timer() {
 fn a_protocol_errors_close_starts_the_close_timer_and_a_later_one_does_not_move_it() {
     // A protocol error after nothing else: its close starts the timer.
     let start = t0();
-    let mut sim = Sim::start(conn(Role::Server, Config::default()), start);
+    let mut sim = Sim::start(conn(Role::Server, WebSocketConfig::default()), start);
     sim.receive_at(start + secs(1), &unmasked(FIN | TEXT, b"x"));
     assert_eq!(sim.got.error, Some(ProtocolError::UnmaskedFrame));
     assert_eq!(sim.conn.poll_timeout(), Some(start), "due at once");
@@ -521,7 +523,7 @@ fn a_protocol_errors_close_starts_the_close_timer_and_a_later_one_does_not_move_
     assert_eq!(sim.conn.timed_out(), Some(Timeout::Close));
 
     // A close, then a protocol error two seconds later: the same deadline.
-    let mut sim = Sim::start(conn(Role::Server, Config::default()), start);
+    let mut sim = Sim::start(conn(Role::Server, WebSocketConfig::default()), start);
     sim.conn.close(None, "").unwrap();
     sim.advance_to(start);
     sim.receive_at(start + secs(2), &unmasked(FIN | TEXT, b"x"));
@@ -558,7 +560,7 @@ fn an_unexpected_end_of_file_stops_every_timer() {
 #[test]
 fn handle_timeout_never_goes_back_in_time() {
     let start = t0();
-    let mut c = conn(Role::Server, Config::default());
+    let mut c = conn(Role::Server, WebSocketConfig::default());
     c.handle_timeout(start + secs(10));
     // An older instant is taken as the latest one.
     c.handle_timeout(start);

@@ -8,8 +8,8 @@ mod common;
 
 use bytes::Bytes;
 use ws_proto::{
-    CloseState, Config, Connection, Event, Fragment, Message, MessageKind, ProtocolError, Role,
-    SendError,
+    CloseState, Connection, Event, Fragment, Message, MessageKind, ProtocolError, Role, SendError,
+    WebSocketConfig,
 };
 
 use common::{
@@ -98,7 +98,7 @@ fn header_with_length(b0: u8, length: &[u8]) -> Vec<u8> {
 }
 
 fn streaming_server() -> Connection {
-    Connection::server(Config::default().streaming(true))
+    Connection::server(WebSocketConfig::default().streaming(true))
 }
 
 violations! {
@@ -122,7 +122,7 @@ violations! {
     all_rsv_bits_on_a_control_frame: client(), unmasked(FIN | 0x70 | PING, b""), [] =>
         ProtocolError::ReservedBits(0b111), 1002;
     rsv2_when_only_rsv1_is_negotiated:
-        Connection::server(Config::default().allowed_rsv(0b100)),
+        Connection::server(WebSocketConfig::default().allowed_rsv(0b100)),
         masked(FIN | 0x60 | TEXT, b"a"), [] =>
         ProtocolError::ReservedBits(0b010), 1002;
 
@@ -235,20 +235,20 @@ violations! {
     close_reason_cut_inside_a_character: server(), masked(FIN | CLOSE, &[0x03, 0xe8, 0xce]), [] =>
         ProtocolError::InvalidCloseReason, 1007;
 
-    // Limits (Config).
+    // Limits (WebSocketConfig).
     frame_over_max_frame_size:
-        Connection::server(Config::default().max_frame_size(1000)),
+        Connection::server(WebSocketConfig::default().max_frame_size(1000)),
         masked(FIN | BINARY, &[0; 1001]), [] =>
         ProtocolError::FrameTooLarge { len: 1001, max: 1000 }, 1009;
     frame_over_the_default_max_frame_size: client(),
         [0x82, 127, 0x40, 0, 0, 0, 0, 0, 0, 0], [] =>
         ProtocolError::FrameTooLarge { len: 1 << 62, max: 16 << 20 }, 1009;
     single_frame_message_over_max_message_size:
-        Connection::server(Config::default().max_message_size(10)),
+        Connection::server(WebSocketConfig::default().max_message_size(10)),
         masked(FIN | TEXT, b"hello world"), [] =>
         ProtocolError::MessageTooLarge { len: 11, max: 10 }, 1009;
     message_over_max_message_size_across_fragments:
-        client_with(Config::default().max_message_size(10)),
+        client_with(WebSocketConfig::default().max_message_size(10)),
         [unmasked(TEXT, b"hello"), unmasked(FIN | PONG, b""), unmasked(CONT, b"world"),
          unmasked(FIN | CONT, b"!")].concat(),
         [Event::Pong(Bytes::new())] =>
@@ -324,7 +324,7 @@ fn a_character_cut_across_fragments_and_pieces_is_valid() {
 
 #[test]
 fn frame_over_max_frame_size_fails_on_its_header_alone() {
-    let mut conn = Connection::server(Config::default().max_frame_size(1000));
+    let mut conn = Connection::server(WebSocketConfig::default().max_frame_size(1000));
     // 1001 as a 16-bit length, masked; no payload follows.
     let header = [0x82, 0xfe, 0x03, 0xe9, 1, 2, 3, 4];
     let pieces: Vec<&[u8]> = header.chunks(1).collect();
@@ -343,7 +343,7 @@ fn frame_over_max_frame_size_fails_on_its_header_alone() {
 
 #[test]
 fn frame_of_exactly_max_frame_size_is_accepted() {
-    let mut conn = Connection::server(Config::default().max_frame_size(1000));
+    let mut conn = Connection::server(WebSocketConfig::default().max_frame_size(1000));
     let got = feed(&mut conn, [&masked(FIN | BINARY, &[7; 1000])[..]]);
     assert_eq!(
         got,
@@ -353,7 +353,7 @@ fn frame_of_exactly_max_frame_size_is_accepted() {
 
 #[test]
 fn message_over_max_message_size_fails_on_the_header_of_the_fragment_that_crosses_it() {
-    let mut conn = Connection::server(Config::default().max_message_size(10));
+    let mut conn = Connection::server(WebSocketConfig::default().max_message_size(10));
     let first = masked(BINARY, b"123456");
     let header = &masked(FIN | CONT, b"12345")[..6];
     let got = per_piece(&mut conn, &[&first, header]);
@@ -369,7 +369,7 @@ fn message_over_max_message_size_fails_on_the_header_of_the_fragment_that_crosse
 
 #[test]
 fn message_of_exactly_max_message_size_is_accepted() {
-    let mut conn = Connection::server(Config::default().max_message_size(10));
+    let mut conn = Connection::server(WebSocketConfig::default().max_message_size(10));
     let wire = [masked(BINARY, b"123456"), masked(FIN | CONT, b"7890")].concat();
     let got = feed(&mut conn, [&wire[..]]);
     assert_eq!(
@@ -382,7 +382,11 @@ fn message_of_exactly_max_message_size_is_accepted() {
 
 #[test]
 fn streaming_mode_does_not_apply_max_message_size() {
-    let mut conn = Connection::server(Config::default().max_message_size(4).streaming(true));
+    let mut conn = Connection::server(
+        WebSocketConfig::default()
+            .max_message_size(4)
+            .streaming(true),
+    );
     let wire = [masked(BINARY, b"1234"), masked(FIN | CONT, b"5678")].concat();
     let got = feed(&mut conn, [&wire[..]]);
     assert_eq!(got.error, None);
@@ -401,7 +405,7 @@ fn control_frame_over_125_bytes_fails_on_its_header_alone() {
 
 #[test]
 fn a_negotiated_reserved_bit_is_accepted() {
-    let mut conn = Connection::server(Config::default().allowed_rsv(0b100));
+    let mut conn = Connection::server(WebSocketConfig::default().allowed_rsv(0b100));
     let got = feed(&mut conn, [&masked(FIN | 0x40 | BINARY, b"z")[..]]);
     assert_eq!(
         got,
@@ -416,7 +420,9 @@ fn a_negotiated_reserved_bit_is_accepted() {
 /// adapter that ignored `receive_capacity` could buffer without bound.
 #[test]
 fn regression_input_over_max_buffered_input_is_refused() {
-    let config = Config::default().max_frame_size(1000).max_buffered_input(0);
+    let config = WebSocketConfig::default()
+        .max_frame_size(1000)
+        .max_buffered_input(0);
     let mut conn = Connection::server(config);
     // Never below one maximal frame: 1000 bytes of payload, 14 of header.
     assert_eq!(conn.receive_capacity(), 1014);
@@ -433,7 +439,9 @@ fn regression_input_over_max_buffered_input_is_refused() {
 
 #[test]
 fn input_of_exactly_max_buffered_input_is_accepted() {
-    let config = Config::default().max_frame_size(1000).max_buffered_input(0);
+    let config = WebSocketConfig::default()
+        .max_frame_size(1000)
+        .max_buffered_input(0);
     let mut conn = Connection::server(config);
     // 1014 bytes: 144 frames of 7 bytes and a 6-byte header of a frame
     // whose payload has not arrived.
@@ -449,7 +457,9 @@ fn input_of_exactly_max_buffered_input_is_accepted() {
 
 #[test]
 fn input_read_up_to_receive_capacity_is_never_refused() {
-    let config = Config::default().max_frame_size(200).max_buffered_input(0);
+    let config = WebSocketConfig::default()
+        .max_frame_size(200)
+        .max_buffered_input(0);
     let mut conn = Connection::server(config);
     let wire = [masked(FIN | BINARY, &[9; 200]), masked(FIN | TEXT, b"a")]
         .concat()
@@ -469,7 +479,9 @@ fn input_read_up_to_receive_capacity_is_never_refused() {
 
 #[test]
 fn max_buffered_input_above_one_frame_is_the_limit() {
-    let config = Config::default().max_frame_size(16).max_buffered_input(400);
+    let config = WebSocketConfig::default()
+        .max_frame_size(16)
+        .max_buffered_input(400);
     let mut conn = Connection::client(config, || KEY);
     assert_eq!(conn.receive_capacity(), 400);
     let wire = unmasked(FIN | BINARY, b"").repeat(201);
@@ -486,7 +498,9 @@ fn max_buffered_input_above_one_frame_is_the_limit() {
 /// stall on one.
 #[test]
 fn a_maximal_ping_fits_even_with_a_tiny_max_frame_size() {
-    let config = Config::default().max_frame_size(1).max_buffered_input(0);
+    let config = WebSocketConfig::default()
+        .max_frame_size(1)
+        .max_buffered_input(0);
     let mut conn = Connection::server(config);
     let ping = masked(FIN | PING, &[b'p'; 125]);
     assert!(conn.receive_capacity() >= ping.len());

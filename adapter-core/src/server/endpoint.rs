@@ -223,7 +223,7 @@ macro_rules! common_options {
         /// endpoint, a session opened by a principal then answers only
         /// requests of the same principal (other sessions: only requests
         /// from the same IP address; see
-        /// [`Config::bind_sessions_to_client`](sockjs_proto::Config::bind_sessions_to_client)).
+        /// [`SockJsConfig::bind_sessions_to_client`](sockjs_proto::SockJsConfig::bind_sessions_to_client)).
         #[must_use]
         pub fn principal<F>(mut self, resolver: F) -> Self
         where
@@ -261,7 +261,7 @@ macro_rules! common_options {
 /// ```
 /// # use adapter_core as sockway; // the facade's paths
 /// use sockway::server::SockJsEndpoint;
-/// use sockway::sockjs_proto::Config;
+/// use sockway::sockjs_proto::SockJsConfig;
 /// use futures_util::StreamExt;
 ///
 /// let echo = SockJsEndpoint::new(|mut session| async move {
@@ -271,7 +271,7 @@ macro_rules! common_options {
 ///         }
 ///     }
 /// })
-/// .config(Config::default().heartbeat_time(std::time::Duration::from_secs(10)));
+/// .config(SockJsConfig::default().heartbeat_time(std::time::Duration::from_secs(10)));
 /// ```
 #[derive(Clone)]
 pub struct SockJsEndpoint {
@@ -308,7 +308,7 @@ impl SockJsEndpoint {
     /// The SockJS options (every one by Spring's name and default; allowed
     /// origins, the send buffer's limit and overflow strategy among them).
     #[must_use]
-    pub fn config(mut self, config: sockjs_proto::Config) -> Self {
+    pub fn config(mut self, config: sockjs_proto::SockJsConfig) -> Self {
         self.options = self.options.config(config);
         self
     }
@@ -384,7 +384,7 @@ impl WebSocketEndpoint {
     /// and [`pong_timeout`](Self::pong_timeout) set fields of it: call them
     /// after this.
     #[must_use]
-    pub fn config(mut self, config: ws_proto::Config) -> Self {
+    pub fn config(mut self, config: ws_proto::WebSocketConfig) -> Self {
         self.options = self.options.config(config);
         self
     }
@@ -431,7 +431,7 @@ impl WebSocketEndpoint {
     /// answer to ping". Any byte received counts, so a slow but busy
     /// transfer is never cut, and while the handler is behind (the client's
     /// bytes wait unread) no ping goes out. Off by default. Sets
-    /// [`Config::ping_interval`](ws_proto::Config::ping_interval).
+    /// [`WebSocketConfig::ping_interval`](ws_proto::WebSocketConfig::ping_interval).
     #[must_use]
     pub fn ping_interval(mut self, interval: Duration) -> Self {
         self.options.config_mut().ping_interval = Some(interval);
@@ -439,7 +439,7 @@ impl WebSocketEndpoint {
     }
 
     /// How long to wait for an answer to a liveness ping (10 s by default).
-    /// Sets [`Config::pong_timeout`](ws_proto::Config::pong_timeout).
+    /// Sets [`WebSocketConfig::pong_timeout`](ws_proto::WebSocketConfig::pong_timeout).
     #[must_use]
     pub fn pong_timeout(mut self, timeout: Duration) -> Self {
         self.options.config_mut().pong_timeout = timeout;

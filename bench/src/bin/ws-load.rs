@@ -33,7 +33,7 @@ use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _, Interest};
 use tokio::net::TcpStream;
 use tokio::time::{Interval, MissedTickBehavior};
 use ws_proto::handshake::{ClientHandshake, ClientRequest, Limits};
-use ws_proto::{CloseCode, Config, Connection, Event, Message, MessageKind};
+use ws_proto::{CloseCode, Connection, Event, Message, MessageKind, WebSocketConfig};
 
 /// How long connecting and the opening handshakes may take, all together.
 const CONNECT_WAIT: Duration = Duration::from_secs(20);
@@ -291,7 +291,7 @@ impl Client {
                 break response;
             }
         };
-        let config = Config::default()
+        let config = WebSocketConfig::default()
             .max_message_size(payloads.size.max(1 << 20))
             .max_frame_size(payloads.size.max(1 << 20));
         let mut conn =

@@ -377,7 +377,7 @@ pub struct WsClient {
 impl Default for WsClient {
     fn default() -> Self {
         Self {
-            ws: ws_proto::Connection::client(ws_proto::Config::default(), || [1, 2, 3, 4]),
+            ws: ws_proto::Connection::client(ws_proto::WebSocketConfig::default(), || [1, 2, 3, 4]),
         }
     }
 }

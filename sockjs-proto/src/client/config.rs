@@ -64,7 +64,7 @@ pub struct ClientConfig {
     /// The websocket transport's WebSocket settings (pings, close timeout,
     /// frame limits). Its `max_message_size` is replaced by
     /// `max_frame_size`.
-    pub websocket: ws_proto::Config,
+    pub websocket: ws_proto::WebSocketConfig,
 }
 
 impl std::fmt::Debug for ClientConfig {
@@ -115,7 +115,7 @@ impl Default for ClientConfig {
             max_buffered_messages: 1024 * 1024,
             send_buffer_limit: 1024 * 1024,
             http: http_proto::Limits::default(),
-            websocket: ws_proto::Config::default(),
+            websocket: ws_proto::WebSocketConfig::default(),
         }
     }
 }
@@ -248,7 +248,7 @@ impl ClientConfig {
 
     /// Sets [`websocket`](Self::websocket).
     #[must_use]
-    pub fn websocket(mut self, config: ws_proto::Config) -> Self {
+    pub fn websocket(mut self, config: ws_proto::WebSocketConfig) -> Self {
         self.websocket = config;
         self
     }

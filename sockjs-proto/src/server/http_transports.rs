@@ -72,9 +72,9 @@ impl Server {
     }
 
     /// The session `session_id` names, if it exists and the request comes
-    /// from its client (see [`Config::bind_sessions_to_client`]).
+    /// from its client (see [`SockJsConfig::bind_sessions_to_client`]).
     ///
-    /// [`Config::bind_sessions_to_client`]: crate::Config::bind_sessions_to_client
+    /// [`SockJsConfig::bind_sessions_to_client`]: crate::SockJsConfig::bind_sessions_to_client
     pub(super) fn owned_session(&self, session_id: &str, ctx: &RequestContext) -> Option<Key> {
         let key = *self.by_id.get(session_id)?;
         let session = self.sessions.get(key)?;

@@ -10,7 +10,7 @@ use http::header::{
 use http::Method;
 use ws_proto::CloseFrame;
 
-use crate::config::{Config, ConfigError};
+use crate::config::{SockJsConfig, SockJsConfigError};
 use crate::http::{
     cache_for_a_year, cors, etag_of, method_not_allowed, no_cache, not_found, preflight, response,
     text, Build as _, Req, RequestContext, Response, APPLICATION_JSON, TEXT_HTML, TEXT_PLAIN,
@@ -205,12 +205,12 @@ impl SplitMix64 {
 /// ```
 /// use std::time::{Instant, SystemTime};
 /// use bytes::Bytes;
-/// use sockjs_proto::{Answer, Config, Event, RequestContext, Server};
+/// use sockjs_proto::{Answer, Event, RequestContext, Server, SockJsConfig};
 ///
 /// let post = |target: &str, body: &'static str| {
 ///     http::Request::post(target).body(Bytes::from_static(body.as_bytes())).unwrap()
 /// };
-/// let mut server = Server::new("/echo", Config::default(), 42).unwrap();
+/// let mut server = Server::new("/echo", SockJsConfig::default(), 42).unwrap();
 /// let (now, ctx) = (Instant::now(), RequestContext::new(SystemTime::now()));
 /// let Answer::Response(open) = server.handle_request(&post("/echo/000/s1/xhr", ""), &ctx, now)
 /// else { panic!("a new session answers at once") };
@@ -230,7 +230,7 @@ impl SplitMix64 {
 #[derive(Debug)]
 pub struct Server {
     prefix: String,
-    config: Config,
+    config: SockJsConfig,
     sessions: Slab<Session>,
     by_id: HashMap<String, Key>,
     receivers: Slab<Receiver>,
@@ -249,7 +249,7 @@ pub struct Server {
 impl Server {
     /// An endpoint at `prefix` (e.g. `/echo`, no trailing slash). `seed`
     /// seeds the generator of `/info`'s entropy: pass a random value.
-    pub fn new(prefix: &str, config: Config, seed: u64) -> Result<Self, ConfigError> {
+    pub fn new(prefix: &str, config: SockJsConfig, seed: u64) -> Result<Self, SockJsConfigError> {
         config.validate()?;
         let page = iframe::page(&config.client_library_url);
         Ok(Self {
@@ -274,7 +274,7 @@ impl Server {
     }
 
     /// The configuration.
-    pub fn config(&self) -> &Config {
+    pub fn config(&self) -> &SockJsConfig {
         &self.config
     }
 
@@ -302,8 +302,8 @@ impl Server {
     /// Adapters use it to run handshake interceptors only for requests that
     /// open sessions, and to hold back a client's sends while its session's
     /// application is behind on reading. A request from another client than
-    /// the session's (see [`Config::bind_sessions_to_client`]) concerns no
-    /// session.
+    /// the session's (see [`SockJsConfig::bind_sessions_to_client`]) concerns
+    /// no session.
     pub fn request_session<B>(
         &self,
         req: &http::Request<B>,
@@ -761,7 +761,7 @@ impl Server {
     /// When [`handle_timeout`](Self::handle_timeout) next has work: the
     /// earliest heartbeat or expiry of any session, or deadline of any
     /// WebSocket connection (its liveness check or close timeout; see
-    /// [`Config::websocket`]). Each kind sits in a heap: no scan over
+    /// [`SockJsConfig::websocket`]). Each kind sits in a heap: no scan over
     /// sessions or connections.
     #[must_use]
     pub fn poll_timeout(&mut self) -> Option<Instant> {

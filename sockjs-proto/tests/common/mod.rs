@@ -12,8 +12,8 @@ use std::net::IpAddr;
 use bytes::{Bytes, BytesMut};
 use http::header::{HeaderName, HeaderValue};
 use sockjs_proto::{
-    Answer, CloseReason, Config, Event, Output, ReceiverId, RequestContext, RequestSession, Server,
-    SessionId, Transport,
+    Answer, CloseReason, Event, Output, ReceiverId, RequestContext, RequestSession, Server,
+    SessionId, SockJsConfig, Transport,
 };
 
 /// A response of the core.
@@ -166,13 +166,13 @@ pub fn before(at: Instant, d: Duration) -> Instant {
 }
 
 /// A server at [`PREFIX`] with `config`, seeded with 7.
-pub fn server_with(config: Config) -> Server {
+pub fn server_with(config: SockJsConfig) -> Server {
     Server::new(PREFIX, config, 7).expect("a valid configuration")
 }
 
 /// A server at [`PREFIX`] with the default configuration.
 pub fn server() -> Server {
-    server_with(Config::default())
+    server_with(SockJsConfig::default())
 }
 
 /// A request for `PREFIX + path`.
@@ -779,10 +779,11 @@ impl WsClient {
             .expect("a valid 101")
             .expect("a complete head");
         let mut key = 0u8;
-        let mut conn = ws_proto::Connection::client(ws_proto::Config::default(), move || {
-            key = key.wrapping_add(1);
-            [key, 0x5a, 0xa5, 0x0f]
-        });
+        let mut conn =
+            ws_proto::Connection::client(ws_proto::WebSocketConfig::default(), move || {
+                key = key.wrapping_add(1);
+                [key, 0x5a, 0xa5, 0x0f]
+            });
         conn.receive(&accepted.trailing);
         Self {
             conn,

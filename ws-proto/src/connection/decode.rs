@@ -44,7 +44,7 @@ impl Connection {
     /// connection, and the next `poll_event` fails it then, queueing its
     /// close frame after whatever was sent meanwhile. `None` also while
     /// an error is kept, and always with
-    /// [`streaming`](crate::Config::streaming) on.
+    /// [`streaming`](crate::WebSocketConfig::streaming) on.
     pub fn poll_message_ahead(&mut self) -> Option<Message> {
         if self.config.streaming || self.pending_error.is_some() || self.deferred_error.is_some() {
             return None;

@@ -92,7 +92,7 @@ impl Connection {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Config;
+    use crate::WebSocketConfig;
 
     /// Reads `n` bytes (undecoded: a frame in progress) as the transport
     /// would, for a reservation of `want`.
@@ -106,7 +106,7 @@ mod tests {
 
     #[test]
     fn the_reservation_doubles_on_full_reads_and_halves_on_short_ones() {
-        let mut conn = Connection::server(Config::default());
+        let mut conn = Connection::server(WebSocketConfig::default());
         assert_eq!(read(&mut conn, usize::MAX), MIN_READ);
         assert_eq!(read(&mut conn, usize::MAX), 2 * MIN_READ);
         assert_eq!(read(&mut conn, usize::MAX), 4 * MIN_READ);
@@ -120,7 +120,8 @@ mod tests {
 
     #[test]
     fn the_reservation_stops_at_the_largest_read_and_at_the_capacity() {
-        let mut conn = Connection::server(Config::default().max_buffered_input(3 * MAX_READ));
+        let mut conn =
+            Connection::server(WebSocketConfig::default().max_buffered_input(3 * MAX_READ));
         let mut wants = Vec::new();
         while conn.receive_capacity() > 0 {
             wants.push(read(&mut conn, usize::MAX));
@@ -133,7 +134,7 @@ mod tests {
 
     #[test]
     fn an_emptied_big_buffer_is_let_go_of_and_the_reservation_starts_again() {
-        let mut conn = Connection::server(Config::default());
+        let mut conn = Connection::server(WebSocketConfig::default());
         for _ in 0..4 {
             read(&mut conn, usize::MAX);
         }
@@ -147,7 +148,7 @@ mod tests {
 
     #[test]
     fn end_of_file_is_a_zero_read() {
-        let mut conn = Connection::server(Config::default());
+        let mut conn = Connection::server(WebSocketConfig::default());
         let want = conn.read_buffer().1;
         conn.read_done(want, 0);
         assert_eq!(conn.receive_capacity(), 0);
@@ -156,7 +157,7 @@ mod tests {
 
     #[test]
     fn an_empty_input_buffer_is_released_and_a_partial_frame_kept() {
-        let mut conn = Connection::server(Config::default());
+        let mut conn = Connection::server(WebSocketConfig::default());
         // A masked text frame "hi", then half of another.
         let frame = [0x81, 0x82, 1, 2, 3, 4, b'h' ^ 1, b'i' ^ 2];
         conn.receive(&frame);

@@ -28,17 +28,17 @@ use crate::outgoing::{Outgoing, Payload};
 #[non_exhaustive]
 pub enum Timeout {
     /// Nothing at all came from the peer within
-    /// [`Config::pong_timeout`](crate::Config::pong_timeout) after a
-    /// liveness ping: the peer is taken for dead. Nothing more is sent
-    /// (queued output is dropped); close the transport at once. Reported
+    /// [`WebSocketConfig::pong_timeout`](crate::WebSocketConfig::pong_timeout)
+    /// after a liveness ping: the peer is taken for dead. Nothing more is
+    /// sent (queued output is dropped); close the transport at once. Reported
     /// with code 1006, which never goes on the wire.
     Pong,
     /// The close handshake did not finish within
-    /// [`Config::close_timeout`](crate::Config::close_timeout) after this end
-    /// queued its close frame. Close the transport at once (queued output is
-    /// dropped). It is a [`ProtocolError::Timeout`] only if the peer's close
-    /// frame never came; after it, the connection was only waiting for the
-    /// transport to end.
+    /// [`WebSocketConfig::close_timeout`](crate::WebSocketConfig::close_timeout)
+    /// after this end queued its close frame. Close the transport at once
+    /// (queued output is dropped). It is a [`ProtocolError::Timeout`] only if
+    /// the peer's close frame never came; after it, the connection was only
+    /// waiting for the transport to end.
     Close,
 }
 

@@ -8,7 +8,7 @@
 
 use std::mem;
 
-use ws_proto::{Config, Connection, Event, ProtocolError};
+use ws_proto::{Connection, Event, ProtocolError, WebSocketConfig};
 
 /// The masking key of RFC 6455 §5.7, used by every client built here.
 pub(crate) const KEY: [u8; 4] = [0x37, 0xfa, 0x21, 0x3d];
@@ -23,16 +23,16 @@ pub(crate) const PONG: u8 = 0xa;
 
 /// A server with the default configuration.
 pub(crate) fn server() -> Connection {
-    Connection::server(Config::default())
+    Connection::server(WebSocketConfig::default())
 }
 
 /// A client that masks every frame with [`KEY`].
 pub(crate) fn client() -> Connection {
-    client_with(Config::default())
+    client_with(WebSocketConfig::default())
 }
 
 /// A client with `config` that masks every frame with [`KEY`].
-pub(crate) fn client_with(config: Config) -> Connection {
+pub(crate) fn client_with(config: WebSocketConfig) -> Connection {
     Connection::client(config, || KEY)
 }
 
@@ -206,10 +206,10 @@ impl Pair {
     /// Default configurations on both sides; the client masks with a key
     /// that changes from frame to frame.
     pub(crate) fn new() -> Self {
-        Self::with_configs(Config::default(), Config::default())
+        Self::with_configs(WebSocketConfig::default(), WebSocketConfig::default())
     }
 
-    pub(crate) fn with_configs(client: Config, server: Config) -> Self {
+    pub(crate) fn with_configs(client: WebSocketConfig, server: WebSocketConfig) -> Self {
         let mut state = 0x1234_5678_u32;
         let keys = move || {
             state = state.wrapping_mul(0x9e37_79b9).wrapping_add(1);
