@@ -16,6 +16,8 @@
 #                                       pipe64, text4k, bin1m, rate20k,
 #                                       idle10k
 #                                       (default: pingpong,conc100,pipe64,bin1m,rate20k);
+#                                       the broadcasts (bench/ bcast-load; see
+#                                       below): bcast10k-ws, bcast10k-sockjs;
 #                                       and the SockJS echoes of /echo (bench/
 #                                       sockjs-load: 16 sessions × 1 in flight ×
 #                                       32 B): xhr-polling, xhr-streaming
@@ -42,11 +44,22 @@
 #   --no-build             (NO_BUILD=1) use the binaries already built
 #   -o, --out FILE         (OUT)        where the JSON lines go (default
 #                                       bench/target/results/ws-<time>.jsonl)
+#   --subscribers N        (SUBSCRIBERS) the broadcasts' subscribers (default 10000)
 #   SOCKWAY_BIN=PATH       a second sockway binary, labelled SOCKWAY_BIN_LABEL
 #                          (default sockway-alt)
 #   SOCKWAY_REV=REV        a commit whose sockway is built (from `git archive`,
 #                          same profile, kept in bench/target/bin) and run as
 #                          sockway-<short hash>; it wins over SOCKWAY_BIN
+#
+# The broadcasts (not in the default set): N subscribers and a publisher on a
+# broadcast endpoint, 30 messages of 32 B at 4 a second, every copy checked;
+# judged by the server's CPU µs per delivered copy. Each runs on the servers
+# that have such an endpoint: bcast10k-ws on sockway (/ws/broadcast; also
+# sockway-axum, sockway-hyper and a second sockway build) and tungstenite
+# (bench/ bcast-tungstenite); bcast10k-sockjs on the same sockway servers
+# (/broadcast, over SockJS's websocket transport) and sockjs-node. Without
+# -s, those of sockway and the peer; with -s, those of the list. There the
+# SockJS servers' heartbeat is 10 minutes: none falls in the window.
 #
 # Every process it starts is stopped by its PID (SIGTERM, then SIGKILL after
 # 5 s), on exit too; every address is on 127.0.0.1; each run is bounded by
@@ -64,22 +77,26 @@ warmup="${WARMUP:-1s}"
 peer_runtime="${PEER_RUNTIME:-current}"
 no_build="${NO_BUILD:-}"
 out="${OUT:-}"
+subscribers="${SUBSCRIBERS:-10000}"
+servers_given="${SERVERS:+1}"
 while [ $# -gt 0 ]; do
   case "$1" in
     -w|--workloads) workloads="$2"; shift 2 ;;
-    -s|--servers) servers="$2"; shift 2 ;;
+    -s|--servers) servers="$2"; servers_given=1; shift 2 ;;
     -r|--rounds) rounds="$2"; shift 2 ;;
     -d|--duration) duration="$2"; shift 2 ;;
     --warmup) warmup="$2"; shift 2 ;;
     --peer-runtime) peer_runtime="$2"; shift 2 ;;
     --no-build) no_build=1; shift ;;
     -o|--out) out="$2"; shift 2 ;;
+    --subscribers) subscribers="$2"; shift 2 ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) echo "bench-ws.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
 case "$rounds" in ''|*[!0-9]*|0) echo "bench-ws.sh: --rounds must be a positive number" >&2; exit 2 ;; esac
 case "$peer_runtime" in current|multi) ;; *) echo "bench-ws.sh: --peer-runtime is current or multi" >&2; exit 2 ;; esac
+case "$subscribers" in ''|*[!0-9]*|0) echo "bench-ws.sh: --subscribers must be a positive number" >&2; exit 2 ;; esac
 command -v taskset >/dev/null || { echo "bench-ws.sh: taskset (util-linux) is needed" >&2; exit 1; }
 if [ "$(nproc --all)" -lt 2 ]; then
   echo "bench-ws.sh: needs 2 CPUs (server on 0, generator on 1)" >&2
@@ -136,6 +153,9 @@ for b in ws-load ws-report echo-tokio-websockets echo-fastwebsockets echo-tungst
   [ -x "$bench/target/release/$b" ] || { echo "bench-ws.sh: $b is not built (drop --no-build)" >&2; exit 1; }
 done
 [ -x "$bins/sockway" ] || { echo "bench-ws.sh: sockway is not built (drop --no-build)" >&2; exit 1; }
+for b in bcast-load bcast-tungstenite; do
+  [ -x "$bench/target/release/$b" ] || { echo "bench-ws.sh: $b is not built (drop --no-build)" >&2; exit 1; }
+done
 
 # A second sockway build: a binary given, or a commit to build.
 extra_label=""
@@ -178,10 +198,12 @@ server_cmd() {
     *) return 1 ;;
   esac
 }
-# The load generator of workload $1: the SockJS ones, or ws-load.
+# The load generator of workload $1: the SockJS ones, the broadcasts, or
+# ws-load.
 generator() {
   case "$1" in
     xhr-polling | xhr-streaming) echo sockjs-load ;;
+    bcast*) echo bcast-load ;;
     *) echo ws-load ;;
   esac
 }
@@ -197,7 +219,44 @@ workload_args() {
     idle10k) echo "--conns 10000 --inflight 1 --size 32 --idle" ;;
     xhr-polling) echo "--transport xhr-polling --sessions 16 --size 32" ;;
     xhr-streaming) echo "--transport xhr-streaming --sessions 16 --size 32" ;;
+    bcast10k-ws | bcast10k-sockjs) echo "--subscribers $subscribers --messages 30 --size 32 --rate 4" ;;
     *) return 1 ;;
+  esac
+}
+# The servers of broadcast workload $1 when -s is not given.
+bcast_servers() {
+  case "$1" in
+    bcast10k-ws) echo "sockway tungstenite" ;;
+    bcast10k-sockjs) echo "sockway sockjs-node" ;;
+  esac
+}
+# The URL of server $1's endpoint at address $2 for broadcast workload $3;
+# fails for a server without one.
+bcast_url() {
+  local sockway=""
+  case "$1" in
+    sockway | sockway-axum | sockway-hyper) sockway=1 ;;
+    *) [ -n "$extra_label" ] && [ "$1" = "$extra_label" ] && sockway=1 ;;
+  esac
+  case "$3:${sockway:+sockway}:$1" in
+    bcast10k-ws:sockway:*) echo "ws://$2/ws/broadcast" ;;
+    bcast10k-ws::tungstenite) echo "ws://$2/" ;;
+    bcast10k-sockjs:sockway:* | bcast10k-sockjs::sockjs-node) echo "http://$2/broadcast" ;;
+    *) return 1 ;;
+  esac
+}
+# The command line of server $1 for broadcast workload $2: tungstenite's
+# broadcast peer, and the SockJS servers' heartbeat beyond the run.
+bcast_server_cmd() {
+  local cmd
+  case "$1" in
+    tungstenite) echo "$bench/target/release/bcast-tungstenite --listen 127.0.0.1:0 --runtime $peer_runtime"; return ;;
+    sockjs-node) echo "env HEARTBEAT_MS=600000 $(server_cmd "$1")"; return ;;
+  esac
+  cmd="$(server_cmd "$1")" || return 1
+  case "$2" in
+    bcast10k-sockjs) echo "$cmd --heartbeat-time 10m" ;;
+    *) echo "$cmd" ;;
   esac
 }
 for s in "${server_list[@]}"; do
@@ -206,6 +265,28 @@ done
 for w in "${workload_list[@]}"; do
   workload_args "$w" >/dev/null || { echo "bench-ws.sh: unknown workload $w" >&2; exit 2; }
 done
+# The servers that run workload $1, in the array run_servers.
+run_servers=()
+servers_of() {
+  local s
+  run_servers=()
+  if [ "$(generator "$1")" != bcast-load ]; then
+    run_servers=("${server_list[@]}")
+    return
+  fi
+  local candidates=("${server_list[@]}")
+  if [ -z "$servers_given" ]; then
+    read -r -a candidates <<< "$(bcast_servers "$1")"
+    [ -n "$extra_label" ] && candidates+=("$extra_label")
+  fi
+  for s in "${candidates[@]}"; do
+    if bcast_url "$s" 127.0.0.1:0 "$1" >/dev/null; then
+      run_servers+=("$s")
+    else
+      echo "== $1: $s has no broadcast endpoint, skipped" >&2
+    fi
+  done
+}
 
 mkdir -p "$bench/target/results"
 [ -n "$out" ] || out="$bench/target/results/ws-$(date +%Y%m%d-%H%M%S).jsonl"
@@ -230,13 +311,19 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# Starts server $1 on CPU 0 (its PID in server_pid) and sets server_url to
-# its ws:// URL once it accepts. Not in a subshell: server_pid must stay set.
+# Starts server $1 for workload $2 on CPU 0 (its PID in server_pid) and
+# sets server_url to its ws:// URL (server_addr to its address) once it
+# accepts. Not in a subshell: server_pid must stay set.
 server_url=""
+server_addr=""
 start_server() {
   local cmd addr=""
   server_url=""
-  cmd="$(server_cmd "$1")"
+  if [ "$(generator "$2")" = bcast-load ]; then
+    cmd="$(bcast_server_cmd "$1" "$2")"
+  else
+    cmd="$(server_cmd "$1")"
+  fi
   : > "$log"
   # shellcheck disable=SC2086 # the command line is split on purpose
   SOCKWAY_LOG=warn taskset -c 0 $cmd > "$log" 2>&1 &
@@ -244,6 +331,7 @@ start_server() {
   for _ in $(seq 1 100); do
     addr="$(sed -n 's/^listening on http:\/\/\(127\.0\.0\.1:[0-9]*\)$/\1/p' "$log" | head -n1)"
     if [ -n "$addr" ]; then
+      server_addr="$addr"
       case "$1" in
         *-sockjs) server_url="ws://$addr/echo/websocket" ;;
         *) server_url="ws://$addr/ws" ;;
@@ -259,26 +347,35 @@ start_server() {
   return 1
 }
 
-# idle10k holds 10,000 connections: a descriptor each, in the server and
-# in ws-load.
+# idle10k and the broadcasts hold 10,000 connections: a descriptor each, in
+# the server and in the generator.
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 echo "== $(nproc --all) CPUs; server on CPU 0, ws-load on CPU 1; ${rounds} round(s); ${warmup} warm-up + ${duration} per run; peers on tokio '$peer_runtime'" >&2
 echo "== load average: $(cut -d' ' -f1-3 /proc/loadavg) (other work on the machine makes the figures noisy)" >&2
 failures=0
-n=${#server_list[@]}
 for round in $(seq 1 "$rounds"); do
   for w in "${workload_list[@]}"; do
+    # (What is skipped is said once.)
+    if [ "$round" -eq 1 ]; then servers_of "$w"; else servers_of "$w" 2>/dev/null; fi
+    n=${#run_servers[@]}
+    [ "$n" -gt 0 ] || echo "== $w: no server of the list runs it" >&2
     # The order of the servers rotates each round, so no server always
     # runs first (or right after the same neighbour).
     for i in $(seq 0 $((n - 1))); do
-      s="${server_list[$(( (i + round - 1) % n ))]}"
-      start_server "$s"
-      # shellcheck disable=SC2046 # the workload's arguments are split on purpose
+      s="${run_servers[$(( (i + round - 1) % n ))]}"
+      start_server "$s" "$w"
       gen="$(generator "$w")"
-      url="$server_url"
-      [ "$gen" = sockjs-load ] && url="$http_url"
-      if ! timeout "$run_limit" taskset -c 1 "$bench/target/release/$gen" \
-          --url "$url" $(workload_args "$w") --duration "$duration" --warmup "$warmup" \
+      # shellcheck disable=SC2207 # the workload's arguments are split on purpose
+      gen_args=($(workload_args "$w"))
+      limit="$run_limit"
+      case "$gen" in
+        ws-load) gen_args+=(--url "$server_url" --duration "$duration" --warmup "$warmup") ;;
+        sockjs-load) gen_args+=(--url "$http_url" --duration "$duration" --warmup "$warmup") ;;
+        # Opening, settling, 30 messages and the drain are each bounded
+        # by bcast-load.
+        bcast-load) gen_args+=(--url "$(bcast_url "$s" "$server_addr" "$w")"); limit=400 ;;
+      esac
+      if ! timeout "$limit" taskset -c 1 "$bench/target/release/$gen" "${gen_args[@]}" \
           --server-pid "$server_pid" --label "$s" --workload "$w" --round "$round" >> "$out"; then
         failures=$((failures + 1))
         echo "bench-ws.sh: $s $w round $round failed; server log:" >&2

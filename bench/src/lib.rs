@@ -1,6 +1,6 @@
-//! Shared pieces of the echo benchmarks: the peer servers' command line
-//! and runtime, the CPU accounting that the load generators read from
-//! `/proc`, and the report of a measured window.
+//! Shared pieces of the echo and broadcast benchmarks: the peer servers'
+//! command line and runtime, the CPU accounting that the load generators
+//! read from `/proc`, and the report of a measured window.
 
 use std::io::{self, Write as _};
 use std::net::SocketAddr;
@@ -159,8 +159,8 @@ pub mod cpu {
     }
 }
 
-/// What `ws-load` prints for one run (one JSON line), and what `ws-report`
-/// reads back.
+/// What `ws-load`, `sockjs-load` and `bcast-load` print for one run (one
+/// JSON line), and what `ws-report` reads back.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct RunReport {
     /// The server's label (`sockway`, `tokio-websockets`, ...).
@@ -235,10 +235,47 @@ pub struct RunReport {
     /// the window, over the connections (the `idle` mode).
     #[serde(default)]
     pub server_kib_per_conn: Option<f64>,
+    /// The broadcast run's own figures (`bcast-load`; the `broadcast`
+    /// mode). There `msgs` are the copies delivered (every member's, the
+    /// publisher's own included), `server_us_per_msg` the server's CPU time
+    /// per delivered copy, and the round trips the time from a message's
+    /// publish to each copy's arrival.
+    #[serde(default)]
+    pub broadcast: Option<Broadcast>,
     /// Connections that failed (protocol error, wrong echo, closed early).
     pub errors: u64,
     /// The first failure, if any.
     pub error: Option<String>,
+}
+
+/// What a broadcast run was and how long its messages took to reach every
+/// member (see [`RunReport::broadcast`]).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct Broadcast {
+    /// `websocket` (plain WebSocket) or `sockjs-websocket` (SockJS frames
+    /// over the websocket transport).
+    pub transport: String,
+    /// Subscribers (the publisher, also a member, comes on top).
+    pub subscribers: usize,
+    /// Messages published.
+    pub messages: u64,
+    /// Messages published per second.
+    pub publish_rate: f64,
+    /// Copies every member should have received: messages × (subscribers
+    /// + 1).
+    pub copies_expected: u64,
+    /// Over the messages, the median time from a message's publish until
+    /// its last copy arrived, in microseconds.
+    pub last_copy_p50_us: f64,
+    /// The same, the slowest message.
+    pub last_copy_max_us: f64,
+    /// How long opening every subscriber took, in seconds.
+    pub connect_s: f64,
+    /// How long the settle check took (probes until every member heard
+    /// the same one), in seconds.
+    pub settle_s: f64,
+    /// Probes sent by the settle check.
+    pub probes: u32,
 }
 
 /// The counters and CPU times at one edge of a load generator's measured
@@ -393,6 +430,7 @@ impl RunReport {
             rtt_max_us: rtt.max_us,
             server_rss_kib: None,
             server_kib_per_conn: None,
+            broadcast: None,
             errors,
             error,
         }
@@ -448,6 +486,45 @@ impl RunReport {
     pub fn human(&self) -> String {
         let opt =
             |v: Option<f64>, digits: usize| v.map_or("?".to_owned(), |v| format!("{v:.digits$}"));
+        let mut line = match &self.broadcast {
+            Some(b) => format!(
+                "{} {} r{}: {} subscribers ({}), {} messages of {} B at {}/s: {} of {} copies; server {} µs/copy, {}% CPU (+{}% waiting for it), {} threads; generator {:.0}% CPU (+{:.0}% waiting); publish to last copy p50 {:.1} ms, max {:.1} ms; to each copy p50 {:.1} ms, p99 {:.1} ms",
+                self.server,
+                self.workload,
+                self.round,
+                b.subscribers,
+                b.transport,
+                b.messages,
+                self.size,
+                b.publish_rate,
+                self.msgs,
+                b.copies_expected,
+                opt(self.server_us_per_msg, 2),
+                opt(self.server_cpu_pct, 0),
+                opt(self.server_wait_pct, 0),
+                self.server_threads.map_or("?".to_owned(), |t| t.to_string()),
+                self.gen_cpu_pct,
+                self.gen_wait_pct,
+                b.last_copy_p50_us / 1000.0,
+                b.last_copy_max_us / 1000.0,
+                self.rtt_p50_us / 1000.0,
+                self.rtt_p99_us / 1000.0,
+            ),
+            None => self.echo_line(),
+        };
+        if self.gen_saturated {
+            line.push_str(" [GENERATOR SATURATED: the figure is the generator's limit]");
+        }
+        if let Some(e) = &self.error {
+            line.push_str(&format!(" [{} connection(s) FAILED: {e}]", self.errors));
+        }
+        line
+    }
+
+    /// The line for people of an echo run.
+    fn echo_line(&self) -> String {
+        let opt =
+            |v: Option<f64>, digits: usize| v.map_or("?".to_owned(), |v| format!("{v:.digits$}"));
         let mut line = format!(
             "{} {} r{}: {:.0} msgs/s, {:.1} MB/s; server {} µs/msg, {}% CPU (+{}% waiting for it), {} threads; generator {:.0}% CPU (+{:.0}% waiting); rtt p50 {:.0} µs, p99 {:.0} µs",
             self.server,
@@ -466,12 +543,6 @@ impl RunReport {
         );
         if let Some(rate) = self.target_rate {
             line.push_str(&format!(" (asked {rate:.0} msgs/s)"));
-        }
-        if self.gen_saturated {
-            line.push_str(" [GENERATOR SATURATED: the figure is the generator's limit]");
-        }
-        if let Some(e) = &self.error {
-            line.push_str(&format!(" [{} connection(s) FAILED: {e}]", self.errors));
         }
         line
     }

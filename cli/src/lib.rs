@@ -12,6 +12,7 @@
 //! | `/auth_echo` | SockJS echo behind an interceptor: a session opens only with `?token=let+me+in` (401 otherwise) |
 //! | `/auth_info_echo` | the same, and the interceptor refuses `/info` too (`intercept_info`) |
 //! | `/ws` | plain WebSocket echo (text and binary) |
+//! | `/ws/broadcast` | plain WebSocket: every message (text or binary) goes to every open session of this path |
 //! | `/` | a chat page on `/broadcast` that uses sockjs-client |
 //!
 //! The iframe page of every SockJS endpoint and the demo page load
@@ -126,10 +127,10 @@ fn token_required(request: &HandshakeRequest, _: &mut Attributes) -> Result<(), 
     }
 }
 
-/// `/broadcast`: every session joins one group, and every message goes to
-/// all of its open sessions (the author's included). A member that is
-/// closing or over its send buffer is its own business; the others still
-/// get the message.
+/// `/broadcast` and `/ws/broadcast` (a group each): every session joins
+/// the group, and every message goes to all of its open sessions (the
+/// author's included). A member that is closing or over its send buffer is
+/// its own business; the others still get the message.
 async fn broadcast(room: Group, mut session: Session) {
     room.join(&session);
     while let Some(message) = session.next().await {
@@ -159,6 +160,7 @@ pub fn mounts(options: &ServeOptions) -> Vec<Mount> {
         // the send buffer's byte limit bounds memory.
         .http_message_cache_size(1024);
     let room = Group::new();
+    let ws_room = Group::new();
     vec![
         Mount::SockJs(
             "/echo",
@@ -203,6 +205,11 @@ pub fn mounts(options: &ServeOptions) -> Vec<Mount> {
                 // The send buffer keeps its default (512 KiB): the echo
                 // waits for room, and one message always fits.
                 .inbox_limit(64 * 1024 * 1024),
+        ),
+        Mount::WebSocket(
+            "/ws/broadcast",
+            WebSocketEndpoint::new(move |session| broadcast(ws_room.clone(), session))
+                .allowed_origins(options.allowed_origins.clone()),
         ),
         Mount::Page(
             "/",

@@ -36,7 +36,7 @@ enum Command {
     /// Serve the SockJS test endpoints (/echo, /disabled_websocket_echo,
     /// /cookie_needed_echo, /close, /amplify, /broadcast; /auth_echo and
     /// /auth_info_echo, which take ?token=let+me+in only), a WebSocket echo
-    /// at /ws and a demo page at /.
+    /// at /ws, a WebSocket broadcast at /ws/broadcast and a demo page at /.
     #[command(after_help = LOG_HELP)]
     Serve {
         /// The address to listen on.

@@ -1,10 +1,10 @@
 //! `ws-report`: the comparison table of `ws-load` runs.
 //!
-//! Reads the JSON lines `ws-load` printed (files given as arguments, or
-//! stdin) and prints, per workload, each server's figures per round and
-//! their medians, then the ratios of every `sockway*` server to
-//! tokio-websockets, to the best peer of that workload, and to the other
-//! `sockway*` builds.
+//! Reads the JSON lines `ws-load`, `sockjs-load` and `bcast-load` printed
+//! (files given as arguments, or stdin) and prints, per workload, each
+//! server's figures per round and their medians, then the ratios of every
+//! `sockway*` server to tokio-websockets, to the best peer of that
+//! workload, and to the other `sockway*` builds.
 
 use std::io::{self, BufRead as _, BufReader, Write as _};
 use std::process::ExitCode;
@@ -25,11 +25,15 @@ enum Metric {
     ServerMicrosPerMessage,
     /// Server KiB per idle connection; lower is better.
     ServerKibPerConnection,
+    /// Server CPU µs per delivered copy of a broadcast; lower is better.
+    ServerMicrosPerCopy,
 }
 
 impl Metric {
     fn of(run: &RunReport) -> Self {
-        if run.mode == "idle" {
+        if run.broadcast.is_some() {
+            Self::ServerMicrosPerCopy
+        } else if run.mode == "idle" {
             Self::ServerKibPerConnection
         } else if run.mode == "rate" {
             Self::ServerMicrosPerMessage
@@ -44,7 +48,9 @@ impl Metric {
         match self {
             Self::MsgsPerSecond => run.msgs_per_s,
             Self::MegabytesPerSecond => run.mb_per_s,
-            Self::ServerMicrosPerMessage => run.server_us_per_msg.unwrap_or(f64::NAN),
+            Self::ServerMicrosPerMessage | Self::ServerMicrosPerCopy => {
+                run.server_us_per_msg.unwrap_or(f64::NAN)
+            }
             Self::ServerKibPerConnection => run.server_kib_per_conn.unwrap_or(f64::NAN),
         }
     }
@@ -55,12 +61,15 @@ impl Metric {
             Self::MegabytesPerSecond => "MB/s, higher is better",
             Self::ServerMicrosPerMessage => "server CPU µs per message, lower is better",
             Self::ServerKibPerConnection => "server KiB per idle connection, lower is better",
+            Self::ServerMicrosPerCopy => "server CPU µs per delivered copy, lower is better",
         }
     }
 
     fn better(self, a: f64, b: f64) -> bool {
         match self {
-            Self::ServerMicrosPerMessage | Self::ServerKibPerConnection => a < b,
+            Self::ServerMicrosPerMessage
+            | Self::ServerKibPerConnection
+            | Self::ServerMicrosPerCopy => a < b,
             _ => a > b,
         }
     }
@@ -122,6 +131,12 @@ fn describe(run: &RunReport) -> String {
     } else {
         format!("{} B", run.size)
     };
+    if let Some(b) = &run.broadcast {
+        return format!(
+            "{} subscribers + 1 publisher over {}, {} messages of {size} {kind} at {}/s, {} copies",
+            b.subscribers, b.transport, b.messages, b.publish_rate, b.copies_expected
+        );
+    }
     match run.target_rate {
         Some(rate) => format!(
             "{} conns, fixed rate {} msgs/s (at most {} in flight each), {size} {kind}",
@@ -168,18 +183,27 @@ fn report(runs: &[RunReport], out: &mut impl io::Write) -> io::Result<()> {
         for i in 1..=rounds {
             head.push_str(&format!(" {:>9}", format!("round {i}")));
         }
+        // A broadcast's rows: copies, and the time from a publish to its
+        // last copy (p50 and max over the messages) for the round trips.
+        let bcast = metric == Metric::ServerMicrosPerCopy;
+        let (msgs, per_msg, lat1, lat2) = if bcast {
+            ("copies/s", "srv µs/copy", "last p50", "last max")
+        } else {
+            ("msgs/s", "srv µs/msg", "rtt p50", "rtt p99")
+        };
+        let w = per_msg.chars().count();
         head.push_str(&format!(
-            " {:>9} | {:>9} {:>8} {:>10} {:>7} {:>8} {:>7} {:>8} {:>9} {:>9}  notes",
+            " {:>9} | {:>9} {:>8} {:>w$} {:>7} {:>8} {:>7} {:>8} {:>9} {:>9}  notes",
             "median",
-            "msgs/s",
+            msgs,
             "MB/s",
-            "srv µs/msg",
+            per_msg,
             "srv CPU",
             "srv wait",
             "gen CPU",
             "gen wait",
-            "rtt p50",
-            "rtt p99"
+            lat1,
+            lat2
         ));
         writeln!(out, "{head}")?;
         for row in &rows {
@@ -202,8 +226,14 @@ fn report(runs: &[RunReport], out: &mut impl io::Write) -> io::Result<()> {
                     "-".to_owned()
                 }
             };
+            let latency = |r: &RunReport, p50: bool| match (&r.broadcast, p50) {
+                (Some(b), true) => b.last_copy_p50_us,
+                (Some(b), false) => b.last_copy_max_us,
+                (None, true) => r.rtt_p50_us,
+                (None, false) => r.rtt_p99_us,
+            };
             line.push_str(&format!(
-                " {:>9} | {:>9} {:>8} {:>10} {:>7} {:>8} {:>7} {:>8} {:>9} {:>9}",
+                " {:>9} | {:>9} {:>8} {:>w$} {:>7} {:>8} {:>7} {:>8} {:>9} {:>9}",
                 short(row.median_of(|r| metric.value(r))),
                 short(row.median_of(|r| r.msgs_per_s)),
                 format!("{:.1}", row.median_of(|r| r.mb_per_s)),
@@ -215,8 +245,8 @@ fn report(runs: &[RunReport], out: &mut impl io::Write) -> io::Result<()> {
                 pct(row.median_of(|r| r.server_wait_pct.unwrap_or(f64::NAN))),
                 pct(row.median_of(|r| r.gen_cpu_pct)),
                 pct(row.median_of(|r| r.gen_wait_pct)),
-                us(row.median_of(|r| r.rtt_p50_us)),
-                us(row.median_of(|r| r.rtt_p99_us)),
+                us(row.median_of(|r| latency(r, true))),
+                us(row.median_of(|r| latency(r, false))),
             ));
             let mut notes = Vec::new();
             let saturated = row.runs.iter().filter(|r| r.gen_saturated).count();
@@ -225,6 +255,12 @@ fn report(runs: &[RunReport], out: &mut impl io::Write) -> io::Result<()> {
                     "GENERATOR SATURATED in {saturated}/{}",
                     row.runs.len()
                 ));
+            }
+            // A broadcast server busy all the window: each message's
+            // fan-out ran into the next one's.
+            let busy = row.runs.iter().filter(|r| r.server_saturated).count();
+            if bcast && busy > 0 {
+                notes.push(format!("server saturated in {busy}/{}", row.runs.len()));
             }
             let failed: u64 = row.runs.iter().map(|r| r.errors).sum();
             if failed > 0 {
@@ -287,6 +323,28 @@ fn report(runs: &[RunReport], out: &mut impl io::Write) -> io::Result<()> {
                 against.push((other.server.to_owned(), other));
             }
             for (name, them) in against {
+                if bcast {
+                    let last = |row: &Row<'_>, p50: bool| {
+                        row.median_of(|r| {
+                            r.broadcast.as_ref().map_or(f64::NAN, |b| {
+                                if p50 {
+                                    b.last_copy_p50_us
+                                } else {
+                                    b.last_copy_max_us
+                                }
+                            })
+                        })
+                    };
+                    writeln!(
+                        out,
+                        "  {} ÷ {name}: server µs/copy {}, publish to last copy p50 {}, max {} (lower is better)",
+                        us.server,
+                        ratio(cpu(us), cpu(them)),
+                        ratio(last(us, true), last(them, true)),
+                        ratio(last(us, false), last(them, false)),
+                    )?;
+                    continue;
+                }
                 writeln!(
                     out,
                     "  {} ÷ {name}: msgs/s {}, server µs/msg {} (msgs/s: higher is better; µs/msg: lower is better)",
