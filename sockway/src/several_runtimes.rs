@@ -144,9 +144,10 @@ pub mod server {
 
     #[doc(no_inline)]
     pub use adapter_core::server::{
-        Attributes, BuildError, CloseStatus, Handler, HandshakeInterceptor, HandshakeOutcome,
-        HandshakeRequest, OverflowStrategy, Rejection, SendError, ServerHandle, Session,
-        SessionSender, SessionTransport, SockJsEndpoint, WebSocketEndpoint,
+        AllowedOrigins, Attributes, BuildError, CloseStatus, Delivery, Group, Handler,
+        HandshakeInterceptor, HandshakeOutcome, HandshakeRequest, OverflowStrategy, Rejection,
+        SendError, ServerHandle, Session, SessionSender, SessionTransport, SockJsEndpoint,
+        WebSocketEndpoint,
     };
 
     /// Not available with several runtime features on: a use fails to

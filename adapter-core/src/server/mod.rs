@@ -105,6 +105,7 @@ pub use server_proto::{
     Attributes, CloseStatus, Delivery, Group, HandshakeOutcome, HandshakeRequest, Rejection, Reply,
     ResponseStream, SendError, Session, SessionSender, SessionTransport, Upgrade,
 };
+pub use sockjs_proto::AllowedOrigins;
 pub use ws_proto::OverflowStrategy;
 
 use endpoint::App;
