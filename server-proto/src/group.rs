@@ -19,7 +19,8 @@ const SOCKJS_RUN: usize = 64;
 
 /// A set of sessions that messages are sent to together: a room, the
 /// subscribers of a feed. WebSocket and SockJS sessions, of any endpoint
-/// of a server, may be members of the same group.
+/// of any server in the process (endpoints mounted apart in an axum
+/// `Router` too), may be members of the same group.
 ///
 /// Cheap to clone (the clones are the same group) and `Send + Sync`: keep
 /// one in the application's state and use it from every handler.
@@ -80,8 +81,8 @@ const SOCKJS_RUN: usize = 64;
 /// briefly, one member at a time, as `send` does, and the lock of a SockJS
 /// endpoint's sessions once for up to 64 of its members (with one wake-up
 /// for each), where each member's `send` would take it once. Members are
-/// keyed by their session id ([`SessionSender::id`]), unique within a
-/// server.
+/// keyed by their session id ([`SessionSender::id`]), unique within the
+/// process.
 #[derive(Clone, Default)]
 pub struct Group {
     shared: Arc<Shared>,

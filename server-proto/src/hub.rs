@@ -3,7 +3,6 @@
 //! the deadline the server's one timer waits for.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
@@ -37,7 +36,6 @@ pub(crate) struct Hub {
     /// The core's prefix (without a trailing slash).
     prefix: String,
     timer: Arc<TimerCell>,
-    ids: Arc<AtomicU64>,
     me: Weak<Self>,
 }
 
@@ -70,7 +68,6 @@ impl Hub {
         options: SockJsOptions,
         seed: u64,
         timer: Arc<TimerCell>,
-        ids: Arc<AtomicU64>,
     ) -> Result<Arc<Self>, sockjs_proto::SockJsConfigError> {
         let server = sockjs_proto::Server::new(prefix, options.config.clone(), seed)?;
         let prefix = server.prefix().to_owned();
@@ -86,7 +83,6 @@ impl Hub {
             options,
             prefix,
             timer,
-            ids,
             me: me.clone(),
         }))
     }
@@ -408,7 +404,7 @@ impl Hub {
             attributes: Attributes::default(),
         });
         let request = context.request;
-        let id = self.ids.fetch_add(1, Ordering::Relaxed);
+        let id = crate::server::Server::next_session_id();
         let transport = SessionTransport::SockJs(transport);
         let span = logging::session_span(id, transport, request.uri.path(), request.client_ip);
         let info = Arc::new(SessionInfo {

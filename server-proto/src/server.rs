@@ -168,7 +168,6 @@ pub struct Server {
     shutdown_expired: AtomicBool,
     timer: Arc<TimerCell>,
     registry: Mutex<Registry>,
-    pub(crate) ids: Arc<AtomicU64>,
     /// The wall clock at one instant, to date responses (`Expires`).
     epoch: (Instant, SystemTime),
 }
@@ -193,7 +192,6 @@ impl Server {
         now: Instant,
         date: SystemTime,
     ) -> Result<Arc<Self>, BuildError> {
-        let ids = Arc::new(AtomicU64::new(1));
         let timer = Arc::new(TimerCell::default());
         let mut seen = HashSet::new();
         let mut hubs = Vec::new();
@@ -204,15 +202,8 @@ impl Server {
             let seed = seed
                 .wrapping_add(id.0 as u64)
                 .wrapping_mul(0x9E37_79B9_7F4A_7C15);
-            let hub = Hub::new(
-                &prefix,
-                id,
-                options,
-                seed,
-                Arc::clone(&timer),
-                Arc::clone(&ids),
-            )
-            .map_err(|error| BuildError::SockJsConfig { prefix, error })?;
+            let hub = Hub::new(&prefix, id, options, seed, Arc::clone(&timer))
+                .map_err(|error| BuildError::SockJsConfig { prefix, error })?;
             hubs.push(hub);
         }
         hubs.sort_by_key(|hub| std::cmp::Reverse(hub.prefix_len()));
@@ -232,7 +223,6 @@ impl Server {
             shutdown_expired: AtomicBool::new(false),
             timer,
             registry: Mutex::new(Registry::default()),
-            ids,
             epoch: (now, date),
         }))
     }
@@ -420,8 +410,13 @@ impl Server {
         }
     }
 
-    pub(crate) fn next_session_id(&self) -> u64 {
-        self.ids.fetch_add(1, Ordering::Relaxed)
+    /// A new session id: unique within the process, so that sessions of
+    /// several servers (each endpoint mounted in an axum `Router` is one)
+    /// can be members of one [`Group`](crate::Group), which keys them by
+    /// id.
+    pub(crate) fn next_session_id() -> u64 {
+        static NEXT: AtomicU64 = AtomicU64::new(1);
+        NEXT.fetch_add(1, Ordering::Relaxed)
     }
 
     pub(crate) fn request_timeout(&self) -> Duration {

@@ -172,7 +172,7 @@ pub(crate) struct SessionInfo {
 /// Accessors shared by [`Session`] and [`SessionSender`].
 macro_rules! session_info {
     () => {
-        /// The session's id, unique within the server.
+        /// The session's id, unique within the process (among every server's sessions).
         pub fn id(&self) -> u64 {
             self.info.id
         }

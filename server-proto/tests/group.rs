@@ -217,6 +217,33 @@ fn send_except_skips_the_author_and_reaches_everyone_else() {
 }
 
 #[test]
+fn sessions_of_two_servers_are_members_of_one_group() {
+    // Two servers (endpoints mounted apart in an axum Router are so): the
+    // first session of each must not be taken for the other's.
+    let (one, two) = (sim(), sim());
+    let (mut c1, mut ws1, a) = websocket(&one, "/ws", one.at(0));
+    let (mut c2, mut ws2, b) = websocket(&two, "/ws", two.at(0));
+    let (mut c3, c) = streaming(&two, "/echo", "c", two.at(0));
+    assert_ne!(a.id(), b.id());
+    let group = Group::new();
+    for session in [&a, &b, &c] {
+        assert!(group.join(session));
+    }
+    assert_eq!(group.len(), 3);
+    assert_eq!(group.send_except("from a", a.id()), delivered(2));
+    assert_eq!(group.send("to all"), delivered(3));
+    assert_eq!(ws_messages(&mut ws1, &c1.read(one.at(0))), [text("to all")]);
+    assert_eq!(
+        ws_messages(&mut ws2, &c2.read(two.at(0))),
+        [text("from a"), text("to all")]
+    );
+    assert_eq!(
+        chunk_frames(&c3.read(two.at(0))),
+        [r#"a["from a","to all"]"#]
+    );
+}
+
+#[test]
 fn websocket_and_sockjs_members_get_the_same_text_and_binary_skips_sockjs() {
     let sim = sim();
     let (mut c1, mut ws, a) = websocket(&sim, "/ws", sim.at(0));

@@ -229,7 +229,7 @@ pub(crate) fn start_session(
     ws.receive(trailing);
     // The connection's time starts now.
     ws.handle_timeout(now);
-    let id = server.next_session_id();
+    let id = Server::next_session_id();
     let transport = SessionTransport::WebSocket;
     let span = logging::session_span(id, transport, request.uri.path(), request.client_ip);
     let info = Arc::new(SessionInfo {
