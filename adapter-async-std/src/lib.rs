@@ -43,9 +43,10 @@ pub type WebSocketStream<S> = adapter_core::WebSocketStream<FuturesIo<S>>;
 #[cfg(feature = "async-std")]
 pub mod server {
     pub use adapter_core::server::{
-        Attributes, BuildError, CloseStatus, Delivery, Group, Handler, HandshakeInterceptor,
-        HandshakeOutcome, HandshakeRequest, OverflowStrategy, Rejection, SendError, ServerHandle,
-        Session, SessionSender, SessionTransport, SockJsEndpoint, WebSocketEndpoint,
+        AllowedOrigins, Attributes, BuildError, CloseStatus, Delivery, Group, Handler,
+        HandshakeInterceptor, HandshakeOutcome, HandshakeRequest, OverflowStrategy, Rejection,
+        SendError, ServerHandle, Session, SessionSender, SessionTransport, SockJsEndpoint,
+        WebSocketEndpoint,
     };
 
     /// A WebSocket and SockJS server on async-net's listener, with its
@@ -68,9 +69,10 @@ pub mod server {
 #[cfg(feature = "smol")]
 pub mod smol_server {
     pub use adapter_core::server::{
-        Attributes, BuildError, CloseStatus, Delivery, Group, Handler, HandshakeInterceptor,
-        HandshakeOutcome, HandshakeRequest, OverflowStrategy, Rejection, SendError, ServerHandle,
-        Session, SessionSender, SessionTransport, SockJsEndpoint, WebSocketEndpoint,
+        AllowedOrigins, Attributes, BuildError, CloseStatus, Delivery, Group, Handler,
+        HandshakeInterceptor, HandshakeOutcome, HandshakeRequest, OverflowStrategy, Rejection,
+        SendError, ServerHandle, Session, SessionSender, SessionTransport, SockJsEndpoint,
+        WebSocketEndpoint,
     };
 
     /// A WebSocket and SockJS server on async-net's listener, with its

@@ -44,9 +44,10 @@ pub mod service;
 /// The server: SockJS and WebSocket endpoints on one tokio listener.
 pub mod server {
     pub use adapter_core::server::{
-        Attributes, BuildError, CloseStatus, Delivery, Group, Handler, HandshakeInterceptor,
-        HandshakeOutcome, HandshakeRequest, OverflowStrategy, Rejection, SendError, ServerHandle,
-        Session, SessionSender, SessionTransport, SockJsEndpoint, WebSocketEndpoint,
+        AllowedOrigins, Attributes, BuildError, CloseStatus, Delivery, Group, Handler,
+        HandshakeInterceptor, HandshakeOutcome, HandshakeRequest, OverflowStrategy, Rejection,
+        SendError, ServerHandle, Session, SessionSender, SessionTransport, SockJsEndpoint,
+        WebSocketEndpoint,
     };
 
     /// A WebSocket and SockJS server on a tokio listener, with its tasks

@@ -40,7 +40,7 @@ use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _, Interest};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, Notify, Semaphore};
 use ws_proto::handshake::{ClientHandshake, ClientRequest, Limits};
-use ws_proto::{CloseCode, Config, Connection, Event, Message};
+use ws_proto::{CloseCode, Connection, Event, Message, WebSocketConfig};
 
 /// How long one member's connect and opening handshake may take.
 const HANDSHAKE_WAIT: Duration = Duration::from_secs(20);
@@ -275,7 +275,7 @@ impl Client {
                 break response;
             }
         };
-        let mut conn = Connection::client(Config::default(), move || {
+        let mut conn = Connection::client(WebSocketConfig::default(), move || {
             (xorshift(&mut rng) as u32).to_le_bytes()
         });
         conn.receive(&response.trailing);
