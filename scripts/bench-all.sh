@@ -22,8 +22,8 @@
 # Everything goes to bench/target/results/all-<time>/: the JSON lines and
 # the printed tables of each part (<part>.jsonl, <part>.txt). Needs node
 # and npm for sockjs-node (tests/interop, `npm ci` run here when needed),
-# taskset, and a file-descriptor hard limit of at least 20,500 for the
-# 10,000-connection parts. Keep the machine otherwise idle: each report
+# taskset, and a file-descriptor hard limit of at least 10,100 for the
+# 10,000-connection parts (the scripts raise the soft limit to it). Keep the machine otherwise idle: each report
 # says when a process waited for its CPU.
 set -euo pipefail
 

@@ -5,6 +5,7 @@ mod clock;
 mod error;
 mod handshake;
 mod options;
+mod read_buf;
 mod request;
 mod runtime;
 pub mod server;

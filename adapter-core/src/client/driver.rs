@@ -169,13 +169,18 @@ impl<R: Runtime> Driver<R> {
         }
         let capacity = self.core.read_capacity(id).min(READ_BUF);
         if capacity > 0 {
-            let mut buf = [0u8; READ_BUF];
-            if let Poll::Ready(n) = io.poll_read(cx, &mut buf[..capacity])? {
+            let core = &mut self.core;
+            let read = crate::read_buf::with(capacity, |buf| {
+                let read = io.poll_read(cx, buf);
+                if let Poll::Ready(Ok(n @ 1..)) = read {
+                    core.receive(id, &buf[..n], now);
+                }
+                read
+            });
+            if let Poll::Ready(n) = read? {
                 moved = true;
                 if n == 0 {
-                    self.core.receive_eof(id, now);
-                } else {
-                    self.core.receive(id, &buf[..n], now);
+                    core.receive_eof(id, now);
                 }
             }
         }

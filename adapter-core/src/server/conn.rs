@@ -19,12 +19,10 @@ use tracing::Instrument as _;
 
 use super::endpoint::{run_after, run_before};
 use super::{Shared, LOG_TARGET};
+use crate::read_buf;
 use crate::runtime::{self, Executor, Io, Runtime};
 use crate::tls::TlsAcceptor;
 
-/// The most bytes taken from the socket in one read (into a buffer on the
-/// stack: an idle connection holds none).
-const READ_BUF: usize = server_proto::READ_CHUNK;
 /// The most slices of one gathering write.
 const MAX_IOV: usize = 64;
 
@@ -351,18 +349,22 @@ fn poll_io<R: Runtime, S: Io>(
                 }
             };
         }
-        let mut buf = [0u8; READ_BUF];
-        let cap = conn.read_capacity().clamp(1, READ_BUF);
-        match io.poll_read(cx, &mut buf[..cap]) {
+        // Into the thread's read buffer (an idle connection holds none).
+        let cap = conn.read_capacity().max(1);
+        let read = read_buf::with(cap, |buf| {
+            let read = io.poll_read(cx, buf);
+            if let Poll::Ready(Ok(n @ 1..)) = read {
+                conn.handle_input(&buf[..n], clock.now());
+            }
+            read
+        });
+        match read {
             Poll::Pending => {}
             Poll::Ready(Ok(0) | Err(_)) => {
                 conn.handle_eof(clock.now());
                 progressed = true;
             }
-            Poll::Ready(Ok(n)) => {
-                conn.handle_input(&buf[..n], clock.now());
-                progressed = true;
-            }
+            Poll::Ready(Ok(_)) => progressed = true,
         }
     }
     if progressed {
