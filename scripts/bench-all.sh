@@ -16,7 +16,7 @@
 #   5. `sockway load` (1,000 SockJS users on the websocket transport)
 #      against sockway serve and sockjs-node (bench-load.sh).
 #
-#   scripts/bench-all.sh            2 rounds of each (about 20 minutes)
+#   scripts/bench-all.sh            2 rounds of each (about 15 minutes)
 #   ROUNDS=1 scripts/bench-all.sh   1 round
 #
 # Everything goes to bench/target/results/all-<time>/: the JSON lines and
