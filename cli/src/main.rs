@@ -68,8 +68,9 @@ enum Command {
         runtime: RuntimeChoice,
         /// tokio's worker threads: by default one per CPU this process may
         /// run on (its affinity: `taskset -c 0` gives one). With one, the
-        /// server runs on tokio's single-threaded runtime, which wakes and
-        /// switches tasks for less than the multi-threaded one.
+        /// server runs on tokio's single-threaded runtime: accepting and
+        /// serving on the one thread, the way the peers it is benchmarked
+        /// against run.
         #[arg(long, value_name = "N")]
         threads: Option<std::num::NonZeroUsize>,
         /// The HTTP server the endpoints are mounted in: sockway's own
