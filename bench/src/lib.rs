@@ -588,6 +588,42 @@ pub fn run_generator(
     }
 }
 
+/// Writes as much of `out` as `tcp` takes now, in gathering writes of up
+/// to 16 chunks; what was written leaves the queue (a chunk written in
+/// part keeps its rest at the front).
+pub fn write_queued(
+    tcp: &tokio::net::TcpStream,
+    out: &mut std::collections::VecDeque<bytes::Bytes>,
+) -> io::Result<()> {
+    use bytes::Buf as _;
+    while !out.is_empty() {
+        let mut slices = [io::IoSlice::new(&[]); 16];
+        let mut n = 0;
+        for (slot, chunk) in slices.iter_mut().zip(out.iter()) {
+            *slot = io::IoSlice::new(chunk);
+            n += 1;
+        }
+        match tcp.try_write_vectored(&slices[..n]) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(mut written) => {
+                while written > 0 {
+                    let front = out.front_mut().expect("written bytes were queued");
+                    if written >= front.len() {
+                        written -= front.len();
+                        out.pop_front();
+                    } else {
+                        front.advance(written);
+                        written = 0;
+                    }
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use std::time::Duration;

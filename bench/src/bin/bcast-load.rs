@@ -26,14 +26,14 @@
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
-use std::io::{self, IoSlice};
+use std::io;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::process::ExitCode;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bytes::{Buf as _, Bytes};
+use bytes::Bytes;
 use clap::Parser;
 use sockway_bench::{parse_duration, Broadcast, RttSummary, RunInfo, RunReport, Snapshot};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _, Interest};
@@ -337,32 +337,7 @@ impl Client {
 
     /// Writes as much of the queue as the socket takes now.
     fn write_some(&mut self) -> io::Result<()> {
-        while !self.out.is_empty() {
-            let mut slices = [IoSlice::new(&[]); 16];
-            let mut n = 0;
-            for (slot, chunk) in slices.iter_mut().zip(&self.out) {
-                *slot = IoSlice::new(chunk);
-                n += 1;
-            }
-            match self.tcp.try_write_vectored(&slices[..n]) {
-                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-                Ok(mut written) => {
-                    while written > 0 {
-                        let front = self.out.front_mut().expect("written bytes were queued");
-                        if written >= front.len() {
-                            written -= front.len();
-                            self.out.pop_front();
-                        } else {
-                            front.advance(written);
-                            written = 0;
-                        }
-                    }
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
-                Err(e) => return Err(e),
-            }
-        }
-        Ok(())
+        sockway_bench::write_queued(&self.tcp, &mut self.out)
     }
 
     /// Reads what the socket has now into the core: `Some(0)` at end of
