@@ -624,6 +624,38 @@ pub fn write_queued(
     Ok(())
 }
 
+/// The loopback address an URL's authority (`host:port`, the host an IP
+/// address, `[v6]` or `localhost`) names; anything else is refused, so
+/// that a load generator never loads another machine.
+pub fn loopback_addr(url: &str, authority: &str) -> Result<SocketAddr, String> {
+    let (host, port) = authority
+        .rsplit_once(':')
+        .ok_or_else(|| format!("{url}: the port is missing"))?;
+    let port: u16 = port.parse().map_err(|_| format!("{url}: bad port"))?;
+    let ip: std::net::IpAddr = match host {
+        "localhost" => std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST),
+        h => h
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse()
+            .map_err(|_| format!("{url}: the host must be an IP address or localhost"))?,
+    };
+    if !ip.is_loopback() {
+        return Err(format!("{url}: loopback addresses only"));
+    }
+    Ok(SocketAddr::new(ip, port))
+}
+
+/// xorshift64*: masking keys, handshake nonces, session ids. Fast and not
+/// secret, which is fine for a benchmark against our own servers on
+/// loopback.
+pub fn xorshift(state: &mut u64) -> u64 {
+    *state ^= *state >> 12;
+    *state ^= *state << 25;
+    *state ^= *state >> 27;
+    state.wrapping_mul(0x2545_f491_4f6c_dd1d)
+}
+
 #[cfg(test)]
 mod tests {
     use std::time::Duration;

@@ -27,7 +27,7 @@
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::io;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::rc::Rc;
 use std::sync::Arc;
@@ -157,41 +157,18 @@ fn parse_url(url: &str) -> Result<Target, String> {
         ));
     };
     let (authority, path) = rest.find('/').map_or((rest, ""), |i| rest.split_at(i));
-    let (host, port) = authority
-        .rsplit_once(':')
-        .ok_or_else(|| format!("{url}: the port is missing"))?;
-    let port: u16 = port.parse().map_err(|_| format!("{url}: bad port"))?;
-    let ip: IpAddr = match host {
-        "localhost" => IpAddr::V4(Ipv4Addr::LOCALHOST),
-        h => h
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .parse()
-            .map_err(|_| format!("{url}: the host must be an IP address or localhost"))?,
-    };
-    if !ip.is_loopback() {
-        return Err(format!("{url}: loopback addresses only"));
-    }
+    let addr = sockway_bench::loopback_addr(url, authority)?;
     let path = match transport {
         Transport::WebSocket if path.is_empty() => "/",
         Transport::WebSocket => path,
         Transport::SockJs => path.trim_end_matches('/'),
     };
     Ok(Target {
-        addr: SocketAddr::new(ip, port),
+        addr,
         host: authority.to_owned(),
         path: path.to_owned(),
         transport,
     })
-}
-
-/// xorshift64*: masking keys, handshake nonces, session ids. Not secret,
-/// which is fine for a benchmark against our own servers on loopback.
-fn xorshift(state: &mut u64) -> u64 {
-    *state ^= *state >> 12;
-    *state ^= *state << 25;
-    *state ^= *state >> 27;
-    state.wrapping_mul(0x2545_f491_4f6c_dd1d)
 }
 
 /// The published messages: the sequence number in 16 hex digits, then a
@@ -249,8 +226,8 @@ impl Client {
         tcp.set_nodelay(true).map_err(|e| fail("nodelay", &e))?;
         let mut rng = seed | 1;
         let mut key = [0u8; 16];
-        key[..8].copy_from_slice(&xorshift(&mut rng).to_le_bytes());
-        key[8..].copy_from_slice(&xorshift(&mut rng).to_le_bytes());
+        key[..8].copy_from_slice(&sockway_bench::xorshift(&mut rng).to_le_bytes());
+        key[8..].copy_from_slice(&sockway_bench::xorshift(&mut rng).to_le_bytes());
         let request = ClientRequest::new(target.host.clone(), target.request_path(id));
         let mut handshake = ClientHandshake::new(&request, key, Limits::default())
             .map_err(|e| fail("request", &e))?;
@@ -276,7 +253,7 @@ impl Client {
             }
         };
         let mut conn = Connection::client(WebSocketConfig::default(), move || {
-            (xorshift(&mut rng) as u32).to_le_bytes()
+            (sockway_bench::xorshift(&mut rng) as u32).to_le_bytes()
         });
         conn.receive(&response.trailing);
         let mut client = Self {
@@ -684,7 +661,10 @@ async fn open(
         ^ u64::from(std::process::id()).rotate_left(32);
     let member_id = |index: usize| {
         let mut seed = run_seed ^ (index as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-        (format!("m{index}x{:012x}", xorshift(&mut seed) >> 16), seed)
+        (
+            format!("m{index}x{:012x}", sockway_bench::xorshift(&mut seed) >> 16),
+            seed,
+        )
     };
     let spawn_member = |index: usize, client: Client, commands| {
         let shared = Rc::clone(shared);

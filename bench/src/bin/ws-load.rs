@@ -21,7 +21,7 @@
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::io;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
@@ -89,35 +89,12 @@ fn parse_url(url: &str) -> Result<Target, String> {
         .strip_prefix("ws://")
         .ok_or_else(|| format!("{url}: only ws:// URLs"))?;
     let (authority, path) = rest.find('/').map_or((rest, "/"), |i| rest.split_at(i));
-    let (host, port) = authority
-        .rsplit_once(':')
-        .ok_or_else(|| format!("{url}: the port is missing"))?;
-    let port: u16 = port.parse().map_err(|_| format!("{url}: bad port"))?;
-    let ip: IpAddr = match host {
-        "localhost" => IpAddr::V4(Ipv4Addr::LOCALHOST),
-        h => h
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .parse()
-            .map_err(|_| format!("{url}: the host must be an IP address or localhost"))?,
-    };
-    if !ip.is_loopback() {
-        return Err(format!("{url}: loopback addresses only"));
-    }
+    let addr = sockway_bench::loopback_addr(url, authority)?;
     Ok(Target {
-        addr: SocketAddr::new(ip, port),
+        addr,
         host: authority.to_owned(),
         path: path.to_owned(),
     })
-}
-
-/// xorshift64*: masking keys and handshake nonces. Fast and not secret,
-/// which is fine for a benchmark against our own servers on loopback.
-fn xorshift(state: &mut u64) -> u64 {
-    *state ^= *state >> 12;
-    *state ^= *state << 25;
-    *state ^= *state >> 27;
-    state.wrapping_mul(0x2545_f491_4f6c_dd1d)
 }
 
 /// The messages: a fixed filler whose first (up to) 16 bytes carry the
@@ -265,8 +242,8 @@ impl Client {
         tcp.set_nodelay(true).map_err(|e| fail("nodelay", &e))?;
         let mut rng = seed | 1;
         let mut key = [0u8; 16];
-        key[..8].copy_from_slice(&xorshift(&mut rng).to_le_bytes());
-        key[8..].copy_from_slice(&xorshift(&mut rng).to_le_bytes());
+        key[..8].copy_from_slice(&sockway_bench::xorshift(&mut rng).to_le_bytes());
+        key[8..].copy_from_slice(&sockway_bench::xorshift(&mut rng).to_le_bytes());
         let request = ClientRequest::new(target.host.clone(), target.path.clone());
         let mut handshake = ClientHandshake::new(&request, key, Limits::default())
             .map_err(|e| fail("request", &e))?;
@@ -294,8 +271,9 @@ impl Client {
         let config = WebSocketConfig::default()
             .max_message_size(payloads.size.max(1 << 20))
             .max_frame_size(payloads.size.max(1 << 20));
-        let mut conn =
-            Connection::client(config, move || (xorshift(&mut rng) as u32).to_le_bytes());
+        let mut conn = Connection::client(config, move || {
+            (sockway_bench::xorshift(&mut rng) as u32).to_le_bytes()
+        });
         conn.receive(&response.trailing);
         let scratch = if payloads.binary {
             Scratch::Binary(payloads.filler.clone())
