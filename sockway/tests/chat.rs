@@ -9,120 +9,42 @@
 
 mod common;
 
+use common::client::{websocket, Client};
 use common::{Example, LIMIT};
-use futures_util::StreamExt as _;
 use sockway::tokio::sockjs::{self, ClientError, ClientOptions, Failure, Transport};
-use sockway::tokio::WebSocketStream;
 use sockway::ws_proto::handshake::ResponseError;
-use sockway::{ClientRequest, CloseCode, Error, Message};
-use tokio::net::TcpStream;
+use sockway::Error;
 use tokio::time::timeout;
 
-/// One chat client, over SockJS or a plain WebSocket.
-enum Client {
-    SockJs(sockjs::ClientSession),
-    WebSocket(Box<WebSocketStream<TcpStream>>),
-}
-
-impl Client {
-    /// A SockJS session to `/chat` + `query` over `transport`.
-    async fn sockjs(addr: &str, query: &str, transport: Transport, cookie: Option<&str>) -> Self {
-        let mut options = ClientOptions::default().transports([transport]);
-        if let Some(name) = cookie {
-            options = options.cookie("name", name);
-        }
-        let url = format!("http://{addr}/chat{query}");
-        let session = timeout(LIMIT, sockjs::connect_with(&url, options))
-            .await
-            .expect("the session opens in time")
-            .unwrap_or_else(|e| panic!("{url} over {transport:?}: {e}"));
-        Self::SockJs(session)
+/// A SockJS session to `/chat` + `query` over `transport`, with the
+/// `name` cookie if any.
+async fn sockjs_client(
+    addr: &str,
+    query: &str,
+    transport: Transport,
+    cookie: Option<&str>,
+) -> Client {
+    let mut options = ClientOptions::default().transports([transport]);
+    if let Some(name) = cookie {
+        options = options.cookie("name", name);
     }
-
-    /// A WebSocket to `target`.
-    async fn websocket(addr: &str, target: &str) -> Self {
-        Self::WebSocket(Box::new(
-            websocket(addr, target).await.expect("the WebSocket opens"),
-        ))
-    }
-
-    /// Sends a line.
-    async fn say(&mut self, text: &str) {
-        match self {
-            Self::SockJs(session) => session.send_async(text.to_owned()).await.expect("a send"),
-            Self::WebSocket(ws) => ws.send(text.to_owned()).await.expect("a send"),
-        }
-    }
-
-    /// The next line heard.
-    async fn hear(&mut self) -> String {
-        match self {
-            Self::SockJs(session) => {
-                let message = timeout(LIMIT, session.next())
-                    .await
-                    .expect("a message in time")
-                    .expect("a message");
-                String::from_utf8(message.as_bytes().to_vec()).expect("UTF-8")
-            }
-            Self::WebSocket(ws) => match timeout(LIMIT, ws.recv()).await.expect("in time") {
-                Some(Ok(Message::Text(text))) => text.as_str().to_owned(),
-                other => panic!("expected a text message, got {other:?}"),
-            },
-        }
-    }
-
-    /// Hears `expected` next.
-    async fn hears(&mut self, expected: &str) {
-        assert_eq!(self.hear().await, expected);
-    }
-
-    /// Closes the connection as a client that leaves does.
-    async fn close(self) {
-        match self {
-            Self::SockJs(session) => {
-                session.close(1000, "bye").expect("a close");
-                timeout(LIMIT, session.closed())
-                    .await
-                    .expect("closed in time");
-            }
-            Self::WebSocket(mut ws) => {
-                ws.close(CloseCode::NORMAL, "bye").await.expect("a close");
-                // The rest of the handshake: the server's close frame.
-                timeout(LIMIT, async { while ws.recv().await.is_some() {} })
-                    .await
-                    .expect("closed in time");
-            }
-        }
-    }
-}
-
-/// A WebSocket handshake to `target` on the example.
-async fn websocket(addr: &str, target: &str) -> Result<WebSocketStream<TcpStream>, Error> {
-    let tcp = TcpStream::connect(addr).await.expect("connect");
-    timeout(
-        LIMIT,
-        sockway::tokio::connect(tcp, ClientRequest::new(addr, target)),
-    )
-    .await
-    .expect("the answer in time")
-    .map(|(ws, _response)| ws)
+    Client::sockjs(&format!("http://{addr}/chat{query}"), options).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_client_hears_its_room_and_only_its_room() {
     let (_server, addr) = Example::serve("chat");
 
-    let mut alice =
-        Client::sockjs(&addr, "?name=alice&room=rust", Transport::WebSocket, None).await;
+    let mut alice = sockjs_client(&addr, "?name=alice&room=rust", Transport::WebSocket, None).await;
     alice.hears("you joined rust (1 here)").await;
     let mut bob = Client::websocket(&addr, "/ws?name=bob&room=rust").await;
     bob.hears("you joined rust (2 here)").await;
     alice.hears("bob joined rust").await;
     // The name from a cookie, the lobby by default.
-    let mut carol = Client::sockjs(&addr, "", Transport::XhrStreaming, Some("carol")).await;
+    let mut carol = sockjs_client(&addr, "", Transport::XhrStreaming, Some("carol")).await;
     carol.hears("you joined lobby (1 here)").await;
     // The query percent-decoded.
-    let mut zoe = Client::sockjs(&addr, "?name=Zo%C3%AB&room=lobby", Transport::Xhr, None).await;
+    let mut zoe = sockjs_client(&addr, "?name=Zo%C3%AB&room=lobby", Transport::Xhr, None).await;
     zoe.hears("you joined lobby (2 here)").await;
     carol.hears("Zoë joined lobby").await;
 

@@ -11,19 +11,12 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Example, LIMIT};
-use futures_util::StreamExt as _;
-use sockway::tokio::sockjs::{self, ClientOptions, Transport};
-use sockway::tokio::WebSocketStream;
-use sockway::{ClientRequest, CloseCode, Message};
-use tokio::net::TcpStream;
-use tokio::time::timeout;
+use common::client::Client;
+use common::Example;
+use sockway::tokio::sockjs::{ClientOptions, Transport};
 
 /// One subscriber, over SockJS or a plain WebSocket.
-enum Subscriber {
-    SockJs(sockjs::ClientSession),
-    WebSocket(Box<WebSocketStream<TcpStream>>),
-}
+struct Subscriber(Client);
 
 /// A tick as the feed sends it.
 #[derive(Debug, Clone, PartialEq)]
@@ -34,40 +27,17 @@ struct Tick {
 
 impl Subscriber {
     async fn sockjs(addr: &str, transport: Transport) -> Self {
-        let url = format!("http://{addr}/feed");
         let options = ClientOptions::default().transports([transport]);
-        let session = timeout(LIMIT, sockjs::connect_with(&url, options))
-            .await
-            .expect("the session opens in time")
-            .unwrap_or_else(|e| panic!("{transport:?}: {e}"));
-        Self::SockJs(session)
+        Self(Client::sockjs(&format!("http://{addr}/feed"), options).await)
     }
 
     async fn websocket(addr: &str) -> Self {
-        let tcp = TcpStream::connect(addr).await.expect("connect");
-        let request = ClientRequest::new(addr, "/feed-ws");
-        let (ws, _response) = timeout(LIMIT, sockway::tokio::connect(tcp, request))
-            .await
-            .expect("the answer in time")
-            .expect("the WebSocket opens");
-        Self::WebSocket(Box::new(ws))
+        Self(Client::websocket(addr, "/feed-ws").await)
     }
 
     /// The next tick, checked for its form.
     async fn tick(&mut self) -> Tick {
-        let text = match self {
-            Self::SockJs(session) => {
-                let message = timeout(LIMIT, session.next())
-                    .await
-                    .expect("a tick in time")
-                    .expect("a tick");
-                String::from_utf8(message.as_bytes().to_vec()).expect("UTF-8")
-            }
-            Self::WebSocket(ws) => match timeout(LIMIT, ws.recv()).await.expect("in time") {
-                Some(Ok(Message::Text(text))) => text.as_str().to_owned(),
-                other => panic!("expected a text message, got {other:?}"),
-            },
-        };
+        let text = self.0.hear().await;
         let json: serde_json::Value = serde_json::from_str(&text).expect("a JSON tick");
         assert_eq!(json["symbol"], "SWAY", "{text}");
         let seq = json["seq"].as_u64().expect("a seq");
@@ -96,20 +66,7 @@ impl Subscriber {
     }
 
     async fn close(self) {
-        match self {
-            Self::SockJs(session) => {
-                session.close(1000, "bye").expect("a close");
-                timeout(LIMIT, session.closed())
-                    .await
-                    .expect("closed in time");
-            }
-            Self::WebSocket(mut ws) => {
-                ws.close(CloseCode::NORMAL, "bye").await.expect("a close");
-                timeout(LIMIT, async { while ws.recv().await.is_some() {} })
-                    .await
-                    .expect("closed in time");
-            }
-        }
+        self.0.close().await;
     }
 }
 

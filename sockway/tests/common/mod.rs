@@ -11,6 +11,9 @@
 // The time limits of the waits are the wall clock's.
 #![allow(clippy::disallowed_methods)]
 
+#[cfg(feature = "tokio")]
+pub mod client;
+
 use std::io::{BufRead as _, BufReader, Write as _};
 use std::path::PathBuf;
 use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
