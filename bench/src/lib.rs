@@ -656,6 +656,52 @@ pub fn xorshift(state: &mut u64) -> u64 {
     state.wrapping_mul(0x2545_f491_4f6c_dd1d)
 }
 
+/// Connects to `addr` (with `TCP_NODELAY`) and runs a WebSocket opening
+/// handshake for `host` and `path`, its key drawn from `rng`; returns the
+/// stream and the server's response, whose `trailing` bytes are the first
+/// of the connection.
+pub async fn ws_handshake(
+    addr: SocketAddr,
+    host: &str,
+    path: &str,
+    rng: &mut u64,
+) -> Result<(tokio::net::TcpStream, ws_proto::handshake::Response), String> {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    use ws_proto::handshake::{ClientHandshake, ClientRequest, Limits};
+    let fail = |what: &str, e: &dyn std::fmt::Display| format!("{addr}: {what}: {e}");
+    let mut tcp = tokio::net::TcpStream::connect(addr)
+        .await
+        .map_err(|e| fail("connect", &e))?;
+    tcp.set_nodelay(true).map_err(|e| fail("nodelay", &e))?;
+    let mut key = [0u8; 16];
+    key[..8].copy_from_slice(&xorshift(rng).to_le_bytes());
+    key[8..].copy_from_slice(&xorshift(rng).to_le_bytes());
+    let request = ClientRequest::new(host.to_owned(), path.to_owned());
+    let mut handshake =
+        ClientHandshake::new(&request, key, Limits::default()).map_err(|e| fail("request", &e))?;
+    tcp.write_all(handshake.request())
+        .await
+        .map_err(|e| fail("write", &e))?;
+    let mut buf = [0u8; 4096];
+    loop {
+        let room = handshake.receive_capacity().clamp(1, buf.len());
+        let n = tcp
+            .read(&mut buf[..room])
+            .await
+            .map_err(|e| fail("read", &e))?;
+        if n == 0 {
+            return Err(fail("handshake", &"the server closed the connection"));
+        }
+        handshake.receive(&buf[..n]);
+        if let Some(response) = handshake
+            .poll_response()
+            .map_err(|e| fail("handshake", &e))?
+        {
+            return Ok((tcp, response));
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::time::Duration;

@@ -36,10 +36,9 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use clap::Parser;
 use sockway_bench::{parse_duration, Broadcast, RttSummary, RunInfo, RunReport, Snapshot};
-use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _, Interest};
+use tokio::io::{AsyncReadExt as _, Interest};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, Notify, Semaphore};
-use ws_proto::handshake::{ClientHandshake, ClientRequest, Limits};
 use ws_proto::{CloseCode, Connection, Event, Message, WebSocketConfig};
 
 /// How long one member's connect and opening handshake may take.
@@ -219,39 +218,14 @@ impl Client {
     /// Connects, runs the opening handshake and, over SockJS, reads the
     /// open frame.
     async fn connect(target: &Target, id: &str, seed: u64) -> Result<Self, String> {
-        let fail = |what: &str, e: &dyn std::fmt::Display| format!("{}: {what}: {e}", target.addr);
-        let mut tcp = TcpStream::connect(target.addr)
-            .await
-            .map_err(|e| fail("connect", &e))?;
-        tcp.set_nodelay(true).map_err(|e| fail("nodelay", &e))?;
         let mut rng = seed | 1;
-        let mut key = [0u8; 16];
-        key[..8].copy_from_slice(&sockway_bench::xorshift(&mut rng).to_le_bytes());
-        key[8..].copy_from_slice(&sockway_bench::xorshift(&mut rng).to_le_bytes());
-        let request = ClientRequest::new(target.host.clone(), target.request_path(id));
-        let mut handshake = ClientHandshake::new(&request, key, Limits::default())
-            .map_err(|e| fail("request", &e))?;
-        tcp.write_all(handshake.request())
-            .await
-            .map_err(|e| fail("write", &e))?;
-        let mut buf = [0u8; 1024];
-        let response = loop {
-            let room = handshake.receive_capacity().clamp(1, buf.len());
-            let n = tcp
-                .read(&mut buf[..room])
-                .await
-                .map_err(|e| fail("read", &e))?;
-            if n == 0 {
-                return Err(fail("handshake", &"the server closed the connection"));
-            }
-            handshake.receive(&buf[..n]);
-            if let Some(response) = handshake
-                .poll_response()
-                .map_err(|e| fail("handshake", &e))?
-            {
-                break response;
-            }
-        };
+        let (tcp, response) = sockway_bench::ws_handshake(
+            target.addr,
+            &target.host,
+            &target.request_path(id),
+            &mut rng,
+        )
+        .await?;
         let mut conn = Connection::client(WebSocketConfig::default(), move || {
             (sockway_bench::xorshift(&mut rng) as u32).to_le_bytes()
         });
@@ -263,7 +237,7 @@ impl Client {
             transport: target.transport,
         };
         if target.transport == Transport::SockJs {
-            client.open_frame(&mut buf).await?;
+            client.open_frame(&mut [0u8; 1024]).await?;
         }
         Ok(client)
     }

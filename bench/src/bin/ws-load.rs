@@ -29,10 +29,9 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use clap::Parser;
 use sockway_bench::{RttSummary, RunInfo, RunReport, Snapshot, WindowArgs};
-use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _, Interest};
+use tokio::io::Interest;
 use tokio::net::TcpStream;
 use tokio::time::{Interval, MissedTickBehavior};
-use ws_proto::handshake::{ClientHandshake, ClientRequest, Limits};
 use ws_proto::{CloseCode, Connection, Event, Message, MessageKind, WebSocketConfig};
 
 /// How long connecting and the opening handshakes may take, all together.
@@ -235,39 +234,9 @@ struct Client {
 
 impl Client {
     async fn connect(target: &Target, seed: u64, payloads: &Payloads) -> Result<Self, String> {
-        let fail = |what: &str, e: &dyn std::fmt::Display| format!("{}: {what}: {e}", target.addr);
-        let mut tcp = TcpStream::connect(target.addr)
-            .await
-            .map_err(|e| fail("connect", &e))?;
-        tcp.set_nodelay(true).map_err(|e| fail("nodelay", &e))?;
         let mut rng = seed | 1;
-        let mut key = [0u8; 16];
-        key[..8].copy_from_slice(&sockway_bench::xorshift(&mut rng).to_le_bytes());
-        key[8..].copy_from_slice(&sockway_bench::xorshift(&mut rng).to_le_bytes());
-        let request = ClientRequest::new(target.host.clone(), target.path.clone());
-        let mut handshake = ClientHandshake::new(&request, key, Limits::default())
-            .map_err(|e| fail("request", &e))?;
-        tcp.write_all(handshake.request())
-            .await
-            .map_err(|e| fail("write", &e))?;
-        let mut buf = vec![0u8; 4096];
-        let response = loop {
-            let room = handshake.receive_capacity().clamp(1, buf.len());
-            let n = tcp
-                .read(&mut buf[..room])
-                .await
-                .map_err(|e| fail("read", &e))?;
-            if n == 0 {
-                return Err(fail("handshake", &"the server closed the connection"));
-            }
-            handshake.receive(&buf[..n]);
-            if let Some(response) = handshake
-                .poll_response()
-                .map_err(|e| fail("handshake", &e))?
-            {
-                break response;
-            }
-        };
+        let (tcp, response) =
+            sockway_bench::ws_handshake(target.addr, &target.host, &target.path, &mut rng).await?;
         let config = WebSocketConfig::default()
             .max_message_size(payloads.size.max(1 << 20))
             .max_frame_size(payloads.size.max(1 << 20));
