@@ -18,6 +18,7 @@ use server_proto::{
 use tracing::Instrument as _;
 
 use super::endpoint::{run_after, run_before};
+use super::wake::TaskWakers;
 use super::{Shared, LOG_TARGET};
 use crate::read_buf;
 use crate::runtime::{self, Executor, Io, Runtime};
@@ -76,6 +77,20 @@ enum Step {
     Failed,
 }
 
+/// What one pass over the socket did.
+enum IoStep {
+    /// Read something (or the end of the stream), or shut the write side:
+    /// drain the connection again.
+    Progress,
+    /// Wrote, and read nothing: what the writes changed, the writes' own
+    /// `consume` did (and woke the connection's waker if it left outputs).
+    Wrote,
+    /// Nothing: the socket's readiness is awaited.
+    Pending,
+    /// The transport failed.
+    Failed,
+}
+
 /// The span of a connection (at debug level): the events of its requests
 /// are logged in it.
 pub(crate) fn conn_span(peer: SocketAddr) -> tracing::Span {
@@ -86,9 +101,11 @@ pub(crate) fn conn_span(peer: SocketAddr) -> tracing::Span {
 pub(crate) async fn serve<R: Executor>(io: R::Tcp, remote: SocketAddr, shared: Arc<Shared>) {
     async move {
         let _ = R::set_nodelay(&io);
-        let waker = poll_fn(|cx| Poll::Ready(cx.waker().clone())).await;
-        let conn = shared.server.connection(remote, R::now(), waker);
-        drive::<R, _>(io, conn, &shared).await;
+        let wakers = TaskWakers::new();
+        let conn = shared
+            .server
+            .connection(remote, R::now(), wakers.conn().clone());
+        drive::<R, _>(io, Box::new(conn), wakers, &shared).await;
     }
     .instrument(conn_span(remote))
     .await;
@@ -149,9 +166,11 @@ async fn serve_tls_in_span<R: Executor>(
             return;
         }
     };
-    let waker = poll_fn(|cx| Poll::Ready(cx.waker().clone())).await;
-    let conn = shared.server.connection(remote, R::now(), waker);
-    drive::<R, _>(io, conn, &shared).await;
+    let wakers = TaskWakers::new();
+    let conn = shared
+        .server
+        .connection(remote, R::now(), wakers.conn().clone());
+    drive::<R, _>(io, Box::new(conn), wakers, &shared).await;
 }
 
 /// Serves an upgrade accepted by an HTTP server of the application's, on
@@ -163,9 +182,11 @@ pub(crate) async fn serve_upgraded<R: Executor, S: Io>(
 ) {
     let span = conn_span(upgrade.remote_addr());
     async move {
-        let waker = poll_fn(|cx| Poll::Ready(cx.waker().clone())).await;
-        let conn = shared.server.upgraded(upgrade, R::now(), waker);
-        drive::<R, _>(io, conn, &shared).await;
+        let wakers = TaskWakers::new();
+        let conn = shared
+            .server
+            .upgraded(upgrade, R::now(), wakers.conn().clone());
+        drive::<R, _>(io, Box::new(conn), wakers, &shared).await;
     }
     .instrument(span)
     .await;
@@ -179,8 +200,9 @@ type HandlerFuture = Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
 /// connection alone, and one task for both saves a wake-up and a task
 /// switch per message each way (the connection's push wakes the handler,
 /// the handler's send wakes the connection) and a task per connection.
-/// Polled after each turn of the connection, and on its wakes; kept going
-/// after the connection ends, until the handler returns.
+/// Polled when its waker fired (see [`TaskWakers`]), within the turn of
+/// the connection's loop that follows; kept going after the connection
+/// ends, until the handler returns.
 #[derive(Default)]
 struct Inline {
     handler: Option<HandlerFuture>,
@@ -212,7 +234,19 @@ impl Inline {
 }
 
 /// Drives a connection over `io` until it is done.
-async fn drive<R: Executor, S: Io>(mut io: S, mut conn: Connection, shared: &Shared) {
+///
+/// One turn of the loop drains the connection, polls the inline handler
+/// if its waker fired (and drains again: what it sent goes out in this
+/// turn's write), then writes and reads the socket. The task waits only
+/// when neither the socket nor the clock nor a waker has anything: the
+/// wakes that come while it runs (the handler's send, a message for the
+/// handler) are taken by the next turn, without a reschedule.
+async fn drive<R: Executor, S: Io>(
+    mut io: S,
+    mut conn: Box<Connection>,
+    wakers: TaskWakers,
+    shared: &Shared,
+) {
     let mut inline = Inline::default();
     let mut timer: Option<(Instant, Pin<Box<R::Sleep>>)> = None;
     let mut shut = false;
@@ -233,25 +267,29 @@ async fn drive<R: Executor, S: Io>(mut io: S, mut conn: Connection, shared: &Sha
         }
         clock.forget();
         let now = clock.now();
+        wakers.take_conn();
         while let Some(output) = conn.poll_output(now) {
-            handle::<R>(shared, &mut conn, output, now, &mut inline);
+            handle::<R>(shared, &mut conn, output, now, &mut inline, &wakers);
         }
-        if inline.handler.is_some() {
+        if inline.handler.is_some() && wakers.take_handler() {
             // What the connection just handed on, the handler takes now;
             // what it sends goes out in this turn's write.
-            poll_fn(|cx| Poll::Ready(inline.poll(cx))).await;
+            inline.poll(&mut wakers.handler_context());
+            wakers.take_conn();
             while let Some(output) = conn.poll_output(now) {
-                handle::<R>(shared, &mut conn, output, now, &mut inline);
+                handle::<R>(shared, &mut conn, output, now, &mut inline, &wakers);
             }
         }
         if conn.is_done() {
             break;
         }
-        let mut woken = false;
         let step = poll_fn(|cx| {
-            let step = poll_io::<R, S>(&mut io, &mut conn, &mut shut, &mut clock, cx);
-            if step.is_ready() {
-                return step;
+            wakers.unpark();
+            match poll_io::<R, S>(&mut io, &mut conn, &mut shut, &mut clock, cx) {
+                IoStep::Progress => return Poll::Ready(Step::Progress),
+                IoStep::Failed => return Poll::Ready(Step::Failed),
+                IoStep::Wrote if conn.is_done() => return Poll::Ready(Step::Progress),
+                IoStep::Wrote | IoStep::Pending => {}
             }
             if poll_timer::<R>(&conn, &mut timer, cx).is_ready() {
                 // The deadline passed by the runtime's clock: read it anew.
@@ -259,9 +297,9 @@ async fn drive<R: Executor, S: Io>(mut io: S, mut conn: Connection, shared: &Sha
                 conn.handle_timeout(clock.now());
                 return Poll::Ready(Step::Progress);
             }
-            // Polled again with nothing ready: the waker fired (an
-            // application sent, a session has output, the server stops).
-            if std::mem::replace(&mut woken, true) {
+            // A waker fired (an application sent, a session has output,
+            // the server stops, the handler has a message): another turn.
+            if wakers.park(cx) {
                 return Poll::Ready(Step::Progress);
             }
             budget = STEP_BUDGET;
@@ -281,12 +319,20 @@ async fn drive<R: Executor, S: Io>(mut io: S, mut conn: Connection, shared: &Sha
     drop(io);
     drop(conn);
     // The session is over; its handler sees the end of its stream.
+    wakers.wake_handler();
     poll_fn(|cx| {
-        if inline.handler.is_none() || inline.poll(cx) {
-            Poll::Ready(())
-        } else {
-            Poll::Pending
+        wakers.unpark();
+        if inline.handler.is_none() {
+            return Poll::Ready(());
         }
+        if wakers.take_handler() && inline.poll(&mut wakers.handler_context()) {
+            return Poll::Ready(());
+        }
+        if wakers.park(cx) {
+            // Woken while polled: poll again, after the other tasks.
+            cx.waker().wake_by_ref();
+        }
+        Poll::Pending
     })
     .await;
 }
@@ -299,7 +345,8 @@ fn poll_io<R: Runtime, S: Io>(
     shut: &mut bool,
     clock: &mut Clock<R>,
     cx: &mut Context<'_>,
-) -> Poll<Step> {
+) -> IoStep {
+    let mut wrote = false;
     let mut progressed = false;
     while conn.transmit_len() > 0 {
         // Gathered when there are several pieces (one piece: a plain
@@ -313,16 +360,16 @@ fn poll_io<R: Runtime, S: Io>(
         };
         match written {
             Poll::Pending => break,
-            Poll::Ready(Ok(0) | Err(_)) => return Poll::Ready(Step::Failed),
+            Poll::Ready(Ok(0) | Err(_)) => return IoStep::Failed,
             Poll::Ready(Ok(n)) => {
                 conn.consume(n, clock.now());
-                progressed = true;
+                wrote = true;
             }
         }
     }
-    if conn.transmit_len() == 0 && progressed {
+    if conn.transmit_len() == 0 && wrote {
         if let Poll::Ready(Err(_)) = io.poll_flush(cx) {
-            return Poll::Ready(Step::Failed);
+            return IoStep::Failed;
         }
     }
     if conn.transmit_len() == 0
@@ -337,15 +384,16 @@ fn poll_io<R: Runtime, S: Io>(
         if let Some((buf, want)) = conn.read_buffer() {
             // Straight into the WebSocket's input buffer.
             return match io.poll_read_buf(cx, buf, want) {
-                Poll::Pending if progressed => Poll::Ready(Step::Progress),
-                Poll::Pending => Poll::Pending,
+                Poll::Pending if progressed => IoStep::Progress,
+                Poll::Pending if wrote => IoStep::Wrote,
+                Poll::Pending => IoStep::Pending,
                 Poll::Ready(Ok(n)) => {
                     conn.handle_read(want, n, clock.now());
-                    Poll::Ready(Step::Progress)
+                    IoStep::Progress
                 }
                 Poll::Ready(Err(_)) => {
                     conn.handle_eof(clock.now());
-                    Poll::Ready(Step::Progress)
+                    IoStep::Progress
                 }
             };
         }
@@ -368,9 +416,11 @@ fn poll_io<R: Runtime, S: Io>(
         }
     }
     if progressed {
-        Poll::Ready(Step::Progress)
+        IoStep::Progress
+    } else if wrote {
+        IoStep::Wrote
     } else {
-        Poll::Pending
+        IoStep::Pending
     }
 }
 
@@ -405,10 +455,13 @@ fn handle<R: Executor>(
     output: Output,
     now: Instant,
     inline: &mut Inline,
+    wakers: &TaskWakers,
 ) {
     let output = match output {
         Output::Opened(session) if inline.handler.is_none() && on_one_connection(&session) => {
             inline.handler = Some(start_handler(shared, session));
+            // Its first poll, in this turn.
+            wakers.wake_handler();
             return;
         }
         output => output,

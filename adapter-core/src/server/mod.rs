@@ -98,6 +98,7 @@ use crate::tls::TlsAcceptor;
 mod conn;
 mod endpoint;
 mod mount;
+mod wake;
 
 pub use endpoint::{Handler, HandshakeInterceptor, SockJsEndpoint, WebSocketEndpoint};
 pub use mount::Mounted;
