@@ -416,7 +416,7 @@ impl Hub {
             remote_addr: request.remote_addr,
             client_ip: request.client_ip,
             principal: request.principal,
-            headers: request.headers,
+            headers: crate::stored_headers::StoredHeaders::new(&request.headers),
             attributes: context.attributes,
             protocol: None,
             span,

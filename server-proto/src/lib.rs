@@ -42,6 +42,7 @@ mod mounted;
 mod options;
 mod server;
 mod session;
+mod stored_headers;
 
 pub use conn::{Connection, Output, READ_CHUNK};
 pub use group::{Delivery, Group};

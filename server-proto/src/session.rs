@@ -162,7 +162,7 @@ pub(crate) struct SessionInfo {
     pub(crate) remote_addr: SocketAddr,
     pub(crate) client_ip: IpAddr,
     pub(crate) principal: Option<String>,
-    pub(crate) headers: http::HeaderMap,
+    pub(crate) headers: crate::stored_headers::StoredHeaders,
     pub(crate) attributes: Attributes,
     pub(crate) protocol: Option<String>,
     /// The session's span (see [`crate::logging`]).
@@ -236,13 +236,13 @@ macro_rules! session_info {
 
         /// The headers of the request that opened the session.
         pub fn headers(&self) -> &http::HeaderMap {
-            &self.info.headers
+            self.info.headers.map()
         }
 
         /// The first value of the header `name` (case-insensitive), if it
         /// is UTF-8.
         pub fn header(&self, name: impl http::header::AsHeaderName) -> Option<&str> {
-            http_proto::headers::str_value(&self.info.headers, name)
+            http_proto::headers::str_value(self.info.headers.map(), name)
         }
 
         /// What the handshake interceptors stored.

@@ -22,6 +22,7 @@ use crate::server::{EndpointId, Server};
 use crate::session::{
     Attributes, CloseStatus, Outlet, Session, SessionInfo, SessionSender, SessionTransport,
 };
+use crate::stored_headers::StoredHeaders;
 
 /// Output queued for the client at which the outbox is left alone.
 const WRITE_LIMIT: usize = 64 * 1024;
@@ -241,7 +242,7 @@ pub(crate) fn start_session(
         remote_addr: conn.remote,
         client_ip: request.client_ip,
         principal: request.principal.clone(),
-        headers: request.headers.clone(),
+        headers: StoredHeaders::new(&request.headers),
         attributes,
         protocol,
         span: span.clone(),
