@@ -780,9 +780,15 @@ async fn bench(args: Args) -> Result<RunReport, String> {
         args.subscribers,
     ));
 
+    // The server's resident memory before the first subscriber and once
+    // every one has joined: what an idle subscriber costs it.
+    let rss =
+        |pid: u32| sockway_bench::cpu::rss_kib(pid).map_err(|e| format!("/proc/{pid}/status: {e}"));
+    let rss_before = args.server_pid.map(rss).transpose()?;
     let opening = Instant::now();
     let (tasks, commands) = open(&args, &target, &shared).await?;
     let connect_s = opening.elapsed().as_secs_f64();
+    let rss_joined = args.server_pid.map(rss).transpose()?;
     let settling = Instant::now();
     let probes = settle(&args, &shared, &commands).await?;
     let settle_s = settling.elapsed().as_secs_f64();
@@ -870,6 +876,11 @@ async fn bench(args: Args) -> Result<RunReport, String> {
         saturation: args.saturation,
     };
     let mut report = RunReport::from_window(info, &first, &last, rtt, short.len() as u64, error);
+    if let (Some(before), Some(joined)) = (rss_before, rss_joined) {
+        report.server_rss_kib = Some(joined as f64);
+        report.server_kib_per_conn =
+            Some((joined as f64 - before as f64) / args.subscribers as f64);
+    }
     report.broadcast = Some(Broadcast {
         transport: target.transport.name().to_owned(),
         subscribers: args.subscribers,

@@ -272,6 +272,10 @@ fn report(runs: &[RunReport], out: &mut impl io::Write) -> io::Result<()> {
                     notes.push(format!("rate not reached ({})", short(achieved)));
                 }
             }
+            let kib = row.median_of(|r| r.server_kib_per_conn.unwrap_or(f64::NAN));
+            if bcast && kib.is_finite() {
+                notes.push(format!("{kib:.2} KiB/subscriber"));
+            }
             if let Some(threads) = row.runs.iter().filter_map(|r| r.server_threads).max() {
                 notes.push(format!("{threads} thr"));
             }
@@ -335,13 +339,17 @@ fn report(runs: &[RunReport], out: &mut impl io::Write) -> io::Result<()> {
                             })
                         })
                     };
+                    let kib = |row: &Row<'_>| {
+                        row.median_of(|r| r.server_kib_per_conn.unwrap_or(f64::NAN))
+                    };
                     writeln!(
                         out,
-                        "  {} ÷ {name}: server µs/copy {}, publish to last copy p50 {}, max {} (lower is better)",
+                        "  {} ÷ {name}: server µs/copy {}, publish to last copy p50 {}, max {}, server KiB per subscriber {} (lower is better)",
                         us.server,
                         ratio(cpu(us), cpu(them)),
                         ratio(last(us, true), last(them, true)),
                         ratio(last(us, false), last(them, false)),
+                        ratio(kib(us), kib(them)),
                     )?;
                     continue;
                 }
