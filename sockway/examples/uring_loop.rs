@@ -177,8 +177,8 @@ mod uring {
             // as the ring (the process) lives.
             unsafe {
                 ring.submitter()
-                    .register_buf_ring_with_flags(addr, BUFFERS, GROUP, 0)?
-            };
+                    .register_buf_ring_with_flags(addr, BUFFERS, GROUP, 0)?;
+            }
             let mut bufs = Self {
                 entries,
                 base,
@@ -347,11 +347,11 @@ mod uring {
                     };
                     slot.ops = slot.ops.saturating_sub(1);
                     match (op, self.host.connection(id)) {
-                        (Op::Recv, Some(conn)) => {
+                        (Op::Recv, Some(conn)) if !slot.closing => {
                             slot.reading = false;
                             received(conn, slot, &mut self.bufs, res, bid);
                         }
-                        (Op::Send, Some(conn)) => {
+                        (Op::Send, Some(conn)) if !slot.closing => {
                             slot.sending = false;
                             sent(conn, slot, res);
                         }
