@@ -378,15 +378,15 @@ mod uring {
         #[allow(unsafe_code)]
         fn accepted(&mut self, res: i32, flags: u32, ready: &mut Vec<ConnId>) {
             if !cqueue::more(flags) {
+                // Ended: armed again at once, or a little later when out
+                // of descriptors or memory (which a retry would not find).
                 self.accepting = false;
-            }
-            if res < 0 {
-                if matches!(
-                    -res,
-                    libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM
-                ) {
+                let scarce = [libc::EMFILE, libc::ENFILE, libc::ENOBUFS, libc::ENOMEM];
+                if scarce.contains(&-res) {
                     self.accept_after = Some(now() + ACCEPT_RETRY);
                 }
+            }
+            if res < 0 {
                 return;
             }
             // SAFETY: the kernel just made this descriptor for this
