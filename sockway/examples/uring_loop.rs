@@ -12,13 +12,13 @@
 //! `/close` closes each session with `c[3000,"Go away!"]` as soon as it
 //! opens; every SockJS transport, and the raw `/echo/websocket`.
 //!
-//! The whole server is one [`Host`], as in `mio_loop`. The ring carries:
+//! The whole server is one `Host`, as in `mio_loop`. The ring carries:
 //!
 //! - one multishot `Accept` on the listener (armed again when it ends;
 //!   after running out of descriptors, 100 ms later). Beyond the server's
 //!   connection limit a socket is closed at once;
 //! - per connection, at most one `Recv`, armed while
-//!   [`Connection::wants_read`], for at most its `read_capacity`. It reads
+//!   `Connection::wants_read`, for at most its `read_capacity`. It reads
 //!   into a buffer the kernel picks from a ring of provided buffers shared
 //!   by every connection (registered once, never freed), when the bytes
 //!   arrive: an idle connection holds no read buffer. The buffer goes back
@@ -27,12 +27,16 @@
 //! - per connection, at most one `Send`: `transmit_slices` gathered into a
 //!   buffer of the connection's slot, which keeps it until the completion
 //!   (then `consume`); and one `Shutdown` of the write side when
-//!   [`Connection::wants_shutdown_write`];
+//!   `Connection::wants_shutdown_write`;
 //! - the wake: the host's notify (which `Session` senders may call from any
 //!   thread) writes a byte into a socket pair (std's stand-in for an
 //!   eventfd, with no `unsafe`); a `Recv` on its other end is always armed;
 //! - the deadline: the wait for a completion is bounded by
-//!   [`Host::poll_timeout`] (`submit_with_args` with a timeout).
+//!   `Host::poll_timeout` (`submit_with_args` with a timeout).
+//!
+//! The ring is set up for one thread (`SINGLE_ISSUER`, `DEFER_TASKRUN`:
+//! the kernel completes ops when the loop waits, not in between), hence
+//! Linux 6.1; if it cannot be made, the example says why and exits with 1.
 //!
 //! Each op's `user_data` is its connection's id and its kind. A connection
 //! that is over has its socket shut down and its ops cancelled
