@@ -32,6 +32,11 @@
 #                                       sockway-sockjs, sockway-axum-sockjs (the
 #                                       raw websocket of the SockJS endpoint
 #                                       /echo/websocket; text workloads only);
+#                                       sockway-mio, sockway-uring (the same
+#                                       /echo/websocket of the examples
+#                                       mio_loop and uring_loop: server-proto
+#                                       on one thread and one mio poll or one
+#                                       io_uring; text workloads only);
 #                                       sockjs-node (tests/interop/reference-
 #                                       server.js: sockjs-node 0.3.24, for the
 #                                       SockJS workloads)
@@ -144,15 +149,39 @@ build_sockway() {
   mv "$dest.tmp" "$dest"
 }
 
+# Builds the examples mio_loop and uring_loop of this workspace the same
+# way (in the same target directory) and copies them to the bins.
+build_loops() {
+  echo "== building the mio_loop and uring_loop examples" >&2
+  env "${profile_env[@]}" timeout 60m nice -n 10 cargo build --release --locked -q \
+    --manifest-path "$root/Cargo.toml" -p sockway --no-default-features \
+    --example mio_loop --example uring_loop --target-dir "$sockway_target"
+  for b in mio_loop uring_loop; do
+    cp "$sockway_target/release/examples/$b" "$bins/$b.tmp"
+    mv "$bins/$b.tmp" "$bins/$b"
+  done
+}
+# Whether the list of servers asks for the examples.
+loops_asked() {
+  case ",$servers," in *,sockway-mio,* | *,sockway-uring,*) return 0 ;; esac
+  return 1
+}
+
 if [ -z "$no_build" ]; then
   echo "== building ws-load and the peers (bench/, release: fat LTO, 1 codegen unit)" >&2
   timeout 60m nice -n 10 cargo build --release --locked -q --manifest-path "$bench/Cargo.toml"
   build_sockway "$root" "$sockway_target" "$bins/sockway"
+  if loops_asked; then build_loops; fi
 fi
 for b in ws-load ws-report echo-tokio-websockets echo-fastwebsockets echo-tungstenite echo-sockudo-ws; do
   [ -x "$bench/target/release/$b" ] || { echo "bench-ws.sh: $b is not built (drop --no-build)" >&2; exit 1; }
 done
 [ -x "$bins/sockway" ] || { echo "bench-ws.sh: sockway is not built (drop --no-build)" >&2; exit 1; }
+if loops_asked; then
+  for b in mio_loop uring_loop; do
+    [ -x "$bins/$b" ] || { echo "bench-ws.sh: $b is not built (drop --no-build)" >&2; exit 1; }
+  done
+fi
 for b in bcast-load bcast-tungstenite; do
   [ -x "$bench/target/release/$b" ] || { echo "bench-ws.sh: $b is not built (drop --no-build)" >&2; exit 1; }
 done
@@ -189,6 +218,8 @@ server_cmd() {
     sockway | sockway-sockjs) echo "$bins/sockway serve --listen 127.0.0.1:0" ;;
     sockway-axum | sockway-axum-sockjs) echo "$bins/sockway serve --listen 127.0.0.1:0 --stack axum" ;;
     sockway-hyper) echo "$bins/sockway serve --listen 127.0.0.1:0 --stack hyper" ;;
+    sockway-mio) echo "$bins/mio_loop 127.0.0.1:0" ;;
+    sockway-uring) echo "$bins/uring_loop 127.0.0.1:0" ;;
     tokio-websockets) echo "$bench/target/release/echo-tokio-websockets --listen 127.0.0.1:0 --runtime $peer_runtime" ;;
     fastwebsockets) echo "$bench/target/release/echo-fastwebsockets --listen 127.0.0.1:0 --runtime $peer_runtime" ;;
     tungstenite) echo "$bench/target/release/echo-tungstenite --listen 127.0.0.1:0 --runtime $peer_runtime" ;;
@@ -333,7 +364,7 @@ start_server() {
     if [ -n "$addr" ]; then
       server_addr="$addr"
       case "$1" in
-        *-sockjs) server_url="ws://$addr/echo/websocket" ;;
+        *-sockjs | sockway-mio | sockway-uring) server_url="ws://$addr/echo/websocket" ;;
         *) server_url="ws://$addr/ws" ;;
       esac
       http_url="http://$addr/echo"

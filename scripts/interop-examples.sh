@@ -5,19 +5,20 @@
 #
 #   std_blocking  server-proto on threads and blocking sockets
 #   mio_loop      server-proto on one thread and one mio poll
+#   uring_loop    server-proto on one thread and one io_uring (Linux)
 #   axum_app      the endpoints mounted in an axum application (REST
 #                 routes, static files, an authenticated chat, a public
 #                 SockJS echo at /echo, a raw WebSocket echo at /ws)
 #
-#   scripts/interop-examples.sh                 all three
+#   scripts/interop-examples.sh                 all four
 #   scripts/interop-examples.sh axum_app        these
 #
-# The examples serve /echo (and the first two /close), so the suite in
+# The examples serve /echo (and the first three /close), so the suite in
 # tests/interop is restricted (TEST_PATTERN, matched against test names)
 # to the tests that need nothing else: echoes (ASCII, UTF-8, every code
 # unit, 100 KB and 1 MB), 500 sends in order, client close and the raw
 # /echo/websocket test of ws.test.js; with /close and heartbeats (500 ms)
-# for the first two. Tests of /amplify, /broadcast, /cookie_needed_echo,
+# for the first three. Tests of /amplify, /broadcast, /cookie_needed_echo,
 # /disabled_websocket_echo, /ws and the plain-HTTP checks are skipped. The
 # number of tests the pattern selects is checked (EXPECT_TESTS): a renamed
 # test fails the run instead of dropping out. (The chat's cookie
@@ -26,7 +27,7 @@
 # Builds the examples; for each one in turn, starts it on a free loopback
 # port, runs tests/interop/run.sh against it (which installs the pinned npm
 # packages itself), and stops it. An example must still be running after
-# its run and stop as it should: the first two install no handler and die
+# its run and stop as it should: the first three install no handler and die
 # of SIGTERM (status 143); axum_app shuts down gracefully on SIGINT
 # (status 0). No panic in the output. Every example is run even if one
 # fails. Bounded by `timeout` throughout.
@@ -36,7 +37,7 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 
 examples=("$@")
-[ ${#examples[@]} -gt 0 ] || examples=(std_blocking mio_loop axum_app)
+[ ${#examples[@]} -gt 0 ] || examples=(std_blocking mio_loop uring_loop axum_app)
 heartbeat_ms=500
 
 # Per example: its features, its arguments after the address, the signal
@@ -48,7 +49,7 @@ stop_status() { [ "$1" = axum_app ] && echo 0 || echo 143; }
 
 for example in "${examples[@]}"; do
   case "$example" in
-    std_blocking | mio_loop | axum_app) ;;
+    std_blocking | mio_loop | uring_loop | axum_app) ;;
     *) echo "interop-examples.sh: unknown example $example" >&2; exit 2 ;;
   esac
   # shellcheck disable=SC2046 # the features are split on purpose

@@ -105,7 +105,7 @@ bash scripts/interop.sh
 step "interop: sockway's SockJS client (every runtime) and sockway load against sockjs-node"
 bash scripts/interop-client.sh
 
-step "interop: sockjs-client against the examples (std threads, a mio loop, the axum application)"
+step "interop: sockjs-client against the examples (std threads, a mio loop, an io_uring loop, the axum application)"
 bash scripts/interop-examples.sh
 
 step "browser: sockjs-client in headless Chromium, directly and through nginx; the demo page"
