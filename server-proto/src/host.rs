@@ -42,28 +42,42 @@ struct Queue {
 struct QueueState {
     order: VecDeque<Woken>,
     queued: HashSet<Woken>,
+    /// The embedder waits (or is about to), with nothing queued: the next
+    /// wake-up calls the notify. While it runs, none does: it looks at the
+    /// queue before it waits again.
+    waiting: bool,
 }
 
 impl Queue {
+    fn lock(&self) -> std::sync::MutexGuard<'_, QueueState> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
     fn push(&self, woken: Woken) {
-        let first = {
-            let mut st = self.state.lock().unwrap_or_else(PoisonError::into_inner);
-            let first = st.order.is_empty();
+        let notify = {
+            let mut st = self.lock();
             if st.queued.insert(woken) {
                 st.order.push_back(woken);
             }
-            first
+            std::mem::replace(&mut st.waiting, false)
         };
-        if first {
+        if notify {
             (self.notify)();
         }
     }
 
     fn pop(&self) -> Option<Woken> {
-        let mut st = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut st = self.lock();
+        st.waiting = false;
         let woken = st.order.pop_front()?;
         st.queued.remove(&woken);
         Some(woken)
+    }
+
+    fn prepare_wait(&self) -> bool {
+        let mut st = self.lock();
+        st.waiting = st.order.is_empty();
+        st.waiting
     }
 }
 
@@ -89,7 +103,8 @@ impl Wake for QueueWaker {
 /// ```text
 /// let mut host = Host::new(server, move || poll_waker.wake());
 /// loop {
-///     poll.wait(host.poll_timeout());              // sockets, the notify, or the deadline
+///     let timeout = if host.prepare_wait() { host.poll_timeout() } else { Some(now) };
+///     poll.wait(timeout);                          // sockets, the notify, or the deadline
 ///     host.handle_timeout(now);
 ///     for each accepted socket: ids[token] = host.connect(peer, now);
 ///     for each readable/writable socket: feed host.connection(id) as Connection's docs say
@@ -113,8 +128,12 @@ impl std::fmt::Debug for Host {
 
 impl Host {
     /// A host for `server`. `notify` is called, from whatever thread a
-    /// waker fires on, when the queue of [`poll_woken`](Self::poll_woken)
-    /// goes from empty to not empty: wake the poll loop there.
+    /// waker fires on, when something is queued for
+    /// [`poll_woken`](Self::poll_woken) while the loop waits (after
+    /// [`prepare_wait`](Self::prepare_wait) said it may): wake the poll
+    /// loop there. Wakes while the loop runs (a connection's input waking
+    /// a session's task) call no notify: the loop finds them before it
+    /// waits, without a system call to wake itself.
     pub fn new(server: Arc<Server>, notify: impl Fn() + Send + Sync + 'static) -> Self {
         Self {
             server,
@@ -182,6 +201,15 @@ impl Host {
     /// What woke up since the last call, each once, in order.
     pub fn poll_woken(&mut self) -> Option<Woken> {
         self.queue.pop()
+    }
+
+    /// Call right before each wait of the loop: `true` when nothing is
+    /// queued, and then the next wake-up calls the notify; `false` when
+    /// something is (do not wait: poll without a timeout, then
+    /// [`poll_woken`](Self::poll_woken)). A loop that waits without
+    /// asking may miss a wake-up that came while it ran.
+    pub fn prepare_wait(&self) -> bool {
+        self.queue.prepare_wait()
     }
 
     /// The earliest deadline of the server and of every connection (a scan

@@ -95,13 +95,34 @@ fn an_echo_runs_on_one_thread_with_wakes_queued_once_each() {
     assert_eq!(host.poll_woken(), None);
     assert!(drain(&mut host, id, t0, &mut sessions).is_empty());
 
-    // Two sends wake the connection once.
+    // Two sends while the loop waits wake the connection once, and call
+    // the notify once.
     let before = notified.load(Ordering::SeqCst);
+    assert!(host.prepare_wait(), "nothing queued: the loop may wait");
     session.send(message.clone()).expect("send");
-    session.send(message).expect("send");
+    session.send(message.clone()).expect("send");
+    assert_eq!(notified.load(Ordering::SeqCst), before + 1);
+    assert!(!host.prepare_wait(), "a wake is queued: no wait");
     assert_eq!(host.poll_woken(), Some(Woken::Connection(id)));
     assert_eq!(host.poll_woken(), None);
+    let out = drain(&mut host, id, t0, &mut sessions);
+    client.receive(&out);
+    for _ in 0..2 {
+        let Ok(Some(Event::Message(echo))) = client.poll_event() else {
+            panic!("two echoes in {out:?}");
+        };
+        assert_eq!(echo, message);
+    }
+
+    // A send while the loop runs (it has not asked to wait since its
+    // last poll_woken) is queued without a notify: the loop finds it
+    // before it waits.
+    session.send(message.clone()).expect("send");
+    session.send(message).expect("send");
     assert_eq!(notified.load(Ordering::SeqCst), before + 1);
+    assert!(!host.prepare_wait());
+    assert_eq!(host.poll_woken(), Some(Woken::Connection(id)));
+    assert_eq!(host.poll_woken(), None);
     let out = drain(&mut host, id, t0, &mut sessions);
     client.receive(&out);
     for _ in 0..2 {

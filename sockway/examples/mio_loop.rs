@@ -46,6 +46,9 @@ const WAKER: Token = Token(1);
 /// How many rounds of reading and writing one connection gets before the
 /// others have their turn.
 const ROUNDS: usize = 64;
+/// How many times the loop takes what woke (and drives it) before it
+/// polls the sockets again.
+const WAKE_ROUNDS: usize = 16;
 
 /// The monotonic clock: the protocol crates take the time as an argument,
 /// the embedder reads it.
@@ -308,7 +311,9 @@ fn serve(addr: std::net::SocketAddr, heartbeat_ms: u64) -> io::Result<()> {
 
     let mut events = Events::with_capacity(1024);
     loop {
-        let timeout = if lp.again.is_empty() {
+        // Waits only with nothing queued; from then on, a wake-up
+        // notifies (wakes made while the loop runs call no notify).
+        let timeout = if lp.again.is_empty() && lp.host.prepare_wait() {
             lp.host
                 .poll_timeout()
                 .map(|at| at.saturating_duration_since(now()))
@@ -330,17 +335,26 @@ fn serve(addr: std::net::SocketAddr, heartbeat_ms: u64) -> io::Result<()> {
         }
         // Deadlines: the server's, and those of connections (queued).
         lp.host.handle_timeout(now());
-        while let Some(woken) = lp.host.poll_woken() {
-            match woken {
-                Woken::Connection(id) => ready.push(id),
-                Woken::Task(task) => lp.echo(task),
-                _ => {}
+        // What woke, and what that wakes in turn (a connection's input
+        // wakes its echo, whose send wakes the connection), before the
+        // next poll; a bounded number of rounds, so sockets get their turn.
+        for _ in 0..WAKE_ROUNDS {
+            while let Some(woken) = lp.host.poll_woken() {
+                match woken {
+                    Woken::Connection(id) => ready.push(id),
+                    Woken::Task(task) => lp.echo(task),
+                    _ => {}
+                }
+            }
+            if ready.is_empty() {
+                break;
+            }
+            ready.sort_unstable();
+            ready.dedup();
+            for id in ready.drain(..) {
+                lp.drive(id);
             }
         }
-        ready.sort_unstable();
-        ready.dedup();
-        for id in ready {
-            lp.drive(id);
-        }
+        lp.again.append(&mut ready);
     }
 }

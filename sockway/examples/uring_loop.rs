@@ -100,6 +100,9 @@ mod uring {
     /// How many rounds of input one connection gets before the others have
     /// their turn.
     const ROUNDS: usize = 64;
+    /// How many times the loop takes what woke (and drives it) before it
+    /// polls the sockets again.
+    const WAKE_ROUNDS: usize = 16;
     /// The wait before accepting again after running out of descriptors.
     const ACCEPT_RETRY: Duration = Duration::from_millis(100);
 
@@ -754,7 +757,9 @@ mod uring {
                 (Some(a), Some(b)) => Some(a.min(b)),
                 (a, b) => a.or(b),
             };
-            let wait = if lp.again.is_empty() {
+            // Waits only with nothing queued; from then on, a wake-up
+            // notifies (wakes made while the loop runs call no notify).
+            let wait = if lp.again.is_empty() && lp.host.prepare_wait() {
                 deadline.map(|at| at.saturating_duration_since(now()))
             } else {
                 Some(Duration::ZERO)
@@ -784,18 +789,28 @@ mod uring {
             }
             // Deadlines: the server's, and those of connections (queued).
             lp.host.handle_timeout(now());
-            while let Some(woken) = lp.host.poll_woken() {
-                match woken {
-                    Woken::Connection(id) => ready.push(id),
-                    Woken::Task(task) => lp.echo(task),
-                    _ => {}
+            // What woke, and what that wakes in turn (a connection's input
+            // wakes its echo, whose send wakes the connection), before the
+            // next submit; a bounded number of rounds, so completions get
+            // their turn.
+            for _ in 0..WAKE_ROUNDS {
+                while let Some(woken) = lp.host.poll_woken() {
+                    match woken {
+                        Woken::Connection(id) => ready.push(id),
+                        Woken::Task(task) => lp.echo(task),
+                        _ => {}
+                    }
+                }
+                if ready.is_empty() {
+                    break;
+                }
+                ready.sort_unstable();
+                ready.dedup();
+                for id in ready.drain(..) {
+                    lp.drive(id)?;
                 }
             }
-            ready.sort_unstable();
-            ready.dedup();
-            for id in ready.drain(..) {
-                lp.drive(id)?;
-            }
+            lp.again.append(&mut ready);
         }
     }
 }
