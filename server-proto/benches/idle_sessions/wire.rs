@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-/// The xhr-streaming prelude: 2,048 `h` and a newline.
+/// The `h`s of the xhr-streaming prelude (a newline ends it).
 const PRELUDE: usize = 2048;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
