@@ -166,6 +166,10 @@ const SPELLED: &[&str] = &[
 /// except the words in [`SPELLED`], which are written as spelled there
 /// (`sec-websocket-accept` is `Sec-WebSocket-Accept`, `etag` is `ETag`).
 pub(crate) fn put_title_case(name: &HeaderName, out: &mut BytesMut) {
+    if let Some(written) = common_title_case(name.as_str()) {
+        out.put_slice(written.as_bytes());
+        return;
+    }
     for (i, word) in name.as_str().split('-').enumerate() {
         if i > 0 {
             out.put_u8(b'-');
@@ -174,12 +178,34 @@ pub(crate) fn put_title_case(name: &HeaderName, out: &mut BytesMut) {
             out.put_slice(spelled.as_bytes());
             continue;
         }
-        let mut bytes = word.bytes();
-        if let Some(first) = bytes.next() {
+        if let Some((first, rest)) = word.as_bytes().split_first() {
             out.put_u8(first.to_ascii_uppercase());
+            out.put_slice(rest);
         }
-        out.extend(bytes);
     }
+}
+
+/// The names of most responses' headers, written out (what
+/// [`put_title_case`] makes of them, without the word by word work).
+fn common_title_case(name: &str) -> Option<&'static str> {
+    Some(match name {
+        "content-type" => "Content-Type",
+        "content-length" => "Content-Length",
+        "cache-control" => "Cache-Control",
+        "connection" => "Connection",
+        "transfer-encoding" => "Transfer-Encoding",
+        "date" => "Date",
+        "vary" => "Vary",
+        "access-control-allow-origin" => "Access-Control-Allow-Origin",
+        "access-control-allow-credentials" => "Access-Control-Allow-Credentials",
+        "set-cookie" => "Set-Cookie",
+        "upgrade" => "Upgrade",
+        "sec-websocket-accept" => "Sec-WebSocket-Accept",
+        "sec-websocket-protocol" => "Sec-WebSocket-Protocol",
+        "host" => "Host",
+        "origin" => "Origin",
+        _ => return None,
+    })
 }
 
 /// Writes `data` as one chunk; nothing for empty data (an empty chunk
@@ -188,9 +214,21 @@ pub fn encode_chunk(data: &[u8], out: &mut BytesMut) {
     if data.is_empty() {
         return;
     }
-    let size = format!("{:X}\r\n", data.len());
-    out.reserve(size.len() + data.len() + 2);
-    out.put_slice(size.as_bytes());
+    // The size in hex, then CRLF: at most 16 digits.
+    let mut size = [0u8; 18];
+    let mut at = 16;
+    let mut n = data.len();
+    loop {
+        at -= 1;
+        size[at] = b"0123456789ABCDEF"[n & 0xf];
+        n >>= 4;
+        if n == 0 {
+            break;
+        }
+    }
+    size[16..].copy_from_slice(b"\r\n");
+    out.reserve(18 - at + data.len() + 2);
+    out.put_slice(&size[at..]);
     out.put_slice(data);
     out.put_slice(b"\r\n");
 }
@@ -198,4 +236,87 @@ pub fn encode_chunk(data: &[u8], out: &mut BytesMut) {
 /// Writes the last chunk, ending a chunked body with no trailers.
 pub fn encode_last_chunk(out: &mut BytesMut) {
     out.put_slice(b"0\r\n\r\n");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The word by word title case, without the table of common names.
+    fn word_by_word(name: &str) -> String {
+        let mut out = String::new();
+        for (i, word) in name.split('-').enumerate() {
+            if i > 0 {
+                out.push('-');
+            }
+            match SPELLED.iter().find(|s| s.eq_ignore_ascii_case(word)) {
+                Some(spelled) => out.push_str(spelled),
+                None => {
+                    let mut chars = word.chars();
+                    out.extend(chars.next().map(|c| c.to_ascii_uppercase()));
+                    out.push_str(chars.as_str());
+                }
+            }
+        }
+        out
+    }
+
+    fn title_case(name: &str) -> String {
+        let mut out = BytesMut::new();
+        put_title_case(&HeaderName::from_bytes(name.as_bytes()).unwrap(), &mut out);
+        String::from_utf8(out.to_vec()).unwrap()
+    }
+
+    #[test]
+    fn common_names_are_written_as_word_by_word_would() {
+        for name in [
+            "content-type",
+            "content-length",
+            "cache-control",
+            "connection",
+            "transfer-encoding",
+            "date",
+            "vary",
+            "access-control-allow-origin",
+            "access-control-allow-credentials",
+            "set-cookie",
+            "upgrade",
+            "sec-websocket-accept",
+            "sec-websocket-protocol",
+            "host",
+            "origin",
+        ] {
+            assert!(common_title_case(name).is_some(), "{name} is in the table");
+            assert_eq!(title_case(name), word_by_word(name));
+        }
+        assert_eq!(title_case("sec-websocket-accept"), "Sec-WebSocket-Accept");
+        assert_eq!(
+            title_case("x-dns-prefetch-control"),
+            "X-Dns-Prefetch-Control"
+        );
+        assert_eq!(title_case("www-authenticate"), "WWW-Authenticate");
+        assert_eq!(title_case("etag"), "ETag");
+        assert_eq!(title_case("x--y"), "X--Y");
+    }
+
+    #[test]
+    fn chunk_sizes_are_hex_without_leading_zeros() {
+        for (len, head) in [
+            (1, "1"),
+            (15, "F"),
+            (16, "10"),
+            (255, "FF"),
+            (4096, "1000"),
+            (65_537, "10001"),
+        ] {
+            let data = vec![b'x'; len];
+            let mut out = BytesMut::new();
+            encode_chunk(&data, &mut out);
+            let expected = [head.as_bytes(), b"\r\n", &data, b"\r\n"].concat();
+            assert_eq!(&out[..], &expected[..], "{len}");
+        }
+        let mut out = BytesMut::new();
+        encode_chunk(b"", &mut out);
+        assert!(out.is_empty());
+    }
 }

@@ -93,8 +93,10 @@ impl Hub {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
+    /// Whether `path` is one of this endpoint's (its core's
+    /// [`matches`](sockjs_proto::Server::matches), without its lock).
     pub(crate) fn matches(&self, path: &str) -> bool {
-        self.lock().server.matches(path)
+        sockjs_proto::Route::parse(&self.prefix, path).is_some()
     }
 
     pub(crate) fn prefix_len(&self) -> usize {

@@ -387,12 +387,10 @@ impl Server {
     /// page serves: an endpoint whose embedder's router chose it already).
     pub(crate) fn websocket_for(&self, path: &str) -> Option<&(EndpointId, WebSocketOptions)> {
         self.websockets.get(path).or_else(|| {
+            // The catch-all, for a path no other endpoint or page takes.
+            let any = self.websockets.get("")?;
             let taken = self.hub_for(path).is_some() || self.pages.contains_key(path);
-            if taken {
-                None
-            } else {
-                self.websockets.get("")
-            }
+            (!taken).then_some(any)
         })
     }
 

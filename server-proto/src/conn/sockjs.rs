@@ -90,13 +90,23 @@ impl Pending {
         remote: SocketAddr,
         now: Instant,
     ) -> Box<Self> {
-        let request = HandshakeRequest::new(
-            &req,
-            remote,
-            &server.options.trusted_proxies,
-            hub.options.common.principal.as_ref(),
-        );
-        let ctx = context(&request, server.date(now));
+        let trusted = &server.options.trusted_proxies;
+        let principal = hub.options.common.principal.as_ref();
+        // The request as interceptors and a new session see it: made at
+        // once when the principal resolver needs it, otherwise only for a
+        // request that opens a session or is staged (not for every send
+        // and poll of a session already open: that would copy its headers).
+        let mut request =
+            principal.map(|resolve| HandshakeRequest::new(&req, remote, trusted, Some(resolve)));
+        let ctx = match &request {
+            Some(request) => context(request, server.date(now)),
+            None => RequestContext::new(server.date(now)).client_ip(http_proto::client_ip(
+                req.headers(),
+                remote.ip(),
+                trusted,
+            )),
+        };
+        let client_ip = ctx.client_ip.unwrap_or_else(|| remote.ip());
         let (which, inbox) = hub.request_session(&req, &ctx);
         // A CORS preflight opens nothing, and carries no credentials: an
         // interceptor that checks them would refuse it.
@@ -104,6 +114,21 @@ impl Pending {
         let info = hub.options.intercept_info
             && req.method() == Method::GET
             && hub.is_info(req.uri().path());
+        let request = match request.take() {
+            Some(request) => request,
+            None if matches!(which, RequestSession::Opens(_)) || info => {
+                HandshakeRequest::new(&req, remote, trusted, None)
+            }
+            // Its target and addresses without the headers (were a
+            // session to open all the same, its info would have them).
+            None => HandshakeRequest {
+                method: req.method().clone(),
+                uri: req.uri().clone(),
+                remote_addr: remote,
+                client_ip,
+                ..HandshakeRequest::placeholder()
+            },
+        };
         let upgrade = is_upgrade(&req);
         Box::new(Self {
             hub: Arc::clone(hub),
