@@ -249,13 +249,12 @@ mod tests {
             if i > 0 {
                 out.push('-');
             }
-            match SPELLED.iter().find(|s| s.eq_ignore_ascii_case(word)) {
-                Some(spelled) => out.push_str(spelled),
-                None => {
-                    let mut chars = word.chars();
-                    out.extend(chars.next().map(|c| c.to_ascii_uppercase()));
-                    out.push_str(chars.as_str());
-                }
+            if let Some(spelled) = SPELLED.iter().find(|s| s.eq_ignore_ascii_case(word)) {
+                out.push_str(spelled);
+            } else {
+                let mut chars = word.chars();
+                out.extend(chars.next().map(|c| c.to_ascii_uppercase()));
+                out.push_str(chars.as_str());
             }
         }
         out
