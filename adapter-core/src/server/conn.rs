@@ -248,7 +248,7 @@ async fn drive<R: Executor, S: Io>(
     shared: &Shared,
 ) {
     let mut inline = Inline::default();
-    let mut timer: Option<(Instant, Pin<Box<R::Sleep>>)> = None;
+    let mut timer: Timer<R> = None;
     let mut shut = false;
     // Steps taken without waiting: a client that keeps the socket busy
     // must not keep the executor's thread (not every runtime makes I/O
@@ -425,10 +425,16 @@ fn poll_io<R: Runtime, S: Io>(
 }
 
 /// Arms the runtime's timer at the connection's deadline; `Ready` when it
-/// passed.
+/// passed (or an earlier deadline it was armed at: see below).
+///
+/// Most moves of a connection's deadline are later (each request pushes
+/// the keep-alive and request limits on): a timer armed earlier is kept,
+/// and when it fires the connection finds nothing due and the timer is
+/// armed again at the deadline of then. A deadline that moves earlier
+/// re-arms the timer in place (its allocation is kept).
 fn poll_timer<R: Runtime>(
     conn: &Connection,
-    timer: &mut Option<(Instant, Pin<Box<R::Sleep>>)>,
+    timer: &mut Timer<R>,
     cx: &mut Context<'_>,
 ) -> Poll<()> {
     let Some(at) = conn.poll_timeout() else {
@@ -436,16 +442,24 @@ fn poll_timer<R: Runtime>(
         return Poll::Pending;
     };
     match timer {
-        Some((armed, _)) if *armed == at => {}
-        _ => *timer = Some((at, Box::pin(R::sleep_until(at)))),
+        Some((Some(armed), _)) if *armed <= at => {}
+        Some((armed, sleep)) => {
+            *armed = Some(at);
+            sleep.set(R::sleep_until(at));
+        }
+        None => *timer = Some((Some(at), Box::pin(R::sleep_until(at)))),
     }
-    let (_, sleep) = timer.as_mut().expect("armed above");
+    let (armed, sleep) = timer.as_mut().expect("armed above");
     if sleep.as_mut().poll(cx).is_ready() {
-        *timer = None;
+        *armed = None;
         return Poll::Ready(());
     }
     Poll::Pending
 }
+
+/// A connection's timer while it has a deadline: the deadline it is armed
+/// at (`None` once it fired), and the runtime's sleep.
+type Timer<R> = Option<(Option<Instant>, Pin<Box<<R as Runtime>::Sleep>>)>;
 
 /// Does what an output asks; the handler of a session that lives on this
 /// connection alone (a WebSocket) goes to `inline`.
