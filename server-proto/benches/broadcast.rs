@@ -33,12 +33,16 @@
 //! the two ways taken in turn (a change in the machine's load over the run
 //! weighs on both alike).
 
+#[path = "common/cpu_clock.rs"]
+mod cpu_clock;
+
 use std::hint::black_box;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::task::Waker;
 use std::time::{Duration, Instant, SystemTime};
 
+use cpu_clock::cpu_clock;
 use criterion::{BenchmarkId, Criterion, Throughput};
 use server_proto::sockjs_proto::SockJsConfig;
 use server_proto::ws_proto::Message;
@@ -177,25 +181,6 @@ fn stopwatch(f: impl FnOnce()) -> Duration {
     let start = cpu_clock();
     f();
     cpu_clock().saturating_sub(start)
-}
-
-/// The thread's CPU clock.
-#[cfg(unix)]
-fn cpu_clock() -> Duration {
-    let t = rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime);
-    // A CPU clock is never negative.
-    Duration::new(
-        u64::try_from(t.tv_sec).unwrap_or(0),
-        u32::try_from(t.tv_nsec).unwrap_or(0),
-    )
-}
-
-/// The wall clock, since the first call.
-#[cfg(not(unix))]
-#[allow(clippy::disallowed_methods)] // the bench's own stopwatch
-fn cpu_clock() -> Duration {
-    static START: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
-    START.get_or_init(Instant::now).elapsed()
 }
 
 /// Everything the bench sends to.

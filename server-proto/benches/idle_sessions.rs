@@ -51,6 +51,8 @@
 //! runs on the one thread. No socket is opened: the kernel's costs (accept,
 //! epoll, socket buffers, the read and write calls) are not in the figures.
 
+#[path = "common/cpu_clock.rs"]
+mod cpu_clock;
 #[path = "idle_sessions/measure.rs"]
 mod measure;
 #[path = "idle_sessions/table.rs"]

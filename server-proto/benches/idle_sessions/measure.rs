@@ -5,6 +5,8 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use crate::cpu_clock::cpu_clock;
+
 /// The system allocator, counting the bytes and blocks it holds and the
 /// allocations made.
 struct Counting;
@@ -112,23 +114,4 @@ pub(crate) fn timed<T>(f: impl FnOnce() -> T) -> (T, Took) {
         wall: wall.elapsed(),
     };
     (out, took)
-}
-
-/// The thread's CPU clock.
-#[cfg(unix)]
-fn cpu_clock() -> Duration {
-    let t = rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime);
-    // A CPU clock is never negative.
-    Duration::new(
-        u64::try_from(t.tv_sec).unwrap_or(0),
-        u32::try_from(t.tv_nsec).unwrap_or(0),
-    )
-}
-
-/// The wall clock, since the first call.
-#[cfg(not(unix))]
-#[allow(clippy::disallowed_methods, reason = "the bench's own stopwatch")]
-fn cpu_clock() -> Duration {
-    static START: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
-    START.get_or_init(Instant::now).elapsed()
 }
