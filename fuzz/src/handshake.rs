@@ -221,6 +221,24 @@ fn check_refusal(error: &HandshakeError, seen: &[u8], limits: &Limits) {
             let m = method.as_bytes();
             assert!(!m.is_empty() && seen.windows(m.len()).any(|w| w == m));
         }
+        HandshakeError::Malformed
+            if request_head_end(seen).is_none_or(|end| end > limits.max_head_size) =>
+        {
+            // Refused before its head was whole: its method (before the
+            // first space, after empty lines, within the head limit) can
+            // no longer be a token.
+            let start = seen
+                .iter()
+                .take_while(|&&b| b == b'\r' || b == b'\n')
+                .count();
+            let window = &seen[start..seen.len().min(start + limits.max_head_size)];
+            let method = window.split(|&b| b == b' ').next().unwrap_or_default();
+            let tchar = |b: &u8| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(b);
+            assert!(
+                !method.iter().all(tchar),
+                "refused a partial head: {seen:?}"
+            );
+        }
         _ => {
             let end = request_head_end(seen).expect("refused a partial head");
             assert!(end <= limits.max_head_size);

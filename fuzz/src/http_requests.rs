@@ -791,12 +791,31 @@ pub mod model {
         }
     }
 
+    /// Whether every byte is a token character (RFC 9110 §5.6.2: tchar).
+    fn is_token_so_far(bytes: &[u8]) -> bool {
+        const TCHAR_PUNCT: &[u8] = b"!#$%&'*+-.^_`|~";
+        bytes
+            .iter()
+            .all(|b| b.is_ascii_digit() || b.is_ascii_alphabetic() || TCHAR_PUNCT.contains(b))
+    }
+
     /// The head at the start of `seg` (which starts with neither CR nor
     /// LF): the request without its body, its framing, and its length.
     fn head(seg: &[u8], limits: &Limits) -> Step<(Request, Framing, usize)> {
         let max = limits.max_head_size;
         let end = match crate::common::head_end(seg) {
             Some(end) if end <= max => end,
+            // A method that is no token yet (before the first space) is
+            // refused before the head is whole or too large.
+            _ if !is_token_so_far(
+                seg[..seg.len().min(max)]
+                    .split(|&b| b == b' ')
+                    .next()
+                    .unwrap_or_default(),
+            ) =>
+            {
+                return Step::Fail(RequestError::Malformed)
+            }
             _ if seg.len() >= max => return Step::Fail(RequestError::HeadTooLarge(max)),
             _ => return Step::More,
         };

@@ -43,11 +43,17 @@ impl HeadReader {
         // The empty lines before the request line: once it starts, their
         // count no longer changes.
         let start = leading_blank_lines(buf);
-        let Some(end) = self
-            .find_end(buf, start)
-            .map_err(RequestError::HeadTooLarge)?
-        else {
-            return Ok(None);
+        let end = match self.find_end(buf, start) {
+            Ok(Some(end)) => end,
+            // A request that cannot become valid is refused at once, not
+            // when its head is whole (which bytes with no line end, such as
+            // a TLS hello on a plain port, never make) or too large: its
+            // method so far must be a token.
+            Ok(None) | Err(_) if !method_may_start(self.head_window(buf, start)) => {
+                return Err(RequestError::Malformed)
+            }
+            Ok(None) => return Ok(None),
+            Err(max) => return Err(RequestError::HeadTooLarge(max)),
         };
         let parsed = parse_request(&buf[start..end], self.limits.max_headers)?;
         Ok(Some((parsed, end)))
@@ -66,6 +72,15 @@ impl HeadReader {
             parse_response(&buf[..end], self.limits.max_headers)?,
             end,
         )))
+    }
+
+    /// The bytes of the head that starts at `start` that count: at most
+    /// `max_head_size` of them.
+    fn head_window<'b>(&self, buf: &'b [u8], start: usize) -> &'b [u8] {
+        &buf[start
+            ..buf
+                .len()
+                .min(start.saturating_add(self.limits.max_head_size))]
     }
 
     /// Whether nothing of a head has been looked at yet.
@@ -88,6 +103,15 @@ impl HeadReader {
             None => Ok(None),
         }
     }
+}
+
+/// Whether the start of an incomplete request line can still begin a
+/// valid one: the bytes before the first space are token characters (RFC
+/// 9110 §5.6.2), the method's.
+fn method_may_start(line: &[u8]) -> bool {
+    line.iter()
+        .take_while(|&&b| b != b' ')
+        .all(|&b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
 }
 
 /// How many CR and LF bytes `buf` starts with: empty lines before a request
@@ -214,6 +238,32 @@ pub(crate) fn names_other_version(head: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A request whose method cannot become a token is refused with its
+    /// first bad byte, not when its head is whole or too large.
+    #[test]
+    fn bytes_that_cannot_start_a_request_are_refused_at_once() {
+        // A TLS hello on a plain port; NUL bytes; a control byte in the
+        // method; after empty lines.
+        for input in [
+            &b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03"[..],
+            b"\0\0\0\0",
+            b"GE\x01T / HTTP/1.1",
+            b"\r\n\r\n\x16\x03",
+            b"G(ET",
+        ] {
+            let mut reader = HeadReader::new(Limits::default());
+            assert!(
+                matches!(reader.read_request(input), Err(RequestError::Malformed)),
+                "{input:?}"
+            );
+        }
+        // What may still become a request waits for more.
+        for input in [&b"G"[..], b"GE", b"GET", b"M-SEARCH", b"GET /\x01", b"\r\n"] {
+            let mut reader = HeadReader::new(Limits::default());
+            assert!(matches!(reader.read_request(input), Ok(None)), "{input:?}");
+        }
+    }
 
     #[test]
     fn a_head_with_bare_line_feeds_ends_at_its_empty_line() {
