@@ -56,6 +56,20 @@ pub fn head_end(buf: &[u8]) -> Option<usize> {
     }
 }
 
+/// Whether a request line's method so far can still be a token: the bytes
+/// of `line` (which starts after any empty lines) before its first space,
+/// within the first `max` bytes, are all token characters (RFC 9110
+/// §5.6.2: tchar). A server refuses the request as soon as they are not.
+pub fn method_is_token_so_far(line: &[u8], max: usize) -> bool {
+    const TCHAR_PUNCT: &[u8] = b"!#$%&'*+-.^_`|~";
+    line[..line.len().min(max)]
+        .split(|&b| b == b' ')
+        .next()
+        .unwrap_or_default()
+        .iter()
+        .all(|b| b.is_ascii_digit() || b.is_ascii_alphabetic() || TCHAR_PUNCT.contains(b))
+}
+
 /// Masking keys for a client: a fixed sequence, so runs are reproducible.
 pub fn mask_keys(seed: u32) -> impl FnMut() -> [u8; 4] + Send + 'static {
     let mut state = seed;

@@ -231,11 +231,8 @@ fn check_refusal(error: &HandshakeError, seen: &[u8], limits: &Limits) {
                 .iter()
                 .take_while(|&&b| b == b'\r' || b == b'\n')
                 .count();
-            let window = &seen[start..seen.len().min(start + limits.max_head_size)];
-            let method = window.split(|&b| b == b' ').next().unwrap_or_default();
-            let tchar = |b: &u8| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(b);
             assert!(
-                !method.iter().all(tchar),
+                !common::method_is_token_so_far(&seen[start..], limits.max_head_size),
                 "refused a partial head: {seen:?}"
             );
         }

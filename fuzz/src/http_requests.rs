@@ -791,14 +791,6 @@ pub mod model {
         }
     }
 
-    /// Whether every byte is a token character (RFC 9110 §5.6.2: tchar).
-    fn is_token_so_far(bytes: &[u8]) -> bool {
-        const TCHAR_PUNCT: &[u8] = b"!#$%&'*+-.^_`|~";
-        bytes
-            .iter()
-            .all(|b| b.is_ascii_digit() || b.is_ascii_alphabetic() || TCHAR_PUNCT.contains(b))
-    }
-
     /// The head at the start of `seg` (which starts with neither CR nor
     /// LF): the request without its body, its framing, and its length.
     fn head(seg: &[u8], limits: &Limits) -> Step<(Request, Framing, usize)> {
@@ -807,13 +799,7 @@ pub mod model {
             Some(end) if end <= max => end,
             // A method that is no token yet (before the first space) is
             // refused before the head is whole or too large.
-            _ if !is_token_so_far(
-                seg[..seg.len().min(max)]
-                    .split(|&b| b == b' ')
-                    .next()
-                    .unwrap_or_default(),
-            ) =>
-            {
+            _ if !crate::common::method_is_token_so_far(seg, max) => {
                 return Step::Fail(RequestError::Malformed)
             }
             _ if seg.len() >= max => return Step::Fail(RequestError::HeadTooLarge(max)),
