@@ -33,6 +33,10 @@ struct InboxState {
     bytes: usize,
     closed: Option<CloseStatus>,
     reader: Option<Waker>,
+    /// `reader` was woken since it last found the queue empty: the pushes
+    /// that follow need not wake it again. (The waker is kept: the next
+    /// wait registers the same one without a clone.)
+    reader_woken: bool,
     writers: Vec<Waker>,
     /// The reader found the queue empty and waits: it is done with what it
     /// took before.
@@ -78,8 +82,11 @@ impl Inbox {
         st.waiting = false;
         st.bytes += message.len();
         st.queue.push_back(message);
-        if let Some(w) = st.reader.take() {
-            w.wake();
+        if !st.reader_woken {
+            if let Some(w) = &st.reader {
+                w.wake_by_ref();
+                st.reader_woken = true;
+            }
         }
         st.bytes < self.limit
     }
@@ -156,7 +163,10 @@ impl Inbox {
         if st.closed.is_some() {
             return Poll::Ready(None);
         }
-        st.reader = Some(cx.waker().clone());
+        if !st.reader.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+            st.reader = Some(cx.waker().clone());
+        }
+        st.reader_woken = false;
         if !st.waiting {
             st.waiting = true;
             for w in st.writers.drain(..) {

@@ -242,6 +242,9 @@ impl Server {
         now: Instant,
         waker: Waker,
     ) -> Connection {
+        // The registry wakes the connection at shutdown with the waker
+        // that notes it (see `Connection::poll_output`).
+        let (woken, waker) = crate::conn::Noted::wrap(waker);
         let id = {
             let mut reg = self.lock_registry();
             reg.next += 1;
@@ -249,7 +252,7 @@ impl Server {
             reg.wakers.insert(id, waker.clone());
             id
         };
-        Connection::new(Arc::clone(self), id, remote, now, waker)
+        Connection::new(Arc::clone(self), id, remote, now, (woken, waker))
     }
 
     /// An id no connection or mounted exchange has had.

@@ -376,3 +376,79 @@ fn a_waiting_sender_is_ready_again_once_the_client_reads() {
         ]
     );
 }
+
+/// The client takes everything written, the way a socket does, with no
+/// poll of the connection between the writes.
+fn write_out_without_polls(c: &mut Client, now: Instant) -> Vec<u8> {
+    let mut got = Vec::new();
+    while c.conn.transmit_len() > 0 {
+        let chunk = c.conn.transmit().to_vec();
+        got.extend_from_slice(&chunk);
+        c.conn.consume(chunk.len(), now);
+    }
+    got
+}
+
+#[test]
+fn sends_held_back_by_the_write_limit_go_out_as_the_output_drains_without_a_poll() {
+    let sim = sim_with(WebSocketOptions::default());
+    let (mut c, mut ws, mut session) = open(&sim, sim.at(0));
+    recv_pending(&mut session);
+    c.drain(sim.at(0));
+    let messages: Vec<String> = (b'a'..=b'c')
+        .map(|b| char::from(b).to_string().repeat(40 * 1024))
+        .collect();
+    for m in &messages {
+        session.send(m.clone()).expect("open");
+    }
+    c.drain(sim.at(0));
+    let queued = c.conn.transmit_len();
+    assert!(
+        queued < 3 * 40 * 1024,
+        "the last send waits in the outbox: {queued} bytes queued"
+    );
+    // Once the output is written, the connection takes what it held back
+    // by itself: the embedder writes and is not woken for it.
+    let wakes = c.wakes.count();
+    let bytes = write_out_without_polls(&mut c, sim.at(1));
+    assert_eq!(c.conn.transmit_len(), 0);
+    assert_eq!(c.wakes.count(), wakes);
+    let expected: Vec<Event> = messages
+        .iter()
+        .map(|m| Event::Message(Message::from(m.clone())))
+        .collect();
+    assert_eq!(ws.events(&bytes), expected);
+}
+
+#[test]
+fn a_deadline_that_passed_is_kept_by_the_next_poll_as_by_handle_timeout() {
+    let sim = sim_with(pinging());
+    let (mut c, mut ws, mut session) = open(&sim, sim.at(0));
+    recv_pending(&mut session);
+    c.drain(sim.at(0));
+    c.fire(sim.at(10_000));
+    assert_eq!(c.deadline(), Some(sim.at(20_000)));
+    // No wake and no call since the last step: a poll before the deadline
+    // does nothing, one at it pings (the embedder's wait ended with the
+    // waker and the deadline at once, and it polled).
+    assert!(c.conn.poll_output(sim.at(19_999)).is_none());
+    assert_eq!(c.conn.transmit_len(), 0);
+    assert!(c.conn.poll_output(sim.at(20_000)).is_none());
+    let events = ws.events(&write_out_without_polls(&mut c, sim.at(20_000)));
+    assert!(matches!(&events[..], [Event::Ping(_)]), "{events:?}");
+}
+
+#[test]
+fn a_send_to_a_settled_connection_wakes_it_and_the_next_poll_takes_it() {
+    let sim = sim_with(WebSocketOptions::default());
+    let (mut c, mut ws, mut session) = open(&sim, sim.at(0));
+    recv_pending(&mut session);
+    c.drain(sim.at(0));
+    assert!(c.conn.poll_output(sim.at(0)).is_none());
+    let wakes = c.wakes.count();
+    session.send("late").expect("open");
+    assert_eq!(c.wakes.count(), wakes + 1, "the send wakes the embedder");
+    assert!(c.conn.poll_output(sim.at(0)).is_none());
+    let events = ws.events(&write_out_without_polls(&mut c, sim.at(0)));
+    assert_eq!(events, [Event::Message(Message::from("late"))]);
+}

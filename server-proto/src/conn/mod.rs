@@ -22,11 +22,13 @@ use crate::session::{Attributes, Session};
 
 mod requests;
 pub(crate) mod sockjs;
+mod wake;
 pub(crate) mod websocket;
 
 pub(crate) use requests::page;
 use sockjs::Exchange;
 pub(crate) use sockjs::Pending;
+pub(crate) use wake::Noted;
 use websocket::WsExchange;
 
 /// The most bytes the connection asks for in one read while it reads HTTP.
@@ -54,6 +56,18 @@ pub enum Output {
     },
     /// A session opened: hand it to the endpoint's application.
     Opened(Session),
+}
+
+/// Whether a connection has something to do that no wake or deadline
+/// will announce.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Rest {
+    /// A call since the last step changed something (or the last step
+    /// stopped at its bound): step at the next poll.
+    Unsettled,
+    /// The last step found nothing to do, and nothing changed since: the
+    /// next step is for a wake, a deadline or a call.
+    Settled,
 }
 
 /// What the connection does once the response being written is out.
@@ -170,7 +184,16 @@ pub struct Connection {
     pub(crate) server: Arc<Server>,
     pub(crate) id: u64,
     pub(crate) remote: SocketAddr,
+    /// The embedder's waker, which notes in `woken` that it fired: what
+    /// the connection registers anywhere.
     pub(crate) waker: Waker,
+    woken: Arc<Noted>,
+    /// Whether [`poll_output`](Self::poll_output) is to step the
+    /// connection even with no wake and no deadline passed.
+    rest: Rest,
+    /// A WebSocket session's last step left work that waits for the output
+    /// to be written (see [`consume`](Self::consume)).
+    pub(crate) drain_wait: bool,
     pub(crate) http: ServerConn,
     pub(crate) state: State,
     out: VecDeque<Bytes>,
@@ -210,7 +233,7 @@ impl Connection {
         id: u64,
         remote: SocketAddr,
         now: Instant,
-        waker: Waker,
+        (woken, waker): (Arc<Noted>, Waker),
     ) -> Self {
         let http = ServerConn::new(server.options.limits);
         let write_limit = server.request_timeout();
@@ -219,6 +242,9 @@ impl Connection {
             id,
             remote,
             waker,
+            woken,
+            rest: Rest::Unsettled,
+            drain_wait: false,
             http,
             state: State::Head {
                 started: None,
@@ -297,6 +323,7 @@ impl Connection {
     /// The transport failed (a write error, a reset): nothing more can be
     /// read or written. Sessions end as when the client vanishes.
     pub fn abort(&mut self, now: Instant) {
+        self.rest = Rest::Unsettled;
         self.abandon_output();
         self.read_eof = true;
         let state = std::mem::replace(&mut self.state, State::Done);
@@ -312,8 +339,21 @@ impl Connection {
     /// (call it whenever the waker fired, too). `None`: nothing until more
     /// input, a wake or the deadline.
     pub fn poll_output(&mut self, now: Instant) -> Option<Output> {
-        if self.outputs.is_empty() {
+        // Stepped only when something may have changed since the last
+        // step: the waker fired, a deadline passed, or a call since left
+        // the connection unsettled. (Each `handle_*` steps by itself: the
+        // poll that follows it costs no second step.)
+        if self.outputs.is_empty()
+            && (self.woken.take()
+                || self.rest == Rest::Unsettled
+                || self.poll_timeout().is_some_and(|at| at <= now))
+        {
             self.advance(now);
+        }
+        if self.outputs.is_empty() {
+            // (Not `pop_front`'s `None`: an `Output` is a few hundred bytes,
+            // copied out even when there is none.)
+            return None;
         }
         let output = self.outputs.pop_front();
         if self.outputs.is_empty() && self.outputs.capacity() > 0 {
@@ -447,13 +487,22 @@ impl Connection {
         }
         if self.out_len == 0 {
             self.stall = None;
-            self.advance(now);
+            // A WebSocket session whose last step left nothing waiting for
+            // the output to drain has nothing to do now: the write alone
+            // changes none of its state. Everything else (a response's
+            // end, the next request, a lingering close) goes on here.
+            if !matches!(self.state, State::WebSocket(_)) || self.drain_wait {
+                self.advance(now);
+            }
             // The response written, the next request (pipelined) may have
             // staged an `Incoming` or opened a session while the embedder
             // writes: wake it, so that it drains them before it waits.
             if !self.outputs.is_empty() {
                 self.waker.wake_by_ref();
             }
+        } else {
+            // Room freed for what waits to be queued.
+            self.rest = Rest::Unsettled;
         }
     }
 
@@ -615,9 +664,11 @@ impl Connection {
             let state = std::mem::replace(&mut self.state, State::Done);
             let progressed = self.step(state, now);
             if !progressed {
+                self.rest = Rest::Settled;
                 return;
             }
         }
+        self.rest = Rest::Unsettled;
         // A connection that still has work after that many steps is polled
         // again at once.
         self.waker.wake_by_ref();

@@ -322,8 +322,9 @@ impl WsExchange {
     }
 
     /// Moves the application's sends (and close) into the connection, as
-    /// far as the client reads.
-    fn take_outbox(&mut self, pending: usize, conn_waker: &std::task::Waker) {
+    /// far as the client reads. `true` when sends are left in the outbox
+    /// for the output to drain first.
+    fn take_outbox(&mut self, pending: usize, conn_waker: &std::task::Waker) -> bool {
         let mut ob = self.outbox.lock();
         if !self.closing {
             while pending + self.conn.pending_transmit() < WRITE_LIMIT {
@@ -360,6 +361,7 @@ impl WsExchange {
         if !ob.waker.as_ref().is_some_and(|w| w.will_wake(conn_waker)) {
             ob.waker = Some(conn_waker.clone());
         }
+        !ob.queue.is_empty()
     }
 
     /// The status the session ended with, once the connection is over.
@@ -443,7 +445,7 @@ pub(super) fn step(conn: &mut Connection, mut ws: Box<WsExchange>, now: Instant)
     // Then the outbox: the application put its answers to the last message
     // there before it asked for the next one, so they go out before
     // whatever the next frames bring (a protocol error's close).
-    ws.take_outbox(conn.transmit_len(), &conn.waker);
+    let held = ws.take_outbox(conn.transmit_len(), &conn.waker);
     if !ws.closing && conn.server.is_stopping() {
         ws.closing = true;
         let _ = ws
@@ -499,7 +501,7 @@ pub(super) fn step(conn: &mut Connection, mut ws: Box<WsExchange>, now: Instant)
     // one write. What ends or changes the connection (a close, a ping, an
     // error) stays in the input until the application has finished with
     // them and asks again, so their answers still go out first.
-    if ws.inbox.has_room() {
+    if ws.conn.buffered_input() > 0 && ws.inbox.has_room() {
         let mut pushed = false;
         while let Some(message) = ws.conn.poll_message_ahead() {
             pushed = true;
@@ -515,9 +517,14 @@ pub(super) fn step(conn: &mut Connection, mut ws: Box<WsExchange>, now: Instant)
             }
         }
     }
-    while let Some(chunk) = ws.conn.poll_transmit() {
-        conn.push_out(chunk, now);
+    if ws.conn.pending_transmit() > 0 {
+        while let Some(chunk) = ws.conn.poll_transmit() {
+            conn.push_out(chunk, now);
+        }
     }
+    // What waits for the output to drain: sends held back by the write
+    // limit, and the end of a closed connection (see `Connection::consume`).
+    conn.drain_wait = held || ws.conn.close_state() == CloseState::Closed;
     if ws.conn.close_state() == CloseState::Closed && conn.transmit_len() == 0 {
         // The close handshake is over (or failed) and written: shut the
         // write side, then wait for the client's end of file, within the

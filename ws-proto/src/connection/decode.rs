@@ -72,6 +72,11 @@ impl Connection {
     /// Decodes the next event; `ahead`: only a data message, failing
     /// nothing (see [`poll_message_ahead`](Self::poll_message_ahead)).
     fn decode(&mut self, ahead: bool) -> Result<Option<Event>, ProtocolError> {
+        // Nothing buffered and no frame begun: nothing to decode (a server
+        // asks after each read and each send, most often with no input).
+        if self.input.is_empty() && self.frame.is_none() && (ahead || !self.eof) {
+            return Ok(None);
+        }
         // Checked before decoding: the buffer only shrinks while decoding,
         // and a check on an incomplete frame could never see it over a
         // limit that is at least one maximal frame.
@@ -124,7 +129,14 @@ impl Connection {
                 };
             }
             let frame = self.frame.take().expect("checked above");
-            let payload = self.input.split_to(len).freeze();
+            let payload = if len == self.input.len() {
+                // The payload is the rest of the input (most often: one
+                // message a read): the buffer itself becomes the message,
+                // where a split would allocate a shared header for both.
+                std::mem::take(&mut self.input).freeze()
+            } else {
+                self.input.split_to(len).freeze()
+            };
             self.consumed += len as u64;
             if let Some(event) = self.on_frame(frame, payload, ahead)? {
                 return Ok(Some(event));
