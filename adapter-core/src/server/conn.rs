@@ -255,8 +255,9 @@ async fn drive<R: Executor, S: Io>(
     // yield by itself).
     let mut budget = STEP_BUDGET;
     // Reading the clock is a good part of a small message's cost: it is
-    // read once per turn of this loop (the first poll below runs right
-    // after, with no wait between), and again only after a wait.
+    // read when first needed after a wait (or a yield), and that time
+    // serves until the task waits again (a turn that follows a read runs
+    // right after it, with no wait between).
     let mut clock = Clock::<R>::default();
     tracing::trace!(target: LOG_TARGET, "connection open");
     loop {
@@ -264,8 +265,8 @@ async fn drive<R: Executor, S: Io>(
         if budget == 0 {
             budget = STEP_BUDGET;
             yield_now().await;
+            clock.forget();
         }
-        clock.forget();
         let now = clock.now();
         wakers.take_conn();
         while let Some(output) = conn.poll_output(now) {
