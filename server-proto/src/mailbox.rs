@@ -257,13 +257,27 @@ pub(crate) struct WsOutboxState {
     pub(crate) close: Option<CloseStatus>,
     /// The connection is gone or closing: no more sends.
     pub(crate) done: bool,
-    /// The connection task, waiting for something to send.
+    /// The connection, waiting for something to send.
     pub(crate) waker: Option<Waker>,
+    /// `waker` was woken since the connection last took the queue: the
+    /// sends that follow need not wake it again. (The waker is kept: the
+    /// connection registers the same one again without a clone.)
+    pub(crate) connection_woken: bool,
     /// Senders waiting for room in the queue.
     pub(crate) room_waiters: Vec<Waker>,
 }
 
 impl WsOutboxState {
+    /// Wakes the connection for what was queued, once until it takes it.
+    fn wake_connection(&mut self) {
+        if !self.connection_woken {
+            if let Some(w) = &self.waker {
+                w.wake_by_ref();
+                self.connection_woken = true;
+            }
+        }
+    }
+
     /// Wakes the senders waiting for room if there is some, or if the
     /// session no longer takes sends.
     pub(crate) fn wake_room_waiters(&mut self) {
@@ -283,6 +297,7 @@ impl WsOutbox {
                 close: None,
                 done: false,
                 waker: None,
+                connection_woken: false,
                 room_waiters: Vec::new(),
             }),
         }
@@ -307,11 +322,11 @@ impl WsOutbox {
                 "Send buffer overflow",
             ));
             st.queue.clear();
-            wake(&mut st.waker);
+            st.wake_connection();
             st.wake_room_waiters();
             return Err(SendError::Overflow);
         }
-        wake(&mut st.waker);
+        st.wake_connection();
         Ok(())
     }
 
@@ -321,7 +336,7 @@ impl WsOutbox {
             return Err(SendError::Closed);
         }
         st.close = Some(status);
-        wake(&mut st.waker);
+        st.wake_connection();
         st.wake_room_waiters();
         Ok(())
     }
@@ -350,18 +365,12 @@ impl WsOutbox {
             return Err(SendError::Closed);
         }
         st.queue.push_waited(WsItem::Message(message));
-        wake(&mut st.waker);
+        st.wake_connection();
         Ok(())
     }
 
     pub(crate) fn is_open(&self) -> bool {
         let st = self.lock();
         !st.done && st.close.is_none()
-    }
-}
-
-fn wake(waker: &mut Option<Waker>) {
-    if let Some(w) = waker.take() {
-        w.wake();
     }
 }

@@ -361,6 +361,7 @@ impl WsExchange {
         if !ob.waker.as_ref().is_some_and(|w| w.will_wake(conn_waker)) {
             ob.waker = Some(conn_waker.clone());
         }
+        ob.connection_woken = false;
         !ob.queue.is_empty()
     }
 
