@@ -3,13 +3,13 @@
 //! them.
 
 use std::cell::OnceCell;
-use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use sockjs_proto::PreparedText;
 use ws_proto::{Message, PreparedMessage};
 
+use crate::id_hash::IdMap;
 use crate::mailbox::{Departures, WsItem};
 use crate::session::{Outlet, SendError, SessionSender};
 
@@ -101,7 +101,7 @@ struct Members {
     /// would cost a cache miss per member and broadcast) and sender.
     list: Vec<(u64, SessionSender)>,
     /// Each member's place in `list`.
-    index: HashMap<u64, usize>,
+    index: IdMap<u64, usize>,
 }
 
 /// What a broadcast did: how many members got the message, and which

@@ -3,13 +3,14 @@
 //! queue of what woke up (a connection, or one of the embedder's own
 //! tasks, such as an application polling its [`Session`](crate::Session)s).
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Wake, Waker};
 use std::time::Instant;
 
 use crate::conn::Connection;
+use crate::id_hash::IdSet;
 use crate::server::Server;
 
 /// A connection of a [`Host`].
@@ -41,7 +42,7 @@ struct Queue {
 #[derive(Default)]
 struct QueueState {
     order: VecDeque<Woken>,
-    queued: HashSet<Woken>,
+    queued: IdSet<Woken>,
     /// The embedder waits (or is about to), with nothing queued: the next
     /// wake-up calls the notify. While it runs, none does: it looks at the
     /// queue before it waits again.

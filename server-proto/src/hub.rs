@@ -2,7 +2,6 @@
 //! connections that carry its receivers, the inboxes of its sessions, and
 //! the deadline the server's one timer waits for.
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
@@ -14,6 +13,7 @@ use sockjs_proto::{
 };
 
 use crate::handshake::HandshakeRequest;
+use crate::id_hash::IdMap;
 use crate::logging;
 use crate::mailbox::Inbox;
 use crate::options::SockJsOptions;
@@ -42,12 +42,12 @@ pub(crate) struct Hub {
 struct HubState {
     server: sockjs_proto::Server,
     /// The connections waiting for a receiver's output.
-    wakers: HashMap<ReceiverId, Waker>,
+    wakers: IdMap<ReceiverId, Waker>,
     /// The open sessions' inboxes, and what they know (for the log of
     /// their close).
-    inboxes: HashMap<SessionId, (Arc<Inbox>, Arc<SessionInfo>)>,
+    inboxes: IdMap<SessionId, (Arc<Inbox>, Arc<SessionInfo>)>,
     /// The senders waiting for room in a session's cache.
-    room_waiters: HashMap<SessionId, Vec<Waker>>,
+    room_waiters: IdMap<SessionId, Vec<Waker>>,
     /// The context of the request being handled.
     opening: Option<OpenContext>,
 }
@@ -74,9 +74,9 @@ impl Hub {
         Ok(Arc::new_cyclic(|me| Self {
             state: Mutex::new(HubState {
                 server,
-                wakers: HashMap::new(),
-                inboxes: HashMap::new(),
-                room_waiters: HashMap::new(),
+                wakers: IdMap::default(),
+                inboxes: IdMap::default(),
+                room_waiters: IdMap::default(),
                 opening: None,
             }),
             id,

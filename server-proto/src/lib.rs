@@ -36,6 +36,7 @@ mod group;
 mod handshake;
 mod host;
 mod hub;
+mod id_hash;
 mod logging;
 mod mailbox;
 mod mounted;

@@ -13,6 +13,7 @@ use bytes::Bytes;
 
 use crate::conn::Connection;
 use crate::hub::Hub;
+use crate::id_hash::IdMap;
 use crate::options::{ServerOptions, SockJsOptions, WebSocketOptions};
 
 /// Which endpoint a session or a staged request belongs to: the embedder
@@ -143,7 +144,7 @@ impl TimerCell {
 #[derive(Debug, Default)]
 struct Registry {
     next: u64,
-    wakers: HashMap<u64, Waker>,
+    wakers: IdMap<u64, Waker>,
 }
 
 /// The shared half of a sans-IO WebSocket and SockJS server: the endpoints,
