@@ -125,7 +125,7 @@ pub fn parse_ws_messages(text: &str) -> Result<Vec<String>, PayloadError> {
     if text.is_empty() {
         return Ok(Vec::new());
     }
-    let mut parser = Parser::new(text.as_bytes());
+    let mut parser = Parser::new_text(text);
     parser.skip_whitespace();
     let messages = if parser.peek() == Some(b'"') {
         vec![parser.string()?]
@@ -231,12 +231,27 @@ fn hex_digit(b: u8) -> Option<u8> {
 /// `0..=bytes.len()` and reads through `get`, so no input can panic it.
 struct Parser<'a> {
     bytes: &'a [u8],
+    /// The same input where it is known to be UTF-8 already (a websocket
+    /// text message): a run is then sliced from it, not validated again.
+    text: Option<&'a str>,
     pos: usize,
 }
 
 impl<'a> Parser<'a> {
     fn new(bytes: &'a [u8]) -> Self {
-        Parser { bytes, pos: 0 }
+        Parser {
+            bytes,
+            text: None,
+            pos: 0,
+        }
+    }
+
+    fn new_text(text: &'a str) -> Self {
+        Parser {
+            bytes: text.as_bytes(),
+            text: Some(text),
+            pos: 0,
+        }
     }
 
     fn peek(&self) -> Option<u8> {
@@ -330,11 +345,18 @@ impl<'a> Parser<'a> {
             // ASCII byte, never inside a UTF-8 sequence, so validating each
             // run validates the whole string.
             let start = self.pos;
-            while matches!(self.peek(), Some(b) if b != b'"' && b != b'\\' && b >= 0x20) {
-                self.pos += 1;
-            }
-            let run = std::str::from_utf8(&self.bytes[start..self.pos])
-                .map_err(|_| PayloadError::Broken)?;
+            let rest = self.bytes.get(start..).unwrap_or_default();
+            self.pos += rest
+                .iter()
+                .position(|&b| b == b'"' || b == b'\\' || b < 0x20)
+                .unwrap_or(rest.len());
+            // Both ends of a run are next to ASCII bytes (or the input's
+            // ends): slicing a `str` there cannot fail.
+            let run = match self.text {
+                Some(text) => text.get(start..self.pos).ok_or(PayloadError::Broken)?,
+                None => std::str::from_utf8(&self.bytes[start..self.pos])
+                    .map_err(|_| PayloadError::Broken)?,
+            };
             match self.peek() {
                 Some(b'"') => {
                     self.pos += 1;
