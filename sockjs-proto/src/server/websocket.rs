@@ -328,6 +328,7 @@ impl Server {
         while let Some(chunk) = conn.poll_transmit() {
             data.extend_from_slice(&chunk);
         }
+        let open = conn.close_state() == ws_proto::CloseState::Open;
         let closing = conn.close_state() == ws_proto::CloseState::CloseSent;
         let end = r.ended || conn.close_state() == ws_proto::CloseState::Closed;
         if closing && !end && was_open {
@@ -338,8 +339,11 @@ impl Server {
             r.ended = true;
             r.end_taken = true;
         }
-        // Start the close timeout of a close frame just queued.
-        self.pump_websocket(rkey, now);
+        // Start the close timeout of a close frame just queued. (While the
+        // connection is open, what it sent moved none of its deadlines.)
+        if !open {
+            self.pump_websocket(rkey, now);
+        }
         if data.is_empty() && !end {
             return None;
         }
