@@ -51,6 +51,15 @@ impl<R: Runtime> Clock<R> {
     fn forget(&mut self) {
         self.now = None;
     }
+
+    /// The time of input just read: read anew, so that it is not earlier
+    /// than the input's arrival (which may follow this turn's start, or a
+    /// write of the same pass: a client answers as soon as it reads). The
+    /// turn goes on with it.
+    fn fresh(&mut self) -> Instant {
+        self.forget();
+        self.now()
+    }
 }
 
 /// Steps a connection takes before it lets other tasks run.
@@ -255,9 +264,9 @@ async fn drive<R: Executor, S: Io>(
     // yield by itself).
     let mut budget = STEP_BUDGET;
     // Reading the clock is a good part of a small message's cost: it is
-    // read when first needed after a wait (or a yield), and that time
-    // serves until the task waits again (a turn that follows a read runs
-    // right after it, with no wait between).
+    // read when input is read (the time of the input, never earlier than
+    // its arrival), or when first needed after a wait or a yield; the
+    // turn that follows runs with that time.
     let mut clock = Clock::<R>::default();
     tracing::trace!(target: LOG_TARGET, "connection open");
     loop {
@@ -389,11 +398,11 @@ fn poll_io<R: Runtime, S: Io>(
                 Poll::Pending if wrote => IoStep::Wrote,
                 Poll::Pending => IoStep::Pending,
                 Poll::Ready(Ok(n)) => {
-                    conn.handle_read(want, n, clock.now());
+                    conn.handle_read(want, n, clock.fresh());
                     IoStep::Progress
                 }
                 Poll::Ready(Err(_)) => {
-                    conn.handle_eof(clock.now());
+                    conn.handle_eof(clock.fresh());
                     IoStep::Progress
                 }
             };
@@ -403,14 +412,14 @@ fn poll_io<R: Runtime, S: Io>(
         let read = read_buf::with(cap, |buf| {
             let read = io.poll_read(cx, buf);
             if let Poll::Ready(Ok(n @ 1..)) = read {
-                conn.handle_input(&buf[..n], clock.now());
+                conn.handle_input(&buf[..n], clock.fresh());
             }
             read
         });
         match read {
             Poll::Pending => {}
             Poll::Ready(Ok(0) | Err(_)) => {
-                conn.handle_eof(clock.now());
+                conn.handle_eof(clock.fresh());
                 progressed = true;
             }
             Poll::Ready(Ok(_)) => progressed = true,
