@@ -210,14 +210,14 @@ async_io_runtime!(Smol);
 
 #[cfg(feature = "async-std")]
 impl adapter_core::Executor for AsyncStd {
-    fn spawn(task: adapter_core::Task) {
+    fn spawn(task: impl std::future::Future<Output = ()> + Send + 'static) {
         drop(async_std::task::spawn(task));
     }
 }
 
 #[cfg(feature = "smol")]
 impl adapter_core::Executor for Smol {
-    fn spawn(task: adapter_core::Task) {
+    fn spawn(task: impl std::future::Future<Output = ()> + Send + 'static) {
         smol::spawn(task).detach();
     }
 }

@@ -129,7 +129,10 @@ pub trait Runtime: Send + Sync + 'static {
 /// A runtime that runs tasks: what a server needs beyond a client.
 pub trait Executor: Runtime {
     /// Runs `task` to completion in the background.
-    fn spawn(task: Task);
+    ///
+    /// Generic rather than boxed: a runtime that keeps a task's future in
+    /// the task's own allocation keeps a connection's in one.
+    fn spawn(task: impl Future<Output = ()> + Send + 'static);
 }
 
 // ---- helpers over the traits -------------------------------------------------

@@ -144,7 +144,7 @@ impl adapter_core::Runtime for Tokio {
 }
 
 impl adapter_core::Executor for Tokio {
-    fn spawn(task: adapter_core::Task) {
+    fn spawn(task: impl std::future::Future<Output = ()> + Send + 'static) {
         drop(tokio::spawn(task));
     }
 }

@@ -176,7 +176,7 @@ pub async fn connect<R: Executor>(
     let shared = Arc::new(shared::Shared::new(limit));
     let span = driver::session_span(&uri);
     let driver = driver::Driver::<R>::new(core, Arc::clone(&shared), tls, options.local);
-    R::spawn(Box::pin(driver.instrument(span)));
+    R::spawn(driver.instrument(span));
     // Dropped before the open, the session's handle closes it.
     let session = ClientSession::new(Arc::clone(&shared));
     match std::future::poll_fn(|cx| shared.poll_opened(cx)).await {

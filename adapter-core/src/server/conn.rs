@@ -4,7 +4,7 @@
 //! the connection's waker and its one deadline, and does what it asks (run
 //! the interceptors, spawn a session's handler).
 
-use std::future::{poll_fn, Future as _};
+use std::future::{poll_fn, Future};
 use std::io::IoSlice;
 use std::net::SocketAddr;
 use std::pin::Pin;
@@ -106,18 +106,28 @@ pub(crate) fn conn_span(peer: SocketAddr) -> tracing::Span {
     tracing::debug_span!(target: LOG_TARGET, "conn", peer = %peer)
 }
 
-/// Serves the connection until it is done.
-pub(crate) async fn serve<R: Executor>(io: R::Tcp, remote: SocketAddr, shared: Arc<Shared>) {
-    async move {
+/// The task that serves the connection until it is done, and drops
+/// `guard` then.
+///
+/// The connection is made here, and the task is the loop alone: a future
+/// that awaited another keeps what it moves into it twice, and an idle
+/// connection is mostly this future.
+pub(crate) fn serve<R: Executor>(
+    io: R::Tcp,
+    remote: SocketAddr,
+    shared: Arc<Shared>,
+    guard: impl Send + 'static,
+) -> impl Future<Output = ()> + Send + 'static {
+    let span = conn_span(remote);
+    let (conn, wakers) = span.in_scope(|| {
         let _ = R::set_nodelay(&io);
         let wakers = TaskWakers::new();
         let conn = shared
             .server
             .connection(remote, R::now(), wakers.conn().clone());
-        drive::<R, _>(io, Box::new(conn), wakers, &shared).await;
-    }
-    .instrument(conn_span(remote))
-    .await;
+        (conn, wakers)
+    });
+    drive::<R, _>(io, Box::new(conn), wakers, shared, guard).instrument(span)
 }
 
 /// Runs the TLS handshake, then serves the connection until it is done.
@@ -179,7 +189,7 @@ async fn serve_tls_in_span<R: Executor>(
     let conn = shared
         .server
         .connection(remote, R::now(), wakers.conn().clone());
-    drive::<R, _>(io, Box::new(conn), wakers, &shared).await;
+    drive::<R, _>(io, Box::new(conn), wakers, shared, ()).await;
 }
 
 /// Serves an upgrade accepted by an HTTP server of the application's, on
@@ -195,7 +205,7 @@ pub(crate) async fn serve_upgraded<R: Executor, S: Io>(
         let conn = shared
             .server
             .upgraded(upgrade, R::now(), wakers.conn().clone());
-        drive::<R, _>(io, Box::new(conn), wakers, &shared).await;
+        drive::<R, _>(io, Box::new(conn), wakers, shared, ()).await;
     }
     .instrument(span)
     .await;
@@ -254,8 +264,10 @@ async fn drive<R: Executor, S: Io>(
     mut io: S,
     mut conn: Box<Connection>,
     wakers: TaskWakers,
-    shared: &Shared,
+    shared: Arc<Shared>,
+    guard: impl Send,
 ) {
+    let shared = &*shared;
     let mut inline = Inline::default();
     let mut timer: Timer<R> = None;
     let mut shut = false;
@@ -345,6 +357,7 @@ async fn drive<R: Executor, S: Io>(
         Poll::Pending
     })
     .await;
+    drop(guard);
 }
 
 /// Writes what the connection holds and reads what it wants, as far as

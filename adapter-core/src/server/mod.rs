@@ -437,7 +437,7 @@ impl<R: Executor> Server<R> {
     async fn accept_loop(self) -> io::Result<()> {
         let shared = self.shared;
         let connections = Connections::new(shared.server.options().connection_limit());
-        R::spawn(Box::pin(run_timer::<R>(Arc::clone(&shared))));
+        R::spawn(run_timer::<R>(Arc::clone(&shared)));
         let tls = self.tls.is_some();
         if let Ok(addr) = R::local_addr(&self.listener) {
             tracing::info!(target: LOG_TARGET, %addr, tls, "listening");
@@ -476,13 +476,17 @@ impl<R: Executor> Server<R> {
                 Some(Ok((io, remote))) => {
                     let shared = Arc::clone(&shared);
                     let tls = self.tls.clone();
-                    R::spawn(Box::pin(async move {
-                        match tls {
-                            None => conn::serve::<R>(io, remote, shared).await,
-                            Some(tls) => conn::serve_tls::<R>(io, remote, &tls, shared).await,
-                        }
-                        drop(permit);
-                    }));
+                    // Two tasks, not one that matches: a task's future is
+                    // as big as its biggest state, and a TLS stream's is
+                    // more than a kilobyte that a plain connection would
+                    // hold for nothing.
+                    match tls {
+                        None => R::spawn(conn::serve::<R>(io, remote, shared, permit)),
+                        Some(tls) => R::spawn(async move {
+                            conn::serve_tls::<R>(io, remote, &tls, shared).await;
+                            drop(permit);
+                        }),
+                    }
                 }
                 Some(Err(e)) => {
                     // Out of descriptors and the like: wait a little rather

@@ -154,7 +154,7 @@ impl<R: Executor> Mounted<R> {
 
     fn start_timer(&self) {
         self.inner.timer.call_once(|| {
-            R::spawn(Box::pin(run_timer::<R>(Arc::clone(&self.inner.shared))));
+            R::spawn(run_timer::<R>(Arc::clone(&self.inner.shared)));
         });
     }
 }

@@ -165,7 +165,7 @@ impl Endpoints {
                     return plain(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error");
                 };
                 let mounted = self.mounted.clone();
-                Tokio::spawn(Box::pin(async move {
+                Tokio::spawn(async move {
                     match on_upgrade.await {
                         Ok(upgraded) => {
                             let io = TokioIo(hyper_util::rt::TokioIo::new(upgraded));
@@ -173,7 +173,7 @@ impl Endpoints {
                         }
                         Err(e) => tracing::debug!(target: LOG_TARGET, error = %e, "upgrade failed"),
                     }
-                }));
+                });
                 head.map(|()| Body::empty())
             }
             _ => plain(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error"),
