@@ -5,11 +5,10 @@
 //! tasks; wakers cross between them. The inbox also tells the groups a
 //! session is in when it closes.
 
-use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::task::{Context, Poll, Waker};
 
-use ws_proto::{CloseCode, Message, OverflowStrategy, PreparedMessage, QueueItem, SendQueue};
+use ws_proto::{CloseCode, Fifo, Message, OverflowStrategy, PreparedMessage, QueueItem, SendQueue};
 
 use crate::session::{CloseStatus, SendError};
 
@@ -29,7 +28,7 @@ pub(crate) struct Inbox {
 
 #[derive(Debug, Default)]
 struct InboxState {
-    queue: VecDeque<Message>,
+    queue: Fifo<Message>,
     bytes: usize,
     closed: Option<CloseStatus>,
     reader: Option<Waker>,
@@ -37,7 +36,7 @@ struct InboxState {
     /// that follow need not wake it again. (The waker is kept: the next
     /// wait registers the same one without a clone.)
     reader_woken: bool,
-    writers: Vec<Waker>,
+    writers: Fifo<Waker>,
     /// The reader found the queue empty and waits: it is done with what it
     /// took before.
     waiting: bool,
@@ -101,7 +100,7 @@ impl Inbox {
         if let Some(w) = st.reader.take() {
             w.wake();
         }
-        for w in st.writers.drain(..) {
+        for w in st.writers.drain() {
             w.wake();
         }
         let watchers = std::mem::take(&mut st.watchers);
@@ -154,7 +153,7 @@ impl Inbox {
         if let Some(message) = st.queue.pop_front() {
             st.bytes -= message.len();
             if st.bytes < self.limit {
-                for w in st.writers.drain(..) {
+                for w in st.writers.drain() {
                     w.wake();
                 }
             }
@@ -169,7 +168,7 @@ impl Inbox {
         st.reader_woken = false;
         if !st.waiting {
             st.waiting = true;
-            for w in st.writers.drain(..) {
+            for w in st.writers.drain() {
                 w.wake();
             }
         }
@@ -188,7 +187,7 @@ impl Inbox {
             return Poll::Ready(());
         }
         if !st.writers.iter().any(|w| w.will_wake(cx.waker())) {
-            st.writers.push(cx.waker().clone());
+            st.writers.push_back(cx.waker().clone());
         }
         Poll::Pending
     }
@@ -199,7 +198,7 @@ impl Inbox {
         st.dropped = true;
         st.queue.clear();
         st.bytes = 0;
-        for w in st.writers.drain(..) {
+        for w in st.writers.drain() {
             w.wake();
         }
     }
@@ -218,7 +217,7 @@ impl Inbox {
             return Poll::Ready(());
         }
         if !st.writers.iter().any(|w| w.will_wake(cx.waker())) {
-            st.writers.push(cx.waker().clone());
+            st.writers.push_back(cx.waker().clone());
         }
         Poll::Pending
     }

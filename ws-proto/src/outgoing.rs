@@ -77,7 +77,14 @@ impl Outgoing {
     /// The next chunk of bytes to write, in order.
     pub(crate) fn pop(&mut self) -> Option<Bytes> {
         let chunk = match self.ready.pop_front() {
-            Some(chunk) => chunk,
+            Some(chunk) => {
+                if self.ready.is_empty() {
+                    // Only large frames come this way: no buffer kept for
+                    // the next one.
+                    self.ready = VecDeque::new();
+                }
+                chunk
+            }
             None if !self.buf.is_empty() => self.buf.split().freeze(),
             None => return None,
         };

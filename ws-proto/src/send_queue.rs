@@ -9,11 +9,9 @@
 //! already accepted is dropped silently), or drop the oldest waiting
 //! messages (for feeds where only the latest state matters).
 
-use std::collections::VecDeque;
-
 use bytes::Bytes;
 
-use crate::Message;
+use crate::{Fifo, Message};
 
 /// What a [`SendQueue`] does when a message would take it over its limit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -63,7 +61,7 @@ pub struct Overflow {
 /// A FIFO of outgoing messages with a limit on the bytes they hold.
 #[derive(Debug, Clone)]
 pub struct SendQueue<M> {
-    items: VecDeque<M>,
+    items: Fifo<M>,
     bytes: usize,
     limit: usize,
     strategy: OverflowStrategy,
@@ -73,7 +71,7 @@ impl<M: QueueItem> SendQueue<M> {
     /// An empty queue that holds at most `limit` bytes.
     pub fn new(limit: usize, strategy: OverflowStrategy) -> Self {
         Self {
-            items: VecDeque::new(),
+            items: Fifo::new(),
             bytes: 0,
             limit,
             strategy,
@@ -137,7 +135,7 @@ impl<M: QueueItem> SendQueue<M> {
     /// Takes every waiting message, oldest first.
     pub fn drain(&mut self) -> impl Iterator<Item = M> + '_ {
         self.bytes = 0;
-        self.items.drain(..)
+        self.items.drain()
     }
 
     /// The waiting messages, oldest first.

@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use bytes::{Bytes, BytesMut};
 use http_proto::ServerConn;
 use sockjs_proto::ReceiverId;
+use ws_proto::Fifo;
 
 use crate::handshake::{HandshakeOutcome, HandshakeRequest, Incoming, Rejection};
 use crate::hub::Hub;
@@ -196,7 +197,7 @@ pub struct Connection {
     pub(crate) drain_wait: bool,
     pub(crate) http: ServerConn,
     pub(crate) state: State,
-    out: VecDeque<Bytes>,
+    out: Fifo<Bytes>,
     out_len: usize,
     /// Since when output has waited to be written, and for how long it may.
     stall: Option<Instant>,
@@ -250,7 +251,7 @@ impl Connection {
                 started: None,
                 idle_since: now,
             },
-            out: VecDeque::new(),
+            out: Fifo::new(),
             out_len: 0,
             stall: None,
             write_limit,
