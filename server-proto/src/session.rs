@@ -111,43 +111,64 @@ pub enum SendError {
 /// mostly used, and values of any type by their type.
 #[derive(Default)]
 pub struct Attributes {
+    /// Boxed, and only once something is set: most sessions have none,
+    /// and every session keeps its attributes for its whole life.
+    entries: Option<Box<Entries>>,
+}
+
+#[derive(Default)]
+struct Entries {
     strings: HashMap<String, String>,
     typed: HashMap<TypeId, Box<dyn Any + Send + Sync>>,
 }
 
 impl fmt::Debug for Attributes {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let typed = self.entries.as_ref().map_or(0, |e| e.typed.len());
         f.debug_struct("Attributes")
-            .field("strings", &self.strings)
-            .field("typed", &self.typed.len())
+            .field("strings", &self.iter().collect::<HashMap<_, _>>())
+            .field("typed", &typed)
             .finish()
     }
 }
 
 impl Attributes {
+    fn entries(&mut self) -> &mut Entries {
+        self.entries.get_or_insert_with(Box::default)
+    }
+
     /// Sets a string attribute.
     pub fn insert(&mut self, name: impl Into<String>, value: impl Into<String>) {
-        self.strings.insert(name.into(), value.into());
+        self.entries().strings.insert(name.into(), value.into());
     }
 
     /// A string attribute.
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.strings.get(name).map(String::as_str)
+        self.entries.as_ref()?.strings.get(name).map(String::as_str)
     }
 
     /// Every string attribute.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> + '_ {
-        self.strings.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+        self.entries
+            .iter()
+            .flat_map(|e| e.strings.iter())
+            .map(|(k, v)| (k.as_str(), v.as_str()))
     }
 
     /// Sets the attribute of type `T`.
     pub fn insert_typed<T: Any + Send + Sync>(&mut self, value: T) {
-        self.typed.insert(TypeId::of::<T>(), Box::new(value));
+        self.entries()
+            .typed
+            .insert(TypeId::of::<T>(), Box::new(value));
     }
 
     /// The attribute of type `T`.
     pub fn get_typed<T: Any + Send + Sync>(&self) -> Option<&T> {
-        self.typed.get(&TypeId::of::<T>())?.downcast_ref()
+        self.entries
+            .as_ref()?
+            .typed
+            .get(&TypeId::of::<T>())?
+            .downcast_ref()
     }
 }
 
@@ -156,15 +177,15 @@ impl Attributes {
 pub(crate) struct SessionInfo {
     pub(crate) id: u64,
     pub(crate) endpoint: crate::EndpointId,
-    pub(crate) sockjs_id: Option<String>,
+    pub(crate) sockjs_id: Option<Box<str>>,
     pub(crate) transport: SessionTransport,
     pub(crate) uri: http::Uri,
     pub(crate) remote_addr: SocketAddr,
     pub(crate) client_ip: IpAddr,
-    pub(crate) principal: Option<String>,
+    pub(crate) principal: Option<Box<str>>,
     pub(crate) headers: crate::stored_headers::StoredHeaders,
     pub(crate) attributes: Attributes,
-    pub(crate) protocol: Option<String>,
+    pub(crate) protocol: Option<Box<str>>,
     /// The session's span (see [`crate::logging`]).
     pub(crate) span: tracing::Span,
 }

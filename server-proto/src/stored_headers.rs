@@ -15,7 +15,8 @@ use http::{HeaderMap, HeaderName, HeaderValue};
 /// `\n`), with the map built from them on first use.
 pub(crate) struct StoredHeaders {
     packed: Box<[u8]>,
-    map: OnceLock<HeaderMap>,
+    /// Boxed: an empty `OnceLock<HeaderMap>` is a hundred bytes.
+    map: OnceLock<Box<HeaderMap>>,
 }
 
 impl StoredHeaders {
@@ -39,7 +40,7 @@ impl StoredHeaders {
 
     /// The headers, in their order.
     pub(crate) fn map(&self) -> &HeaderMap {
-        self.map.get_or_init(|| unpack(&self.packed))
+        self.map.get_or_init(|| Box::new(unpack(&self.packed)))
     }
 }
 

@@ -241,10 +241,10 @@ pub(crate) fn start_session(
         uri: request.uri.clone(),
         remote_addr: conn.remote,
         client_ip: request.client_ip,
-        principal: request.principal.clone(),
+        principal: request.principal.as_deref().map(Box::from),
         headers: StoredHeaders::new(&request.headers),
         attributes,
-        protocol,
+        protocol: protocol.map(String::into_boxed_str),
         span: span.clone(),
     });
     let inbox = Arc::new(Inbox::new(options.common.inbox_limit));
