@@ -152,7 +152,7 @@ impl Inbox {
         let mut st = self.lock();
         if let Some(message) = st.queue.pop_front() {
             st.bytes -= message.len();
-            if st.bytes < self.limit {
+            if st.bytes < self.limit && !st.writers.is_empty() {
                 for w in st.writers.drain() {
                     w.wake();
                 }

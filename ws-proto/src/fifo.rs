@@ -2,22 +2,31 @@
 
 use std::collections::VecDeque;
 
-/// A first-in first-out queue that holds one item without allocating and
-/// frees its buffer when it empties.
+/// The most bytes of buffer a queue keeps when it empties: a larger one
+/// (left by a burst) is freed, a smaller one is kept for the next burst.
+/// A burst that outgrows it costs a handful of allocations for its 64 or
+/// more items, and nothing per item.
+const KEEP_BYTES: usize = 4096;
+
+/// A first-in first-out queue that holds one item without allocating.
 ///
 /// A connection's queues (messages to send, messages received, bytes to
 /// write) hold one item at a time while traffic is one message each way,
-/// and nothing while the connection is idle. A [`VecDeque`] keeps the
-/// buffer of its busiest moment for the rest of its life: several hundred
-/// bytes per idle connection across its queues. A `Fifo` keeps its oldest
-/// item inline and the others in a `VecDeque` that is dropped when the
-/// queue empties, so an idle connection's queues hold no heap, and traffic
-/// of one message at a time never allocates.
+/// and nothing while the connection is idle; a [`VecDeque`] allocates for
+/// its first item and keeps the buffer of its busiest moment for the rest
+/// of its life. A `Fifo` keeps a lone item inline and takes a buffer only
+/// when two wait at once. Once it has a buffer it is a plain `VecDeque`
+/// (traffic that queues several items at a time, such as pipelined
+/// messages, allocates nothing per message); when it empties it keeps the
+/// buffer if that is at most 4 KiB, and frees it otherwise. So an idle
+/// connection's queues hold no heap unless traffic once queued two items,
+/// and then at most 4 KiB each.
 #[derive(Debug, Clone)]
 pub struct Fifo<T> {
-    /// The oldest item; `None` only when the queue is empty.
+    /// The lone item while the queue has no buffer; always `None` once it
+    /// has one (the items are then all in `rest`).
     head: Option<T>,
-    /// The items after `head`, oldest first.
+    /// The items, oldest first, while the queue has a buffer.
     rest: VecDeque<T>,
 }
 
@@ -37,43 +46,63 @@ impl<T> Fifo<T> {
     }
 
     /// Adds `item` at the back.
+    #[inline]
     pub fn push_back(&mut self, item: T) {
-        if self.head.is_none() {
+        if self.rest.capacity() != 0 {
+            self.rest.push_back(item);
+        } else if self.head.is_none() {
             self.head = Some(item);
         } else {
-            self.rest.push_back(item);
+            self.spill(item);
         }
     }
 
-    /// Takes the item at the front. The buffer is freed when the queue
-    /// empties.
+    /// A second item while the first is inline: both go to a new buffer.
+    #[cold]
+    fn spill(&mut self, item: T) {
+        self.rest.extend(self.head.take());
+        self.rest.push_back(item);
+    }
+
+    /// Takes the item at the front. A buffer over 4 KiB is freed when the
+    /// queue empties.
+    #[inline]
     pub fn pop_front(&mut self) -> Option<T> {
-        let item = self.head.take()?;
-        self.head = self.rest.pop_front();
-        if self.head.is_none() && self.rest.capacity() > 0 {
+        if self.head.is_some() {
+            return self.head.take();
+        }
+        let item = self.rest.pop_front()?;
+        if self.rest.is_empty() && self.rest.capacity() * std::mem::size_of::<T>() > KEEP_BYTES {
             self.rest = VecDeque::new();
         }
         Some(item)
     }
 
     /// The item at the front.
+    #[inline]
     pub fn front(&self) -> Option<&T> {
-        self.head.as_ref()
+        self.head.as_ref().or_else(|| self.rest.front())
     }
 
     /// The item at the front, to change in place.
+    #[inline]
     pub fn front_mut(&mut self) -> Option<&mut T> {
-        self.head.as_mut()
+        match &mut self.head {
+            Some(item) => Some(item),
+            None => self.rest.front_mut(),
+        }
     }
 
     /// How many items wait.
+    #[inline]
     pub fn len(&self) -> usize {
         usize::from(self.head.is_some()) + self.rest.len()
     }
 
     /// Whether no item waits.
+    #[inline]
     pub fn is_empty(&self) -> bool {
-        self.head.is_none()
+        self.head.is_none() && self.rest.is_empty()
     }
 
     /// The items, oldest first.
@@ -94,7 +123,7 @@ impl<T> Fifo<T> {
         self.rest = VecDeque::new();
     }
 
-    /// The size of the buffer, in items (0 when at most one item waits).
+    /// The size of the buffer, in items (0 while it has none).
     pub fn buffer_capacity(&self) -> usize {
         self.rest.capacity()
     }
@@ -117,7 +146,9 @@ mod tests {
     #[test]
     fn first_in_first_out_across_the_inline_item_and_the_buffer() {
         let mut q = Fifo::new();
-        for i in 0..5 {
+        q.push_back(0);
+        assert_eq!((q.front(), q.len()), (Some(&0), 1));
+        for i in 1..5 {
             q.push_back(i);
         }
         assert_eq!(q.len(), 5);
@@ -133,47 +164,69 @@ mod tests {
         assert_eq!(popped, [10, 2, 3, 4, 5]);
         assert!(q.is_empty());
         assert_eq!(q.pop_front(), None);
+        assert_eq!(q.front(), None);
     }
 
     #[test]
-    fn one_item_at_a_time_never_allocates_and_an_emptied_queue_holds_no_buffer() {
+    fn one_item_at_a_time_never_allocates() {
         let mut q = Fifo::new();
         for i in 0..100 {
             q.push_back(i);
             assert_eq!(q.buffer_capacity(), 0);
-            assert_eq!(q.pop_front(), Some(i));
+            *q.front_mut().unwrap() += 1;
+            assert_eq!(q.pop_front(), Some(i + 1));
         }
-        q.push_back(1);
-        q.push_back(2);
-        assert!(q.buffer_capacity() > 0);
-        q.pop_front();
-        assert!(
-            q.buffer_capacity() > 0,
-            "one item still waits in the buffer"
-        );
-        q.pop_front();
-        assert_eq!(q.buffer_capacity(), 0);
-
-        q.push_back(1);
-        q.push_back(2);
-        assert_eq!(q.drain().collect::<Vec<_>>(), [1, 2]);
-        assert_eq!((q.len(), q.buffer_capacity()), (0, 0));
-
-        q.push_back(1);
-        q.push_back(2);
-        q.clear();
-        assert_eq!((q.len(), q.buffer_capacity()), (0, 0));
     }
 
     #[test]
-    fn drain_empties_the_queue_even_when_not_consumed() {
+    fn a_small_buffer_is_kept_for_the_next_burst_and_a_large_one_freed() {
+        let mut q = Fifo::<u64>::new();
+        q.push_back(1);
+        q.push_back(2);
+        let small = q.buffer_capacity();
+        assert!(small >= 2 && small * 8 <= KEEP_BYTES);
+        while q.pop_front().is_some() {}
+        assert_eq!(q.buffer_capacity(), small, "kept: the next burst reuses it");
+        q.push_back(3);
+        assert_eq!((q.buffer_capacity(), q.front()), (small, Some(&3)));
+        q.push_back(4);
+        assert_eq!(q.iter().copied().collect::<Vec<_>>(), [3, 4]);
+        while q.pop_front().is_some() {}
+
+        for i in 0..1000 {
+            q.push_back(i);
+        }
+        assert!(q.buffer_capacity() * 8 > KEEP_BYTES);
+        for i in 0..1000 {
+            assert_eq!(q.pop_front(), Some(i));
+        }
+        assert_eq!(q.buffer_capacity(), 0, "a buffer over 4 KiB is freed");
+        q.push_back(7);
+        assert_eq!((q.buffer_capacity(), q.pop_front()), (0, Some(7)));
+    }
+
+    #[test]
+    fn drain_and_clear_empty_the_queue_and_free_its_buffer() {
         let mut q = Fifo::new();
+        for i in 0..6 {
+            q.push_back(i);
+        }
+        assert_eq!(q.drain().collect::<Vec<_>>(), [0, 1, 2, 3, 4, 5]);
+        assert_eq!((q.len(), q.buffer_capacity()), (0, 0));
+
         for i in 0..6 {
             q.push_back(i);
         }
         drop(q.drain());
         assert!(q.is_empty());
         assert_eq!(q.buffer_capacity(), 0);
+
+        q.push_back(1);
+        assert_eq!(q.drain().collect::<Vec<_>>(), [1]);
+        q.push_back(1);
+        q.push_back(2);
+        q.clear();
+        assert_eq!((q.len(), q.buffer_capacity()), (0, 0));
         q.push_back(7);
         assert_eq!((&q).into_iter().copied().collect::<Vec<_>>(), [7]);
     }
