@@ -26,8 +26,9 @@ export CARGO_PROFILE_DEV_DEBUG=line-tables-only
 export CARGO_PROFILE_TEST_DEBUG=line-tables-only
 
 # Each step says how much disk is left, so that a step that fails for want
-# of it (a link, say) shows it.
-step() { printf '\n==> %s (disk free: %s)\n' "$*" "$(df -h --output=avail . | tail -1 | tr -d ' ')"; }
+# of it (a link, say) shows it, and when it started (seconds into the run),
+# so that the slow ones show.
+step() { printf '\n==> %s (at %ds; disk free: %s)\n' "$*" "$SECONDS" "$(df -h --output=avail . | tail -1 | tr -d ' ')"; }
 
 step "toolchain components"
 rustup component add rustfmt clippy >/dev/null 2>&1 || true

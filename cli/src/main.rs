@@ -16,8 +16,28 @@ use tracing_subscriber::filter::LevelFilter;
 use tracing_subscriber::EnvFilter;
 
 /// How the log is chosen, under every command's help.
-const LOG_HELP: &str = "The log goes to stderr; SOCKWAY_LOG sets its filter (`info` by default), \
-                        e.g. SOCKWAY_LOG=info,sockway::server=debug";
+const LOG_HELP: &str = "The log goes to stderr; SOCKWAY_LOG sets its filter (`info` by default, \
+                        with the session spans off), e.g. SOCKWAY_LOG=info,sockway::server=debug";
+
+/// The log filter when `SOCKWAY_LOG` is unset or empty: `info`, without the
+/// sessions' spans. Those are at info level so that a handler's events
+/// carry the session's fields; the command's handlers log nothing in them,
+/// and each costs an idle session about 0.4 KiB and every poll of its
+/// handler an enter and an exit.
+const DEFAULT_LOG: &str = "info,sockway::server::sockjs=warn,sockway::server::websocket=warn";
+
+/// The log filter: `SOCKWAY_LOG`'s when it is set (a directive that does
+/// not parse is named on stderr and left out, the others kept), else
+/// [`DEFAULT_LOG`].
+fn log_filter(var: Option<&str>) -> EnvFilter {
+    let directives = match var {
+        Some(v) if !v.trim().is_empty() => v,
+        _ => DEFAULT_LOG,
+    };
+    EnvFilter::builder()
+        .with_default_directive(LevelFilter::INFO.into())
+        .parse_lossy(directives)
+}
 
 #[derive(Parser)]
 #[command(
@@ -215,14 +235,7 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
 
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
-        .with_env_filter(
-            // `info` when unset or empty; a directive that does not parse is
-            // named on stderr and left out, the others kept.
-            EnvFilter::builder()
-                .with_env_var("SOCKWAY_LOG")
-                .with_default_directive(LevelFilter::INFO.into())
-                .from_env_lossy(),
-        )
+        .with_env_filter(log_filter(std::env::var("SOCKWAY_LOG").ok().as_deref()))
         .with_writer(std::io::stderr)
         // Colours on a terminal only, not in a file or a pipe.
         .with_ansi(std::io::stderr().is_terminal())
@@ -436,6 +449,49 @@ mod tests {
         assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
         assert!(parse_duration("5h").is_err());
         assert!(parse_duration("ms").is_err());
+    }
+
+    /// Whether `filter` enables an info span under `target`.
+    fn info_span_enabled(filter: EnvFilter, target: &'static str) -> bool {
+        use tracing_subscriber::layer::SubscriberExt as _;
+        let subscriber = tracing_subscriber::registry().with(filter);
+        tracing::subscriber::with_default(subscriber, || match target {
+            "sockway::server::websocket" => {
+                !tracing::info_span!(target: "sockway::server::websocket", "session").is_disabled()
+            }
+            "sockway::server::sockjs" => {
+                !tracing::info_span!(target: "sockway::server::sockjs", "session").is_disabled()
+            }
+            _ => !tracing::info_span!(target: "sockway::server", "conn").is_disabled(),
+        })
+    }
+
+    #[test]
+    fn the_default_log_is_info_without_the_session_spans() {
+        for var in [None, Some(""), Some("  ")] {
+            assert!(!info_span_enabled(
+                log_filter(var),
+                "sockway::server::websocket"
+            ));
+            assert!(!info_span_enabled(
+                log_filter(var),
+                "sockway::server::sockjs"
+            ));
+            assert!(info_span_enabled(log_filter(var), "sockway::server"));
+        }
+        // SOCKWAY_LOG set: its directives alone.
+        assert!(info_span_enabled(
+            log_filter(Some("info")),
+            "sockway::server::websocket"
+        ));
+        assert!(info_span_enabled(
+            log_filter(Some("info")),
+            "sockway::server::sockjs"
+        ));
+        assert!(!info_span_enabled(
+            log_filter(Some("warn")),
+            "sockway::server"
+        ));
     }
 
     #[test]
