@@ -161,30 +161,36 @@ impl Hub {
     }
 
     /// Every output `receiver` has now (up to and including one with
-    /// `end`), appended to `outputs`; `false` (and `waker` registered) when
-    /// there was none.
+    /// `end`), appended to `outputs`; `false` when there was none. `waker`
+    /// is registered, to be woken when more comes, when none came, or
+    /// always with `keep_waiting` (a receiver that takes every output as it
+    /// comes: the connection need not poll again before it has more).
     pub(crate) fn poll_outputs(
         &self,
         receiver: ReceiverId,
         now: Instant,
         waker: &Waker,
         outputs: &mut Vec<Output>,
+        keep_waiting: bool,
     ) -> bool {
         let mut st = self.lock();
         let before = outputs.len();
+        let mut ended = false;
         while let Some(output) = st.server.poll_output(receiver, now) {
-            let end = output.end;
+            ended = output.end;
             outputs.push(output);
-            if end {
+            if ended {
                 break;
             }
         }
-        if outputs.len() > before {
+        let came = outputs.len() > before;
+        if came {
             let _ = self.dispatch(&mut st);
-            return true;
         }
-        Self::wait_for_output(&mut st, receiver, waker);
-        false
+        if !came || (keep_waiting && !ended) {
+            Self::wait_for_output(&mut st, receiver, waker);
+        }
+        came
     }
 
     /// Appends the data of every output `receiver` has now to `body` (up to
@@ -198,7 +204,7 @@ impl Hub {
         body: &mut bytes::BytesMut,
     ) -> Option<bool> {
         let mut outputs = Vec::new();
-        if !self.poll_outputs(receiver, now, waker, &mut outputs) {
+        if !self.poll_outputs(receiver, now, waker, &mut outputs, false) {
             return None;
         }
         let mut ended = false;
@@ -207,6 +213,15 @@ impl Hub {
             ended |= output.end;
         }
         Some(ended)
+    }
+
+    /// Whether `waker` is registered for `receiver`'s output: none came
+    /// since it was.
+    pub(crate) fn waits_for_output(&self, receiver: ReceiverId, waker: &Waker) -> bool {
+        self.lock()
+            .wakers
+            .get(&receiver)
+            .is_some_and(|w| w.will_wake(waker))
     }
 
     /// Registers `waker` to be woken when `receiver` has output.

@@ -149,3 +149,38 @@ fn a_close_the_client_does_not_read_is_cut_at_the_send_time_limit() {
     assert!(c.is_done());
     assert_eq!(c.conn.transmit_len(), 0);
 }
+
+#[test]
+fn what_the_application_sends_goes_out_whether_or_not_a_write_is_under_way() {
+    let sim = sim();
+    let (mut c, mut ws, session) = open(&sim, sim.at(0));
+    let now = sim.at(1_000);
+    session.send("one").expect("open");
+    assert_eq!(
+        ws.events(&c.read(now)),
+        [Event::Message(Message::from("a[\"one\"]"))]
+    );
+    // The write drained with nothing more to take: the next send wakes
+    // the connection, which takes it.
+    let wakes = c.wakes.count();
+    session.send("two").expect("open");
+    assert!(c.wakes.count() > wakes, "the send wakes the connection");
+    assert_eq!(
+        ws.events(&c.read(now)),
+        [Event::Message(Message::from("a[\"two\"]"))]
+    );
+    // A send while the last is still being written is taken once that
+    // write drains.
+    session.send("three").expect("open");
+    c.drain(now);
+    assert!(c.conn.transmit_len() > 0);
+    session.send("four").expect("open");
+    c.drain(now);
+    assert_eq!(
+        ws.events(&c.read(now)),
+        [
+            Event::Message(Message::from("a[\"three\"]")),
+            Event::Message(Message::from("a[\"four\"]"))
+        ]
+    );
+}

@@ -492,7 +492,11 @@ impl Connection {
             // the output to drain has nothing to do now: the write alone
             // changes none of its state. Everything else (a response's
             // end, the next request, a lingering close) goes on here.
-            if !matches!(self.state, State::WebSocket(_)) || self.drain_wait {
+            if !matches!(
+                self.state,
+                State::WebSocket(_) | State::SockJs(sockjs::Exchange::WebSocket { .. })
+            ) || self.drain_wait
+            {
                 self.advance(now);
             }
             // The response written, the next request (pipelined) may have

@@ -526,7 +526,7 @@ fn step_stream(
     }
     let mut outputs = Vec::new();
     let mut ended = false;
-    if hub.poll_outputs(receiver, now, &conn.waker, &mut outputs) {
+    if hub.poll_outputs(receiver, now, &conn.waker, &mut outputs, false) {
         let mut out = BytesMut::new();
         for output in &outputs {
             body(chunked, &output.data, &mut out);
@@ -585,9 +585,17 @@ fn step_websocket(
     now: Instant,
 ) -> bool {
     let mut progressed = false;
-    if conn.transmit_len() == 0 {
+    // What the hub has is taken only once the last of it is written. Taken,
+    // the waker stays registered, so that the next output wakes the
+    // connection. While a write is under way, the connection polls the hub
+    // again when it drains (see `Connection::consume`) only if the hub no
+    // longer holds the waker: output came (or it was never registered).
+    if conn.transmit_len() > 0 {
+        conn.drain_wait = !hub.waits_for_output(receiver, &conn.waker);
+    } else {
+        conn.drain_wait = false;
         let mut outputs = Vec::new();
-        if hub.poll_outputs(receiver, now, &conn.waker, &mut outputs) {
+        if hub.poll_outputs(receiver, now, &conn.waker, &mut outputs, true) {
             progressed = true;
             let mut end = false;
             for output in outputs {
