@@ -25,11 +25,11 @@ expected_tests=10
 browser_install_packages browser-axum-app.sh chromium
 browser_install_npm browser-axum-app.sh
 
-timeout 20m cargo build --release -q -p sockway --features axum --example axum_app
-target_dir="$(timeout 2m cargo metadata --format-version 1 --no-deps |
-  sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')"
+# shellcheck source=scripts/test-profile.sh
+. "$root/scripts/test-profile.sh"
+timeout 20m cargo build --profile "$test_profile" -q -p sockway --features axum --example axum_app
 
-out="$target_dir/browser-axum-app"
+out="$test_target_dir/browser-axum-app"
 mkdir -p "$out"
 pid_file="$out/pids"
 : >"$pid_file"
@@ -41,7 +41,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 status=0
-AXUM_APP_BIN="$target_dir/release/examples/axum_app" \
+AXUM_APP_BIN="$test_bin_dir/examples/axum_app" \
   CHROMIUM=/usr/bin/chromium \
   BROWSER_PID_FILE="$pid_file" \
   timeout 10m node --test-reporter=spec tests/browser/axum-app.test.js >"$log" 2>&1 || status=$?

@@ -67,7 +67,9 @@ started=$SECONDS
 browser_install_packages browser.sh chromium nginx
 browser_install_npm browser.sh
 
-timeout 20m cargo build --release -q -p sockway-cli
+# shellcheck source=scripts/test-profile.sh
+. "$root/scripts/test-profile.sh"
+timeout 20m cargo build --profile "$test_profile" -q -p sockway-cli
 
 out="$root/target/browser$suffix"
 mkdir -p "$out"
@@ -90,7 +92,7 @@ trap 'exit 130' INT TERM
 status=0
 # SOCKWAY_STACK empty (own): sockway serve without --stack, as before.
 SOCKWAY_STACK="${suffix:+$stack}" \
-  SOCKWAY_BIN="${CARGO_TARGET_DIR:-$root/target}/release/sockway" \
+  SOCKWAY_BIN="$test_bin_dir/sockway" \
   NGINX=/usr/sbin/nginx \
   CHROMIUM=/usr/bin/chromium \
   BROWSER_OUT="$out" \

@@ -47,16 +47,16 @@ extra_args() { [ "$1" = axum_app ] || echo "--heartbeat-ms $heartbeat_ms"; }
 stop_signal() { [ "$1" = axum_app ] && echo INT || echo TERM; }
 stop_status() { [ "$1" = axum_app ] && echo 0 || echo 143; }
 
+# shellcheck source=scripts/test-profile.sh
+. "$root/scripts/test-profile.sh"
 for example in "${examples[@]}"; do
   case "$example" in
     std_blocking | mio_loop | uring_loop | axum_app) ;;
     *) echo "interop-examples.sh: unknown example $example" >&2; exit 2 ;;
   esac
   # shellcheck disable=SC2046 # the features are split on purpose
-  timeout 20m cargo build --release -q -p sockway $(features "$example") --example "$example"
+  timeout 20m cargo build --profile "$test_profile" -q -p sockway $(features "$example") --example "$example"
 done
-target_dir="$(timeout 2m cargo metadata --format-version 1 --no-deps |
-  sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')"
 
 # Test names, anchored (a suite whose name matches would run all its tests):
 # those of sockjs-client.test.js that run once per transport (4 of them),
@@ -92,7 +92,7 @@ trap 'exit 130' INT TERM
 
 # Runs the suite against one example; its status is the run's.
 run_example() {
-  local name="$1" bin="$target_dir/release/examples/$1" base="" status=0 server_status
+  local name="$1" bin="$test_bin_dir/examples/$1" base="" status=0 server_status
   local per_transport=("${echo_tests[@]}") heartbeat=25000
   if [ "$name" != axum_app ]; then
     per_transport+=("${close_tests[@]}")

@@ -24,7 +24,9 @@ cd "$root"
 runtimes=("$@")
 [ ${#runtimes[@]} -gt 0 ] || runtimes=(tokio async-std smol axum hyper)
 heartbeat_ms=500
-timeout 20m cargo build --release -q -p sockway-cli
+# shellcheck source=scripts/test-profile.sh
+. "$root/scripts/test-profile.sh"
+timeout 20m cargo build --profile "$test_profile" -q -p sockway-cli
 
 server_pid=""
 log=""
@@ -104,7 +106,7 @@ for runtime in "${runtimes[@]}"; do
   # --foreground: without it, `timeout` sends a signal it gets both to the
   # server and to the process group it made for it, so the server would get
   # SIGTERM twice, and a second signal ends the server at once (status 1).
-  SOCKWAY_LOG=warn timeout --foreground 10m "${CARGO_TARGET_DIR:-$root/target}/release/sockway" serve \
+  SOCKWAY_LOG=warn timeout --foreground 10m "$test_bin_dir/sockway" serve \
     --listen 127.0.0.1:0 --heartbeat-time "${heartbeat_ms}ms" "${mode[@]}" >"$log" 2>&1 &
   server_pid=$!
   base="$(wait_listening "$log" "$server_pid" http)"

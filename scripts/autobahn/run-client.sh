@@ -12,6 +12,8 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 cd "$root"   # the spec's outdir is relative to the repo root
 
+# shellcheck source=scripts/test-profile.sh
+. "$root/scripts/test-profile.sh"
 addr=127.0.0.1
 port=9002
 report=.autobahn/reports/client
@@ -27,7 +29,7 @@ if port_open; then
 fi
 
 # Build before starting wstest, so the fuzzing server is never left idle.
-timeout 20m cargo build --release -p adapter-tokio --example autobahn-client
+timeout 20m cargo build --profile "$test_profile" -p adapter-tokio --example autobahn-client
 
 rm -rf "$report"
 # -u 0: no embedded web UI (it would otherwise also listen on port 8080).
@@ -49,7 +51,7 @@ port_open || { echo "run-client.sh: wstest not listening on $addr:$port after 60
 
 # Run every case; remember a failure but still check whatever report was written.
 client_rc=0
-timeout 15m cargo run --release -q -p adapter-tokio --example autobahn-client -- "ws://$addr:$port" \
+timeout 15m cargo run --profile "$test_profile" -q -p adapter-tokio --example autobahn-client -- "ws://$addr:$port" \
   || client_rc=$?
 
 cleanup

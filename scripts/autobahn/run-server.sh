@@ -20,6 +20,8 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 cd "$root"   # the spec's outdir is relative to the repo root
 
+# shellcheck source=scripts/test-profile.sh
+. "$root/scripts/test-profile.sh"
 addr=127.0.0.1
 target="${1:-stream}"
 case "$target" in
@@ -28,8 +30,8 @@ case "$target" in
     report=.autobahn/reports/server
     spec="$here/fuzzingclient.json"
     label=autobahn-server
-    build=(cargo build --release -p adapter-tokio --example autobahn-echo)
-    run=(cargo run --release -q -p adapter-tokio --example autobahn-echo -- "$addr:$port")
+    build=(cargo build --profile "$test_profile" -p adapter-tokio --example autobahn-echo)
+    run=(cargo run --profile "$test_profile" -q -p adapter-tokio --example autobahn-echo -- "$addr:$port")
     ;;
   serve)
     runtime="${2:-tokio}"
@@ -37,12 +39,12 @@ case "$target" in
     report=.autobahn/reports/serve
     spec="$here/fuzzingclient-serve.json"
     label="autobahn-serve-$runtime"
-    build=(cargo build --release -p sockway-cli)
+    build=(cargo build --profile "$test_profile" -p sockway-cli)
     case "$runtime" in
       axum | hyper) mode=(--runtime tokio --stack "$runtime") ;;
       *) mode=(--runtime "$runtime") ;;
     esac
-    run=(cargo run --release -q -p sockway-cli -- serve --listen "$addr:$port" "${mode[@]}")
+    run=(cargo run --profile "$test_profile" -q -p sockway-cli -- serve --listen "$addr:$port" "${mode[@]}")
     ;;
   *) echo "run-server.sh: unknown target $target (stream or serve)" >&2; exit 2 ;;
 esac
