@@ -9,8 +9,9 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use sockjs_proto::{
     Answer, CloseFrame, Event, Output, PreparedText, ReceiverId, RequestContext, RequestSession,
-    SessionId,
+    SessionId, Utf8Bytes,
 };
+use ws_proto::Fifo;
 
 use crate::handshake::HandshakeRequest;
 use crate::id_hash::IdMap;
@@ -170,7 +171,7 @@ impl Hub {
         receiver: ReceiverId,
         now: Instant,
         waker: &Waker,
-        outputs: &mut Vec<Output>,
+        outputs: &mut Fifo<Output>,
         keep_waiting: bool,
     ) -> bool {
         let mut st = self.lock();
@@ -178,7 +179,7 @@ impl Hub {
         let mut ended = false;
         while let Some(output) = st.server.poll_output(receiver, now) {
             ended = output.end;
-            outputs.push(output);
+            outputs.push_back(output);
             if ended {
                 break;
             }
@@ -203,7 +204,7 @@ impl Hub {
         waker: &Waker,
         body: &mut bytes::BytesMut,
     ) -> Option<bool> {
-        let mut outputs = Vec::new();
+        let mut outputs = Fifo::new();
         if !self.poll_outputs(receiver, now, waker, &mut outputs, false) {
             return None;
         }
@@ -264,7 +265,7 @@ impl Hub {
         self.lock().server.websocket_capacity(receiver)
     }
 
-    pub(crate) fn send(&self, id: SessionId, text: &str) -> Result<(), SendError> {
+    pub(crate) fn send(&self, id: SessionId, text: Utf8Bytes) -> Result<(), SendError> {
         let mut st = self.lock();
         let sent = st.server.send(id, text);
         let _ = self.dispatch(&mut st);
@@ -314,7 +315,7 @@ impl Hub {
     }
 
     /// Sends a message from a sender that waited for room.
-    pub(crate) fn send_waited(&self, id: SessionId, text: &str) -> Result<(), SendError> {
+    pub(crate) fn send_waited(&self, id: SessionId, text: Utf8Bytes) -> Result<(), SendError> {
         let mut st = self.lock();
         let sent = st.server.send_waited(id, text);
         let _ = self.dispatch(&mut st);
@@ -375,7 +376,7 @@ impl Hub {
                 }
                 Event::Message { session, text } => {
                     if let Some((inbox, _)) = st.inboxes.get(&session) {
-                        inbox.push(ws_proto::Message::from(text));
+                        inbox.push(ws_proto::Message::Text(text));
                     }
                 }
                 Event::Room { session } => {
@@ -396,7 +397,10 @@ impl Hub {
                 _ => {}
             }
         }
-        if let Some(at) = st.server.poll_timeout() {
+        // Only a deadline added can be earlier than the one the timer waits
+        // for; one moved later lets the timer fire at the old one, and the
+        // server's `poll_timeout` then re-arms it at the real one.
+        if let Some(at) = st.server.poll_new_deadline() {
             self.timer.rearm(at);
         }
         opened

@@ -338,7 +338,7 @@ impl SessionSender {
     pub fn send(&self, message: impl Into<Message>) -> Result<(), SendError> {
         match &self.outlet {
             Outlet::SockJs(hub, id) => match message.into() {
-                Message::Text(text) => hub.send(*id, text.as_str()),
+                Message::Text(text) => hub.send(*id, text),
                 Message::Binary(_) => Err(SendError::Binary),
             },
             Outlet::WebSocket(outbox) => outbox.send(WsItem::Message(message.into())),
@@ -380,7 +380,7 @@ impl SessionSender {
     fn send_waited(&self, message: Message) -> Result<(), SendError> {
         match &self.outlet {
             Outlet::SockJs(hub, id) => match message {
-                Message::Text(text) => hub.send_waited(*id, text.as_str()),
+                Message::Text(text) => hub.send_waited(*id, text),
                 Message::Binary(_) => Err(SendError::Binary),
             },
             Outlet::WebSocket(outbox) => outbox.send_waited(message),

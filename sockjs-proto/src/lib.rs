@@ -24,4 +24,4 @@ pub use route::Route;
 pub use server::{Answer, RequestSession, SendError, Server, SessionView};
 pub use session::{CloseReason, Event, Output, ReceiverId, SessionId};
 pub use transport::Transport;
-pub use ws_proto::{CloseCode, CloseFrame};
+pub use ws_proto::{CloseCode, CloseFrame, Utf8Bytes};

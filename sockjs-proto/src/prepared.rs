@@ -73,7 +73,7 @@ impl PreparedText {
 /// prepared one shared with other sessions.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Pending {
-    Text(String),
+    Text(Utf8Bytes),
     Prepared(PreparedText),
 }
 
@@ -81,7 +81,7 @@ impl Pending {
     /// Appends the message as a JSON string.
     pub(crate) fn write_json(&self, out: &mut String) {
         match self {
-            Self::Text(text) => escape_json_string(text, out),
+            Self::Text(text) => escape_json_string(text.as_str(), out),
             Self::Prepared(prepared) => out.push_str(prepared.json()),
         }
     }
@@ -89,7 +89,7 @@ impl Pending {
     /// The message as a WebSocket message (the raw transport): no copy.
     pub(crate) fn into_message(self) -> ws_proto::Message {
         match self {
-            Self::Text(text) => ws_proto::Message::from(text),
+            Self::Text(text) => ws_proto::Message::Text(text),
             Self::Prepared(prepared) => ws_proto::Message::Text(prepared.text),
         }
     }
@@ -131,7 +131,7 @@ mod tests {
     #[test]
     fn both_kinds_count_the_text_and_write_the_same_json() {
         let text = "h\u{e9}\u{2028}";
-        let plain = Pending::Text(text.to_owned());
+        let plain = Pending::Text(text.into());
         let prepared = Pending::Prepared(PreparedText::new(text));
         assert_eq!(plain.queued_size(), 6);
         assert_eq!(prepared.queued_size(), 6);

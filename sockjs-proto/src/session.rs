@@ -4,7 +4,7 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::net::IpAddr;
 
-use ws_proto::{CloseCode, CloseFrame, ProtocolError, SendQueue, Timeout};
+use ws_proto::{CloseCode, CloseFrame, ProtocolError, SendQueue, Timeout, Utf8Bytes};
 
 use crate::config::SockJsConfig;
 
@@ -169,8 +169,9 @@ pub enum Event {
     Message {
         /// The session.
         session: SessionId,
-        /// The message.
-        text: String,
+        /// The message (its bytes shared, not copied, on their way to the
+        /// application).
+        text: Utf8Bytes,
     },
     /// A session whose sender waited for room (see
     /// [`Server::poll_room`](crate::Server::poll_room)) has room again: its

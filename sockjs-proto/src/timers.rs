@@ -35,6 +35,9 @@ pub(crate) trait DeadlineStore {
 #[derive(Debug, Default)]
 pub(crate) struct Timers {
     heap: BinaryHeap<Reverse<(Instant, Key)>>,
+    /// The earliest entry pushed since [`take_pushed`](Self::take_pushed)
+    /// last ran: the only way the next deadline can move earlier.
+    pushed: Option<Instant>,
 }
 
 impl Timers {
@@ -45,6 +48,7 @@ impl Timers {
             if deadline.armed.is_none_or(|armed| at < armed) {
                 self.heap.push(Reverse((at, key)));
                 deadline.armed = Some(at);
+                self.pushed = Some(self.pushed.map_or(at, |p| p.min(at)));
             }
         }
     }
@@ -91,6 +95,14 @@ impl Timers {
         Some(key)
     }
 
+    /// The earliest deadline set since the last call that was earlier than
+    /// its session's entry in the heap (a new entry), if any. A deadline
+    /// moved later is not one: its old entry surfaces first, where
+    /// [`next`](Self::next) re-arms it.
+    pub(crate) fn take_pushed(&mut self) -> Option<Instant> {
+        self.pushed.take()
+    }
+
     /// Heap entries, live and stale (for tests and benchmarks).
     pub(crate) fn entries(&self) -> usize {
         self.heap.len()
@@ -135,6 +147,7 @@ mod tests {
         assert_eq!(timers.pop_due(s(29), &mut store), None);
         // A removed session's entry is dropped.
         store.remove(a);
+        timers.take_pushed();
         assert_eq!(timers.next(&mut store), None);
         assert_eq!(timers.entries(), 0);
     }
@@ -161,5 +174,32 @@ mod tests {
         assert_eq!(timers.next(&mut store), Some(s(10)));
         assert_eq!(timers.pop_due(s(10), &mut store), Some(a));
         assert_eq!(timers.next(&mut store), None);
+    }
+
+    #[test]
+    #[allow(clippy::disallowed_methods)] // a base instant; time then moves by hand
+    fn only_a_new_entry_is_reported_and_only_once() {
+        let t0 = Instant::now();
+        let s = |n| t0 + Duration::from_secs(n);
+        let mut store: Slab<Deadline> = Slab::default();
+        let mut timers = Timers::default();
+        let a = store.insert(Deadline::default());
+        let b = store.insert(Deadline::default());
+        assert_eq!(timers.take_pushed(), None);
+        timers.set(a, store.get_mut(a).unwrap(), Some(s(20)));
+        timers.set(b, store.get_mut(b).unwrap(), Some(s(10)));
+        assert_eq!(timers.take_pushed(), Some(s(10)), "the earliest of both");
+        assert_eq!(timers.take_pushed(), None, "taken");
+        // Moved later, or cleared: the heap keeps the earlier entries.
+        timers.set(a, store.get_mut(a).unwrap(), Some(s(30)));
+        timers.set(b, store.get_mut(b).unwrap(), None);
+        assert_eq!(timers.take_pushed(), None);
+        // The re-arming of a moved entry as it surfaces is no news either.
+        assert_eq!(timers.next(&mut store), Some(s(30)));
+        assert_eq!(timers.take_pushed(), None);
+        // Moved earlier than its entry: a new one.
+        timers.set(a, store.get_mut(a).unwrap(), Some(s(25)));
+        assert_eq!(timers.take_pushed(), Some(s(25)));
+        assert_eq!(timers.next(&mut store), Some(s(25)));
     }
 }

@@ -206,7 +206,7 @@ fn binding_can_be_turned_off() {
         events(&mut s),
         [Event::Message {
             session: id,
-            text: "x".to_owned()
+            text: "x".into()
         }]
     );
 }

@@ -492,6 +492,35 @@ fn one_pull_that_writes_a_frame_moves_the_heartbeat() {
 }
 
 #[test]
+fn only_a_new_deadline_is_news_a_heartbeat_put_back_by_traffic_is_not() {
+    let mut s = server();
+    let (mut ws, _) = connect_sockjs(&mut s, "s");
+    let now = t0();
+    // The upgrade set the first heartbeat, and the connection's own timer.
+    let first = s.poll_new_deadline().expect("the upgrade's deadlines");
+    assert!(first <= now + HB, "{first:?}");
+    assert_eq!(s.poll_new_deadline(), None, "told once");
+    // Echoes move the heartbeat later: nothing new.
+    let at = now + secs(7);
+    ws.send(&mut s, r#"["x"]"#, at);
+    echo(&mut s);
+    assert_eq!(ws.recv(&mut s, at), [text(r#"a["x"]"#)]);
+    assert_eq!(s.poll_new_deadline(), None);
+    // The old entry fires early; nothing is due, and the real deadline
+    // comes from poll_timeout.
+    s.handle_timeout(now + HB);
+    assert_eq!(ws.recv(&mut s, now + HB), []);
+    assert_eq!(s.poll_timeout(), Some(at + HB));
+    // A second session's deadline is news.
+    let (_ws2, _) = connect_sockjs(&mut s, "t");
+    assert!(s.poll_new_deadline().is_some());
+    // poll_timeout has told the embedder everything: nothing left over.
+    let (_ws3, _) = connect_sockjs(&mut s, "u");
+    let _ = s.poll_timeout();
+    assert_eq!(s.poll_new_deadline(), None);
+}
+
+#[test]
 fn a_message_without_a_reply_wakes_no_receiver() {
     let mut s = server();
     let now = t0();
@@ -600,6 +629,29 @@ fn raw_websocket_echoes_plain_messages_without_framing() {
     assert_eq!(ws.recv(&mut s, now), [text(r#"["a"#)]);
     // No heartbeats.
     assert_eq!(s.poll_timeout(), None);
+}
+
+#[test]
+fn raw_websocket_sends_what_waits_in_order_large_messages_shared_small_ones_joined() {
+    let mut s = server();
+    let now = t0();
+    let mut ws = WsClient::connect(&mut s, "/websocket", now);
+    let id = opened(&events(&mut s));
+    // Over 1 KiB a message goes out as its own chunk behind its header;
+    // the small ones around it are coalesced; one output joins them all.
+    let large = "\u{e9}".repeat(1500);
+    let shared = sockjs_proto::Utf8Bytes::from(large.clone());
+    s.send(id, "first").unwrap();
+    s.send(id, shared).unwrap();
+    s.send(id, String::from("last")).unwrap();
+    let out = s.poll_output(ws.receiver, now).expect("the messages");
+    assert!(!out.end);
+    assert!(s.poll_output(ws.receiver, now).is_none(), "one output");
+    ws.conn.receive(&out.data);
+    assert_eq!(
+        ws.recv(&mut s, now),
+        [text("first"), text(&large), text("last")]
+    );
 }
 
 #[test]

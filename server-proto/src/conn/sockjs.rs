@@ -11,6 +11,7 @@ use bytes::{Bytes, BytesMut};
 use http::{Method, Request, Response};
 use http_proto::{encode_chunk, encode_last_chunk, is_upgrade, BodyKind, Framing, ServerConn};
 use sockjs_proto::{Answer, ReceiverId, RequestContext, RequestSession};
+use ws_proto::Fifo;
 
 use super::{After, Connection, Output, Staged, State, READ_CHUNK};
 use crate::handshake::{HandshakeOutcome, HandshakeRequest, Incoming, Rejection};
@@ -524,7 +525,7 @@ fn step_stream(
         conn.keep_alive(now);
         return true;
     }
-    let mut outputs = Vec::new();
+    let mut outputs = Fifo::new();
     let mut ended = false;
     if hub.poll_outputs(receiver, now, &conn.waker, &mut outputs, false) {
         let mut out = BytesMut::new();
@@ -594,11 +595,11 @@ fn step_websocket(
         conn.drain_wait = !hub.waits_for_output(receiver, &conn.waker);
     } else {
         conn.drain_wait = false;
-        let mut outputs = Vec::new();
+        let mut outputs = Fifo::new();
         if hub.poll_outputs(receiver, now, &conn.waker, &mut outputs, true) {
             progressed = true;
             let mut end = false;
-            for output in outputs {
+            for output in outputs.drain() {
                 end |= output.end;
                 conn.push_out(output.data, now);
             }

@@ -55,11 +55,11 @@ impl Server {
             return error(404, "Not Found");
         }
         let id = SessionId(key);
-        self.events.extend(
-            messages
-                .into_iter()
-                .map(|text| Event::Message { session: id, text }),
-        );
+        self.events
+            .extend(messages.into_iter().map(|text| Event::Message {
+                session: id,
+                text: text.into(),
+            }));
         let mut res = if transport == Transport::JsonpSend {
             response(200).with_body(TEXT_PLAIN, Bytes::from_static(b"ok"))
         } else {

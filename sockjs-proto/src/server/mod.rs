@@ -8,7 +8,7 @@ use http::header::{
     CACHE_CONTROL, CONTENT_TYPE, ETAG, HOST, IF_NONE_MATCH, ORIGIN, SET_COOKIE, X_FRAME_OPTIONS,
 };
 use http::Method;
-use ws_proto::CloseFrame;
+use ws_proto::{CloseFrame, Utf8Bytes};
 
 use crate::config::{SockJsConfig, SockJsConfigError};
 use crate::http::{
@@ -607,11 +607,13 @@ impl Server {
     // ---- application commands -------------------------------------------
 
     /// Sends a message on a session. It is delivered to the current or next
-    /// receiver; while none takes it, it waits in the session's cache.
+    /// receiver; while none takes it, it waits in the session's cache. A
+    /// `&str` is copied; a `String` or a [`Utf8Bytes`] (what
+    /// [`Event::Message`] carries) is not.
     pub fn send(
         &mut self,
         session: SessionId,
-        message: impl Into<String>,
+        message: impl Into<Utf8Bytes>,
     ) -> Result<(), SendError> {
         self.push_pending(session, Pending::Text(message.into()))
     }
@@ -683,7 +685,7 @@ impl Server {
     pub fn send_waited(
         &mut self,
         session: SessionId,
-        message: impl Into<String>,
+        message: impl Into<Utf8Bytes>,
     ) -> Result<(), SendError> {
         let s = self
             .sessions
@@ -765,9 +767,26 @@ impl Server {
     /// sessions or connections.
     #[must_use]
     pub fn poll_timeout(&mut self) -> Option<Instant> {
+        self.timers.take_pushed();
+        self.ws_timers.take_pushed();
         let sessions = self.timers.next(&mut self.sessions);
         let websockets = self.ws_timers.next(&mut self.receivers);
         match (sessions, websockets) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// The earliest deadline added since [`poll_timeout`](Self::poll_timeout)
+    /// or this last ran, if any: the only way the next deadline moves
+    /// earlier. An embedder whose timer waits for `poll_timeout`'s answer
+    /// re-arms it when this gives a time before the armed one, and need not
+    /// ask `poll_timeout` after every call into the server. Deadlines that
+    /// move later (a heartbeat put back by each frame, the common case) are
+    /// not reported: the timer fires at the old one, `handle_timeout` finds
+    /// nothing due, and `poll_timeout` gives the real one.
+    pub fn poll_new_deadline(&mut self) -> Option<Instant> {
+        match (self.timers.take_pushed(), self.ws_timers.take_pushed()) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         }

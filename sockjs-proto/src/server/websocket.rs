@@ -4,6 +4,7 @@
 use std::time::Instant;
 
 use bytes::{Bytes, BytesMut};
+use ws_proto::Utf8Bytes;
 
 use super::{forbidden, Answer, Server};
 use crate::frame::{encode_close, OPEN};
@@ -185,10 +186,12 @@ impl Server {
                 }
                 Ok(Some(ws_proto::Event::Message(ws_proto::Message::Text(text)))) => {
                     if raw {
-                        self.deliver(skey, vec![text.as_str().to_owned()]);
+                        self.deliver(skey, [text]);
                     } else {
                         match parse_ws_messages(text.as_str()) {
-                            Ok(messages) => self.deliver(skey, messages),
+                            Ok(messages) => {
+                                self.deliver(skey, messages.into_iter().map(Utf8Bytes::from));
+                            }
                             Err(e) => {
                                 self.fail_websocket(rkey, CloseReason::BrokenJson(e));
                                 return;
@@ -252,7 +255,7 @@ impl Server {
         }
     }
 
-    fn deliver(&mut self, key: Key, messages: Vec<String>) {
+    fn deliver(&mut self, key: Key, messages: impl IntoIterator<Item = Utf8Bytes>) {
         if self.sessions.get(key).is_some_and(Session::is_open) {
             let session = SessionId(key);
             self.events.extend(
@@ -270,41 +273,37 @@ impl Server {
         transport: Transport,
         now: Instant,
     ) -> Option<Output> {
-        let session = self.sessions.get_mut(skey);
-        let mut frames: Vec<String> = Vec::new();
-        let mut close = None;
-        let mut raw_messages = Vec::new();
-        if let Some(session) = session {
-            if std::mem::take(&mut session.open_due) {
-                frames.push(OPEN.to_owned());
-            }
-            if transport == Transport::RawWebSocket {
-                // No SockJS framing, and no heartbeats.
-                raw_messages.extend(session.pending.drain());
-                session.heartbeat_due = false;
-            } else {
-                frames.extend(session.take_owed_frame());
-            }
-            if let State::Closed(frame) = &session.state {
-                close = Some(frame.clone());
-            }
-            if session.is_open() && transport == Transport::WebSocket && !frames.is_empty() {
-                let at = now + self.config.heartbeat_time;
-                self.timers.set(skey, &mut session.deadline, Some(at));
-            }
-        } else {
-            close = Some(CloseReason::Shutdown.frame());
-        }
         let r = self.receivers.get_mut(rkey)?;
         let ReceiverKind::WebSocket(conn) = &mut r.kind else {
             return None;
         };
         let was_open = conn.close_state() == ws_proto::CloseState::Open;
-        for frame in &frames {
-            let _ = conn.send_text(frame);
-        }
-        for message in raw_messages {
-            let _ = conn.send(message.into_message());
+        let mut close = None;
+        if let Some(session) = self.sessions.get_mut(skey) {
+            let mut framed = false;
+            if std::mem::take(&mut session.open_due) {
+                let _ = conn.send_text(OPEN);
+                framed = true;
+            }
+            if transport == Transport::RawWebSocket {
+                // No SockJS framing, and no heartbeats.
+                while let Some(message) = session.pending.pop() {
+                    let _ = conn.send(message.into_message());
+                }
+                session.heartbeat_due = false;
+            } else if let Some(frame) = session.take_owed_frame() {
+                let _ = conn.send_text(&frame);
+                framed = true;
+            }
+            if let State::Closed(frame) = &session.state {
+                close = Some(frame.clone());
+            }
+            if session.is_open() && transport == Transport::WebSocket && framed {
+                let at = now + self.config.heartbeat_time;
+                self.timers.set(skey, &mut session.deadline, Some(at));
+            }
+        } else {
+            close = Some(CloseReason::Shutdown.frame());
         }
         if let Some(frame) = close {
             if conn.can_send() {
@@ -324,10 +323,7 @@ impl Server {
                 let _ = conn.close(Some(code), reason);
             }
         }
-        let mut data = BytesMut::new();
-        while let Some(chunk) = conn.poll_transmit() {
-            data.extend_from_slice(&chunk);
-        }
+        let data = take_transmit(conn);
         let open = conn.close_state() == ws_proto::CloseState::Open;
         let closing = conn.close_state() == ws_proto::CloseState::CloseSent;
         let end = r.ended || conn.close_state() == ws_proto::CloseState::Closed;
@@ -347,9 +343,24 @@ impl Server {
         if data.is_empty() && !end {
             return None;
         }
-        Some(Output {
-            data: data.freeze(),
-            end,
-        })
+        Some(Output { data, end })
     }
+}
+
+/// Everything `conn` has to write, in one `Bytes`: the usual lone chunk as
+/// it is, several joined.
+fn take_transmit(conn: &mut ws_proto::Connection) -> Bytes {
+    let Some(first) = conn.poll_transmit() else {
+        return Bytes::new();
+    };
+    let Some(second) = conn.poll_transmit() else {
+        return first;
+    };
+    let mut data = BytesMut::with_capacity(first.len() + second.len());
+    data.extend_from_slice(&first);
+    data.extend_from_slice(&second);
+    while let Some(chunk) = conn.poll_transmit() {
+        data.extend_from_slice(&chunk);
+    }
+    data.freeze()
 }

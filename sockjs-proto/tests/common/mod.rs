@@ -379,7 +379,7 @@ pub fn messages(events: &[Event]) -> Vec<String> {
     events
         .iter()
         .filter_map(|e| match e {
-            Event::Message { text, .. } => Some(text.clone()),
+            Event::Message { text, .. } => Some(text.as_str().to_owned()),
             _ => None,
         })
         .collect()
