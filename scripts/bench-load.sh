@@ -4,8 +4,9 @@
 # each transport, every echo checked. The server is pinned to CPU 0 and
 # the load generator to CPU 1 (taskset), rounds are interleaved, each run
 # gets a fresh server. Prints, per run, the generator's report with the
-# server's CPU time and resident memory at the end of the window, then one
-# table of medians with sockway's ratio to sockjs-node.
+# server's CPU time (and its kernel part: the system time) and resident
+# memory at the end of the window, then one table of medians with
+# sockway's ratio to sockjs-node.
 #
 #   scripts/bench-load.sh                          1000 users, every transport, both servers, 2 rounds
 #   scripts/bench-load.sh -u 10000 -t websocket -s sockway -d 20s --ramp-up 20s
@@ -111,8 +112,8 @@ start_server() {
   exit 1
 }
 
-# utime + stime of $1, in clock ticks.
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# utime and stime of $1, in clock ticks: "USER,SYSTEM".
+cpu_ticks() { awk '{print $14 "," $15}' "/proc/$1/stat"; }
 rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
 hz="$(getconf CLK_TCK)"
 # The window starts once the ramp-up and the sessions' opening are over.
@@ -151,13 +152,16 @@ path, server, transport, rnd, status, cpu0, cpu1, hz, rss, window = sys.argv[1:]
 with open(path) as f:
     text = f.read().strip()
 report = json.loads(text) if text else {}
-cpu_s = (int(cpu1) - int(cpu0)) / int(hz)
+(user0, sys0), (user1, sys1) = ([int(v) for v in c.split(",")] for c in (cpu0, cpu1))
+cpu_s = (user1 + sys1 - user0 - sys0) / int(hz)
+sys_s = (sys1 - sys0) / int(hz)
 messages = report.get("messages", 0)
 report.update({
     "server": server, "transport": transport, "round": int(rnd), "exit": int(status),
     "server_cpu_s": cpu_s,
     "server_cpu_percent": round(cpu_s * 100 / float(window)),
     "server_cpu_us_per_msg": round(cpu_s * 1e6 / messages, 2) if messages else None,
+    "server_sys_us_per_msg": round(sys_s * 1e6 / messages, 2) if messages else None,
     "server_rss_kib": int(rss),
 })
 print(json.dumps(report))
@@ -168,9 +172,9 @@ import json, sys
 r = json.load(sys.stdin)
 lat = r.get("latency_us", {})
 print("round %(round)s %(transport)-13s %(server)-11s" % r,
-      "msgs/s %8.0f  p50 %6s p99 %7s µs  errors %s  opened %s/%s  server CPU %s%% (%s µs/msg) RSS %s KiB  generator CPU %s%%" % (
+      "msgs/s %8.0f  p50 %6s p99 %7s µs  errors %s  opened %s/%s  server CPU %s%% (%s µs/msg, kernel %s) RSS %s KiB  generator CPU %s%%" % (
       r.get("msgs_per_s", 0), lat.get("p50"), lat.get("p99"), r.get("errors"), r.get("opened"),
-      r.get("users"), r.get("server_cpu_percent"), r.get("server_cpu_us_per_msg"),
+      r.get("users"), r.get("server_cpu_percent"), r.get("server_cpu_us_per_msg"), r.get("server_sys_us_per_msg"),
       r.get("server_rss_kib"), r.get("cpu_percent")),
       "generator RSS %s KiB" % r.get("rss_kib"), file=sys.stderr)'
     done
@@ -184,8 +188,8 @@ def med(rows, key, sub=None):
     vals = [(r.get(key) or {}).get(sub) if sub else r.get(key) for r in rows]
     vals = [v for v in vals if v is not None]
     return statistics.median(vals) if vals else None
-print("\n| transport | server | users | msgs/s | p50 µs | p99 µs | errors | server CPU µs/msg | server RSS MiB | generator CPU % |")
-print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+print("\n| transport | server | users | msgs/s | p50 µs | p99 µs | errors | server CPU µs/msg | of which kernel | server RSS MiB | generator CPU % |")
+print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
 table = {}
 for t in dict.fromkeys(r["transport"] for r in runs):
     for s in dict.fromkeys(r["server"] for r in runs):
@@ -194,18 +198,23 @@ for t in dict.fromkeys(r["transport"] for r in runs):
             continue
         row = dict(msgs=med(rows, "msgs_per_s"), p50=med(rows, "latency_us", "p50"),
                    p99=med(rows, "latency_us", "p99"), errors=sum(r.get("errors", 0) for r in rows),
-                   cpu=med(rows, "server_cpu_us_per_msg"), rss=med(rows, "server_rss_kib"),
+                   cpu=med(rows, "server_cpu_us_per_msg"), sys=med(rows, "server_sys_us_per_msg"),
+                   rss=med(rows, "server_rss_kib"),
                    gen=med(rows, "cpu_percent"), users=rows[0].get("users"))
         table[(t, s)] = row
         fmt = lambda v, f: "-" if v is None else f % v
         print(f"| {t} | {s} | {row['users']} | {fmt(row['msgs'], '%.0f')} | {fmt(row['p50'], '%.0f')} | "
-              f"{fmt(row['p99'], '%.0f')} | {row['errors']} | {fmt(row['cpu'], '%.1f')} | "
+              f"{fmt(row['p99'], '%.0f')} | {row['errors']} | {fmt(row['cpu'], '%.1f')} | {fmt(row['sys'], '%.1f')} | "
               f"{fmt(row['rss'] and row['rss'] / 1024, '%.1f')} | {fmt(row['gen'], '%.0f')} |")
 print()
 for t in dict.fromkeys(r["transport"] for r in runs):
     a, b = table.get((t, "sockway")), table.get((t, "sockjs-node"))
     if a and b and a["msgs"] and b["msgs"]:
         cpu = "%.2fx" % (a["cpu"] / b["cpu"]) if a["cpu"] and b["cpu"] else "-"
-        print(f"{t}: sockway / sockjs-node = {a['msgs'] / b['msgs']:.2f}x msgs/s, server CPU per message {cpu}")
+        # The kernel's part of sockway's CPU alone, over sockjs-node's
+        # whole: what the ratio would be with no user-space work at all.
+        floor = "%.2fx" % (a["sys"] / b["cpu"]) if a["sys"] is not None and b["cpu"] else "-"
+        print(f"{t}: sockway / sockjs-node = {a['msgs'] / b['msgs']:.2f}x msgs/s, server CPU per message {cpu}"
+              f" (sockway's kernel time alone: {floor})")
 print(f"(runs: {sys.argv[1]})")
 PY
