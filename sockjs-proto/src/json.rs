@@ -106,7 +106,8 @@ pub fn parse_messages(body: &[u8]) -> Result<Vec<String>, PayloadError> {
     }
     let mut parser = Parser::new(body);
     parser.skip_whitespace();
-    let messages = parser.array()?;
+    let mut messages = Vec::new();
+    parser.array(&mut messages)?;
     parser.end()?;
     Ok(messages)
 }
@@ -122,16 +123,26 @@ pub fn parse_messages(body: &[u8]) -> Result<Vec<String>, PayloadError> {
 /// [`PayloadError::Broken`] for anything else, whitespace only included;
 /// the transport then ends the connection.
 pub fn parse_ws_messages(text: &str) -> Result<Vec<String>, PayloadError> {
+    parse_ws_messages_into(text)
+}
+
+/// [`parse_ws_messages`] into any collection: the server's websocket
+/// transport takes a [`ws_proto::Fifo`], which holds the usual lone
+/// message without allocating.
+pub(crate) fn parse_ws_messages_into<C: Default + Extend<String>>(
+    text: &str,
+) -> Result<C, PayloadError> {
+    let mut messages = C::default();
     if text.is_empty() {
-        return Ok(Vec::new());
+        return Ok(messages);
     }
     let mut parser = Parser::new_text(text);
     parser.skip_whitespace();
-    let messages = if parser.peek() == Some(b'"') {
-        vec![parser.string()?]
+    if parser.peek() == Some(b'"') {
+        messages.extend([parser.string()?]);
     } else {
-        parser.array()?
-    };
+        parser.array(&mut messages)?;
+    }
     parser.end()?;
     Ok(messages)
 }
@@ -305,19 +316,18 @@ impl<'a> Parser<'a> {
     }
 
     /// `[` string (`,` string)* `]` or `[` `]`, at the cursor.
-    fn array(&mut self) -> Result<Vec<String>, PayloadError> {
+    fn array(&mut self, messages: &mut impl Extend<String>) -> Result<(), PayloadError> {
         if self.peek() != Some(b'[') {
             return Err(PayloadError::Broken);
         }
         self.pos += 1;
-        let mut messages = Vec::new();
         self.skip_whitespace();
         if self.peek() == Some(b']') {
             self.pos += 1;
-            return Ok(messages);
+            return Ok(());
         }
         loop {
-            messages.push(self.string()?);
+            messages.extend([self.string()?]);
             self.skip_whitespace();
             match self.peek() {
                 Some(b',') => {
@@ -326,7 +336,7 @@ impl<'a> Parser<'a> {
                 }
                 Some(b']') => {
                     self.pos += 1;
-                    return Ok(messages);
+                    return Ok(());
                 }
                 _ => return Err(PayloadError::Broken),
             }

@@ -129,6 +129,14 @@ impl<T> Fifo<T> {
     }
 }
 
+impl<T> Extend<T> for Fifo<T> {
+    fn extend<I: IntoIterator<Item = T>>(&mut self, items: I) {
+        for item in items {
+            self.push_back(item);
+        }
+    }
+}
+
 impl<'a, T> IntoIterator for &'a Fifo<T> {
     type Item = &'a T;
     type IntoIter =
@@ -154,7 +162,7 @@ mod tests {
         assert_eq!(q.len(), 5);
         assert_eq!(q.iter().copied().collect::<Vec<_>>(), [0, 1, 2, 3, 4]);
         assert_eq!(q.pop_front(), Some(0));
-        q.push_back(5);
+        q.extend([5]);
         assert_eq!(q.front(), Some(&1));
         *q.front_mut().unwrap() = 10;
         let mut popped = Vec::new();

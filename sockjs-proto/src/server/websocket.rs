@@ -4,14 +4,14 @@
 use std::time::Instant;
 
 use bytes::{Bytes, BytesMut};
-use ws_proto::Utf8Bytes;
+use ws_proto::{Fifo, Utf8Bytes};
 
 use super::{forbidden, Answer, Server};
 use crate::frame::{encode_close, OPEN};
 use http::Method;
 
 use crate::http::{method_not_allowed, not_found, text, Req};
-use crate::json::parse_ws_messages;
+use crate::json::parse_ws_messages_into;
 use crate::session::{
     CloseReason, Event, Output, Owner, Receiver, ReceiverId, ReceiverKind, Session, SessionId,
     State,
@@ -188,9 +188,9 @@ impl Server {
                     if raw {
                         self.deliver(skey, [text]);
                     } else {
-                        match parse_ws_messages(text.as_str()) {
-                            Ok(messages) => {
-                                self.deliver(skey, messages.into_iter().map(Utf8Bytes::from));
+                        match parse_ws_messages_into::<Fifo<String>>(text.as_str()) {
+                            Ok(mut messages) => {
+                                self.deliver(skey, messages.drain().map(Utf8Bytes::from));
                             }
                             Err(e) => {
                                 self.fail_websocket(rkey, CloseReason::BrokenJson(e));
