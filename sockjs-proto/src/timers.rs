@@ -32,6 +32,14 @@ pub(crate) trait DeadlineStore {
     fn deadline_mut(&mut self, key: Key) -> Option<&mut Deadline>;
 }
 
+/// The earlier of two deadlines, either of which may be absent.
+pub(crate) fn earliest(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
 #[derive(Debug, Default)]
 pub(crate) struct Timers {
     heap: BinaryHeap<Reverse<(Instant, Key)>>,
@@ -121,15 +129,21 @@ mod tests {
         }
     }
 
-    #[test]
+    /// Two sessions without a deadline, empty timers, and `s(n)`: `n`
+    /// seconds after a base instant.
     #[allow(clippy::disallowed_methods)] // a base instant; time then moves by hand
-    fn next_is_exact_after_moves_in_both_directions() {
+    fn two_sessions() -> (impl Fn(u64) -> Instant, Slab<Deadline>, Timers, Key, Key) {
         let t0 = Instant::now();
-        let s = |n| t0 + Duration::from_secs(n);
-        let mut store: Slab<Deadline> = Slab::default();
-        let mut timers = Timers::default();
+        let mut store = Slab::default();
         let a = store.insert(Deadline::default());
         let b = store.insert(Deadline::default());
+        let s = move |n| t0 + Duration::from_secs(n);
+        (s, store, Timers::default(), a, b)
+    }
+
+    #[test]
+    fn next_is_exact_after_moves_in_both_directions() {
+        let (s, mut store, mut timers, a, b) = two_sessions();
         timers.set(a, store.get_mut(a).unwrap(), Some(s(10)));
         timers.set(b, store.get_mut(b).unwrap(), Some(s(20)));
         assert_eq!(timers.next(&mut store), Some(s(10)));
@@ -153,14 +167,8 @@ mod tests {
     }
 
     #[test]
-    #[allow(clippy::disallowed_methods)] // a base instant; time then moves by hand
     fn a_deadline_moved_earlier_comes_before_another_sessions() {
-        let t0 = Instant::now();
-        let s = |n| t0 + Duration::from_secs(n);
-        let mut store: Slab<Deadline> = Slab::default();
-        let mut timers = Timers::default();
-        let a = store.insert(Deadline::default());
-        let b = store.insert(Deadline::default());
+        let (s, mut store, mut timers, a, b) = two_sessions();
         timers.set(a, store.get_mut(a).unwrap(), Some(s(10)));
         timers.set(b, store.get_mut(b).unwrap(), Some(s(20)));
         // The same deadline again adds no entry.
@@ -177,14 +185,8 @@ mod tests {
     }
 
     #[test]
-    #[allow(clippy::disallowed_methods)] // a base instant; time then moves by hand
     fn only_a_new_entry_is_reported_and_only_once() {
-        let t0 = Instant::now();
-        let s = |n| t0 + Duration::from_secs(n);
-        let mut store: Slab<Deadline> = Slab::default();
-        let mut timers = Timers::default();
-        let a = store.insert(Deadline::default());
-        let b = store.insert(Deadline::default());
+        let (s, mut store, mut timers, a, b) = two_sessions();
         assert_eq!(timers.take_pushed(), None);
         timers.set(a, store.get_mut(a).unwrap(), Some(s(20)));
         timers.set(b, store.get_mut(b).unwrap(), Some(s(10)));

@@ -23,7 +23,7 @@ use crate::session::{
     CloseReason, Event, Output, Receiver, ReceiverId, ReceiverKind, Session, SessionId, State,
 };
 use crate::slab::{Key, Slab};
-use crate::timers::{Deadline, DeadlineStore, Timers};
+use crate::timers::{earliest, Deadline, DeadlineStore, Timers};
 use crate::transport::Transport;
 
 mod http_transports;
@@ -771,10 +771,7 @@ impl Server {
         self.ws_timers.take_pushed();
         let sessions = self.timers.next(&mut self.sessions);
         let websockets = self.ws_timers.next(&mut self.receivers);
-        match (sessions, websockets) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        earliest(sessions, websockets)
     }
 
     /// The earliest deadline added since [`poll_timeout`](Self::poll_timeout)
@@ -786,10 +783,7 @@ impl Server {
     /// not reported: the timer fires at the old one, `handle_timeout` finds
     /// nothing due, and `poll_timeout` gives the real one.
     pub fn poll_new_deadline(&mut self) -> Option<Instant> {
-        match (self.timers.take_pushed(), self.ws_timers.take_pushed()) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        earliest(self.timers.take_pushed(), self.ws_timers.take_pushed())
     }
 
     /// Does the work due at `now`: heartbeats for sessions whose receiver
