@@ -13,6 +13,7 @@ use sockjs_proto::{
 };
 use ws_proto::Fifo;
 
+use crate::contest::Contests;
 use crate::handshake::HandshakeRequest;
 use crate::id_hash::IdMap;
 use crate::logging;
@@ -44,6 +45,9 @@ struct HubState {
     server: sockjs_proto::Server,
     /// The connections waiting for a receiver's output.
     wakers: IdMap<ReceiverId, Waker>,
+    /// Receiving requests that wait a little for the receiver attached to
+    /// their session to go (see [`crate::contest`]).
+    contests: Contests,
     /// The open sessions' inboxes, and what they know (for the log of
     /// their close).
     inboxes: IdMap<SessionId, (Arc<Inbox>, Arc<SessionInfo>)>,
@@ -76,6 +80,7 @@ impl Hub {
             state: Mutex::new(HubState {
                 server,
                 wakers: IdMap::default(),
+                contests: Contests::default(),
                 inboxes: IdMap::default(),
                 room_waiters: IdMap::default(),
                 opening: None,
@@ -135,6 +140,36 @@ impl Hub {
             _ => None,
         };
         (which, inbox)
+    }
+
+    /// A receiving request for `session` contends with the receiver
+    /// attached to it, if any (see [`crate::contest`]): that receiver's
+    /// connection is woken (to read its socket), and the request waits
+    /// while [`contest_waits`](Self::contest_waits) says so, for at most
+    /// [`GRACE`](crate::contest::GRACE).
+    pub(crate) fn contend(&self, session: SessionId) -> Option<ReceiverId> {
+        let mut st = self.lock();
+        let holder = st
+            .server
+            .session(session)
+            .filter(sockjs_proto::SessionView::is_open)
+            .and_then(|s| s.receiver())?;
+        st.contests.enter(holder);
+        if let Some(waker) = st.wakers.remove(&holder) {
+            waker.wake();
+        }
+        Some(holder)
+    }
+
+    /// Whether the contest for `holder`'s place is still open (the holder
+    /// is there); contender `id`'s `waker` is woken when it is decided.
+    pub(crate) fn contest_waits(&self, holder: ReceiverId, id: u64, waker: &Waker) -> bool {
+        self.lock().contests.waits(holder, id, waker)
+    }
+
+    /// Contender `id` waits for `holder` no more.
+    pub(crate) fn contest_withdraw(&self, holder: ReceiverId, id: u64) {
+        self.lock().contests.withdraw(holder, id);
     }
 
     /// Runs a request through the core; `existing` is the inbox
@@ -240,6 +275,7 @@ impl Hub {
         let mut st = self.lock();
         st.wakers.remove(&receiver);
         st.server.receiver_closed(receiver, now);
+        st.contests.decide(receiver);
         let _ = self.dispatch(&mut st);
     }
 

@@ -32,6 +32,7 @@
 //! clock, spawns nothing, touches no socket.
 
 mod conn;
+mod contest;
 mod group;
 mod handshake;
 mod host;

@@ -196,26 +196,31 @@ fn a_waiting_poll_dropped_by_the_http_server_interrupts_its_session() {
     let mut first = sim
         .server
         .exchange(request("POST", "/000/s2/xhr", ""), peer(), sim.at(5));
-    let (_, waker) = WakeCounter::new();
+    let (first_wakes, waker) = WakeCounter::new();
     assert!(poll(&mut first, &waker, sim.at(5)).is_pending());
-    // While it waits, a second poll is refused as SockJS says.
-    let second = whole(answer(
-        &sim,
-        request("POST", "/000/s2/xhr", ""),
-        &mut seen,
-        sim.at(6),
-    ));
+    // While it waits, a second poll waits up to 50 ms for the first to go
+    // (its HTTP server may not have seen the client's end yet), then is
+    // refused as SockJS says.
+    let mut second = sim
+        .server
+        .exchange(request("POST", "/000/s2/xhr", ""), peer(), sim.at(6));
+    let (_, second_waker) = WakeCounter::new();
+    assert!(poll(&mut second, &second_waker, sim.at(6)).is_pending());
+    assert_eq!(first_wakes.count(), 1, "the second poll woke the first");
+    assert_eq!(second.poll_timeout(), Some(sim.at(56)));
+    assert!(poll(&mut second, &second_waker, sim.at(55)).is_pending());
+    let second = whole(poll(&mut second, &second_waker, sim.at(56)));
     assert_eq!(body(&second), "c[2010,\"Another connection still open\"]\n");
-    // The client went away: the HTTP server drops the exchange, and the
-    // session ends as SockJS says for an aborted receiver.
+    // A third while the first is still there; then the client goes away.
+    let mut third = sim
+        .server
+        .exchange(request("POST", "/000/s2/xhr", ""), peer(), sim.at(60));
+    let (third_wakes, third_waker) = WakeCounter::new();
+    assert!(poll(&mut third, &third_waker, sim.at(60)).is_pending());
     drop(first);
     assert!(session.send("after").is_err(), "the session is closed");
-    let third = whole(answer(
-        &sim,
-        request("POST", "/000/s2/xhr", ""),
-        &mut seen,
-        sim.at(7),
-    ));
+    assert_eq!(third_wakes.count(), 1, "decided by the first's end");
+    let third = whole(poll(&mut third, &third_waker, sim.at(61)));
     assert_eq!(body(&third), "c[1002,\"Connection interrupted\"]\n");
 }
 

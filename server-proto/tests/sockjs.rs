@@ -145,6 +145,61 @@ fn a_long_poll_waits_for_the_applications_message() {
     assert_eq!(res.body_str(), "a[\"x\"]\n");
 }
 
+#[test]
+fn a_second_poll_waits_50_ms_for_the_first_to_go_then_is_refused() {
+    let sim = sim();
+    let (_, _session) = open_xhr(&sim, "s1", sim.at(0));
+    let mut first = sim.connect(sim.at(1_000));
+    first.send(&post("/echo/000/s1/xhr", ""), sim.at(1_000));
+    assert_eq!(first.read(sim.at(1_000)), b"", "held");
+    let mut second = sim.connect(sim.at(1_001));
+    let woken = first.wakes.count();
+    second.send(&post("/echo/000/s1/xhr", ""), sim.at(1_001));
+    assert!(first.wakes.count() > woken, "the first is woken to read");
+    assert_eq!(second.read(sim.at(1_001)), b"", "waits for the first");
+    assert!(!second.conn.wants_read());
+    assert_eq!(second.deadline(), Some(sim.at(1_051)));
+    second.fire(sim.at(1_050));
+    assert_eq!(second.read(sim.at(1_050)), b"");
+    // The first is still there at the deadline: refused as SockJS says.
+    second.fire(sim.at(1_051));
+    let res = one_response(&second.read(sim.at(1_051)));
+    assert_eq!(
+        res.body_str(),
+        "c[2010,\"Another connection still open\"]\n"
+    );
+    assert!(second.conn.wants_read(), "the connection goes on");
+    assert_eq!(first.read(sim.at(1_051)), b"", "the first is still held");
+}
+
+#[test]
+fn a_poll_right_after_an_aborted_one_finds_the_session_interrupted() {
+    for transport in ["xhr", "xhr_streaming"] {
+        let sim = sim();
+        let (_, _session) = open_xhr(&sim, "s1", sim.at(0));
+        let mut first = sim.connect(sim.at(1_000));
+        first.send(
+            &post(&format!("/echo/000/s1/{transport}"), ""),
+            sim.at(1_000),
+        );
+        let _ = first.read(sim.at(1_000));
+        // The client closed the first connection, then sent the next
+        // request, which the server reads before the first one's end.
+        let mut second = sim.connect(sim.at(1_001));
+        second.send(&post("/echo/000/s1/xhr", ""), sim.at(1_001));
+        assert_eq!(second.read(sim.at(1_001)), b"", "{transport}");
+        let woken = second.wakes.count();
+        first.eof(sim.at(1_010));
+        assert!(second.wakes.count() > woken, "{transport}: decided");
+        let res = one_response(&second.read(sim.at(1_010)));
+        assert_eq!(
+            res.body_str(),
+            "c[1002,\"Connection interrupted\"]\n",
+            "{transport}"
+        );
+    }
+}
+
 fn streaming_sim(limit: usize) -> Sim {
     sim_with(SockJsOptions::default().config(SockJsConfig::default().stream_bytes_limit(limit)))
 }

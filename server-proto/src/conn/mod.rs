@@ -179,8 +179,8 @@ impl Staged {
 /// Every deadline of the connection comes through
 /// [`poll_timeout`](Self::poll_timeout): a request's time limit, idle
 /// keep-alive, a write stuck past the send time limit, the answer that
-/// waits for the application, WebSocket pings and close timeout, the
-/// lingering close.
+/// waits for the application, a poll's wait for its session's other
+/// receiver to go, WebSocket pings and close timeout, the lingering close.
 pub struct Connection {
     pub(crate) server: Arc<Server>,
     pub(crate) id: u64,

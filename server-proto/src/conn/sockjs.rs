@@ -14,6 +14,7 @@ use sockjs_proto::{Answer, ReceiverId, RequestContext, RequestSession};
 use ws_proto::Fifo;
 
 use super::{After, Connection, Output, Staged, State, READ_CHUNK};
+use crate::contest::GRACE;
 use crate::handshake::{HandshakeOutcome, HandshakeRequest, Incoming, Rejection};
 use crate::hub::{Hub, OpenContext};
 use crate::logging::{self, Part};
@@ -29,6 +30,9 @@ pub(crate) struct Pending {
     pub(crate) request: HandshakeRequest,
     which: RequestSession,
     inbox: Option<Arc<Inbox>>,
+    /// The wait of a receiving request for the receiver attached to its
+    /// session (see [`waits`](Self::waits)).
+    contender: Option<Contender>,
     opens: bool,
     /// A `GET /info` staged for the interceptors
     /// ([`SockJsOptions::intercept_info`](crate::SockJsOptions::intercept_info)).
@@ -37,8 +41,8 @@ pub(crate) struct Pending {
 }
 
 pub(crate) enum Exchange {
-    /// A send waits for room in the session's inbox before it is handled.
-    SendRoom(Box<(Pending, Attributes)>),
+    /// The request waits before it is handled (see [`Pending::waits`]).
+    Waits(Box<(Pending, Attributes)>),
     /// A send's answer waits for the application to take the messages.
     HandlerWait {
         response: Box<Response<Bytes>>,
@@ -138,6 +142,7 @@ impl Pending {
             request,
             which,
             inbox,
+            contender: None,
             opens,
             info,
             upgrade,
@@ -175,17 +180,59 @@ impl Pending {
         std::mem::replace(&mut self.request, HandshakeRequest::placeholder())
     }
 
-    /// A send to a session whose application is behind: it waits for room
-    /// in the session's inbox before it is handled.
-    pub(crate) fn waits_for_room(&self) -> bool {
-        matches!(self.which, RequestSession::Sends(_)) && self.inbox.is_some()
+    /// Whether the request, of connection (or exchange) `conn`, waits
+    /// before it is handled, until [`poll_ready`](Self::poll_ready): a send
+    /// to a session whose application is behind waits for room in the
+    /// session's inbox; a receiving request on a session whose receiver is
+    /// still attached waits for that receiver to go, until
+    /// [`deadline`](Self::deadline) at most (see [`crate::contest`]).
+    pub(crate) fn waits(&mut self, conn: u64, now: Instant) -> bool {
+        match self.which {
+            RequestSession::Sends(_) => self.inbox.is_some(),
+            RequestSession::Receives(session) => {
+                self.contender = self.hub.contend(session).map(|holder| Contender {
+                    hub: Arc::clone(&self.hub),
+                    holder,
+                    conn,
+                    until: now + GRACE,
+                });
+                self.contender.is_some()
+            }
+            RequestSession::None | RequestSession::Opens(_) => false,
+        }
     }
 
-    /// Whether the inbox has room (else `cx` is woken when it has).
-    pub(crate) fn poll_room(&self, cx: &mut std::task::Context<'_>) -> bool {
-        self.inbox
-            .as_ref()
-            .is_none_or(|inbox| inbox.poll_room(cx).is_ready())
+    /// Whether the wait is over (else `cx` is woken when it may be, or the
+    /// wait ends at [`deadline`](Self::deadline)).
+    pub(crate) fn poll_ready(&self, cx: &mut std::task::Context<'_>, now: Instant) -> bool {
+        match &self.contender {
+            Some(c) => now >= c.until || !c.hub.contest_waits(c.holder, c.conn, cx.waker()),
+            None => self
+                .inbox
+                .as_ref()
+                .is_none_or(|inbox| inbox.poll_room(cx).is_ready()),
+        }
+    }
+
+    /// When a wait for another receiver ends at the latest.
+    pub(crate) fn deadline(&self) -> Option<Instant> {
+        self.contender.as_ref().map(|c| c.until)
+    }
+}
+
+/// A receiving request's wait for the receiver attached to its session;
+/// withdrawn from the contest when dropped (handled, or its connection
+/// gone).
+struct Contender {
+    hub: Arc<Hub>,
+    holder: ReceiverId,
+    conn: u64,
+    until: Instant,
+}
+
+impl Drop for Contender {
+    fn drop(&mut self) {
+        self.hub.contest_withdraw(self.holder, self.conn);
     }
 }
 
@@ -214,6 +261,7 @@ pub(crate) fn run(
         request,
         which,
         inbox,
+        contender: _,
         opens,
         info: _,
         upgrade: _,
@@ -280,16 +328,16 @@ pub(super) fn start(conn: &mut Connection, req: Request<Bytes>, hub: &Arc<Hub>, 
     }
 }
 
-/// Accepted (or nothing to accept): a send first waits for room in the
-/// inbox, since the application is behind; the rest is handled.
+/// Accepted (or nothing to accept): handled, once it no longer waits (see
+/// [`Pending::waits`]).
 pub(super) fn proceed(
     conn: &mut Connection,
-    pending: Box<Pending>,
+    mut pending: Box<Pending>,
     attributes: Attributes,
     now: Instant,
 ) {
-    if pending.waits_for_room() {
-        conn.state = State::SockJs(Exchange::SendRoom(Box::new((*pending, attributes))));
+    if pending.waits(conn.id, now) {
+        conn.state = State::SockJs(Exchange::Waits(Box::new((*pending, attributes))));
     } else {
         handle(conn, *pending, attributes, now);
     }
@@ -415,6 +463,7 @@ impl Exchange {
     pub(super) fn poll_timeout(&self) -> Option<Instant> {
         match self {
             Self::HandlerWait { until, .. } => Some(*until),
+            Self::Waits(waiting) => waiting.0.deadline(),
             _ => None,
         }
     }
@@ -424,7 +473,7 @@ impl Exchange {
             // The client going away is seen while it waits for frames.
             Self::Stream { .. } | Self::LongPoll { .. } => http.receive_capacity() > 0,
             Self::WebSocket { paused, eof, .. } => !*paused && !*eof,
-            Self::SendRoom(..) | Self::HandlerWait { .. } => false,
+            Self::Waits(..) | Self::HandlerWait { .. } => false,
         }
     }
 
@@ -443,7 +492,7 @@ impl Exchange {
             Self::Stream { hub, receiver, .. }
             | Self::LongPoll { hub, receiver, .. }
             | Self::WebSocket { hub, receiver, .. } => hub.receiver_closed(receiver, now),
-            Self::SendRoom(..) | Self::HandlerWait { .. } => {}
+            Self::Waits(..) | Self::HandlerWait { .. } => {}
         }
     }
 }
@@ -451,13 +500,13 @@ impl Exchange {
 /// One step of a SockJS exchange.
 pub(super) fn step(conn: &mut Connection, exchange: Exchange, now: Instant) -> bool {
     match exchange {
-        Exchange::SendRoom(waiting) => {
-            if waiting.0.poll_room(&mut conn.context()) {
+        Exchange::Waits(waiting) => {
+            if waiting.0.poll_ready(&mut conn.context(), now) {
                 let (pending, attributes) = *waiting;
                 handle(conn, pending, attributes, now);
                 return true;
             }
-            conn.state = State::SockJs(Exchange::SendRoom(waiting));
+            conn.state = State::SockJs(Exchange::Waits(waiting));
             false
         }
         Exchange::HandlerWait {

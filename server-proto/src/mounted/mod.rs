@@ -49,8 +49,8 @@ pub enum Reply {
 enum State {
     /// An [`Incoming`] waits for the embedder.
     Staged(Staged),
-    /// A send waits for room in the session's inbox.
-    SendRoom(Box<(Pending, Attributes)>),
+    /// The request waits before it is handled (see [`Pending::waits`]).
+    Waits(Box<(Pending, Attributes)>),
     /// A send's answer waits for the application to take the messages.
     HandlerWait {
         response: Box<Response<Bytes>>,
@@ -171,8 +171,8 @@ impl HttpExchange {
             }
             Staged::SockJs(mut pending) => {
                 pending.request = incoming.request;
-                if pending.waits_for_room() {
-                    self.state = State::SendRoom(Box::new((*pending, attributes)));
+                if pending.waits(self.id, now) {
+                    self.state = State::Waits(Box::new((*pending, attributes)));
                 } else {
                     self.handle(*pending, attributes, now);
                 }
@@ -221,10 +221,12 @@ impl HttpExchange {
     }
 
     /// When [`poll_reply`](Self::poll_reply) is due again whatever wakes:
-    /// a send's answer that waits for the application no longer than this.
+    /// a send's answer that waits for the application, or a poll that
+    /// waits for its session's other receiver to go, no longer than this.
     pub fn poll_timeout(&self) -> Option<Instant> {
         match &self.state {
             State::HandlerWait { until, .. } => Some(*until),
+            State::Waits(waiting) => waiting.0.deadline(),
             _ => None,
         }
     }
@@ -246,9 +248,9 @@ impl HttpExchange {
                     self.state = state;
                     return Poll::Pending;
                 }
-                State::SendRoom(waiting) => {
-                    if !waiting.0.poll_room(cx) {
-                        self.state = State::SendRoom(waiting);
+                State::Waits(waiting) => {
+                    if !waiting.0.poll_ready(cx, now) {
+                        self.state = State::Waits(waiting);
                         return Poll::Pending;
                     }
                     let (pending, attributes) = *waiting;
@@ -343,8 +345,8 @@ impl HttpExchange {
                     request,
                     conn: self.id,
                 }));
-            } else if pending.waits_for_room() {
-                self.state = State::SendRoom(Box::new((*pending, Attributes::default())));
+            } else if pending.waits(self.id, now) {
+                self.state = State::Waits(Box::new((*pending, Attributes::default())));
             } else {
                 self.handle(*pending, Attributes::default(), now);
             }

@@ -133,6 +133,13 @@ impl SessionView<'_> {
         self.session.is_open()
     }
 
+    /// The receiver attached to the session, if any: while it is, another
+    /// receiving request on the session is answered
+    /// `c[2010,"Another connection still open"]`.
+    pub fn receiver(&self) -> Option<ReceiverId> {
+        self.session.receiver.map(ReceiverId)
+    }
+
     /// Messages waiting for a receiver.
     pub fn pending(&self) -> usize {
         self.session.pending.len()
