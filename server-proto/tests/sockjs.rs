@@ -170,6 +170,13 @@ fn a_second_poll_waits_50_ms_for_the_first_to_go_then_is_refused() {
     );
     assert!(second.conn.wants_read(), "the connection goes on");
     assert_eq!(first.read(sim.at(1_051)), b"", "the first is still held");
+    // A CORS preflight asks nothing of the session: answered at once.
+    second.send(
+        b"OPTIONS /echo/000/s1/xhr HTTP/1.1\r\nHost: localhost\r\n\r\n",
+        sim.at(1_060),
+    );
+    let res = one_response(&second.read(sim.at(1_060)));
+    assert_eq!(res.status, 204);
 }
 
 #[test]

@@ -189,6 +189,8 @@ impl Pending {
     pub(crate) fn waits(&mut self, conn: u64, now: Instant) -> bool {
         match self.which {
             RequestSession::Sends(_) => self.inbox.is_some(),
+            // A CORS preflight asks nothing of the session.
+            RequestSession::Receives(_) if self.req.method() == Method::OPTIONS => false,
             RequestSession::Receives(session) => {
                 self.contender = self.hub.contend(session).map(|holder| Contender {
                     hub: Arc::clone(&self.hub),
