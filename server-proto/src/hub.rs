@@ -149,11 +149,7 @@ impl Hub {
     /// [`GRACE`](crate::contest::GRACE).
     pub(crate) fn contend(&self, session: SessionId) -> Option<ReceiverId> {
         let mut st = self.lock();
-        let holder = st
-            .server
-            .session(session)
-            .filter(sockjs_proto::SessionView::is_open)
-            .and_then(|s| s.receiver())?;
+        let holder = st.server.session(session)?.holder()?;
         st.contests.enter(holder);
         if let Some(waker) = st.wakers.remove(&holder) {
             waker.wake();

@@ -278,6 +278,14 @@ impl Session {
         self.state == State::Open
     }
 
+    /// The receiver in the way of another receiving request, which is
+    /// answered `c[2010,"Another connection still open"]`: the attached
+    /// one, while the session is open (a closed session answers its close
+    /// frame to every request).
+    pub(crate) fn holder(&self) -> Option<Key> {
+        self.receiver.filter(|_| self.is_open())
+    }
+
     /// Takes the waiting messages as one `a[...]` frame.
     pub(crate) fn take_messages(&mut self) -> Option<String> {
         if self.pending.is_empty() {

@@ -137,8 +137,7 @@ impl Server {
         let session = self.sessions.get_mut(key).expect("mapped sessions exist");
         let refusal = match &session.state {
             State::Closed(frame) => Some(frame.clone()),
-            State::Open if session.receiver.is_some() => Some(another_connection()),
-            State::Open => None,
+            State::Open => session.holder().map(|_| another_connection()),
         };
         let Some(frame) = refusal else {
             // An open session with no receiver: a poll with messages waiting

@@ -133,11 +133,11 @@ impl SessionView<'_> {
         self.session.is_open()
     }
 
-    /// The receiver attached to the session, if any: while it is, another
-    /// receiving request on the session is answered
-    /// `c[2010,"Another connection still open"]`.
-    pub fn receiver(&self) -> Option<ReceiverId> {
-        self.session.receiver.map(ReceiverId)
+    /// The receiver in the way of another receiving request on the
+    /// session, which is answered `c[2010,"Another connection still
+    /// open"]`: the attached one, while the session is open.
+    pub fn holder(&self) -> Option<ReceiverId> {
+        self.session.holder().map(ReceiverId)
     }
 
     /// Messages waiting for a receiver.
