@@ -86,27 +86,7 @@ impl Contests {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::sync::Arc;
-    use std::task::Wake;
-
-    #[derive(Default)]
-    struct Count(AtomicUsize);
-
-    impl Wake for Count {
-        fn wake(self: Arc<Self>) {
-            self.0.fetch_add(1, Ordering::SeqCst);
-        }
-    }
-
-    fn counter() -> (Arc<Count>, Waker) {
-        let count = Arc::new(Count::default());
-        (Arc::clone(&count), Waker::from(count))
-    }
-
-    fn wakes(count: &Count) -> usize {
-        count.0.load(Ordering::SeqCst)
-    }
+    use crate::wake_count::WakeCount;
 
     /// Two receivers of a core's: the ids come from it.
     #[allow(clippy::disallowed_methods)] // the one instant the core needs here
@@ -131,8 +111,8 @@ mod tests {
     fn the_holders_end_wakes_each_waiting_contender_once() {
         let (holder, other) = receivers();
         let mut contests = Contests::default();
-        let (first, first_waker) = counter();
-        let (second, second_waker) = counter();
+        let (first, first_waker) = WakeCount::new();
+        let (second, second_waker) = WakeCount::new();
         assert!(!contests.waits(holder, 1, &first_waker), "no contest");
         contests.enter(holder);
         assert!(contests.waits(holder, 1, &first_waker));
@@ -141,27 +121,27 @@ mod tests {
         assert!(contests.waits(holder, 2, &second_waker));
         assert_eq!(contests.contenders(holder), Some(2), "each once");
         contests.decide(other);
-        assert_eq!((wakes(&first), wakes(&second)), (0, 0), "another's end");
+        assert_eq!((first.count(), second.count()), (0, 0), "another's end");
         contests.decide(holder);
-        assert_eq!((wakes(&first), wakes(&second)), (1, 1));
+        assert_eq!((first.count(), second.count()), (1, 1));
         assert!(!contests.waits(holder, 1, &first_waker), "decided");
         contests.decide(holder);
-        assert_eq!((wakes(&first), wakes(&second)), (1, 1), "decided once");
+        assert_eq!((first.count(), second.count()), (1, 1), "decided once");
     }
 
     #[test]
     fn a_contender_that_went_on_is_not_kept_nor_woken() {
         let (holder, _) = receivers();
         let mut contests = Contests::default();
-        let (gone, gone_waker) = counter();
-        let (stays, stays_waker) = counter();
+        let (gone, gone_waker) = WakeCount::new();
+        let (stays, stays_waker) = WakeCount::new();
         contests.enter(holder);
         assert!(contests.waits(holder, 1, &gone_waker));
         assert!(contests.waits(holder, 2, &stays_waker));
         contests.withdraw(holder, 1);
         assert_eq!(contests.contenders(holder), Some(1));
         contests.decide(holder);
-        assert_eq!((wakes(&gone), wakes(&stays)), (0, 1));
+        assert_eq!((gone.count(), stays.count()), (0, 1));
         contests.withdraw(holder, 2);
         assert_eq!(contests.contenders(holder), None);
     }
@@ -170,13 +150,13 @@ mod tests {
     fn a_contender_polled_with_a_new_waker_is_woken_through_it() {
         let (holder, _) = receivers();
         let mut contests = Contests::default();
-        let (old, old_waker) = counter();
-        let (new, new_waker) = counter();
+        let (old, old_waker) = WakeCount::new();
+        let (new, new_waker) = WakeCount::new();
         contests.enter(holder);
         assert!(contests.waits(holder, 1, &old_waker));
         assert!(contests.waits(holder, 1, &new_waker));
         assert_eq!(contests.contenders(holder), Some(1));
         contests.decide(holder);
-        assert_eq!((wakes(&old), wakes(&new)), (0, 1));
+        assert_eq!((old.count(), new.count()), (0, 1));
     }
 }

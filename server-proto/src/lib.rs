@@ -45,6 +45,8 @@ mod options;
 mod server;
 mod session;
 mod stored_headers;
+#[cfg(test)]
+mod wake_count;
 
 pub use conn::{Connection, Output, READ_CHUNK};
 pub use group::{Delivery, Group};

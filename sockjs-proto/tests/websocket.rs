@@ -27,6 +27,13 @@ fn connect_sockjs(s: &mut Server, session: &str) -> (WsClient, sockjs_proto::Ses
     (ws, session)
 }
 
+/// A raw websocket (`/websocket`) and the session it opened.
+fn connect_raw(s: &mut Server) -> (WsClient, sockjs_proto::SessionId) {
+    let ws = WsClient::connect(s, "/websocket", t0());
+    let session = opened(&events(s));
+    (ws, session)
+}
+
 // ---- the transport -----------------------------------------------------------------
 
 #[test]
@@ -75,8 +82,7 @@ fn prepared_messages_go_escaped_in_a_frames_and_raw_on_the_raw_websocket() {
     let mut s = server();
     let now = t0();
     let (mut ws, id) = connect_sockjs(&mut s, "s");
-    let mut raw = WsClient::connect(&mut s, "/websocket", now);
-    let raw_id = opened(&events(&mut s));
+    let (mut raw, raw_id) = connect_raw(&mut s);
     let shared = PreparedText::new("x\"y");
     s.send(id, "m1").unwrap();
     for session in [id, raw_id] {
@@ -635,8 +641,7 @@ fn raw_websocket_echoes_plain_messages_without_framing() {
 fn raw_websocket_sends_what_waits_in_order_large_messages_shared_small_ones_joined() {
     let mut s = server();
     let now = t0();
-    let mut ws = WsClient::connect(&mut s, "/websocket", now);
-    let id = opened(&events(&mut s));
+    let (mut ws, id) = connect_raw(&mut s);
     // Over 1 KiB a message goes out as its own chunk behind its header;
     // the small ones around it are coalesced; one output joins them all.
     let large = "\u{e9}".repeat(1500);
@@ -658,8 +663,7 @@ fn raw_websocket_sends_what_waits_in_order_large_messages_shared_small_ones_join
 fn raw_websocket_on_a_closing_handler_closes_with_its_code_and_reason() {
     let mut s = server();
     let now = t0();
-    let mut ws = WsClient::connect(&mut s, "/websocket", now);
-    let id = opened(&events(&mut s));
+    let (mut ws, id) = connect_raw(&mut s);
     s.close(id, go_away()).unwrap();
     assert_eq!(
         ws.recv(&mut s, now),

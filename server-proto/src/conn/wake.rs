@@ -51,28 +51,20 @@ impl Wake for Noted {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::atomic::AtomicUsize;
-
-    struct Count(AtomicUsize);
-
-    impl Wake for Count {
-        fn wake(self: Arc<Self>) {
-            self.0.fetch_add(1, Ordering::SeqCst);
-        }
-    }
+    use crate::wake_count::WakeCount;
 
     #[test]
     fn a_wake_is_noted_once_and_reaches_the_embedder() {
-        let count = Arc::new(Count(AtomicUsize::new(0)));
-        let (noted, waker) = Noted::wrap(Waker::from(Arc::clone(&count)));
+        let (count, embedder) = WakeCount::new();
+        let (noted, waker) = Noted::wrap(embedder);
         assert!(!noted.take());
         waker.wake_by_ref();
-        assert_eq!(count.0.load(Ordering::SeqCst), 1);
+        assert_eq!(count.count(), 1);
         assert!(noted.take());
         assert!(!noted.take(), "taking the note clears it");
         let clone = waker.clone();
         std::thread::spawn(move || clone.wake()).join().unwrap();
-        assert_eq!(count.0.load(Ordering::SeqCst), 2);
+        assert_eq!(count.count(), 2);
         assert!(noted.take());
     }
 }
