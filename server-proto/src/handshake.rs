@@ -1,7 +1,7 @@
 //! The request that opens a session, as the application's handshake
 //! interceptors see it, and the staged accept: an [`Incoming`] that the
-//! embedder accepts (with the session's [`Attributes`]) or refuses (with a
-//! [`Rejection`]).
+//! embedder accepts (with the session's
+//! [`Attributes`](crate::Attributes)) or refuses (with a [`Rejection`]).
 
 use std::borrow::Cow;
 use std::fmt;

@@ -40,7 +40,7 @@ struct InboxState {
     /// The reader found the queue empty and waits: it is done with what it
     /// took before.
     waiting: bool,
-    /// The [`Session`] was dropped: nobody reads any more.
+    /// The [`Session`](crate::Session) was dropped: nobody reads any more.
     dropped: bool,
     /// The groups to tell when the session closes.
     watchers: Vec<Watcher>,

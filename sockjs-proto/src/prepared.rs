@@ -5,7 +5,7 @@ use ws_proto::{QueueItem, Utf8Bytes};
 use crate::frame::escape_json_string;
 
 /// A text message with its JSON string (quotes included, escaped by
-/// [`escape_json_string`](crate::frame::escape_json_string)), made once
+/// [`escape_json_string`]), made once
 /// and shared by every session it is sent to.
 ///
 /// [`Server::send_prepared`](crate::Server::send_prepared) puts a

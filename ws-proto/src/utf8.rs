@@ -63,7 +63,7 @@ impl Utf8Validator {
     }
 
     /// Unmasks `buf` with `key` from `phase`, as
-    /// [`apply_mask`](crate::mask::apply_mask) does, then feeds it; in one
+    /// [`apply_mask`] does, then feeds it; in one
     /// pass over `buf` where the CPU allows. On an error `buf` may be left
     /// partly unmasked.
     pub(crate) fn unmask_and_feed(
