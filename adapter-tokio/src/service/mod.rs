@@ -35,6 +35,15 @@
 //! `SocketAddr` the application's server inserted. Without either it is
 //! `0.0.0.0:0`.
 //!
+//! # Nested paths
+//!
+//! axum's `nest_service` hands a service the path under its prefix, taking
+//! the `/` after the prefix as the separator: `/chat/` and `/chat//` both
+//! arrive as `/`, `/chat/info` and `/chat//info` both as `/info`. With the
+//! `axum` feature the endpoints read the path the client sent (axum's
+//! `OriginalUri`) and route what is really under the prefix, so that
+//! `/chat//` is the SockJS 404 it is, not the greeting.
+//!
 //! # Nagle's algorithm
 //!
 //! SockJS streams, long polls and WebSocket messages are small writes:
@@ -135,7 +144,10 @@ impl Endpoints {
     {
         let on_upgrade = is_upgrade(&req).then(|| hyper::upgrade::on(&mut req));
         let remote = remote_addr(&req);
-        let (parts, body) = req.into_parts();
+        #[cfg_attr(not(feature = "axum"), allow(unused_mut))]
+        let (mut parts, body) = req.into_parts();
+        #[cfg(feature = "axum")]
+        restore_nested_path(&mut parts);
         let options = self.mounted.options();
         let body = match read_body(body, options.body_limit(), options.request_limit()).await {
             Ok(body) => body,
@@ -213,6 +225,38 @@ fn remote_addr<B>(req: &Request<B>) -> SocketAddr {
         .get::<SocketAddr>()
         .copied()
         .unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 0)))
+}
+
+/// Puts back the `/` that axum's `nest_service` took from the path under
+/// the prefix (see the module's docs): when the path the client sent ends
+/// in `/` and then the path given, that `/` was doubled after the prefix.
+/// A request that axum did not strip (no `OriginalUri`, or the same path)
+/// is left as it is.
+#[cfg(feature = "axum")]
+fn restore_nested_path(parts: &mut adapter_core::http::request::Parts) {
+    let Some(axum::extract::OriginalUri(original)) = parts.extensions.get() else {
+        return;
+    };
+    let given = parts.uri.path();
+    let doubled = original
+        .path()
+        .strip_suffix(given)
+        .is_some_and(|before| before.ends_with('/'));
+    if !doubled {
+        return;
+    }
+    let path_and_query = match parts.uri.query() {
+        Some(query) => format!("/{given}?{query}"),
+        None => format!("/{given}"),
+    };
+    let Ok(path_and_query) = path_and_query.parse() else {
+        return;
+    };
+    let mut uri = parts.uri.clone().into_parts();
+    uri.path_and_query = Some(path_and_query);
+    if let Ok(uri) = adapter_core::http::Uri::from_parts(uri) {
+        parts.uri = uri;
+    }
 }
 
 /// A request refused before the endpoints saw it: the answer, and why.
