@@ -60,12 +60,13 @@
 #
 # The broadcasts (not in the default set): N subscribers and a publisher on a
 # broadcast endpoint, 30 messages of 32 B at 2 a second, every copy checked;
-# judged by the server's CPU µs per delivered copy. (At 4 a second
+# judged by the server's CPU µs per delivered copy (at 4 a second
 # tokio-tungstenite and sockjs-node used all of their core on a slow day: a
-# saturated server's CPU per copy is capped by the rate, and not comparable.) Each runs on the servers
-# that have such an endpoint: bcast10k-ws on sockway (/ws/broadcast; also
-# sockway-axum, sockway-hyper and a second sockway build) and tungstenite
-# (bench/ bcast-tungstenite); bcast10k-sockjs on the same sockway servers
+# saturated server's CPU per copy is capped by the rate, and not
+# comparable). Each runs on the servers that have such an endpoint:
+# bcast10k-ws on sockway (/ws/broadcast; also sockway-axum, sockway-hyper
+# and a second sockway build) and tungstenite (bench/ bcast-tungstenite);
+# bcast10k-sockjs on the same sockway servers
 # (/broadcast, over SockJS's websocket transport) and sockjs-node. Without
 # -s, those of sockway and the peer; with -s, those of the list. There the
 # SockJS servers' heartbeat is 10 minutes: none falls in the window.
