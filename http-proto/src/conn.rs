@@ -57,15 +57,13 @@ enum State {
 /// [`poll_continue`](Self::poll_continue) whether to write
 /// [`CONTINUE_100`](crate::CONTINUE_100). Command: answer each request
 /// with [`encode_response`](Self::encode_response) before polling the next
-/// (a pipelining caller that polls ahead uses the free
-/// [`encode_response`] with
-/// [`Exchange::of`] the request instead), and ask
+/// (a pipelining caller that polls ahead uses the free [`encode_response`]
+/// with [`Exchange::of`] the request instead), and ask
 /// [`keep_alive`](Self::keep_alive) whether to read on.
 ///
 /// - Requests are `http::Request<Bytes>`: the body de-chunked, empty
 ///   without `Content-Length` or chunking. Whether one asks for an upgrade
-///   or a `100 Continue`: [`is_upgrade`],
-///   [`expects_continue`].
+///   or a `100 Continue`: [`is_upgrade`], [`expects_continue`].
 /// - Pipelined requests stay buffered; each `poll_request` gives the next.
 /// - The connection ends after a request that does not keep it open
 ///   ([`Exchange::keep_alive`]), or a response that ends it (`Connection:
@@ -171,8 +169,8 @@ impl ServerConn {
     }
 
     /// Encodes the response to the last request [`poll_request`] gave (see
-    /// [`encode_response`] for the framing and
-    /// headers), and says how to write its body.
+    /// [`encode_response`] for the framing and headers), and says how to
+    /// write its body.
     ///
     /// A final response that ends the connection (the request did not keep
     /// it open, the response says `Connection: close`, the body is

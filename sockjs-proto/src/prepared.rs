@@ -5,8 +5,8 @@ use ws_proto::{QueueItem, Utf8Bytes};
 use crate::frame::escape_json_string;
 
 /// A text message with its JSON string (quotes included, escaped by
-/// [`escape_json_string`]), made once
-/// and shared by every session it is sent to.
+/// [`escape_json_string`]), made once and shared by every session it is
+/// sent to.
 ///
 /// [`Server::send_prepared`](crate::Server::send_prepared) puts a
 /// reference to it in a session's message cache, where

@@ -62,10 +62,9 @@ impl Utf8Validator {
         self.hold(last)
     }
 
-    /// Unmasks `buf` with `key` from `phase`, as
-    /// [`apply_mask`] does, then feeds it; in one
-    /// pass over `buf` where the CPU allows. On an error `buf` may be left
-    /// partly unmasked.
+    /// Unmasks `buf` with `key` from `phase`, as [`apply_mask`] does, then
+    /// feeds it; in one pass over `buf` where the CPU allows. On an error
+    /// `buf` may be left partly unmasked.
     pub(crate) fn unmask_and_feed(
         &mut self,
         buf: &mut [u8],
